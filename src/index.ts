@@ -1,0 +1,2 @@
+// The public API of spikesift. Re-exports only.
+export {};
