@@ -49,7 +49,10 @@ if (process.env.SPIKESIFT_SKIP_DRIVER === '1') {
   const cmds = [];
   if (isDebian12) {
     const src = '/etc/apt/sources.list.d/bookworm-backports.sources';
-    const mirror = (quiet("grep -hoE 'https?://[^ ]+/debian' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -v security | head -n1") || 'http://deb.debian.org/debian');
+    // The mirror the machine already uses (deb822 `URIs:` or one-line `deb URL` entries).
+    const mirror =
+      quiet("grep -hE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -oE 'https?://[^ ]+/debian/?$|https?://[^ ]+/debian ' | grep -v security | head -n1 | tr -d ' '") ||
+      'http://deb.debian.org/debian';
     if (!existsSync(src)) {
       cmds.push(`printf 'Types: deb\\nURIs: ${mirror}\\nSuites: bookworm-backports\\nComponents: main\\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\\n' > ${src}`);
     }
