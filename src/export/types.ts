@@ -1,0 +1,64 @@
+// The narrow view of a sorting result that the exporters and the report need. SortedRecording
+// satisfies it; tests and other tools can pass any object with these members.
+
+export interface SortingResultLike {
+  /** Cluster ids, in ascending order. Ids for which validClusterId() is false are skipped. */
+  clusterIds(): number[];
+  /** Ascending spike times (samples, recordingOffset included) of one cluster, all segments. */
+  spikes(id: number): Float64Array;
+  /** One amplitude vector (C positive values) per segment along the cluster's chain. */
+  amplitudeVectors(id: number): Float32Array[];
+  /** [start, end) of every segment in samples (recordingOffset included); they tile the result. */
+  segmentBoundaries(): [number, number][];
+  validClusterId?(id: number): boolean;
+  readonly probeGeometry: number[][];
+  readonly samplingFrequency: number;
+}
+
+/** Cluster ids that are valid (whole chain), ascending. */
+export function validIds(result: SortingResultLike): number[] {
+  const ids = result.clusterIds().filter((id) => (result.validClusterId ? result.validClusterId(id) : true));
+  return ids.sort((a, b) => a - b);
+}
+
+/**
+ * Index of the segment holding sample time `t`, by binary search over the boundaries.
+ * Times before the first segment map to 0 and after the last to the last segment, so a
+ * spike on the closing boundary still gets a segment.
+ */
+export function segmentIndexOf(boundaries: readonly [number, number][], t: number): number {
+  let lo = 0;
+  let hi = boundaries.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (boundaries[mid][0] <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Channel with the largest mean amplitude over the cluster's segments. */
+export function bestChannel(amplitudes: readonly Float32Array[]): number {
+  if (amplitudes.length === 0) return 0;
+  const c = amplitudes[0].length;
+  let best = 0;
+  let bestVal = -Infinity;
+  for (let ch = 0; ch < c; ch++) {
+    let s = 0;
+    for (const a of amplitudes) s += a[ch];
+    if (s > bestVal) {
+      bestVal = s;
+      best = ch;
+    }
+  }
+  return best;
+}
+
+/** Mean of the amplitude vectors over segments (C values). */
+export function meanAmplitude(amplitudes: readonly Float32Array[], numChannels: number): Float32Array {
+  const out = new Float32Array(numChannels);
+  if (amplitudes.length === 0) return out;
+  for (const a of amplitudes) for (let c = 0; c < numChannels; c++) out[c] += a[c];
+  for (let c = 0; c < numChannels; c++) out[c] /= amplitudes.length;
+  return out;
+}
