@@ -148,8 +148,10 @@ export class Recording {
     const fileSize = stat.size;
     const dataStart = header + sampleOffset * bytesPerSample;
     if (!(dataStart < fileSize)) {
+      // Blame header when it alone reaches the end, otherwise the sample offset that pushes past it.
+      const blameHeader = header >= fileSize || sampleOffset === 0;
       const which = sampleOffset > 0 ? 'header + sampleOffset * channels * itemsize' : 'header';
-      fail(sampleOffset > 0 ? 'sampleOffset' : 'header', sampleOffset > 0 ? sampleOffset : header,
+      fail(blameHeader ? 'header' : 'sampleOffset', blameHeader ? header : sampleOffset,
         `offset exceeds file size: ${which} = ${header} + ${sampleOffset} * ${numChannels} * ${size} = ${dataStart} bytes, ` +
         `but ${describeValue(binaryFile)} has ${fileSize} bytes; the offset must be smaller than the file (check header, sampleOffset, the number of channels and dataType)`);
     }

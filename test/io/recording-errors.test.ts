@@ -80,6 +80,7 @@ describe('Recording validation', () => {
   it('rejects offsets at or past the end of the file', () => {
     expectError({ header: 80 }, 'header', /offset exceeds file size: .* = 80 bytes, but .* has 80 bytes/);
     expectError({ sampleOffset: 10 }, 'sampleOffset', /offset exceeds file size: header \+ sampleOffset \* channels \* itemsize = 0 \+ 10 \* 4 \* 2 = 80/);
+    expectError({ header: 90, sampleOffset: 1 }, 'header', /offset exceeds file size/);
     expect(new Recording({ ...base, sampleOffset: 9 }).numSamples).toBe(1);
   });
 
