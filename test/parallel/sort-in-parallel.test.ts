@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Recording } from '../../src/io/recording.js';
 import { mergeRecordings } from '../../src/merging/merge.js';
+import type { SortedRecording } from '../../src/merging/sorted-recording.js';
 import { sortInParallel, type ParallelProgress } from '../../src/parallel/sort-in-parallel.js';
 import { performSpikeSorting as fakeSort } from './fake-sorter.js';
 
@@ -44,7 +45,7 @@ describe('sortInParallel (worker plumbing, stand-in sorter)', () => {
     const recs = blocks(file, total, 4);
     const seen: ParallelProgress[] = [];
     const parallel = await sortInParallel(recs, { workers: 2, verbose: false, sorterModule: fakeModule, onProgress: (p) => seen.push(p) });
-    const sequential = [];
+    const sequential: SortedRecording[] = [];
     for (const r of recs) sequential.push(await fakeSort(r));
     expect(parallel.length).toBe(4);
     parallel.forEach((res, i) => {
