@@ -1,0 +1,403 @@
+/**
+ * Binary-splitting clustering of spike waveforms (spec §8).
+ *
+ * A waveform matrix X (n rows of d = channels * 2S float32 values) is split recursively along
+ * its principal direction at a 1-D threshold; a split is kept only when the two halves' mean
+ * waveforms differ enough in their inter-channel difference vectors (§9). Formation mode
+ * follows the side with the deeper trough (falling back to the other side), matching mode the
+ * side closer to a reference difference vector.
+ *
+ * Rows are never copied: every level works on a range of one index array that is partitioned
+ * stably in place, so each returned row list is ascending.
+ */
+import { differenceVector, FEATURE_LENGTH } from './features.js';
+
+export type ClusterMode = 'formation' | 'matching';
+
+export interface ClusterParams {
+  /** Nmin: a set with fewer rows is returned as is (compared as a float). */
+  minSpikes: number;
+  /** λ, the merging threshold. */
+  lambda: number;
+  /** Neighbourhood channels in a row (4 or 5). */
+  numChannels: number;
+  /** Samples per channel in a row (2S); the trough sits at index S. */
+  width: number;
+}
+
+export interface ClusterResult {
+  /** Ascending row indices of X kept by the clustering. */
+  rows: Int32Array;
+  /** The mean the final call was made with (computed or extrapolated), length d. */
+  mean: Float32Array;
+}
+
+/** Power-iteration rounds; each round multiplies twice and normalises in between. */
+export const POWER_ROUNDS = 5;
+const NORM_EPS = 1e-8;
+
+interface Split {
+  mid: number;
+  mean0: Float32Array;
+  mean1: Float32Array;
+  u: Float32Array;
+  v: Float32Array;
+  xx: number;
+  xy: number;
+  yy: number;
+}
+
+interface Frame {
+  lo: number;
+  hi: number;
+  mean: Float32Array;
+}
+
+/**
+ * 1-D two-group threshold of sorted values (spec §8.3), reproducing the reference's linked
+ * list walk and therefore its tie decisions. The walk is O(n): the cursor moves back at most
+ * two groups per merge, and forward moves are bounded by n plus the backward moves.
+ * Returns the smallest value of the upper group. Needs n >= 2.
+ */
+export function oneDimThreshold(sorted: Float32Array, n: number, ws?: ThresholdWorkspace): number {
+  if (n < 2) throw new RangeError(`oneDimThreshold needs at least 2 values, got ${n}`);
+  const w = ws ?? new ThresholdWorkspace(n);
+  w.ensure(n);
+  const prev = w.prev;
+  const next = w.next;
+  const centre = w.centre;
+  const size = w.size;
+  for (let i = 0; i < n; i++) {
+    prev[i] = i - 1;
+    next[i] = i + 1;
+    centre[i] = sorted[i];
+    size[i] = 1;
+  }
+  next[n - 1] = -1;
+  const head = 0; // group ids are their first element; merges keep the left id, so 0 stays first
+  const cost = (a: number, b: number): number => {
+    const dc = Math.fround(centre[b] - centre[a]);
+    return Math.fround(Math.fround(dc * dc) * (size[a] < size[b] ? size[a] : size[b]));
+  };
+  let i = 1;
+  for (let rep = 0; rep < n - 2; rep++) {
+    while (next[i] !== -1 && cost(prev[i], i) > cost(i, next[i])) i = next[i];
+    const p = prev[i];
+    const sp = size[p];
+    const si = size[i];
+    centre[p] = Math.fround(Math.fround(Math.fround(centre[p] * sp) + Math.fround(centre[i] * si)) / (sp + si));
+    size[p] = sp + si;
+    const ni = next[i];
+    next[p] = ni;
+    if (ni !== -1) prev[ni] = p;
+    const pp = prev[p];
+    i = pp === -1 || pp === head ? next[head] : pp;
+  }
+  return sorted[next[head]];
+}
+
+export class ThresholdWorkspace {
+  prev: Int32Array;
+  next: Int32Array;
+  centre: Float32Array;
+  size: Float64Array;
+  constructor(n: number) {
+    this.prev = new Int32Array(n);
+    this.next = new Int32Array(n);
+    this.centre = new Float32Array(n);
+    this.size = new Float64Array(n);
+  }
+  ensure(n: number): void {
+    if (this.prev.length >= n) return;
+    const cap = Math.max(n, this.prev.length * 2);
+    this.prev = new Int32Array(cap);
+    this.next = new Int32Array(cap);
+    this.centre = new Float32Array(cap);
+    this.size = new Float64Array(cap);
+  }
+}
+
+/**
+ * Reusable clustering engine: workspaces grow to the largest problem seen and are kept, so
+ * repeated calls within a segment do not allocate per row.
+ */
+export class Clusterer {
+  private idx = new Int32Array(0);
+  private tmpIdx = new Int32Array(0);
+  private proj = new Float32Array(0);
+  private sorted = new Float32Array(0);
+  private labels = new Uint8Array(0);
+  private vecN = new Float64Array(0);
+  private vecN2 = new Float64Array(0);
+  private vecD = new Float64Array(0);
+  private vecD2 = new Float64Array(0);
+  private mean64 = new Float64Array(0);
+  private sum64 = new Float64Array(0);
+  private thr = new ThresholdWorkspace(16);
+
+  private ensure(n: number, d: number): void {
+    if (this.idx.length < n) {
+      const cap = Math.max(n, this.idx.length * 2);
+      this.idx = new Int32Array(cap);
+      this.tmpIdx = new Int32Array(cap);
+      this.proj = new Float32Array(cap);
+      this.sorted = new Float32Array(cap);
+      this.labels = new Uint8Array(cap);
+      this.vecN = new Float64Array(cap);
+      this.vecN2 = new Float64Array(cap);
+    }
+    if (this.vecD.length < d) {
+      this.vecD = new Float64Array(d);
+      this.vecD2 = new Float64Array(d);
+      this.mean64 = new Float64Array(d);
+      this.sum64 = new Float64Array(d);
+    }
+  }
+
+  /** Mean of all n rows (float64 sums rounded to float32). */
+  meanOfRows(x: Float32Array, n: number, d: number): Float32Array {
+    this.ensure(n, d);
+    const idx = this.idx;
+    for (let i = 0; i < n; i++) idx[i] = i;
+    const out = new Float32Array(d);
+    this.meanOfRange(x, d, 0, n, null, 0, out);
+    return out;
+  }
+
+  /**
+   * Clusters the n x d matrix x. The top-level call uses the mean of all rows.
+   * In matching mode `reference` is the 20-number difference vector to steer toward.
+   */
+  cluster(x: Float32Array, n: number, d: number, mode: ClusterMode, p: ClusterParams, reference?: Float32Array): ClusterResult {
+    if (d !== p.numChannels * p.width) {
+      throw new RangeError(`cluster: d = ${d} does not equal numChannels * width = ${p.numChannels * p.width}`);
+    }
+    if (mode === 'matching' && (!reference || reference.length !== FEATURE_LENGTH)) {
+      throw new RangeError('cluster: matching mode needs a reference difference vector of 20 numbers');
+    }
+    this.ensure(Math.max(n, 1), d);
+    const idx = this.idx;
+    for (let i = 0; i < n; i++) idx[i] = i;
+    const mean = new Float32Array(d);
+    if (n > 0) this.meanOfRange(x, d, 0, n, null, 0, mean);
+
+    const pending: Frame[] = [];
+    let cur: Frame = { lo: 0, hi: n, mean };
+    for (;;) {
+      const s = this.split(x, d, cur, p);
+      if (s === null) {
+        // A leaf. Any result with >= Nmin rows is accepted by every pending level above;
+        // otherwise the innermost pending formation level falls back to its other side.
+        if (pending.length > 0 && cur.hi - cur.lo < p.minSpikes) {
+          cur = pending.pop()!;
+          continue;
+        }
+        return { rows: idx.slice(cur.lo, cur.hi), mean: cur.mean };
+      }
+      const side0: Frame = { lo: cur.lo, hi: s.mid, mean: s.mean0 };
+      const side1: Frame = { lo: s.mid, hi: cur.hi, mean: s.mean1 };
+      if (mode === 'formation') {
+        const trough = p.width >> 1;
+        if (s.mean0[trough] < s.mean1[trough]) {
+          pending.push(side1);
+          cur = side0;
+        } else {
+          pending.push(side0);
+          cur = side1;
+        }
+      } else {
+        const r = reference!;
+        let ru = 0;
+        let rv = 0;
+        for (let k = 0; k < FEATURE_LENGTH; k++) {
+          ru += r[k] * s.u[k];
+          rv += r[k] * s.v[k];
+        }
+        cur = s.xx - 2 * ru < s.yy - 2 * rv ? side0 : side1;
+      }
+    }
+  }
+
+  /** Mean over idx[lo..hi) restricted to rows whose label equals `want` (all when labels is null). */
+  private meanOfRange(x: Float32Array, d: number, lo: number, hi: number, labels: Uint8Array | null, want: number, out: Float32Array): number {
+    const sum = this.sum64;
+    sum.fill(0, 0, d);
+    const idx = this.idx;
+    let count = 0;
+    for (let i = lo; i < hi; i++) {
+      if (labels !== null && labels[i - lo] !== want) continue;
+      const r = idx[i] * d;
+      for (let k = 0; k < d; k++) sum[k] += x[r + k];
+      count++;
+    }
+    for (let k = 0; k < d; k++) out[k] = sum[k] / count;
+    return count;
+  }
+
+  /** One split attempt (spec §8 steps 1-5); null when the set is returned as is. */
+  private split(x: Float32Array, d: number, f: Frame, p: ClusterParams): Split | null {
+    const { lo, hi } = f;
+    const n = hi - lo;
+    if (n < p.minSpikes) return null;
+    const idx = this.idx;
+    const m = this.mean64;
+    const mean = f.mean;
+    for (let k = 0; k < d; k++) m[k] = mean[k];
+
+    // Start vector: the centred row with the largest norm (first on ties).
+    let best = lo;
+    let bestNorm = -1;
+    for (let i = lo; i < hi; i++) {
+      const r = idx[i] * d;
+      let s = 0;
+      for (let k = 0; k < d; k++) {
+        const t = x[r + k] - m[k];
+        s += t * t;
+      }
+      if (s > bestNorm) {
+        bestNorm = s;
+        best = i;
+      }
+    }
+    const v0 = this.vecD;
+    {
+      const r = idx[best] * d;
+      for (let k = 0; k < d; k++) v0[k] = x[r + k] - m[k];
+    }
+
+    const proj = this.proj;
+    if (n < d) {
+      // Sample space: p = Xc v0, then K = Xc Xc^T applied as Xc (Xc^T p).
+      const pv = this.vecN;
+      const qv = this.vecN2;
+      this.centredTimes(x, d, lo, hi, v0, pv);
+      for (let round = 0; round < POWER_ROUNDS; round++) {
+        this.gramTimes(x, d, lo, hi, pv, qv);
+        normalise(qv, n);
+        this.gramTimes(x, d, lo, hi, qv, pv);
+      }
+      for (let i = 0; i < n; i++) proj[i] = pv[i];
+    } else {
+      // Feature space: Σ = Xc^T Xc applied as Xc^T (Xc w); project at the end.
+      const w = v0;
+      const q = this.vecD2;
+      for (let round = 0; round < POWER_ROUNDS; round++) {
+        this.covTimes(x, d, lo, hi, w, q);
+        normalise(q, d);
+        this.covTimes(x, d, lo, hi, q, w);
+      }
+      const t = this.vecN;
+      this.centredTimes(x, d, lo, hi, w, t);
+      for (let i = 0; i < n; i++) proj[i] = t[i];
+    }
+
+    const sorted = this.sorted;
+    for (let i = 0; i < n; i++) sorted[i] = proj[i];
+    const sv = sorted.subarray(0, n);
+    sv.sort();
+    const threshold = oneDimThreshold(sv, n, this.thr);
+    const labels = this.labels;
+    let n1 = 0;
+    for (let i = 0; i < n; i++) {
+      const l = proj[i] < threshold ? 1 : 0;
+      labels[i] = l;
+      n1 += l;
+    }
+    const n0 = n - n1;
+    if (n1 === 0 || n0 === 0) return null;
+
+    const mean0 = new Float32Array(d);
+    const mean1 = new Float32Array(d);
+    if (n1 < n0) {
+      this.meanOfRange(x, d, lo, hi, labels, 1, mean1);
+      extrapolate(mean, mean1, n1 / n0, mean0, d);
+    } else {
+      this.meanOfRange(x, d, lo, hi, labels, 0, mean0);
+      extrapolate(mean, mean0, n0 / n1, mean1, d);
+    }
+
+    const u = differenceVector(mean0, p.numChannels, p.width);
+    const v = differenceVector(mean1, p.numChannels, p.width);
+    let xx = 0;
+    let xy = 0;
+    let yy = 0;
+    for (let k = 0; k < FEATURE_LENGTH; k++) {
+      xx += u[k] * u[k];
+      xy += u[k] * v[k];
+      yy += v[k] * v[k];
+    }
+    if (xx - 2 * xy + yy < p.lambda * p.lambda * Math.max(xx, yy)) return null;
+
+    // Stable partition: side 0 (projection >= threshold) first, then side 1.
+    const tmp = this.tmpIdx;
+    let a = lo;
+    let b = 0;
+    for (let i = 0; i < n; i++) {
+      if (labels[i] === 0) idx[a++] = idx[lo + i];
+      else tmp[b++] = idx[lo + i];
+    }
+    for (let i = 0; i < b; i++) idx[a + i] = tmp[i];
+    return { mid: lo + n0, mean0, mean1, u, v, xx, xy, yy };
+  }
+
+  /** out[i] = (x_i - mean) · w over rows idx[lo..hi). */
+  private centredTimes(x: Float32Array, d: number, lo: number, hi: number, w: Float64Array, out: Float64Array): void {
+    const m = this.mean64;
+    let mw = 0;
+    for (let k = 0; k < d; k++) mw += m[k] * w[k];
+    const idx = this.idx;
+    for (let i = lo; i < hi; i++) {
+      const r = idx[i] * d;
+      let s = 0;
+      for (let k = 0; k < d; k++) s += x[r + k] * w[k];
+      out[i - lo] = s - mw;
+    }
+  }
+
+  /** out[k] = sum_i t_i (x_i - mean)[k] over rows idx[lo..hi). */
+  private centredTransposeTimes(x: Float32Array, d: number, lo: number, hi: number, t: Float64Array, out: Float64Array): void {
+    out.fill(0, 0, d);
+    const idx = this.idx;
+    let ts = 0;
+    for (let i = lo; i < hi; i++) {
+      const ti = t[i - lo];
+      ts += ti;
+      const r = idx[i] * d;
+      for (let k = 0; k < d; k++) out[k] += ti * x[r + k];
+    }
+    const m = this.mean64;
+    for (let k = 0; k < d; k++) out[k] -= ts * m[k];
+  }
+
+  /** out = Xc^T Xc w (d-vector). */
+  private covTimes(x: Float32Array, d: number, lo: number, hi: number, w: Float64Array, out: Float64Array): void {
+    const t = this.vecN;
+    this.centredTimes(x, d, lo, hi, w, t);
+    this.centredTransposeTimes(x, d, lo, hi, t, out);
+  }
+
+  /** out = Xc Xc^T p (n-vector). */
+  private gramTimes(x: Float32Array, d: number, lo: number, hi: number, pv: Float64Array, out: Float64Array): void {
+    const z = this.vecD2;
+    this.centredTransposeTimes(x, d, lo, hi, pv, z);
+    this.centredTimes(x, d, lo, hi, z, out);
+  }
+}
+
+function normalise(v: Float64Array, n: number): void {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += v[i] * v[i];
+  const norm = Math.sqrt(s);
+  if (norm > NORM_EPS) {
+    const inv = 1 / norm;
+    for (let i = 0; i < n; i++) v[i] *= inv;
+  }
+}
+
+/** other = mean + (mean - computed) * ratio, in float32 steps. */
+function extrapolate(mean: Float32Array, computed: Float32Array, ratio: number, other: Float32Array, d: number): void {
+  const r = Math.fround(ratio);
+  for (let k = 0; k < d; k++) {
+    other[k] = Math.fround(mean[k] + Math.fround(Math.fround(mean[k] - computed[k]) * r));
+  }
+}

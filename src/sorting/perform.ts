@@ -1,0 +1,199 @@
+/**
+ * performSpikeSorting: streams a recording through a 4L-ms buffer of filtered data (spec §6),
+ * cuts it into segments with the drift heuristic, sorts each segment (§7) and links the
+ * units of consecutive segments by drift-searched assignment (§10).
+ *
+ * Memory is bounded by the buffer (4L ms x C x S floats plus its minima and a transposed
+ * copy of the minima), independent of the recording length.
+ */
+import type { Recording } from '../io/recording.js';
+import { assignClusters } from '../merging/assignment.js';
+import { SortedRecording, type SegmentResult } from '../merging/sorted-recording.js';
+import {
+  allocateFilteredBuffer,
+  createSignalProcessor,
+  type FilteredBuffer,
+  type SignalProcessor,
+} from '../preprocess/signal-processor.js';
+import { cpuSortKernels, type SortKernels } from '../preprocess/sort-kernels.js';
+import { computeNeighbourhoods } from './neighbours.js';
+import { validateSortOptions, type ResolvedSortOptions, type SortOptions } from './params.js';
+import { segmentLength } from './segmenter.js';
+import { emptyTimings, SegmentWorkspace, sortSegment, type SegmentTimings } from './sort-segment.js';
+import { computeThresholds } from './thresholds.js';
+import { ProgressReporter } from './progress.js';
+
+export type { SortOptions, ResolvedSortOptions } from './params.js';
+export { validateSortOptions } from './params.js';
+
+/** Largest request handed to the filter at once (ms): bounds its scratch memory and paces progress. */
+export const FILL_CHUNK_MS = 1000;
+
+export interface SortStats {
+  backend: 'webgpu' | 'cpu';
+  backendDescription: string;
+  /** Milliseconds of wall time per stage. */
+  filterMs: number;
+  sortMs: number;
+  segmentMs: number;
+  mergeMs: number;
+  totalMs: number;
+  loop: SegmentTimings;
+  numSegments: number;
+  numUnits: number;
+  /** Duration of the sorted range (s). */
+  recordingSeconds: number;
+}
+
+export interface SortInternals {
+  /** Use these kernels instead of the backend's (tests). */
+  kernels?: SortKernels;
+  /** Use this processor instead of creating one (not disposed). */
+  processor?: SignalProcessor;
+}
+
+export async function performSpikeSorting(recording: Recording, options: SortOptions = {}): Promise<SortedRecording> {
+  return (await performSpikeSortingDetailed(recording, options)).sorted;
+}
+
+/** performSpikeSorting plus stage timings (used by the benchmark). */
+export async function performSpikeSortingDetailed(
+  recording: Recording,
+  options: SortOptions = {},
+  internals: SortInternals = {},
+): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
+  const opts = validateSortOptions(recording, options);
+  const tStart = performance.now();
+  const log = opts.verbose ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
+  const ownProcessor = internals.processor === undefined;
+  const processor = internals.processor ?? (await createSignalProcessor(opts.backend, log ? { log } : undefined));
+  try {
+    const kernels = internals.kernels ?? (await kernelsFor(processor));
+    return await sortStream(recording, opts, processor, kernels, tStart);
+  } finally {
+    if (ownProcessor) processor.dispose();
+  }
+}
+
+async function kernelsFor(processor: SignalProcessor): Promise<SortKernels> {
+  if (processor.backend === 'webgpu') {
+    const mod = await import('../preprocess/sort-kernels.js');
+    const factory = (mod as unknown as { kernelsForProcessor?: (p: SignalProcessor) => SortKernels | null }).kernelsForProcessor;
+    const k = factory ? factory(processor) : null;
+    if (k) return k;
+  }
+  return cpuSortKernels();
+}
+
+async function sortStream(
+  recording: Recording,
+  opts: ResolvedSortOptions,
+  processor: SignalProcessor,
+  kernels: SortKernels,
+  tStart: number,
+): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
+  const C = recording.numChannels;
+  const S = recording.samplesPerMs;
+  const T = Math.floor(recording.numSamples / S) - 1;
+  const firstMs = 1;
+  const endMs = T; // sorting covers ms blocks 1 .. T-1
+  const totalMs = endMs - firstMs;
+  const L = opts.minSegmentMs;
+  const capacity = Math.min(4 * L, totalMs);
+  const polarity = opts.detectionPolarity;
+  const offset = recording.recordingOffset;
+
+  const buf: FilteredBuffer = allocateFilteredBuffer(C, S, capacity);
+  const work = new SegmentWorkspace(C, capacity);
+  const neighbours = computeNeighbourhoods(recording.geometry);
+  const loop = emptyTimings();
+  let filterMs = 0;
+  let sortMs = 0;
+  let segmentMs = 0;
+
+  let pos = firstMs; // absolute ms held in slot 0
+  let filled = 0;
+  const fill = async (): Promise<void> => {
+    const want = Math.min(capacity, endMs - pos);
+    const t0 = performance.now();
+    while (filled < want) {
+      const n = Math.min(FILL_CHUNK_MS, want - filled);
+      await processor.filterBlocks(recording, pos + filled, n, polarity, buf, filled);
+      filled += n;
+    }
+    filterMs += performance.now() - t0;
+  };
+
+  const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
+  await fill();
+  const thresholds = computeThresholds(buf, filled, opts.detectionSensitivity);
+
+  const segments: SegmentResult[] = [];
+  const segParams = { minSpikesPerCluster: opts.minSpikesPerCluster, mergingThreshold: opts.mergingThreshold };
+  while (filled > 0) {
+    let t0 = performance.now();
+    const d = segmentLength(buf.minVal, thresholds, filled, L);
+    segmentMs += performance.now() - t0;
+    t0 = performance.now();
+    const units = await sortSegment({ buf, numMs: d, thr: thresholds, neighbours, params: segParams, kernels, work, timings: loop });
+    sortMs += performance.now() - t0;
+    const base = offset + pos * S;
+    for (const s of units.spikes) for (let i = 0; i < s.length; i++) s[i] += base;
+    segments.push({ start: base, end: offset + (pos + d) * S, spikes: units.spikes, amplitudes: units.amplitudes });
+
+    // Move the unsorted remainder to the front; refill behind it.
+    const rest = filled - d;
+    if (rest > 0) {
+      buf.data.copyWithin(0, d * C * S, filled * C * S);
+      buf.minVal.copyWithin(0, d * C, filled * C);
+      buf.minPos.copyWithin(0, d * C, filled * C);
+    }
+    pos += d;
+    filled = rest;
+    progress.update(pos - firstMs);
+    opts.onProgress?.({ doneMs: pos - firstMs, totalMs });
+    if (pos < endMs) await fill();
+  }
+
+  // Reported boundaries tile the whole recording.
+  segments[0].start = offset;
+  segments[segments.length - 1].end = offset + recording.numSamples;
+
+  const tm = performance.now();
+  const links: Int32Array[] = [];
+  for (let i = 0; i + 1 < segments.length; i++) {
+    links.push(assignClusters(segments[i].amplitudes, segments[i + 1].amplitudes, recording.geometry, opts.maxDrift));
+  }
+  const sorted = new SortedRecording({
+    segments,
+    links,
+    probeGeometry: recording.probeGeometry,
+    samplingFrequency: recording.samplingFrequency,
+    numChannels: C,
+  });
+  const mergeMs = performance.now() - tm;
+  const totalWall = performance.now() - tStart;
+  const numUnits = sorted.length;
+  progress.finish(
+    `spikesift: sorted ${(totalMs / 1000).toFixed(1)} s x ${C} channels in ${(totalWall / 1000).toFixed(2)} s ` +
+      `(${(totalMs / totalWall).toFixed(1)}x real time) on ${processor.description}: ` +
+      `${segments.length} segment${segments.length === 1 ? '' : 's'}, ${numUnits} unit${numUnits === 1 ? '' : 's'}`,
+  );
+  return {
+    sorted,
+    thresholds,
+    stats: {
+      backend: processor.backend,
+      backendDescription: processor.description,
+      filterMs,
+      sortMs,
+      segmentMs,
+      mergeMs,
+      totalMs: totalWall,
+      loop,
+      numSegments: segments.length,
+      numUnits,
+      recordingSeconds: totalMs / 1000,
+    },
+  };
+}

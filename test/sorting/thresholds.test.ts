@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { computeThresholds, medianInPlace } from '../../src/sorting/thresholds.js';
+
+describe('detection thresholds (spec §5)', () => {
+  it('median: odd count takes the middle, even count the mean of the two middle values', () => {
+    expect(medianInPlace(Float32Array.from([5, 1, 3]), 3)).toBe(3);
+    expect(medianInPlace(Float32Array.from([4, 1, 3, 2]), 4)).toBe(2.5);
+  });
+
+  it('uses |y| at the first sample of each ms block only, times -κ', () => {
+    const C = 2;
+    const S = 3;
+    const M = 4;
+    const data = new Float32Array(M * C * S);
+    // first samples of channel 0: 1,-2,3,-4 -> |.| median (2+3)/2 = 2.5 ; other samples huge (ignored)
+    // channel 1: 0.5 everywhere -> median 0.5
+    for (let m = 0; m < M; m++) {
+      for (let s = 0; s < S; s++) {
+        data[(m * C + 0) * S + s] = s === 0 ? [1, -2, 3, -4][m] : 1000;
+        data[(m * C + 1) * S + s] = s === 0 ? -0.5 : -1000;
+      }
+    }
+    const buf = { numChannels: C, samplesPerMs: S, capacityMs: M, data, minVal: new Float32Array(M * C), minPos: new Int32Array(M * C) };
+    const thr = computeThresholds(buf, M, 10);
+    expect(Array.from(thr)).toEqual([-25, -5]);
+    // only the first numMs blocks count
+    const thr3 = computeThresholds(buf, 3, 2);
+    expect(Array.from(thr3)).toEqual([-4, -1]);
+  });
+});
