@@ -1,0 +1,35 @@
+// Per-millisecond minima (spec §4) over filtered data in the (ms, channel, S) layout:
+// min_val[m*C + c] = min_s y, min_pos = the first s attaining it (strict < while scanning up).
+
+struct Params {
+  count: u32,            // ms blocks x channels in this chunk
+  samples_per_ms: u32,
+  _pad0: u32,
+  _pad1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> data: array<f32>;
+@group(0) @binding(1) var<storage, read_write> min_val: array<f32>;
+@group(0) @binding(2) var<storage, read_write> min_pos: array<i32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+@compute @workgroup_size(64)
+fn ms_minima(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.y * nwg.x * 64u + gid.x;
+  if (i >= p.count) {
+    return;
+  }
+  let S = p.samples_per_ms;
+  let o = i * S;
+  var mv = data[o];
+  var mp = 0u;
+  for (var s = 1u; s < S; s++) {
+    let v = data[o + s];
+    if (v < mv) {
+      mv = v;
+      mp = s;
+    }
+  }
+  min_val[i] = mv;
+  min_pos[i] = i32(mp);
+}

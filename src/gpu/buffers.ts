@@ -1,0 +1,100 @@
+/**
+ * The one place that knows buffer sizes, alignment and how work is split to the device's
+ * limits (maxStorageBufferBindingSize, maxBufferSize, maxComputeWorkgroupsPerDimension).
+ */
+import { BufferUsage, GpuContext, GpuError, MapModes } from './context.js';
+
+export function alignUp(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+/** Creates a buffer (size rounded up to 4 bytes); refuses sizes the device cannot hold with a clear error. */
+export function createBuffer(ctx: GpuContext, byteSize: number, usage: number, label: string): GPUBuffer {
+  const size = Math.max(4, alignUp(byteSize, 4));
+  if (size > ctx.limits.maxBufferSize) {
+    throw new GpuError(`${label}: ${size} bytes exceed the device's maxBufferSize ${ctx.limits.maxBufferSize}; the caller must chunk the work`);
+  }
+  return ctx.device.createBuffer({ size, usage, label });
+}
+
+export const STORAGE_IN = (): number => BufferUsage.STORAGE | BufferUsage.COPY_DST;
+export const STORAGE_OUT = (): number => BufferUsage.STORAGE | BufferUsage.COPY_SRC;
+export const STORAGE_INOUT = (): number => BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+
+/** Uploads `data` at byte offset 0; pads to a multiple of 4 bytes as writeBuffer requires. */
+export function upload(ctx: GpuContext, buffer: GPUBuffer, data: ArrayBufferView): void {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const whole = bytes.byteLength & ~3;
+  if (whole > 0) ctx.device.queue.writeBuffer(buffer, 0, bytes.buffer as ArrayBuffer, bytes.byteOffset, whole);
+  if (whole < bytes.byteLength) {
+    const tail = new Uint8Array(4);
+    tail.set(bytes.subarray(whole));
+    ctx.device.queue.writeBuffer(buffer, whole, tail);
+  }
+}
+
+/**
+ * Largest number of items of `bytesPerItem` bytes that one binding (and one buffer) may hold,
+ * optionally capped by a memory budget.
+ */
+export function maxItemsPerBinding(ctx: GpuContext, bytesPerItem: number, budgetBytes = Infinity): number {
+  const limit = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize, budgetBytes);
+  return Math.floor(limit / bytesPerItem);
+}
+
+/**
+ * Splits `workgroups` over x and y so neither exceeds maxComputeWorkgroupsPerDimension; shaders
+ * linearise with `wid.y * num_workgroups.x + wid.x` and ignore ids past the total.
+ */
+export function dispatchSize(ctx: GpuContext, workgroups: number): [number, number] {
+  const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+  if (workgroups <= maxDim) return [Math.max(1, workgroups), 1];
+  const y = Math.ceil(workgroups / maxDim);
+  if (y > maxDim) throw new GpuError(`dispatch of ${workgroups} workgroups exceeds ${maxDim}^2; the caller must chunk the work`);
+  return [Math.ceil(workgroups / y), y];
+}
+
+/** A uniform buffer from 32-bit words (u32 / i32 / f32 written through their bit patterns). */
+export function uniformBuffer(ctx: GpuContext, words: ArrayBufferView, label: string): GPUBuffer {
+  const buf = createBuffer(ctx, alignUp(words.byteLength, 16), BufferUsage.UNIFORM | BufferUsage.COPY_DST, label);
+  upload(ctx, buf, words);
+  return buf;
+}
+
+/** Copies [offset, offset + size) of each source into one staging buffer and maps it once. */
+export async function readBack(ctx: GpuContext, parts: { buffer: GPUBuffer; offset: number; size: number }[]): Promise<ArrayBuffer> {
+  const total = parts.reduce((acc, p) => acc + alignUp(p.size, 4), 0);
+  const staging = createBuffer(ctx, total, BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'readback');
+  try {
+    const enc = ctx.device.createCommandEncoder();
+    let at = 0;
+    for (const p of parts) {
+      if (p.size > 0) enc.copyBufferToBuffer(p.buffer, p.offset, staging, at, alignUp(p.size, 4));
+      at += alignUp(p.size, 4);
+    }
+    ctx.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(MapModes.READ);
+    return staging.getMappedRange().slice(0);
+  } finally {
+    staging.destroy();
+  }
+}
+
+/** Reusable GPU buffers keyed by role; grown (never shrunk) on demand. */
+export class BufferPool {
+  private readonly buffers = new Map<string, GPUBuffer>();
+  constructor(private readonly ctx: GpuContext) {}
+  get(role: string, byteSize: number, usage: number): GPUBuffer {
+    const need = Math.max(4, alignUp(byteSize, 4));
+    const cur = this.buffers.get(role);
+    if (cur && cur.size >= need && cur.usage === usage) return cur;
+    cur?.destroy();
+    const buf = createBuffer(this.ctx, need, usage, role);
+    this.buffers.set(role, buf);
+    return buf;
+  }
+  destroy(): void {
+    for (const b of this.buffers.values()) b.destroy();
+    this.buffers.clear();
+  }
+}

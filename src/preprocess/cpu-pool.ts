@@ -1,0 +1,108 @@
+/**
+ * A small pool of worker threads for the CPU filter. Work is split in time at grid-block
+ * boundaries (see filter.ts `cpuGridMs`), so the result is bit-identical to a single thread.
+ *
+ * Workers are found next to this module: `filter-worker.js` in dist/, or `filter-worker.ts`
+ * run through scripts/ts-loader.mjs when the sources run untranspiled (vitest, benchmarks).
+ * Idle workers are unref'd and never keep the process alive.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+export interface FilterJob {
+  id: number;
+  kind: 'int16' | 'uint16' | 'int8' | 'uint8' | 'float32';
+  input: SharedArrayBuffer;
+  inputByteOffset: number;
+  inputLength: number;
+  inputStart: number;
+  firstMs: number;
+  numMs: number;
+  polarity: number;
+  numChannels: number;
+  samplesPerMs: number;
+  capacityMs: number;
+  data: SharedArrayBuffer;
+  dataByteOffset: number;
+  minVal: SharedArrayBuffer;
+  minValByteOffset: number;
+  minPos: SharedArrayBuffer;
+  minPosByteOffset: number;
+  destMs: number;
+}
+
+function workerEntry(): { url: URL; execArgv: string[] } {
+  const js = new URL('./filter-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(js))) return { url: js, execArgv: [] };
+  const ts = new URL('./filter-worker.ts', import.meta.url);
+  const loader = new URL('../../scripts/ts-loader.mjs', import.meta.url);
+  if (existsSync(fileURLToPath(ts)) && existsSync(fileURLToPath(loader))) {
+    return { url: ts, execArgv: ['--import', loader.href] };
+  }
+  throw new Error(`spikesift: CPU filter worker not found next to ${fileURLToPath(import.meta.url)}; rebuild the package (npm run build)`);
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
+}
+
+export class CpuFilterPool {
+  private slots: Slot[] = [];
+  private nextId = 1;
+  private failed: Error | null = null;
+
+  constructor(readonly size: number) {}
+
+  /** Starts the workers ahead of the first job. */
+  warm(): void {
+    if (!this.failed) this.start();
+  }
+
+  private start(): void {
+    if (this.slots.length > 0) return;
+    const { url, execArgv } = workerEntry();
+    for (let i = 0; i < this.size; i++) {
+      const worker = new Worker(url, { execArgv });
+      const slot: Slot = { worker, pending: new Map() };
+      worker.on('message', (msg: { id: number; error?: string }) => {
+        const p = slot.pending.get(msg.id);
+        if (!p) return;
+        slot.pending.delete(msg.id);
+        if (slot.pending.size === 0) worker.unref();
+        if (msg.error) p.reject(new Error(`CPU filter worker failed: ${msg.error}`));
+        else p.resolve();
+      });
+      const fail = (e: Error): void => {
+        this.failed = e;
+        for (const p of slot.pending.values()) p.reject(new Error(`CPU filter worker died: ${e.message}`));
+        slot.pending.clear();
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        if (slot.pending.size > 0) fail(new Error(`exit code ${code}`));
+      });
+      worker.unref();
+      this.slots.push(slot);
+    }
+  }
+
+  /** Runs job i on worker i (jobs.length <= size). */
+  run(jobs: Omit<FilterJob, 'id'>[]): Promise<void> {
+    if (this.failed) return Promise.reject(new Error(`CPU filter worker pool is broken: ${this.failed.message}`));
+    this.start();
+    return Promise.all(jobs.map((job, i) => new Promise<void>((resolve, reject) => {
+      const slot = this.slots[i % this.slots.length];
+      const id = this.nextId++;
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.ref();
+      slot.worker.postMessage({ ...job, id });
+    }))).then(() => undefined);
+  }
+
+  terminate(): void {
+    for (const s of this.slots) void s.worker.terminate();
+    this.slots = [];
+  }
+}

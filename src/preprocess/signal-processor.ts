@@ -1,0 +1,326 @@
+/**
+ * Filtering front end (spec §3–§4): reads raw samples of a Recording, filters them with the
+ * chosen backend and writes ms blocks in the (ms, channel, S) layout with per-ms minima.
+ *
+ * Backends:
+ * - 'cpu': the TypeScript path (filter.ts), on up to 2 worker threads sharing memory.
+ * - 'webgpu': shaders/dog_filter.wgsl + ms_minima.wgsl; throws GpuUnavailableError (what to
+ *   install) when there is no adapter.
+ * - 'auto': a hardware GPU when there is one; otherwise the CPU. Rule from measurement on a
+ *   2-core x86 machine (bench/filter.ts, 384 channels at 30 kHz): the TypeScript path filters
+ *   at ~10x real time per thread while lavapipe (llvmpipe, the software Vulkan driver) manages
+ *   well under 1x, because the software "GPU" runs on the same cores with far more work per
+ *   sample plus copies. A software adapter is therefore never worth it for speed.
+ */
+import { availableParallelism } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+import type { Recording } from '../io/recording.js';
+import { decodeSamples, type DataType } from '../io/dtype.js';
+import { GpuContext, GpuUnavailableError, getGpuContext, probeAdapter } from '../gpu/context.js';
+import { filterHalo } from './constants.js';
+import { FilterScratch, cpuGridMs, cpuInputRange, filterBlocksCpu, type SampleArray } from './filter.js';
+import { GpuFilter, rawEncoding } from './filter-gpu.js';
+import { CpuFilterPool, type FilterJob } from './cpu-pool.js';
+
+/** Destination for filtered ms blocks, layout (ms, channel, S). Arrays sized capacityMs*C*S and capacityMs*C. */
+export interface FilteredBuffer {
+  numChannels: number;
+  samplesPerMs: number;
+  capacityMs: number;
+  /** data[((m*C)+c)*S + s] */
+  data: Float32Array;
+  /** [m*C + c] */
+  minVal: Float32Array;
+  /** [m*C + c], first s attaining the minimum */
+  minPos: Int32Array;
+}
+
+/**
+ * Allocates a FilteredBuffer. The arrays live in SharedArrayBuffers so the CPU backend's
+ * worker threads can write them in place (they behave like ordinary typed arrays otherwise).
+ */
+export function allocateFilteredBuffer(numChannels: number, samplesPerMs: number, capacityMs: number): FilteredBuffer {
+  for (const [name, v] of [['numChannels', numChannels], ['samplesPerMs', samplesPerMs], ['capacityMs', capacityMs]] as const) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`allocateFilteredBuffer: ${name} must be a positive integer, got ${v}`);
+  }
+  const n = capacityMs * numChannels;
+  return {
+    numChannels,
+    samplesPerMs,
+    capacityMs,
+    data: new Float32Array(new SharedArrayBuffer(n * samplesPerMs * 4)),
+    minVal: new Float32Array(new SharedArrayBuffer(n * 4)),
+    minPos: new Int32Array(new SharedArrayBuffer(n * 4)),
+  };
+}
+
+export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
+
+export interface SignalProcessor {
+  readonly backend: 'webgpu' | 'cpu';
+  /** One line, e.g. "webgpu on NVIDIA H100 (hardware)" / "cpu (no WebGPU adapter: ...)". */
+  readonly description: string;
+  /**
+   * Filter ms blocks [firstMs, firstMs+numMs) of `recording` (absolute ms index; needs
+   * 1 <= firstMs and (firstMs+numMs)*S + halo <= numSamples; reads the halo from the file),
+   * write them at ms slot `destMs` of `dest` with minima. polarity = detectionPolarity.
+   */
+  filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void>;
+  dispose(): void;
+}
+
+export interface SignalProcessorOptions {
+  log?: (line: string) => void;
+  /** CPU backend worker threads (0 = filter on the calling thread). Default: 2 (1 on a 1-core machine) on the main thread, 0 inside a worker thread. */
+  cpuWorkers?: number;
+  /** Upper bound on the raw bytes read per chunk (bounded memory). Default 32 MiB. */
+  chunkBytes?: number;
+}
+
+const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'cpu'];
+
+export async function createSignalProcessor(choice: BackendChoice, opts: SignalProcessorOptions = {}): Promise<SignalProcessor> {
+  if (!BACKENDS.includes(choice)) {
+    throw new RangeError(`backend must be one of 'auto', 'webgpu', 'cpu', got ${JSON.stringify(choice)}`);
+  }
+  const log = opts.log ?? (() => undefined);
+  const workers = opts.cpuWorkers ?? (isMainThread ? Math.min(2, Math.max(1, availableParallelism())) : 0);
+  if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`cpuWorkers must be a non-negative integer, got ${opts.cpuWorkers}`);
+  const chunkBytes = opts.chunkBytes ?? 32 * 1024 * 1024;
+  const cpuLabel = `TypeScript, ${workers === 0 ? 'calling thread' : `${workers} worker thread${workers > 1 ? 's' : ''}`}`;
+
+  if (choice === 'cpu') {
+    const p = new CpuSignalProcessor(`cpu (${cpuLabel})`, workers, chunkBytes);
+    log(`spikesift: backend ${p.description}`);
+    return p;
+  }
+  if (choice === 'webgpu') {
+    const ctx = await getGpuContext();  // throws GpuUnavailableError with what to install
+    const p = new GpuSignalProcessor(ctx, `webgpu on ${ctx.adapterName} (${ctx.isSoftware ? 'software' : 'hardware'})`, chunkBytes);
+    log(`spikesift: backend ${p.description}`);
+    return p;
+  }
+  // auto
+  const probe = await probeAdapter();
+  let p: SignalProcessor;
+  if (!probe.adapter) {
+    p = new CpuSignalProcessor(`cpu (${cpuLabel}; ${probe.reason})`, workers, chunkBytes);
+  } else if (probe.isSoftware) {
+    p = new CpuSignalProcessor(`cpu (${cpuLabel}; WebGPU adapter "${probe.name}" is a software renderer, measured slower than the TypeScript path)`, workers, chunkBytes);
+  } else {
+    try {
+      const ctx = await getGpuContext();
+      p = new GpuSignalProcessor(ctx, `webgpu on ${ctx.adapterName} (hardware)`, chunkBytes);
+    } catch (e) {
+      if (!(e instanceof Error)) throw e;
+      p = new CpuSignalProcessor(`cpu (${cpuLabel}; WebGPU device on "${probe.name}" failed: ${e.message})`, workers, chunkBytes);
+    }
+  }
+  log(`spikesift: backend ${p.description}`);
+  return p;
+}
+
+/** Checks a filterBlocks request; errors name the argument, the value and the valid range. */
+function checkRequest(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): void {
+  const S = recording.samplesPerMs;
+  const C = recording.numChannels;
+  const halo = filterHalo(S);
+  if (dest.numChannels !== C || dest.samplesPerMs !== S) {
+    throw new RangeError(`filterBlocks: dest is for ${dest.numChannels} channels x ${dest.samplesPerMs} samples/ms, the recording has ${C} x ${S}`);
+  }
+  if (!Number.isSafeInteger(firstMs) || firstMs < 1) throw new RangeError(`filterBlocks: firstMs must be an integer >= 1 (block 0 is filter padding), got ${firstMs}`);
+  if (!Number.isSafeInteger(numMs) || numMs < 0) throw new RangeError(`filterBlocks: numMs must be a non-negative integer, got ${numMs}`);
+  if ((firstMs + numMs) * S + halo > recording.numSamples) {
+    throw new RangeError(`filterBlocks: ms blocks [${firstMs}, ${firstMs + numMs}) need samples up to ${(firstMs + numMs) * S + halo} (with the ${halo}-sample filter halo), the recording has ${recording.numSamples}`);
+  }
+  if (!Number.isSafeInteger(destMs) || destMs < 0 || destMs + numMs > dest.capacityMs) {
+    throw new RangeError(`filterBlocks: destMs ${destMs} + numMs ${numMs} exceeds dest.capacityMs ${dest.capacityMs}`);
+  }
+  if (typeof polarity !== 'number' || !Number.isFinite(polarity) || polarity === 0) {
+    throw new RangeError(`filterBlocks: polarity (detectionPolarity) must be a finite non-zero number, got ${polarity}`);
+  }
+}
+
+type DirectKind = FilterJob['kind'];
+const DIRECT: Partial<Record<DataType, DirectKind>> = { int16: 'int16', uint16: 'uint16', int8: 'int8', uint8: 'uint8', float32: 'float32' };
+
+function isShared(a: ArrayBufferView): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
+}
+
+/** A growable SharedArrayBuffer for raw input. */
+class SharedBytes {
+  buf = new SharedArrayBuffer(0);
+  bytes(n: number): Uint8Array {
+    if (this.buf.byteLength < n) this.buf = new SharedArrayBuffer(Math.max(n, Math.floor(this.buf.byteLength * 1.25)));
+    return new Uint8Array(this.buf, 0, n);
+  }
+}
+
+class CpuSignalProcessor implements SignalProcessor {
+  readonly backend = 'cpu' as const;
+  private readonly pool: CpuFilterPool | null;
+  private readonly scratch = new FilterScratch();
+  private readonly raw = [new SharedBytes(), new SharedBytes()];
+  private readonly decoded = [new SharedBytes(), new SharedBytes()];
+  private disposed = false;
+
+  constructor(readonly description: string, workers: number, private readonly chunkBytes: number) {
+    this.pool = workers > 0 ? new CpuFilterPool(workers) : null;
+    // Start the workers now (unref'd): their start-up overlaps with the caller's own set-up.
+    this.pool?.warm();
+  }
+
+  async filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void> {
+    if (this.disposed) throw new Error('filterBlocks: this signal processor was disposed');
+    checkRequest(recording, firstMs, numMs, polarity, dest, destMs);
+    if (numMs === 0) return;
+    const S = recording.samplesPerMs;
+    const C = recording.numChannels;
+    const G = cpuGridMs(S);
+    const direct = DIRECT[recording.dataType];
+    const bytesPerMs = S * C * Math.max(recording.itemSize, direct ? 0 : 4);
+    // Chunks end on grid-block boundaries so no block is computed twice.
+    const chunkMs = Math.max(G, Math.floor(this.chunkBytes / bytesPerMs / G) * G);
+    const sharedDest = isShared(dest.data) && isShared(dest.minVal) && isShared(dest.minPos);
+    let pending: Promise<void> | null = null;
+    let which = 0;
+    const end = firstMs + numMs;
+    for (let m0 = firstMs; m0 < end;) {
+      const gridEnd = 1 + (Math.floor((m0 - 1) / G) + 1) * G;   // end of m0's grid block
+      const m1 = Math.min(end, gridEnd + Math.max(0, chunkMs - G));
+      const range = cpuInputRange(m0, m1 - m0, S);
+      const rows = range.end - range.start;
+      // Read (and decode) the next chunk while the workers filter the previous one.
+      const bytes = this.raw[which].bytes(rows * recording.bytesPerSample);
+      recording.readBytesInto(range.start, rows, bytes, 0);
+      let input: SampleArray;
+      let kind: DirectKind;
+      if (direct) {
+        kind = direct;
+        input = typedView(direct, bytes.buffer as SharedArrayBuffer, rows * C);
+      } else {
+        kind = 'float32';
+        const f = new Float32Array(this.decoded[which].bytes(rows * C * 4).buffer, 0, rows * C);
+        decodeSamples(bytes, recording.dataType, f, 0);
+        input = f;
+      }
+      which ^= 1;
+      if (pending) await pending;
+      pending = this.dispatch(input, kind, range.start, m0, m1 - m0, polarity, dest, destMs + (m0 - firstMs), sharedDest);
+      m0 = m1;
+    }
+    if (pending) await pending;
+  }
+
+  private dispatch(input: SampleArray, kind: DirectKind, inputStart: number, m0: number, n: number, polarity: number,
+    dest: FilteredBuffer, destMs: number, sharedDest: boolean): Promise<void> {
+    const C = dest.numChannels;
+    const S = dest.samplesPerMs;
+    const G = cpuGridMs(S);
+    // Below ~100k output samples the message round trip costs more than it saves.
+    if (!this.pool || !sharedDest || n * C * S < 100_000) {
+      filterBlocksCpu(input, inputStart, m0, n, polarity, dest, destMs, 0, C, this.scratch);
+      return Promise.resolve();
+    }
+    // Split in time at grid-block boundaries: each worker owns whole grid blocks.
+    const blocks: [number, number][] = [];
+    const first = Math.floor((m0 - 1) / G);
+    const last = Math.floor((m0 + n - 2) / G);
+    const nBlocks = last - first + 1;
+    const parts = Math.min(this.pool.size, nBlocks);
+    let a = m0;
+    for (let i = 1; i <= parts; i++) {
+      const b = i === parts ? m0 + n : Math.max(a, Math.min(m0 + n, 1 + (first + Math.round((nBlocks * i) / parts)) * G));
+      if (b > a) blocks.push([a, b]);
+      a = b;
+    }
+    return this.pool.run(blocks.map(([s, e]) => ({
+      kind,
+      input: input.buffer as SharedArrayBuffer,
+      inputByteOffset: input.byteOffset,
+      inputLength: input.length,
+      inputStart,
+      firstMs: s,
+      numMs: e - s,
+      polarity,
+      numChannels: C,
+      samplesPerMs: S,
+      capacityMs: dest.capacityMs,
+      data: dest.data.buffer as SharedArrayBuffer,
+      dataByteOffset: dest.data.byteOffset,
+      minVal: dest.minVal.buffer as SharedArrayBuffer,
+      minValByteOffset: dest.minVal.byteOffset,
+      minPos: dest.minPos.buffer as SharedArrayBuffer,
+      minPosByteOffset: dest.minPos.byteOffset,
+      destMs: destMs + (s - m0),
+    })));
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.pool?.terminate();
+  }
+}
+
+function typedView(kind: DirectKind, buf: SharedArrayBuffer, length: number): SampleArray {
+  switch (kind) {
+    case 'int16': return new Int16Array(buf, 0, length);
+    case 'uint16': return new Uint16Array(buf, 0, length);
+    case 'int8': return new Int8Array(buf, 0, length);
+    case 'uint8': return new Uint8Array(buf, 0, length);
+    default: return new Float32Array(buf, 0, length);
+  }
+}
+
+class GpuSignalProcessor implements SignalProcessor {
+  readonly backend = 'webgpu' as const;
+  private readonly filter: GpuFilter;
+  private raw = new Uint8Array(0);
+  private decoded = new Float32Array(0);
+  private disposed = false;
+
+  constructor(readonly ctx: GpuContext, readonly description: string, private readonly chunkBytes: number) {
+    this.filter = new GpuFilter(ctx);
+  }
+
+  async filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void> {
+    if (this.disposed) throw new Error('filterBlocks: this signal processor was disposed');
+    checkRequest(recording, firstMs, numMs, polarity, dest, destMs);
+    if (numMs === 0) return;
+    const S = recording.samplesPerMs;
+    const C = recording.numChannels;
+    const halo = filterHalo(S);
+    const enc = rawEncoding(recording.dataType);
+    // Each output sample is a fixed-order FIR of its own window, so chunk edges never change results.
+    const chunkMs = Math.max(1, Math.min(
+      this.filter.maxChunkMs(C, S, enc.bytesPerItem),
+      Math.floor(Math.max(this.chunkBytes, 4 * 1024 * 1024) / (S * C * Math.max(recording.itemSize, enc.bytesPerItem))),
+    ));
+    for (let m0 = firstMs; m0 < firstMs + numMs; m0 += chunkMs) {
+      const n = Math.min(chunkMs, firstMs + numMs - m0);
+      const start = m0 * S - halo;
+      const rows = n * S + 2 * halo;
+      const byteLen = rows * recording.bytesPerSample;
+      if (this.raw.byteLength < byteLen) this.raw = new Uint8Array(byteLen);
+      const bytes = this.raw.subarray(0, byteLen);
+      recording.readBytesInto(start, rows, bytes, 0);
+      let upload: ArrayBufferView = bytes;
+      if (!enc.direct) {
+        if (this.decoded.length < rows * C) this.decoded = new Float32Array(rows * C);
+        const f = this.decoded.subarray(0, rows * C);
+        decodeSamples(bytes, recording.dataType, f, 0);
+        upload = f;
+      }
+      await this.filter.run(upload, enc, n, polarity, dest, destMs + (m0 - firstMs));
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.filter.dispose();
+  }
+}
+
+export { GpuUnavailableError };
