@@ -482,6 +482,22 @@ function addSpike(u: UnitModel, k: number, buf: Float32Array, t0: number, len: n
   }
 }
 
+/** Rounds half up (floor(x + 0.5)) and saturates; kept small so V8 optimises it on its own. */
+function quantizeInt16(buf: Float32Array, n: number, scale: number, offset: number, out: Int16Array): Uint8Array {
+  const off = offset + 0.5;
+  for (let i = 0; i < n; i++) {
+    let v = buf[i]! * scale + off;
+    v = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+    out[i] = Math.floor(v);
+  }
+  return new Uint8Array(out.buffer, 0, n * 2);
+}
+
+function scaleFloat32(buf: Float32Array, n: number, scale: number, offset: number, out: Float32Array): Uint8Array {
+  for (let i = 0; i < n; i++) out[i] = buf[i]! * scale + offset;
+  return new Uint8Array(out.buffer, 0, n * 4);
+}
+
 function quantiles(v: number[]): { min: number; median: number; max: number } {
   const s = [...v].sort((a, b) => a - b);
   if (s.length === 0) return { min: NaN, median: NaN, max: NaN };
@@ -545,19 +561,9 @@ export async function generateRecording(options: GenerateOptions): Promise<Gener
         for (; k < u.spikes.length && u.spikes[k]! - g.preS < t1; k++) addSpike(u, k, buf, t0, len, ctx);
       }
       const n = len * C;
-      const sc = R.scale, off = R.offset;
-      let bytes: Uint8Array;
-      if (outI16) {
-        for (let i = 0; i < n; i++) {
-          const v = Math.round(buf[i]! * sc + off);
-          outI16[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
-        }
-        bytes = new Uint8Array(outI16.buffer, 0, n * 2);
-      } else {
-        const o = outF32!;
-        for (let i = 0; i < n; i++) o[i] = buf[i]! * sc + off;
-        bytes = new Uint8Array(o.buffer, 0, n * 4);
-      }
+      const bytes = outI16
+        ? quantizeInt16(buf, n, R.scale, R.offset, outI16)
+        : scaleFloat32(buf, n, R.scale, R.offset, outF32!);
       let written = 0;
       while (written < bytes.byteLength) written += fs.writeSync(fd, bytes, written, bytes.byteLength - written);
       options.onProgress?.({ doneSamples: t1, totalSamples: N });
