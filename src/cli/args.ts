@@ -2,6 +2,12 @@
 // (name, kind, description); the same declaration drives parsing, validation and --help, so
 // the help text cannot fall out of step with what is accepted.
 
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadProbe } from '../io/probe.js';
+import { Recording, type RecordingOptions } from '../io/recording.js';
+import { SortedRecording } from '../merging/sorted-recording.js';
+
 /** A bad command line: the CLI prints the message and exits with status 2. */
 export class UsageError extends Error {
   constructor(message: string, readonly command?: string) {
@@ -233,4 +239,231 @@ export function optNumber(parsed: ParsedArgs, name: string): number | undefined 
 }
 export function optFlag(parsed: ParsedArgs, name: string): boolean {
   return parsed.options[name] === true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared by the command modules: output sinks, error classification and common option sets.
+
+/** Where a command writes. Tests pass collectors; the bin passes process.stdout/stderr. */
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processIO: CliIO = {
+  out: (text) => void process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
+  err: (text) => void process.stderr.write(text.endsWith('\n') ? text : text + '\n'),
+};
+
+export interface Command {
+  spec: CommandSpec;
+  run(argv: string[], io: CliIO): Promise<number>;
+}
+
+/** Library parameter names (as errors name them) and the CLI argument that sets each. */
+export const PARAMETER_TO_OPTION: Record<string, string> = {
+  binaryFile: 'RECORDING',
+  dataType: '--dtype',
+  probeGeometry: '--probe',
+  samplingFrequency: '--sampling-frequency',
+  header: '--header',
+  sampleOffset: '--sample-offset',
+  numSamples: '--num-samples',
+  recordingOffset: '--recording-offset',
+  minSegmentLength: '--min-segment-length',
+  detectionSensitivity: '--detection-sensitivity',
+  minSpikesPerCluster: '--min-spikes-per-cluster',
+  mergingThreshold: '--merging-threshold',
+  maxDrift: '--max-drift',
+  detectionPolarity: '--detection-polarity',
+  backend: '--backend',
+  workers: '--workers',
+};
+
+/**
+ * Turns a library ParameterError (it carries `parameter`) into a UsageError that names the
+ * command-line argument; anything else is returned unchanged.
+ */
+export function asUsageError(e: unknown, command: string): unknown {
+  if (e instanceof Error && e.name === 'ParameterError' && typeof (e as { parameter?: unknown }).parameter === 'string') {
+    const param = (e as unknown as { parameter: string }).parameter;
+    const opt = PARAMETER_TO_OPTION[param];
+    return new UsageError(opt ? `${opt}: ${e.message}` : e.message, command);
+  }
+  return e;
+}
+
+export const RECORDING_OPTIONS: OptionSpec[] = [
+  { name: 'probe', kind: 'string', value: 'FILE', description: 'Probe geometry: a probeinterface .json, a plain JSON [[x, y], ...] or a .npy (C x 2), in µm, in file channel order.', group: 'Recording' },
+  { name: 'sampling-frequency', kind: 'number', value: 'HZ', description: 'Sampling rate of the file in Hz.', greaterThan: 0, group: 'Recording' },
+  { name: 'dtype', kind: 'string', value: 'TYPE', description: 'Sample type of the file: int8, uint8, int16, uint16, int32, uint32, int64, uint64, float32, float64 (numpy codes such as <i2 also work).', group: 'Recording' },
+  { name: 'header', kind: 'integer', value: 'BYTES', min: 0, description: 'Bytes to skip at the start of the file.', defaultText: '0', group: 'Recording' },
+  { name: 'sample-offset', kind: 'integer', value: 'N', min: 0, description: 'Whole samples to skip after the header; sample 0 is the first one after them.', defaultText: '0', group: 'Recording' },
+  { name: 'num-samples', kind: 'integer', value: 'N', min: 1, description: 'Samples to use; by default everything after the offsets (the rest of the file must then be whole samples).', group: 'Recording' },
+  { name: 'recording-offset', kind: 'integer', value: 'N', description: 'Added to every reported spike time (samples, any sign); use it to place several files on one time line.', defaultText: '0', group: 'Recording' },
+];
+
+/** File name of the saved result inside an output folder. */
+export const RESULT_FILE = 'result.spikesift';
+/** File name of the recording description written next to the result by `sort`. */
+export const RECORDING_FILE = 'recording.json';
+
+/** A RESULT argument is the saved file or a folder that holds result.spikesift. */
+export function resolveResultPath(arg: string, command: string): string {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(arg);
+  } catch {
+    throw new UsageError(`RESULT "${arg}" does not exist; pass a saved ${RESULT_FILE} or the --out folder of spikesift sort`, command);
+  }
+  if (stat.isDirectory()) {
+    const file = path.join(arg, RESULT_FILE);
+    if (!fs.existsSync(file)) {
+      throw new UsageError(`RESULT folder "${arg}" has no ${RESULT_FILE}; pass the --out folder of spikesift sort/merge or the file itself`, command);
+    }
+    return file;
+  }
+  return arg;
+}
+
+export async function loadResult(arg: string, command: string): Promise<SortedRecording> {
+  const file = resolveResultPath(arg, command);
+  try {
+    return await SortedRecording.load(file);
+  } catch (e) {
+    throw new UsageError(`RESULT "${arg}" could not be read as a spikesift result: ${(e as Error).message}`, command);
+  }
+}
+
+/**
+ * Builds a Recording from `file` and the recording options. `fallback` supplies the probe
+ * and rate when the options omit them (export/report take them from the result).
+ * Library validation errors become UsageErrors naming the CLI argument.
+ */
+export async function recordingFromArgs(
+  file: string,
+  parsed: ParsedArgs,
+  command: string,
+  fallback?: { probeGeometry: number[][]; samplingFrequency: number },
+): Promise<Recording> {
+  const probeFile = optString(parsed, 'probe');
+  let probeGeometry = fallback?.probeGeometry;
+  if (probeFile !== undefined) {
+    try {
+      probeGeometry = await loadProbe(probeFile);
+    } catch (e) {
+      throw new UsageError(`--probe: ${(e as Error).message}`, command);
+    }
+  }
+  if (!probeGeometry) throw new UsageError('missing required option --probe FILE (the probe geometry)', command);
+  const samplingFrequency = optNumber(parsed, 'sampling-frequency') ?? fallback?.samplingFrequency;
+  if (samplingFrequency === undefined) throw new UsageError('missing required option --sampling-frequency HZ', command);
+  const dataType = optString(parsed, 'dtype');
+  if (dataType === undefined) throw new UsageError('missing required option --dtype TYPE (the sample type of the file, e.g. int16)', command);
+  const options: RecordingOptions = {
+    binaryFile: file,
+    dataType,
+    probeGeometry,
+    samplingFrequency,
+    header: optNumber(parsed, 'header'),
+    sampleOffset: optNumber(parsed, 'sample-offset'),
+    numSamples: optNumber(parsed, 'num-samples'),
+    recordingOffset: optNumber(parsed, 'recording-offset'),
+  };
+  try {
+    return new Recording(options);
+  } catch (e) {
+    throw asUsageError(e, command);
+  }
+}
+
+/** Saves what is needed to reopen the recording later (report/export without --recording). */
+export function writeRecordingDescription(dir: string, rec: Recording): void {
+  const json = { ...rec.toJSON(), binaryFile: path.resolve(rec.binaryFile) };
+  fs.writeFileSync(path.join(dir, RECORDING_FILE), JSON.stringify(json, null, 2) + '\n');
+}
+
+/**
+ * The recording for export/report: from --recording and its options when given, else from
+ * recording.json beside the result when RESULT is a sort output folder (and the file is
+ * still there), else undefined.
+ */
+export async function optionalRecording(
+  resultArg: string,
+  parsed: ParsedArgs,
+  result: SortedRecording,
+  command: string,
+  io: CliIO,
+): Promise<Recording | undefined> {
+  const file = optString(parsed, 'recording');
+  if (file !== undefined) {
+    return recordingFromArgs(file, parsed, command, { probeGeometry: result.probeGeometry, samplingFrequency: result.samplingFrequency });
+  }
+  for (const o of ['probe', 'dtype', 'header', 'sample-offset', 'num-samples', 'recording-offset', 'sampling-frequency']) {
+    if (parsed.options[o] !== undefined) throw new UsageError(`--${o} describes the recording, so it needs --recording FILE`, command);
+  }
+  const dir = fs.existsSync(resultArg) && fs.statSync(resultArg).isDirectory() ? resultArg : path.dirname(resultArg);
+  const desc = path.join(dir, RECORDING_FILE);
+  if (!fs.existsSync(desc)) return undefined;
+  try {
+    const options = JSON.parse(fs.readFileSync(desc, 'utf8')) as RecordingOptions;
+    const rec = new Recording(options);
+    io.err(`using the recording described in ${desc} (${rec.binaryFile})`);
+    return rec;
+  } catch (e) {
+    io.err(`note: ${desc} could not be used (${(e as Error).message}); continuing without the recording`);
+    return undefined;
+  }
+}
+
+/** Creates `dir` (and parents); a path that exists and is not a folder is a usage error. */
+export function ensureOutDir(dir: string, command: string, option = '--out'): void {
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
+    throw new UsageError(`${option} "${dir}" exists and is not a folder`, command);
+  }
+  fs.mkdirSync(dir, { recursive: true });
+}
+
+/** What sort and merge write to summary.json. */
+export interface SummaryJson {
+  units: number;
+  spikesPerUnit: Record<string, number>;
+  totalSpikes: number;
+  segments: number;
+  /** Wall-clock seconds spent sorting. */
+  seconds: number;
+  /** Seconds of recording covered by the result. */
+  recordingSeconds: number;
+  backend: string;
+  blocks: number;
+  samplingFrequency: number;
+  numChannels: number;
+  startTime: number;
+  endTime: number;
+  files: Record<string, string>;
+}
+
+export function summarize(result: SortedRecording, extra: { seconds: number; backend: string; blocks: number; files: Record<string, string> }): SummaryJson {
+  const spikesPerUnit: Record<string, number> = {};
+  let total = 0;
+  for (const id of result.clusterIds()) {
+    const n = result.spikes(id).length;
+    spikesPerUnit[String(id)] = n;
+    total += n;
+  }
+  return {
+    units: result.length,
+    spikesPerUnit,
+    totalSpikes: total,
+    segments: result.numSegments,
+    seconds: Math.round(extra.seconds * 1000) / 1000,
+    recordingSeconds: (result.endTime() - result.startTime()) / result.samplingFrequency,
+    backend: extra.backend,
+    blocks: extra.blocks,
+    samplingFrequency: result.samplingFrequency,
+    numChannels: result.numChannels,
+    startTime: result.startTime(),
+    endTime: result.endTime(),
+    files: extra.files,
+  };
 }

@@ -121,15 +121,16 @@ function probeGlyph(
 /** Generic small line chart: one or more series of (x, y) points. */
 function lineChart(
   series: { points: [number, number][]; color: string; label?: string }[],
-  opts: { width: number; height: number; xLabel: string; yLabel: string; cls: string },
+  opts: { width: number; height: number; xLabel: string; yLabel: string; cls: string; xRange?: [number, number] },
 ): string {
   const { width: W, height: H } = opts;
   const m = { l: 48, r: 10, t: 10, b: 34 };
   const all = series.flatMap((s) => s.points);
   const xsAll = all.map((p) => p[0]);
   const ysAll = all.map((p) => p[1]);
-  let x0 = Math.min(...xsAll, 0);
-  let x1 = Math.max(...xsAll, 1);
+  let x0 = opts.xRange ? opts.xRange[0] : Math.min(...xsAll);
+  let x1 = opts.xRange ? opts.xRange[1] : Math.max(...xsAll);
+  if (!Number.isFinite(x0) || !Number.isFinite(x1)) [x0, x1] = [0, 1];
   let y0 = Math.min(...ysAll);
   let y1 = Math.max(...ysAll);
   if (!Number.isFinite(y0) || !Number.isFinite(y1)) {
@@ -235,7 +236,7 @@ var cards=document.querySelectorAll('section.unit[data-unit]');var drawn=0;
 cards.forEach(function(card){var svg=card.querySelector('svg');if(svg){var r=svg.getBoundingClientRect();if(r.width>0&&r.height>0)drawn++;}});
 document.body.setAttribute('data-drawn-units',String(drawn));
 document.querySelectorAll('.raster-row').forEach(function(row){row.addEventListener('click',function(){
-var id=row.getAttribute('data-cluster');var card=document.querySelector('section.unit[data-unit="'+id+'"]');
+var card=document.getElementById('unit-'+row.getAttribute('data-cluster'));
 document.querySelectorAll('section.unit.hl').forEach(function(c){c.classList.remove('hl');});
 if(card){card.classList.add('hl');card.scrollIntoView({behavior:'smooth',block:'center'});}});});
 })();
@@ -260,6 +261,7 @@ export function buildReport(input: ReportInput): string {
   const rates = counts.map((n) => (seconds > 0 ? n / seconds : 0));
   const totalSpikes = counts.reduce((a, b) => a + b, 0);
   const mids = boundaries.map(([s, e]) => ((s + e) / 2) / fsHz);
+  const xRange: [number, number] = [start / fsHz, end > start ? end / fsHz : start / fsHz + 1];
 
   const accByUnit = new Map<number, AccuracyRow>();
   for (const r of input.accuracy?.rows ?? []) if (r.sortedUnit !== null) accByUnit.set(r.sortedUnit, r);
@@ -293,12 +295,12 @@ export function buildReport(input: ReportInput): string {
     color: unitColor(u),
     label: `unit ${id}`,
   }));
-  html.push(lineChart(posSeries, { width: 470, height: 260, xLabel: 'time (s)', yLabel: 'depth (µm)', cls: 'drift' }));
+  html.push(lineChart(posSeries, { width: 470, height: 260, xLabel: 'time (s)', yLabel: 'depth (µm)', cls: 'drift', xRange }));
   const ampSeries = ids.map((id, u) => {
     const b = bestChannel(ampVectors[u]);
     return { points: ampVectors[u].map((a, s) => [mids[s], a[b]] as [number, number]), color: unitColor(u), label: `unit ${id}` };
   });
-  html.push(lineChart(ampSeries, { width: 470, height: 260, xLabel: 'time (s)', yLabel: 'amplitude (best channel)', cls: 'amplitude' }));
+  html.push(lineChart(ampSeries, { width: 470, height: 260, xLabel: 'time (s)', yLabel: 'amplitude (best channel)', cls: 'amplitude', xRange }));
 
   html.push('<h2>Firing rates</h2>');
   html.push(barChart(ids.map((id, u) => ({ label: String(id), value: rates[u], color: unitColor(u) })), { width: 960, yLabel: 'rate (Hz)' }));
@@ -327,7 +329,7 @@ export function buildReport(input: ReportInput): string {
     const color = unitColor(u);
     const glyph = probeGlyph(geometry, chans, amp, color, waves ? { data: waves.waveforms[u], nt: waves.numSamples, C } : undefined);
     const [cx, cy] = centroid(geometry, amp);
-    const ampOverTime = lineChart([ampSeries[u]], { width: 216, height: 110, xLabel: 'time (s)', yLabel: 'amplitude', cls: 'unit-amplitude' });
+    const ampOverTime = lineChart([ampSeries[u]], { width: 216, height: 110, xLabel: 'time (s)', yLabel: 'amplitude', cls: 'unit-amplitude', xRange });
     const acc = accByUnit.get(id);
     html.push(
       `<section class="unit" data-unit="${id}" id="unit-${id}"><h3 style="color:${color}">unit ${id}</h3>` +

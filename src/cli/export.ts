@@ -1,0 +1,67 @@
+// spikesift export: write a saved result in a format other tools open (Phy, SpikeInterface).
+
+import path from 'node:path';
+import { exportPhy } from '../export/phy.js';
+import { exportSpikeInterface } from '../export/spikeinterface.js';
+import {
+  RECORDING_OPTIONS,
+  ensureOutDir,
+  loadResult,
+  optNumber,
+  optString,
+  optionalRecording,
+  parseArgs,
+  type CliIO,
+  type Command,
+  type CommandSpec,
+  type OptionSpec,
+} from './args.js';
+
+/** --recording and its description; probe and rate default to the result's. */
+export const OPTIONAL_RECORDING_OPTIONS: OptionSpec[] = [
+  { name: 'recording', kind: 'string', value: 'FILE', description: 'The raw recording that was sorted (for waveforms). When RESULT is a sort output folder, its recording.json is used if this is absent.', group: 'Recording' },
+  ...RECORDING_OPTIONS.map((o) =>
+    o.name === 'probe' || o.name === 'sampling-frequency' ? { ...o, description: `${o.description} Default: the result's.` } : o,
+  ),
+];
+
+export const spec: CommandSpec = {
+  name: 'export',
+  summary: 'Export a saved result as a Phy folder or a SpikeInterface NumpyFolderSorting.',
+  details: `Phy: params.py, spike_times.npy (int64, sample index from the start of dat_path after
+'offset' bytes, i.e. spike time minus --recording-offset), spike_templates.npy (uint32),
+spike_clusters.npy (int32, the spikesift cluster ids), amplitudes.npy (float64, the unit's
+amplitude on its best channel in the spike's segment), templates.npy (float32, units x samples
+x channels: mean DoG-filtered waveforms from the recording, or a generic spike shape scaled by
+the amplitude vectors when no recording is available), channel_map.npy, channel_positions.npy,
+similar_templates.npy, whitening_mat.npy (identity), cluster_group.tsv.
+SpikeInterface: spikes.npy (structured sample_index, unit_index, segment_index, int64, one
+segment, sample_index = spike time minus the recording offset) and numpysorting_info.json;
+open with spikeinterface.core.NumpyFolderSorting(folder).`,
+  positionals: [{ name: 'RESULT', description: 'A saved result.spikesift or the output folder of sort/merge.' }],
+  options: [
+    { name: 'format', kind: 'string', value: 'FORMAT', choices: ['phy', 'spikeinterface'], required: true, description: 'Output format.' },
+    { name: 'out', kind: 'string', value: 'DIR', required: true, description: 'Output folder (created if needed; files of the same names are replaced).' },
+    { name: 'waveform-spikes', kind: 'integer', value: 'N', min: 1, description: 'Spikes averaged per unit for Phy templates.', defaultText: '100' },
+    ...OPTIONAL_RECORDING_OPTIONS,
+  ],
+};
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const parsed = parseArgs(spec, argv);
+  const resultArg = parsed.positionals[0];
+  const result = await loadResult(resultArg, 'export');
+  const recording = await optionalRecording(resultArg, parsed, result, 'export', io);
+  const out = optString(parsed, 'out')!;
+  ensureOutDir(out, 'export');
+  if (optString(parsed, 'format') === 'phy') {
+    const s = exportPhy(result, out, { recording, maxSpikesPerUnit: optNumber(parsed, 'waveform-spikes') });
+    io.out(`wrote a Phy folder ${out}: ${s.numUnits} units, ${s.numSpikes} spikes, templates from ${s.templateSource === 'recording' ? 'the recording' : 'the amplitude vectors (no recording)'}; open with: phy template-gui ${path.join(out, 'params.py')}`);
+  } else {
+    const s = exportSpikeInterface(result, out, { origin: recording?.recordingOffset });
+    io.out(`wrote a SpikeInterface folder ${out}: ${s.numUnits} units, ${s.numSpikes} spikes; open with spikeinterface.core.NumpyFolderSorting("${out}")`);
+  }
+  return 0;
+}
+
+export const command: Command = { spec, run };

