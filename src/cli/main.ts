@@ -12,11 +12,10 @@ interface ExternalCommand {
   help: string;
 }
 
-/** Commands owned by the ground-truth module; imported by name so this file builds before they exist. */
-async function importExternal(specifier: string): Promise<ExternalCommand> {
-  const mod = (await import(specifier)) as Partial<ExternalCommand>;
-  if (typeof mod.run !== 'function') throw new Error(`${specifier} does not export run(argv)`);
-  return { run: mod.run, help: typeof mod.help === 'string' ? mod.help : '' };
+/** Commands owned by the ground-truth module keep their own parser and help text. */
+function adaptExternal(mod: Partial<ExternalCommand>, name: string): ExternalCommand {
+  if (typeof mod.run !== 'function') throw new Error(`the ${name} module does not export run(argv)`);
+  return { run: mod.run, help: typeof mod.help === 'string' ? mod.help : `spikesift ${name}` };
 }
 
 type Loaded = { kind: 'own'; command: Command } | { kind: 'external'; command: ExternalCommand };
@@ -28,8 +27,8 @@ const COMMANDS: { name: string; summary: string; load: () => Promise<Loaded> }[]
   { name: 'export', summary: 'Export a result as a Phy folder or a SpikeInterface folder.', load: async () => ({ kind: 'own', command: (await import('./export.js')).command }) },
   { name: 'report', summary: 'Write a self-contained HTML report (raster, waveforms on the probe, drift, rates, accuracy).', load: async () => ({ kind: 'own', command: (await import('./report.js')).command }) },
   { name: 'demo', summary: 'Generate a small drifting recording, sort it, score it against ground truth, write a report.', load: async () => ({ kind: 'own', command: (await import('./demo.js')).command }) },
-  { name: 'generate', summary: 'Generate a synthetic recording with known spikes (ground truth).', load: async () => ({ kind: 'external', command: (await importExternal('./generate.js')) }) },
-  { name: 'compare', summary: 'Score a sorting against ground truth (SpikeInterface definitions).', load: async () => ({ kind: 'external', command: (await importExternal('./compare.js')) }) },
+  { name: 'generate', summary: 'Generate a synthetic recording with known spikes (ground truth).', load: async () => ({ kind: 'external', command: adaptExternal(await import('./generate.js'), 'generate') }) },
+  { name: 'compare', summary: 'Score a sorting against ground truth (SpikeInterface definitions).', load: async () => ({ kind: 'external', command: adaptExternal(await import('./compare.js'), 'compare') }) },
 ];
 
 function version(): string {

@@ -2,7 +2,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeReport, type ReportAccuracy } from '../export/report.js';
+import { writeReport, type AccuracyRow, type ReportAccuracy } from '../export/report.js';
+import { compareToGroundTruth, formatComparison, type ComparisonReport } from '../groundtruth/compare.js';
+import { loadGroundTruth } from '../groundtruth/types.js';
 import type { SortedRecording } from '../merging/sorted-recording.js';
 import { loadResult, optNumber, optString, optionalRecording, parseArgs, UsageError, type CliIO, type Command, type CommandSpec } from './args.js';
 import { OPTIONAL_RECORDING_OPTIONS } from './export.js';
@@ -11,13 +13,25 @@ import { OPTIONAL_RECORDING_OPTIONS } from './export.js';
  * Scores `result` against a ground_truth.json and returns the per-unit rows the report draws
  * plus headline lines and the printable comparison table.
  */
-export async function accuracyFromGroundTruth(gtFile: string, result: SortedRecording): Promise<ReportAccuracy & { table: string }> {
-  // Filled in against the ground-truth module's comparison (see compareToGroundTruth).
-  const spec = '../groundtruth/compare.js';
-  const mod = (await import(spec)) as Record<string, unknown>;
-  void mod;
-  void result;
-  throw new Error(`comparison against ${gtFile} is not available in this build`);
+export async function accuracyFromGroundTruth(gtFile: string, result: SortedRecording): Promise<ReportAccuracy & { table: string; comparison: ComparisonReport }> {
+  const gt = loadGroundTruth(gtFile);
+  const comparison = compareToGroundTruth(gt, result, { samplingFrequency: gt.samplingFrequency ?? result.samplingFrequency });
+  const t = comparison.totals;
+  const rows: AccuracyRow[] = comparison.units.map((u) => ({
+    gtUnit: u.gtId,
+    sortedUnit: u.sortedId,
+    accuracy: u.accuracy,
+    precision: Number.isFinite(u.precision) ? u.precision : 0,
+    recall: u.recall,
+    ...(u.snr === null ? {} : { snr: u.snr }),
+    numSpikes: u.numGt,
+  }));
+  const headline = [
+    `well detected (accuracy >= ${comparison.scores.wellDetectedScore}): ${t.numWellDetected} of ${t.numGt} ground-truth units; ` +
+      `mean accuracy ${t.meanAccuracy.toFixed(3)}, precision ${Number.isFinite(t.meanPrecision) ? t.meanPrecision.toFixed(3) : 'n/a'}, recall ${t.meanRecall.toFixed(3)}`,
+    `sorted units: ${t.numSorted} (${t.numMatched} matched, ${t.numFalsePositive} false positive, ${t.numRedundant} redundant, ${t.numOvermerged} overmerged)`,
+  ];
+  return { rows, headline, table: formatComparison(comparison), comparison };
 }
 
 export const spec: CommandSpec = {

@@ -120,12 +120,12 @@ export async function sortRecording(rec: Recording, options: SortOptions, worker
     return { result: sorted, backend: stats.backendDescription, seconds: (performance.now() - t0) / 1000, blocks: 1 };
   }
   const { sortInParallel } = await import('../parallel/sort-in-parallel.js');
-  // A block shorter than two minimum segments would be sorted as one short segment; keep blocks
-  // long enough that the segmenter still has room to adapt.
-  const minSeg = options.minSegmentLength ?? 10;
-  const blocks = splitIntoBlocks(rec, workers, Math.round(2 * minSeg * rec.samplingFrequency));
+  // A block shorter than one minimum segment would hold a single, shorter-than-asked segment
+  // (fewer spikes per unit to cluster); keep blocks at least that long.
+  const minSeg = Math.max(0.1, options.minSegmentLength ?? 10);
+  const blocks = splitIntoBlocks(rec, workers, Math.round(minSeg * rec.samplingFrequency));
   if (!quiet && blocks.length < workers) {
-    io.err(`note: the recording is long enough for ${blocks.length} block(s) of >= 2 x --min-segment-length, sorting with ${blocks.length} worker(s)`);
+    io.err(`note: the recording is long enough for ${blocks.length} block(s) of >= --min-segment-length, sorting with ${blocks.length} worker(s)`);
   }
   let lastPct = -1;
   const parts = await sortInParallel(blocks, {

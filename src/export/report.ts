@@ -82,9 +82,12 @@ function probeGlyph(
   const maxX = Math.max(...xs) + px * 0.6;
   const minY = Math.min(...ys) - py;
   const maxY = Math.max(...ys) + py;
-  const scale = Math.min((W - 10) / Math.max(1e-9, maxX - minX), (H - 10) / Math.max(1e-9, maxY - minY));
-  const X = (x: number) => 5 + (x - minX) * scale;
-  const Y = (y: number) => H - 5 - (y - minY) * scale;
+  // Independent x and y scales: probes are tall and narrow, and a true-aspect drawing would
+  // leave the waveforms a few pixels wide.
+  const sx = (W - 10) / Math.max(1e-9, maxX - minX);
+  const sy = (H - 10) / Math.max(1e-9, maxY - minY);
+  const X = (x: number) => 5 + (x - minX) * sx;
+  const Y = (y: number) => H - 5 - (y - minY) * sy;
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" class="probe" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`];
   for (const c of channels) {
     parts.push(`<circle cx="${n2(X(geometry[c][0]))}" cy="${n2(Y(geometry[c][1]))}" r="1.5" fill="#bbb"><title>channel ${c}</title></circle>`);
@@ -92,8 +95,8 @@ function probeGlyph(
   if (wave) {
     let peak = 0;
     for (const c of channels) for (let t = 0; t < wave.nt; t++) peak = Math.max(peak, Math.abs(wave.data[t * wave.C + c]));
-    const glyphW = Math.min(px, py * 2) * scale * 0.85;
-    const glyphH = py * scale * 1.6;
+    const glyphW = px * sx * 0.8;
+    const glyphH = py * sy * 1.6;
     for (const c of channels) {
       const cx = X(geometry[c][0]);
       const cy = Y(geometry[c][1]);
@@ -108,7 +111,7 @@ function probeGlyph(
   } else {
     let peak = 0;
     for (const c of channels) peak = Math.max(peak, amp[c]);
-    const rMax = Math.min(px, py) * scale * 0.5;
+    const rMax = Math.min(px * sx, py * sy) * 0.5;
     for (const c of channels) {
       const r = peak > 0 ? Math.max(0, amp[c] / peak) * rMax : 0;
       parts.push(`<circle cx="${n2(X(geometry[c][0]))}" cy="${n2(Y(geometry[c][1]))}" r="${n2(r)}" fill="${color}" fill-opacity="0.55"/>`);
