@@ -32,7 +32,7 @@ Options:
   --seed N                  Non-negative integer seed. Default 0.
   --noise UV                Broadband noise sd in µV. Default 10.
   --drift UM_PER_S          Gradual drift of all units along the probe (µm/s, + = towards
-                            larger y). Default 0.
+                            larger y; write a negative value as --drift=-2). Default 0.
   --jump T:UM               Abrupt drift of UM µm at time T s; repeat for several jumps.
   --dtype TYPE              int16 (default) or float32.
   --scale A                 File value = A * µV + B. Default 1/0.195 for int16

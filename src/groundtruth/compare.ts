@@ -162,8 +162,12 @@ function mean(xs: number[]): number {
 
 export function compareToGroundTruth(groundTruth: GroundTruthLike | SpikeTrains, sorted: SpikeTrains, opts: CompareOptions = {}): ComparisonReport {
   const gtFs = (groundTruth as GroundTruthLike)?.samplingFrequency;
-  const samplingFrequency = num('samplingFrequency', opts.samplingFrequency ?? gtFs, NaN, (x) => Number.isFinite(x) && x > 0,
-    'a positive number (Hz); pass it when the ground truth does not carry one');
+  const fsIn = opts.samplingFrequency ?? gtFs;
+  if (typeof fsIn !== 'number' || !Number.isFinite(fsIn) || fsIn <= 0) {
+    throw new ParameterError('samplingFrequency', fsIn,
+      `compareToGroundTruth: samplingFrequency must be a positive number (Hz), received ${describeValue(fsIn)}; pass it when the ground truth does not carry one`);
+  }
+  const samplingFrequency = fsIn;
   const deltaMs = num('deltaMs', opts.deltaMs, 0.4, (x) => Number.isFinite(x) && x >= 0, 'a non-negative number of ms');
   const scores = {
     matchScore: num('matchScore', opts.matchScore, 0.5, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
