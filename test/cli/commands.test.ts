@@ -24,6 +24,18 @@ describe('help and argument errors', () => {
     for (const c of [...COMMANDS, 'generate', 'compare']) expect(r.out).toMatch(new RegExp(`^  ${c}\\s`, 'm'));
   });
 
+  it('prints the version and hands help for generate/compare to their own text', async () => {
+    const v = await cli('--version');
+    expect(v.code).toBe(0);
+    expect(v.out.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const g = await cli('help', 'generate');
+    expect(g.code).toBe(0);
+    expect(g.out).toMatch(/Usage: spikesift generate/);
+    const c = await cli('compare', '-h');
+    expect(c.code).toBe(0);
+    expect(c.out).toMatch(/Usage: spikesift compare/);
+  });
+
   it('documents every option of each own command', async () => {
     const specs: Record<string, { options: { name: string }[] }> = {
       sort: (await import('../../src/cli/sort.js')).spec,
@@ -146,6 +158,10 @@ describe('info, export, merge and report on saved results', () => {
     const html = fs.readFileSync(out, 'utf8');
     expect(html.match(/data-unit="/g)?.length).toBe(3);
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+    // A failure while running (here: the output path is a folder) exits 1, not 2.
+    const fail = await cli('report', file, '--out', dir);
+    expect(fail.code).toBe(1);
+    expect(fail.err).toMatch(/spikesift report: error: .*EISDIR/);
   });
 });
 
