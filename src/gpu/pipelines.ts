@@ -35,20 +35,31 @@ export function getPipeline(
   entryPoint: string,
   constants: Record<string, number> = {},
 ): Promise<GPUComputePipeline> {
+  return pipelineFromSource(ctx, file, () => shaderSource(file), entryPoint, constants);
+}
+
+/** As getPipeline for WGSL given as text (`name` labels it and keys the cache). */
+export function pipelineFromSource(
+  ctx: GpuContext,
+  name: string,
+  code: () => string,
+  entryPoint: string,
+  constants: Record<string, number> = {},
+): Promise<GPUComputePipeline> {
   let cache = caches.get(ctx.device);
   if (!cache) {
     cache = new Map();
     caches.set(ctx.device, cache);
   }
-  const key = `${file}#${entryPoint}#${JSON.stringify(constants)}`;
+  const key = `${name}#${entryPoint}#${JSON.stringify(constants)}`;
   let p = cache.get(key);
   if (!p) {
-    p = ctx.scoped(`compiling ${file}:${entryPoint}`, async () => {
-      const module = ctx.device.createShaderModule({ code: shaderSource(file), label: file });
+    p = ctx.scoped(`compiling ${name}:${entryPoint}`, async () => {
+      const module = ctx.device.createShaderModule({ code: code(), label: name });
       const info = await module.getCompilationInfo();
       const errors = info.messages.filter((m) => m.type === 'error');
       if (errors.length > 0) {
-        throw new GpuError(`WGSL errors in ${file}: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
+        throw new GpuError(`WGSL errors in ${name}: ${errors.map((m) => `line ${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
       }
       return ctx.device.createComputePipelineAsync({
         layout: 'auto',
@@ -57,8 +68,9 @@ export function getPipeline(
       });
     });
     const cached = p;
-    cache.set(key, cached);
-    cached.catch(() => cache!.delete(key));
+    const map = cache;
+    map.set(key, cached);
+    cached.catch(() => map.delete(key));
   }
   return p;
 }
