@@ -157,7 +157,17 @@ export async function run(argv: string[]): Promise<number> {
     throw e;
   }
   try {
+    // Progress only on a terminal, so scripts and logs get the summary alone.
+    const showProgress = !quiet && process.stderr.isTTY === true;
+    let lastPct = -1;
+    if (showProgress) {
+      options.onProgress = ({ doneSamples, totalSamples }) => {
+        const pct = Math.floor((100 * doneSamples) / totalSamples);
+        if (pct !== lastPct) { lastPct = pct; process.stderr.write(`\rgenerating ${pct}%`); }
+      };
+    }
     const r = await generateRecording(options);
+    if (showProgress) process.stderr.write('\r\x1b[K');
     if (!quiet) {
       const s = r.summary;
       const lines = [

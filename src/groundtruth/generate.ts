@@ -645,6 +645,12 @@ function unitRecord(u: UnitModel, R: ResolvedGenerateOptions, gx: Float64Array, 
     const ch = nearestSite(gx, gy, u.x, u.y + driftAt(R.drift, t), u.z).channel;
     if (bestChannels.length === 0 || bestChannels[bestChannels.length - 1]![1] !== ch) bestChannels.push([round3(t), ch]);
   }
+  const footprint = { channels: [] as number[], amplitudes: [] as number[] };
+  for (let c = 0; c < gx.length; c++) {
+    const d = Math.hypot(gx[c]! - u.x, gy[c]! - u.y, u.z);
+    const a = u.peakAmplitude * Math.pow(u.refDistance / d, u.exponent);
+    if (a >= 0.1 * u.peakAmplitude) { footprint.channels.push(c); footprint.amplitudes.push(Math.round(a * 100) / 100); }
+  }
   const template: number[] = [];
   for (let k = -g.preS; k <= g.postS; k++) template.push(round3(u.peakAmplitude * u.near[(k + g.preS) * g.os]!));
   return {
@@ -662,5 +668,6 @@ function unitRecord(u: UnitModel, R: ResolvedGenerateOptions, gx: Float64Array, 
     closePairOf: u.pairOf >= 0 ? u.pairOf : null,
     waveform: Object.fromEntries(Object.entries(u.shape).map(([k, v]) => [k, round3(v)])) as unknown as UnitModel['shape'],
     bestChannelTemplate: template,
+    footprint,
   };
 }

@@ -26,6 +26,8 @@ export interface GroundTruthUnit {
   waveform: WaveformShape;
   /** Mean waveform (µV) on the best channel at t = 0, samples -preS .. postS around the trough. */
   bestChannelTemplate: number[];
+  /** Peak amplitude (µV) at t = 0 on every channel where it is at least 10% of the best channel's. */
+  footprint: { channels: number[]; amplitudes: number[] };
 }
 
 export interface GroundTruth {

@@ -101,7 +101,7 @@ describe('generateRecording', () => {
   it('puts every GT spike at the trough of its unit on the best channel (low noise)', async () => {
     const r = await generateRecording({
       preset: 'linear32', duration: 3, seed: 3, numUnits: 4, dataType: 'float32', noiseLevel: 0.05,
-      amplitudeRange: [60, 150], backgroundUnits: 0, lfpAmplitude: 0, closePairFraction: 0, out: tmp(),
+      amplitudeRange: [60, 150], backgroundUnits: 0, lfpAmplitude: 0, dcOffsetRange: 0, closePairFraction: 0, out: tmp(),
     });
     const gt = loadGroundTruth(r.groundTruthFile);
     const { at } = readData(r.dir, 'float32', r.numChannels);
@@ -116,6 +116,20 @@ describe('generateRecording', () => {
       }
       // Other units' spikes overlapping on the same channel may tilt a trough by a sample, rarely.
       expect(exact).toBeGreaterThanOrEqual(0.95 * u.spikes.length);
+      // The footprint in the ground truth matches the data: trough depth ratios to the best channel.
+      const trough = (c: number): number => {
+        const v = u.spikes.map((s0) => { let m = 0; for (let k = -2; k <= 14; k++) m = Math.min(m, at(s0 + k, c)); return -m; }).sort((p, q) => p - q);
+        return v[v.length >> 1]!;
+      };
+      const fp = u.footprint;
+      const bi = fp.channels.indexOf(u.bestChannel);
+      expect(fp.amplitudes[bi]).toBeCloseTo(u.peakAmplitude, 1);
+      const tb = trough(u.bestChannel);
+      fp.channels.forEach((c, i) => {
+        if (fp.amplitudes[i]! < 0.3 * u.peakAmplitude) return;
+        const ratio = trough(c) / tb, expected = fp.amplitudes[i]! / u.peakAmplitude;
+        expect(Math.abs(ratio - expected), `unit ${u.id} channel ${c}`).toBeLessThan(0.1 * expected);
+      });
       total += u.spikes.length;
     }
     expect(total).toBeGreaterThan(20);
