@@ -3,7 +3,7 @@
  * command line, or a small recording generated on the spot) and how files are cut and
  * rescaled for the multi-file workflows. The workflows themselves live in the example files.
  */
-import { closeSync, mkdtempSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -47,30 +47,59 @@ export function openRecording(spec: FileSpec, extra: Partial<RecordingOptions> =
 
 /**
  * A small synthetic recording (ground-truth generator) standing in for the user's data:
- * 32-channel linear probe, int16, 30 kHz.
+ * 32-channel linear probe, int16, 30 kHz, slow drift. Without `dir` it is generated once into
+ * a fixed folder under the system temp dir and reused by later runs (generation is
+ * deterministic for the same options, so the cached copy is the same data).
  */
 export async function generatedData(
   opts: { duration?: number; seed?: number; dir?: string; numUnits?: number; driftRate?: number; preset?: 'linear32' | 'poly64' | 'np384' } = {},
 ): Promise<FileSpec> {
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'spikesift-data-'));
-  const g = await generateRecording({
-    out: dir,
+  const options = {
     preset: opts.preset ?? 'linear32',
     duration: opts.duration ?? 40,
     numUnits: opts.numUnits ?? 10,
     seed: opts.seed ?? 1,
     samplingFrequency: 30000,
-    dataType: 'int16',
+    dataType: 'int16' as const,
     // A slow drift, so that segment-to-segment assignment has something to do.
     drift: { rate: opts.driftRate ?? 0.25 },
-  });
-  return {
-    binaryFile: g.binaryFile,
-    dataType: g.dataType,
-    probeGeometry: g.probeGeometry,
-    samplingFrequency: g.samplingFrequency,
-    numSamples: g.numSamples,
   };
+  let dir = opts.dir;
+  if (dir === undefined) {
+    const key = `${options.preset}-${options.duration}s-${options.numUnits}u-seed${options.seed}-drift${options.drift.rate}`;
+    dir = join(tmpdir(), `spikesift-example-data-${key}`);
+    if (!existsSync(join(dir, 'params.json'))) {
+      // Generate next to the final folder and rename it into place, so that an interrupted or
+      // concurrent run never leaves a half-written folder that later runs would trust.
+      const staging = mkdtempSync(`${dir}.tmp-`);
+      await generateRecording({ ...options, out: staging });
+      try {
+        renameSync(staging, dir);
+      } catch {
+        rmSync(staging, { recursive: true, force: true }); // another run won the race
+      }
+    }
+  } else {
+    await generateRecording({ ...options, out: dir });
+  }
+  const params = JSON.parse(readFileSync(join(dir, 'params.json'), 'utf8')) as { numSamples: number; options: { geometry: number[][] } };
+  return {
+    binaryFile: join(dir, 'recording.bin'),
+    dataType: 'int16',
+    probeGeometry: params.options.geometry,
+    samplingFrequency: options.samplingFrequency,
+    numSamples: params.numSamples,
+  };
+}
+
+/** Runs `fn` with a fresh temporary folder that is removed afterwards (for intermediate files). */
+export async function withScratchDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'spikesift-scratch-'));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**

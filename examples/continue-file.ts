@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { mergeRecordings } from '../src/merging/merge.js';
 import type { SortedRecording } from '../src/merging/sorted-recording.js';
 import { performSpikeSorting } from '../src/sorting/perform.js';
-import { type ExampleOptions, type FileSpec, cutFile, describeResult, filesFromArgs, generatedData, isMain, logger, openRecording, outputDir, runMain } from './common.js';
+import { type ExampleOptions, type FileSpec, cutFile, describeResult, filesFromArgs, generatedData, isMain, logger, openRecording, runMain, withScratchDir } from './common.js';
 
 export async function continueWithSecondFile(
   first: FileSpec,
@@ -35,8 +35,11 @@ export async function twoFiles(dir: string, data?: FileSpec): Promise<[FileSpec,
 
 export async function main(argv: string[] = []) {
   const { files } = await filesFromArgs(argv);
-  const [a, b] = files && files.length >= 2 ? files : await twoFiles(outputDir({}));
-  return continueWithSecondFile(a, b);
+  if (files && files.length >= 2) return continueWithSecondFile(files[0], files[1]);
+  return withScratchDir(async (dir) => {
+    const [a, b] = await twoFiles(dir);
+    return continueWithSecondFile(a, b);
+  });
 }
 
 if (isMain(import.meta.url)) runMain(main);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { mergeRecordings } from '../src/merging/merge.js';
 import type { SortedRecording } from '../src/merging/sorted-recording.js';
 import { performSpikeSorting } from '../src/sorting/perform.js';
-import { type ExampleOptions, type FileSpec, cutFile, describeResult, filesFromArgs, generatedData, isMain, logger, openRecording, outputDir, runMain, writeScaledFloat32 } from './common.js';
+import { type ExampleOptions, type FileSpec, cutFile, describeResult, filesFromArgs, generatedData, isMain, logger, openRecording, runMain, withScratchDir, writeScaledFloat32 } from './common.js';
 
 export async function sortScaledFile(
   before: FileSpec,
@@ -43,8 +43,11 @@ export async function main(argv: string[] = []) {
   const a = values.a !== undefined ? Number(values.a) : 0.195;
   const b = values.b !== undefined ? Number(values.b) : 12;
   if (files && files.length >= 2) return sortScaledFile(files[0], files[1], a);
-  const [first, second] = scaledFiles(await generatedData(), outputDir({}), a, b);
-  return sortScaledFile(first, second, a);
+  const data = await generatedData();
+  return withScratchDir(async (dir) => {
+    const [first, second] = scaledFiles(data, dir, a, b);
+    return sortScaledFile(first, second, a);
+  });
 }
 
 if (isMain(import.meta.url)) runMain(main);

@@ -112,11 +112,13 @@ export async function sortInParallel(recordings: Recording[], options: ParallelS
     onProgress?.({ doneMs: d, totalMs: t, blocksDone, blocks: n });
     if (verbose) {
       const now = Date.now();
-      if (!final && now - lastDraw < 250) return;
-      lastDraw = now;
-      const pct = t > 0 ? ((100 * d) / t).toFixed(1) : '100.0';
-      process.stderr.write(`\rsortInParallel: ${blocksDone}/${n} blocks, ${pct}% on ${poolSize} workers`);
-      if (final) process.stderr.write(`\nsortInParallel: ${n} blocks sorted in ${((now - started) / 1000).toFixed(1)} s\n`);
+      // A redrawn line only makes sense on a terminal; logs get the summary alone.
+      if (process.stderr.isTTY && (final || now - lastDraw >= 250)) {
+        lastDraw = now;
+        const pct = t > 0 ? ((100 * d) / t).toFixed(1) : '100.0';
+        process.stderr.write(`\rsortInParallel: ${blocksDone}/${n} blocks, ${pct}% on ${poolSize} workers${final ? '\n' : ''}`);
+      }
+      if (final) process.stderr.write(`sortInParallel: ${n} blocks sorted on ${poolSize} workers in ${((now - started) / 1000).toFixed(1)} s\n`);
     }
   };
 
@@ -131,7 +133,7 @@ export async function sortInParallel(recordings: Recording[], options: ParallelS
       settled = true;
       for (const w of pool) void w.terminate();
       if (err) {
-        if (verbose) process.stderr.write('\n');
+        if (verbose && process.stderr.isTTY) process.stderr.write('\n');
         reject(err);
       } else {
         report(true);
