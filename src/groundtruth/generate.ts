@@ -36,10 +36,10 @@ export interface DriftOptions {
 export interface GenerateOptions {
   /** Output folder (created if missing; existing files of the same names are replaced). */
   out: string;
-  /** Probe layout preset (default 'linear32' unless `geometry` is given). */
-  preset?: ProbePreset;
-  /** Custom C x 2 site positions (µm), instead of a preset. */
-  geometry?: number[][];
+  /** Probe layout preset (default 'linear32' unless `geometry` is given); null counts as absent. */
+  preset?: ProbePreset | null;
+  /** Custom C x 2 site positions (µm), instead of a preset; null counts as absent. */
+  geometry?: number[][] | null;
   /** Hz, default 30000. */
   samplingFrequency?: number;
   /** Seconds, default 10. */
@@ -166,8 +166,8 @@ export function resolveGenerateOptions(o: GenerateOptions): { resolved: Resolved
   if (typeof o.out !== 'string' || o.out.length === 0) fail('out', o.out, 'must be a non-empty folder path');
   let layout: ProbeLayout;
   let preset: ProbePreset | null = null;
-  if (o.geometry !== undefined) {
-    if (o.preset !== undefined) fail('preset', o.preset, 'cannot be combined with a custom geometry; pass one of them');
+  if (o.geometry != null) {
+    if (o.preset != null) fail('preset', o.preset, 'cannot be combined with a custom geometry; pass one of them');
     const g = o.geometry;
     if (!Array.isArray(g) || g.length === 0) fail('geometry', g, 'must be a non-empty C x 2 array of [x, y] µm');
     g.forEach((row, i) => {
@@ -609,7 +609,8 @@ export async function generateRecording(options: GenerateOptions): Promise<Gener
     numChannels: C,
     uVPerUnit: 1 / R.scale,
     detectionPolarity: -1 / R.scale,
-    options: R,
+    // The geometry is listed only for custom probes, so these options can be passed back as they are.
+    options: R.preset ? { ...R, geometry: undefined } : R,
   }, null, 1));
 
   const snrs = gtUnits.map((u) => u.snr).filter((s): s is number => s !== null);

@@ -93,9 +93,19 @@ describe('generateRecording', () => {
   it('regenerates the same bytes from params.json', async () => {
     const a = await generateRecording({ ...small, preset: 'poly64', duration: 0.5, dataType: 'float32', out: tmp() });
     const params = JSON.parse(fs.readFileSync(a.paramsFile, 'utf8'));
-    const { preset, geometry, ...rest } = params.options;
-    const b = await generateRecording({ ...rest, ...(preset ? { preset } : { geometry }), out: tmp() });
+    const b = await generateRecording({ ...params.options, out: tmp() });
     expect(fs.readFileSync(b.binaryFile).equals(fs.readFileSync(a.binaryFile))).toBe(true);
+  });
+
+  it('regenerates a custom-geometry recording from params.json', async () => {
+    const geometry = [[0, 0], [20, 0], [0, 30], [20, 30], [0, 60], [20, 60]];
+    const a = await generateRecording({ geometry, duration: 0.3, seed: 9, numUnits: 2, out: tmp() });
+    const params = JSON.parse(fs.readFileSync(a.paramsFile, 'utf8'));
+    expect(params.options.preset).toBeNull();
+    expect(params.options.geometry).toEqual(geometry);
+    const b = await generateRecording({ ...params.options, out: tmp() });
+    expect(fs.readFileSync(b.binaryFile).equals(fs.readFileSync(a.binaryFile))).toBe(true);
+    expect(await loadProbe(b.probeFile)).toEqual(geometry);
   });
 
   it('puts every GT spike at the trough of its unit on the best channel (low noise)', async () => {
