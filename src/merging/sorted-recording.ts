@@ -522,10 +522,16 @@ export function decodeSortedRecording(bytes: Uint8Array, source = 'buffer'): Sor
     const Ctor = CTORS[type];
     const byteLength = b.length * Ctor.BYTES_PER_ELEMENT;
     if (b.offset + byteLength > payloadLength) bad(`block "${name}" extends past the payload`);
-    // Copy into a fresh, aligned array: the file buffer's offset need not be aligned.
-    const copy = new Uint8Array(byteLength);
-    copy.set(buf.subarray(payloadStart + b.offset, payloadStart + b.offset + byteLength));
-    arrays[name] = new Ctor(copy.buffer);
+    const at = buf.byteOffset + payloadStart + b.offset;
+    if (at % Ctor.BYTES_PER_ELEMENT === 0) {
+      // Blocks sit at 8-byte offsets, so on an aligned read buffer they are used in place (no copy
+      // of millions of spike times).
+      arrays[name] = new Ctor(buf.buffer as ArrayBuffer, at, b.length);
+    } else {
+      const copy = new Uint8Array(byteLength);
+      copy.set(buf.subarray(payloadStart + b.offset, payloadStart + b.offset + byteLength));
+      arrays[name] = new Ctor(copy.buffer);
+    }
   }
   try {
     return SortedRecording.fromTransferable({

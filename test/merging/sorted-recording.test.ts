@@ -187,3 +187,32 @@ describe('SortedRecording save/load', () => {
     await expect(SortedRecording.load(join(dir, 'missing'))).rejects.toThrow(/ENOENT/);
   });
 });
+
+describe('SortedRecording persistence at scale', () => {
+  it('round-trips a million spikes in about 8 bytes each', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spikesift-big-'));
+    try {
+      const units = 20;
+      const perUnit = 50_000;
+      const spikes = Array.from({ length: units }, (_, u) => Float64Array.from({ length: perUnit }, (_, i) => i * 20 + u));
+      const rec = new SortedRecording({
+        segments: [{ start: 0, end: perUnit * 20, spikes, amplitudes: spikes.map((_, u) => amp(u + 1)) }],
+        links: [], probeGeometry: geometry, samplingFrequency: 30000, numChannels: 4,
+      });
+      const path = join(dir, 'big.spikesift');
+      await rec.save(path);
+      expect(readFileSync(path).length).toBeLessThan(units * perUnit * 8 + 4096);
+      const back = await SortedRecording.load(path);
+      for (let u = 0; u < units; u++) {
+        const a = back.spikes(u);
+        const b = rec.spikes(u);
+        expect(a.length).toBe(b.length);
+        let same = true;
+        for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) same = false;
+        expect(same).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
