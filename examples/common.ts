@@ -82,11 +82,11 @@ export async function generatedData(
   } else {
     await generateRecording({ ...options, out: dir });
   }
-  const params = JSON.parse(readFileSync(join(dir, 'params.json'), 'utf8')) as { numSamples: number; options: { geometry: number[][] } };
+  const params = JSON.parse(readFileSync(join(dir, 'params.json'), 'utf8')) as { numSamples: number };
   return {
     binaryFile: join(dir, 'recording.bin'),
     dataType: 'int16',
-    probeGeometry: params.options.geometry,
+    probeGeometry: await loadProbe(join(dir, 'probe.json')),
     samplingFrequency: options.samplingFrequency,
     numSamples: params.numSamples,
   };
