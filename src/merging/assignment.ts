@@ -1,7 +1,7 @@
 /**
  * Cluster assignment between two sets of amplitude vectors under simulated drift (spec §10).
  */
-import { applyShiftPlan, buildShiftPlan } from './drift.js';
+import { applyShiftPlan, cachedShiftPlan } from './drift.js';
 import { solveAssignment } from './linear-assignment.js';
 
 /** Drift search step in µm. */
@@ -62,6 +62,9 @@ export function assignClustersDetailed(
   maxDrift: number,
 ): AssignmentDetail {
   const D = checkMaxDrift(maxDrift, 'assignClusters');
+  if (!(geometry instanceof Float32Array) || geometry.length % 2 !== 0) {
+    throw new TypeError('assignClusters: geometry must be a Float32Array of C*2 values [x0, y0, x1, y1, ...] (e.g. recording.geometry)');
+  }
   const C = geometry.length / 2;
   const k1 = a1.length;
   const k2 = a2.length;
@@ -73,8 +76,8 @@ export function assignClustersDetailed(
   let best: AssignmentDetail | null = null;
   // 0 - D rather than -D so that D = 0 gives +0, not -0.
   for (let s = 0 - D; s <= D; s += DRIFT_STEP_UM) {
-    const S1 = applyShiftPlan(buildShiftPlan(geometry, s / 2), A1, k1);
-    const S2 = applyShiftPlan(buildShiftPlan(geometry, -s / 2), A2, k2);
+    const S1 = applyShiftPlan(cachedShiftPlan(geometry, s / 2), A1, k1);
+    const S2 = applyShiftPlan(cachedShiftPlan(geometry, -s / 2), A2, k2);
     for (let i = 0; i < k1; i++) {
       for (let j = 0; j < k2; j++) {
         let sum = 0;

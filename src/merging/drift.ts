@@ -26,6 +26,29 @@ function checkGeometry(geometry: Float32Array, fn: string): number {
   return geometry.length / 2;
 }
 
+/**
+ * Plans per geometry array and delta. The sorter and mergeRecordings pass the same geometry
+ * array for every segment pair and try the same 2*D/5+1 shifts each time, and building a plan is
+ * O(C^2), so plans are kept for as long as the geometry array lives. Geometry arrays are treated
+ * as immutable once used here.
+ */
+const planCache = new WeakMap<Float32Array, Map<number, ShiftPlan>>();
+
+/** buildShiftPlan, memoised on (geometry array, delta). Plans are shared: do not modify them. */
+export function cachedShiftPlan(geometry: Float32Array, deltaUm: number): ShiftPlan {
+  let byDelta = planCache.get(geometry);
+  if (!byDelta) {
+    byDelta = new Map();
+    planCache.set(geometry, byDelta);
+  }
+  let plan = byDelta.get(deltaUm);
+  if (!plan) {
+    plan = buildShiftPlan(geometry, deltaUm);
+    byDelta.set(deltaUm, plan);
+  }
+  return plan;
+}
+
 export function buildShiftPlan(geometry: Float32Array, deltaUm: number): ShiftPlan {
   const C = checkGeometry(geometry, 'buildShiftPlan');
   if (!Number.isFinite(deltaUm)) {

@@ -155,3 +155,13 @@ describe('assignClusters', () => {
     expect(() => assignClusters([new Float32Array(3)], a, g, 30)).toThrow(/a1\[0\]/);
   });
 });
+
+describe('shift plans', () => {
+  it('are reused for the same geometry array and give the same result as a fresh build', async () => {
+    const { cachedShiftPlan, buildShiftPlan } = await import('../../src/merging/drift.js');
+    const g = linearProbe(8, 20);
+    expect(cachedShiftPlan(g, 7.5)).toBe(cachedShiftPlan(g, 7.5));
+    expect(cachedShiftPlan(g, 7.5)).toEqual(buildShiftPlan(g, 7.5));
+    expect(() => assignClusters([], [], [0, 0] as never, 30)).toThrow(/geometry must be a Float32Array/);
+  });
+});
