@@ -59,7 +59,7 @@ describe('generateRecording', () => {
     const npy = readNpy(r.probeNpyFile);
     expect(npy.shape).toEqual([32, 2]);
     expect(Array.from(npy.data as Float64Array)).toEqual(presetLayout('linear32').positions.flat());
-    const rec = new Recording({ binaryFile: r.binaryFile, dataType: r.dataType, probeGeometry: r.probeGeometry, samplingFrequency: r.samplingFrequency });
+    const rec = new Recording(r); // the result carries exactly what a Recording needs
     expect(rec.numSamples).toBe(r.numSamples);
     expect(rec.numChannels).toBe(32);
     const gt = loadGroundTruth(r.groundTruthFile);
