@@ -12,9 +12,10 @@ export const help = `Usage: spikesift compare GROUND_TRUTH.json SORTED [options]
 Score a sorter's output against ground truth with SpikeInterface's definitions: spikes agree
 within --delta-ms; agreement = matches / (n_gt + n_sorted - matches); GT and sorted units
 are paired one-to-one (Hungarian) where agreement >= 0.5; per GT unit accuracy
-tp/(tp+fn+fp), precision, recall; "well detected" at accuracy >= 0.8; unmatched sorted units
-are redundant (best agreement >= 0.2) or false positives; overmerged units agree > 0.2 with
-two or more GT units. Prints a table and accuracy by SNR.
+tp/(tp+fn+fp), precision, recall; "well detected" at accuracy >= 0.8. Unmatched sorted
+units are false positives (best agreement < 0.2) or redundant (agreement >= 0.2 with a GT
+unit that another sorted unit matches better); overmerged units agree > 0.2 with two or
+more GT units. Prints a table and accuracy by SNR.
 
 Arguments:
   GROUND_TRUTH.json  ground_truth.json written by spikesift generate (or any JSON

@@ -2,7 +2,9 @@
 // (GroundTruthComparison): spikes agree within delta; agreement = matches / (n_gt + n_sorted -
 // matches); one-to-one Hungarian matching on agreement keeping pairs >= 0.5; per GT unit
 // accuracy tp/(tp+fn+fp), precision tp/(tp+fp), recall tp/(tp+fn); well detected at accuracy
-// >= 0.8; false-positive, redundant and overmerged sorted units.
+// >= 0.8; false-positive, redundant, overmerged and bad sorted units (get_false_positive_units,
+// get_redundant_units, get_overmerged_units, get_bad_units). One difference: wellDetected lists
+// GT unit ids (SpikeInterface lists the matched sorted ids; the count is the same).
 
 import { solveAssignment } from '../merging/linear-assignment.js';
 import { ParameterError, describeValue } from '../io/dtype.js';
@@ -74,10 +76,14 @@ export interface ComparisonReport {
   units: UnitPerformance[];
   /** GT unit ids with accuracy >= wellDetectedScore. */
   wellDetected: number[];
-  /** Sorted unit ids. */
+  /** Sorted unit ids. False positive: unmatched, best agreement below redundantScore (or none >= chanceScore). */
   falsePositiveUnits: number[];
+  /** Unmatched, best agreement >= redundantScore with a GT unit whose own best match is another sorted unit. */
   redundantUnits: number[];
+  /** Agreement > overmergedScore with two or more GT units. */
   overmergedUnits: number[];
+  /** Every unmatched sorted unit (false positive, redundant, or the best but sub-0.5 match of a GT unit). */
+  badUnits: number[];
   /** GT unit ids without a Hungarian match. */
   missedUnits: number[];
   totals: {
@@ -261,19 +267,29 @@ export function compareToGroundTruth(groundTruth: GroundTruthLike | SpikeTrains,
     };
   });
 
-  const falsePositiveUnits: number[] = [], redundantUnits: number[] = [], overmergedUnits: number[] = [];
+  // "Best match" as SpikeInterface makes it: highest agreement (first on ties) if >= chanceScore.
+  const bestOfGt = new Int32Array(G).fill(-1), bestOfSorted = new Int32Array(S).fill(-1);
+  for (let i = 0; i < G; i++) {
+    let b = -1, ba = 0;
+    for (let j = 0; j < S; j++) if (agreement[i * S + j]! > ba) { ba = agreement[i * S + j]!; b = j; }
+    if (b >= 0 && ba >= scores.chanceScore) bestOfGt[i] = b;
+  }
   for (let j = 0; j < S; j++) {
-    let bestA = 0, above = 0;
-    for (let i = 0; i < G; i++) {
-      const a = agreement[i * S + j]!;
-      if (a > bestA) bestA = a;
-      if (a > scores.overmergedScore) above++;
-    }
+    let b = -1, ba = 0;
+    for (let i = 0; i < G; i++) if (agreement[i * S + j]! > ba) { ba = agreement[i * S + j]!; b = i; }
+    if (b >= 0 && ba >= scores.chanceScore) bestOfSorted[j] = b;
+  }
+  const falsePositiveUnits: number[] = [], redundantUnits: number[] = [], overmergedUnits: number[] = [], badUnits: number[] = [];
+  for (let j = 0; j < S; j++) {
+    let above = 0;
+    for (let i = 0; i < G; i++) if (agreement[i * S + j]! > scores.overmergedScore) above++;
     if (above >= 2) overmergedUnits.push(st[j]!.id);
     if (matchOfSorted[j]! >= 0) continue;
-    const hasBest = bestA >= scores.chanceScore && bestA > 0;
-    if (hasBest && bestA >= scores.redundantScore) redundantUnits.push(st[j]!.id);
-    else falsePositiveUnits.push(st[j]!.id);
+    badUnits.push(st[j]!.id);
+    const i = bestOfSorted[j]!;
+    if (i < 0 || agreement[i * S + j]! < scores.redundantScore) falsePositiveUnits.push(st[j]!.id);
+    // Redundant: a second (or later) detection of a GT unit, i.e. not that unit's own best match.
+    else if (bestOfGt[i] !== j) redundantUnits.push(st[j]!.id);
   }
 
   const bySnr: SnrBin[] = [];
@@ -296,7 +312,7 @@ export function compareToGroundTruth(groundTruth: GroundTruthLike | SpikeTrains,
     agreement: toRows(agreement), matchCounts: toRows(counts),
     matches, units,
     wellDetected: units.filter((u) => u.wellDetected).map((u) => u.gtId),
-    falsePositiveUnits, redundantUnits, overmergedUnits,
+    falsePositiveUnits, redundantUnits, overmergedUnits, badUnits,
     missedUnits: units.filter((u) => u.sortedId === null).map((u) => u.gtId),
     totals: {
       numGt: G, numSorted: S, numMatched: matches.length,
@@ -345,5 +361,7 @@ export function formatComparison(report: ComparisonReport): string {
   list('false-positive sorted units', report.falsePositiveUnits);
   list('redundant sorted units', report.redundantUnits);
   list('overmerged sorted units', report.overmergedUnits);
+  const other = report.badUnits.filter((id) => !report.falsePositiveUnits.includes(id) && !report.redundantUnits.includes(id));
+  list('unmatched sorted units that are a GT unit\'s best (below 0.5) match', other);
   return out.join('\n').replace(/\n+$/, '') + '\n';
 }

@@ -41,7 +41,10 @@ describe('compareToGroundTruth', () => {
     // 6 match, 4 do not: agreement 6 / (10 + 10 - 6) = 3/7 < 0.5, so no Hungarian match.
     expect(mixed.agreement[0]![0]).toBeCloseTo(6 / 14, 12);
     expect(mixed.units[0]).toMatchObject({ sortedId: null, tp: 0, fn: 10, accuracy: 0, recall: 0, bestSortedId: 1 });
-    expect(mixed.redundantUnits).toEqual([1]);
+    // It is GT 1's own best match, so (as in SpikeInterface) neither redundant nor false positive, only bad.
+    expect(mixed.redundantUnits).toEqual([]);
+    expect(mixed.falsePositiveUnits).toEqual([]);
+    expect(mixed.badUnits).toEqual([1]);
     const beyond = compareToGroundTruth(gtOf({ 1: a }), { units: { '1': a.map((t) => t + 13) } });
     expect(beyond.agreement[0]![0]).toBe(0);
     expect(beyond.units[0]!.sortedId).toBeNull();
@@ -60,6 +63,7 @@ describe('compareToGroundTruth', () => {
     expect(r.units[0]).toMatchObject({ sortedId: 5, tp: 6, fn: 4, fp: 0, accuracy: 0.6, precision: 1, recall: 0.6, wellDetected: false });
     expect(r.redundantUnits).toEqual([6]);
     expect(r.falsePositiveUnits).toEqual([]);
+    expect(r.badUnits).toEqual([6]);
   });
 
   it('merged units: matched to the larger GT unit with false positives, flagged overmerged', () => {
