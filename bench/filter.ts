@@ -101,8 +101,9 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   const diffs: string[] = [];
   const configs: { label: string; make: () => Promise<SignalProcessor>; gpu: boolean }[] = [
-    { label: 'cpu, 1 thread', make: () => createSignalProcessor('cpu', { cpuWorkers: 0 }), gpu: false },
-    { label: `cpu, ${Math.min(2, availableParallelism())} workers`, make: () => createSignalProcessor('cpu', { cpuWorkers: Math.min(2, availableParallelism()) }), gpu: false },
+    { label: 'cpu TypeScript only, 1 thread', make: () => createSignalProcessor('cpu', { cpuWorkers: 0, cpuSimd: false }), gpu: false },
+    { label: 'cpu WASM SIMD, 1 thread', make: () => createSignalProcessor('cpu', { cpuWorkers: 0 }), gpu: false },
+    { label: `cpu WASM SIMD, ${Math.min(2, availableParallelism())} workers (default)`, make: () => createSignalProcessor('cpu', { cpuWorkers: Math.min(2, availableParallelism()) }), gpu: false },
   ];
   if (probe.adapter) configs.push({ label: 'webgpu', make: () => createSignalProcessor('webgpu'), gpu: true });
   try {
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
           // Worst difference against the single-thread CPU result on the first second.
           const n = Math.min(CHUNK_MS, Math.round(secs * 1000));
           if (!refDone) {
-            const cpu = await createSignalProcessor('cpu', { cpuWorkers: 0 });
+            const cpu = await createSignalProcessor('cpu', { cpuWorkers: 0, cpuSimd: false });
             await cpu.filterBlocks(rec, 1, n, -1, ref, 0);
             cpu.dispose();
             refDone = true;
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
   console.log('| channels | backend | seconds of data | MB/s (best) | x real time (best) | x real time (median) |');
   console.log('|---:|---|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);
-  console.log('\nWorst absolute difference vs the single-thread TypeScript path (first second):\n');
+  console.log('\nWorst absolute difference vs the single-thread TypeScript-only path (first second):\n');
   console.log('| channels | backend | worst abs diff | max abs y | minPos differences |');
   console.log('|---:|---|---:|---:|---:|');
   for (const d of diffs) console.log(d);

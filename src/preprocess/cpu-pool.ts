@@ -30,6 +30,8 @@ export interface FilterJob {
   minPos: SharedArrayBuffer;
   minPosByteOffset: number;
   destMs: number;
+  /** Allow the WebAssembly SIMD kernel (bit-identical to the TypeScript one). */
+  wasm: boolean;
 }
 
 function workerEntry(): { url: URL; execArgv: string[] } {

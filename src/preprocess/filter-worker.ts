@@ -30,6 +30,7 @@ parentPort!.on('message', (job: FilterJob) => {
       minVal: new Float32Array(job.minVal, job.minValByteOffset, job.capacityMs * job.numChannels),
       minPos: new Int32Array(job.minPos, job.minPosByteOffset, job.capacityMs * job.numChannels),
     };
+    scratch.useWasm = job.wasm;
     filterBlocksCpu(input, job.inputStart, job.firstMs, job.numMs, job.polarity, dest, job.destMs, 0, job.numChannels, scratch);
     parentPort!.postMessage({ id: job.id });
   } catch (e) {

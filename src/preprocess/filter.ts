@@ -14,6 +14,7 @@
  * float inputs the float64 rounding is ~1e-16 relative, far below the float32 output's ulp.
  */
 import { filterHalo, filterWidths } from './constants.js';
+import { WasmFilterState, filterBlocksWasm } from './filter-wasm.js';
 
 /** Sample-major typed data whose values are exactly representable in float32 after `Math.fround`. */
 export type SampleArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
@@ -120,6 +121,9 @@ export class FilterScratch {
   b = new Float64Array(0);
   itile = new Int32Array(0);
   i4 = new Int32Array(0);
+  /** Use the WebAssembly SIMD kernel for int16/uint16 input where the runtime has it. */
+  useWasm = true;
+  wasm: WasmFilterState | null = null;
   ensure(rows: number): void {
     if (this.a.length < rows) {
       this.tile = new Float64Array(CHANNEL_TILE * rows);
@@ -144,9 +148,9 @@ export class FilterScratch {
  * inner over the sample-major input, so each input row is touched once per 16 channels while
  * it is in cache; each channel's block is then processed contiguously.
  *
- * Small integer types take an exact integer path (see `filterBlocksInt`), everything else the
- * float64 running-sum cascade. Both give, for integer input, bit-identical results equal to
- * `dogFilterReference`.
+ * Small integer types take an exact integer path (see `filterBlocksInt`; for int16/uint16 its
+ * WebAssembly SIMD twin in filter-wasm.ts, ~7x faster), everything else the float64 running-sum
+ * cascade. All give, for integer input, bit-identical results equal to `dogFilterReference`.
  */
 export function filterBlocksCpu(
   input: SampleArray,
@@ -166,6 +170,10 @@ export function filterBlocksCpu(
   // The integer path computes each G_k exactly in wrapping int32 arithmetic, which is correct
   // whenever the true G_k fits in int32: (2w+1)^4 * max|x| < 2^31 (int16 up to fs < 38 kHz).
   if ((2 * wide + 1) ** 4 * maxAbs < 2 ** 31) {
+    if (scratch.useWasm && c0 === 0 && (input instanceof Int16Array || input instanceof Uint16Array)) {
+      scratch.wasm ??= new WasmFilterState();
+      if (filterBlocksWasm(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch, scratch.wasm)) return;
+    }
     filterBlocksInt(input as Int16Array, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);
   } else {
     filterBlocksFloat(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);

@@ -20,6 +20,7 @@ import { GpuContext, GpuUnavailableError, getGpuContext, probeAdapter } from '..
 import { filterHalo } from './constants.js';
 import { FilterScratch, cpuGridMs, cpuInputRange, filterBlocksCpu, type SampleArray } from './filter.js';
 import { GpuFilter, rawEncoding } from './filter-gpu.js';
+import { wasmSimdAvailable } from './filter-wasm.js';
 import { CpuFilterPool, type FilterJob } from './cpu-pool.js';
 
 /** Destination for filtered ms blocks, layout (ms, channel, S). Arrays sized capacityMs*C*S and capacityMs*C. */
@@ -75,6 +76,8 @@ export interface SignalProcessorOptions {
   cpuWorkers?: number;
   /** Upper bound on the raw bytes read per chunk (bounded memory). Default 32 MiB. */
   chunkBytes?: number;
+  /** CPU backend: use the WebAssembly SIMD kernel for int16/uint16 data (default true; false = TypeScript only, same output). */
+  cpuSimd?: boolean;
 }
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'cpu'];
@@ -87,10 +90,12 @@ export async function createSignalProcessor(choice: BackendChoice, opts: SignalP
   const workers = opts.cpuWorkers ?? (isMainThread ? Math.min(2, Math.max(1, availableParallelism())) : 0);
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`cpuWorkers must be a non-negative integer, got ${opts.cpuWorkers}`);
   const chunkBytes = opts.chunkBytes ?? 32 * 1024 * 1024;
-  const cpuLabel = `TypeScript, ${workers === 0 ? 'calling thread' : `${workers} worker thread${workers > 1 ? 's' : ''}`}`;
+  const simd = opts.cpuSimd ?? true;
+  const kernel = simd && wasmSimdAvailable() ? 'WebAssembly SIMD + TypeScript' : 'TypeScript';
+  const cpuLabel = `${kernel}, ${workers === 0 ? 'calling thread' : `${workers} worker thread${workers > 1 ? 's' : ''}`}`;
 
   if (choice === 'cpu') {
-    const p = new CpuSignalProcessor(`cpu (${cpuLabel})`, workers, chunkBytes);
+    const p = new CpuSignalProcessor(`cpu (${cpuLabel})`, workers, chunkBytes, simd);
     log(`spikesift: backend ${p.description}`);
     return p;
   }
@@ -104,16 +109,16 @@ export async function createSignalProcessor(choice: BackendChoice, opts: SignalP
   const probe = await probeAdapter();
   let p: SignalProcessor;
   if (!probe.adapter) {
-    p = new CpuSignalProcessor(`cpu (${cpuLabel}; ${probe.reason})`, workers, chunkBytes);
+    p = new CpuSignalProcessor(`cpu (${cpuLabel}; ${probe.reason})`, workers, chunkBytes, simd);
   } else if (probe.isSoftware) {
-    p = new CpuSignalProcessor(`cpu (${cpuLabel}; WebGPU adapter "${probe.name}" is a software renderer, measured slower than the TypeScript path)`, workers, chunkBytes);
+    p = new CpuSignalProcessor(`cpu (${cpuLabel}; WebGPU adapter "${probe.name}" is a software renderer, measured slower than the CPU path)`, workers, chunkBytes, simd);
   } else {
     try {
       const ctx = await getGpuContext();
       p = new GpuSignalProcessor(ctx, `webgpu on ${ctx.adapterName} (hardware)`, chunkBytes);
     } catch (e) {
       if (!(e instanceof Error)) throw e;
-      p = new CpuSignalProcessor(`cpu (${cpuLabel}; WebGPU device on "${probe.name}" failed: ${e.message})`, workers, chunkBytes);
+      p = new CpuSignalProcessor(`cpu (${cpuLabel}; WebGPU device on "${probe.name}" failed: ${e.message})`, workers, chunkBytes, simd);
     }
   }
   log(`spikesift: backend ${p.description}`);
@@ -165,7 +170,8 @@ class CpuSignalProcessor implements SignalProcessor {
   private readonly decoded = [new SharedBytes(), new SharedBytes()];
   private disposed = false;
 
-  constructor(readonly description: string, workers: number, private readonly chunkBytes: number) {
+  constructor(readonly description: string, workers: number, private readonly chunkBytes: number, private readonly simd: boolean) {
+    this.scratch.useWasm = simd;
     this.pool = workers > 0 ? new CpuFilterPool(workers) : null;
     // Start the workers now (unref'd): their start-up overlaps with the caller's own set-up.
     this.pool?.warm();
@@ -254,6 +260,7 @@ class CpuSignalProcessor implements SignalProcessor {
       minPos: dest.minPos.buffer as SharedArrayBuffer,
       minPosByteOffset: dest.minPos.byteOffset,
       destMs: destMs + (s - m0),
+      wasm: this.simd,
     })));
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { boxPower, dogTaps, filterHalo, filterWidths } from '../../src/preprocess/constants.js';
-import { FilterScratch, cpuInputRange, dogFilterReference, filterBlocksCpu, filterBlocksFloat } from '../../src/preprocess/filter.js';
+import { FilterScratch, cpuInputRange, dogFilterReference, filterBlocksCpu, filterBlocksFloat, filterBlocksInt } from '../../src/preprocess/filter.js';
+import { WasmFilterState, filterBlocksWasm, wasmSimdAvailable } from '../../src/preprocess/filter-wasm.js';
 import { msMinimaReference, toMsLayout } from '../../src/preprocess/minima.js';
 import { closedFormDog, maxAbs, noise, spiky, toInt16, worstDiff } from './data.js';
 
@@ -172,6 +173,28 @@ describe('filterBlocksCpu (fast path)', () => {
     filterBlocksCpu(sub, r.start, firstMs, numMs, 1, b, 0, 17, C, sc);
     expect(worstDiff(a.data, b.data)).toBe(0);
     expect(() => filterBlocksCpu(sub, r.start + 1, firstMs, numMs, 1, b, 0, 0, C, sc)).toThrow(/do not cover/);
+  });
+});
+
+describe('WebAssembly SIMD kernel', () => {
+  it('is bit-identical to the TypeScript integer path (int16 and uint16, any channel count)', () => {
+    expect(wasmSimdAvailable()).toBe(true);  // Node >= 16.4 always has it
+    for (const [C, S, unsigned] of [[4, 30, false], [7, 20, false], [13, 25, true], [64, 40, false], [3, 30, false], [33, 30, true]] as const) {
+      const firstMs = 3;
+      const numMs = 70;
+      const r = cpuInputRange(firstMs, numMs, S);
+      const xf = noise(r.end, C, 3000, C * S);
+      const x = unsigned ? Uint16Array.from(xf, (v) => v + 32768) : toInt16(xf);
+      const a = dest(C, S, numMs + 1);
+      const b = dest(C, S, numMs + 1);
+      filterBlocksInt(x, 0, firstMs, numMs, -0.7, a, 1, 0, C, new FilterScratch());
+      const used = filterBlocksWasm(x, 0, firstMs, numMs, -0.7, b, 1, 0, C, new FilterScratch(), new WasmFilterState());
+      expect(used).toBe(C >= 4);
+      if (!used) continue;
+      for (let i = 0; i < a.data.length; i++) if (!Object.is(a.data[i], b.data[i])) expect.fail(`C=${C} S=${S}: data[${i}] ${a.data[i]} vs ${b.data[i]}`);
+      expect(worstDiff(a.minVal, b.minVal)).toBe(0);
+      expect(worstDiff(a.minPos, b.minPos)).toBe(0);
+    }
   });
 });
 

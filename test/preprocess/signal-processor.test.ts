@@ -34,11 +34,11 @@ describe('CPU signal processor', () => {
       const values = t.rec.read({ start: 0, numSamples: rows });
       const numMs = Math.floor(rows / S) - 2;
       const want = referenceBlocks(values, C, S, 1, numMs, -1);
-      const inline = await createSignalProcessor('cpu', { cpuWorkers: 0 });
+      const inline = await createSignalProcessor('cpu', { cpuWorkers: 0, cpuSimd: false });
       const workers = await createSignalProcessor('cpu', { cpuWorkers: 2, chunkBytes: 400_000 });
       try {
         expect(inline.backend).toBe('cpu');
-        expect(workers.description).toMatch(/^cpu \(TypeScript, 2 worker threads/);
+        expect(workers.description).toMatch(/^cpu \((WebAssembly SIMD \+ )?TypeScript, 2 worker threads/);
         const a = allocateFilteredBuffer(C, S, numMs);
         await inline.filterBlocks(t.rec, 1, numMs, -1, a, 0);
         expect(worstDiff(want, a.data)).toBe(0);
@@ -55,6 +55,7 @@ describe('CPU signal processor', () => {
         const shifted = { ...b, data: b.data.subarray(10 * C * S), minVal: b.minVal.subarray(10 * C), minPos: b.minPos.subarray(10 * C) };
         expectSame(a, shifted as FilteredBuffer);
         // A non-shared destination still works (filtered on the calling thread).
+        // The SIMD kernel (on the workers above) and the TypeScript one are bit-identical.
         const plain: FilteredBuffer = { numChannels: C, samplesPerMs: S, capacityMs: 50, data: new Float32Array(50 * C * S), minVal: new Float32Array(50 * C), minPos: new Int32Array(50 * C) };
         await workers.filterBlocks(t.rec, 101, 50, -1, plain, 0);
         expect(worstDiff(plain.data, a.data, 100 * C * S, 50 * C * S)).toBe(0);
