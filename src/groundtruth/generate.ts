@@ -53,7 +53,7 @@ export interface GenerateOptions {
   drift?: DriftOptions;
   /** 'int16' (default) or 'float32'. */
   dataType?: 'int16' | 'float32';
-  /** File value = scale * µV + offset. Default 1/0.195 for int16 (0.195 µV per bit, like Neuropixels), 1 for float32. */
+  /** File value = scale * µV + offset. Default 1/0.195 for int16 (0.195 µV per bit, the Intan RHD2000 step: quantisation far below the noise), 1 for float32. */
   scale?: number;
   /** Default 0. */
   offset?: number;
@@ -137,6 +137,7 @@ export interface GeneratedRecording {
   summary: GenerationSummary;
 }
 
+/** µV per int16 step by default (Intan RHD2000's; Neuropixels 1.0 at gain 500 is coarser, 2.34 µV). */
 export const DEFAULT_UV_PER_BIT = 0.195;
 
 /* ------------------------------------------------------------------ validation */
