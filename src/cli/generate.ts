@@ -34,6 +34,8 @@ Options:
   --drift UM_PER_S          Gradual drift of all units along the probe (µm/s, + = towards
                             larger y; write a negative value as --drift=-2). Default 0.
   --jump T:UM               Abrupt drift of UM µm at time T s; repeat for several jumps.
+  --non-rigid F             Depth-dependent drift in [0, 1]: units at the top of the probe
+                            move (1 + F) times, at the bottom (1 - F) times as far. Default 0.
   --dtype TYPE              int16 (default) or float32.
   --scale A                 File value = A * µV + B. Default 1/0.195 for int16
                             (0.195 µV per bit), 1 for float32. Sort with polarity -1/A.
@@ -89,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
         options: {
           out: { type: 'string' }, preset: { type: 'string' }, probe: { type: 'string' }, duration: { type: 'string' },
           'sampling-frequency': { type: 'string' }, units: { type: 'string' }, seed: { type: 'string' }, noise: { type: 'string' },
-          drift: { type: 'string' }, jump: { type: 'string', multiple: true }, dtype: { type: 'string' }, scale: { type: 'string' },
+          drift: { type: 'string' }, jump: { type: 'string', multiple: true }, 'non-rigid': { type: 'string' }, dtype: { type: 'string' }, scale: { type: 'string' },
           offset: { type: 'string' }, snr: { type: 'string' }, rates: { type: 'string' }, background: { type: 'string' },
           'burst-fraction': { type: 'string' }, 'pair-fraction': { type: 'string' }, 'noise-correlation': { type: 'string' },
           lfp: { type: 'string' }, dc: { type: 'string' }, quiet: { type: 'boolean' },
@@ -134,7 +136,11 @@ export async function run(argv: string[]): Promise<number> {
       numUnits: number('units', v.units, int, 'a non-negative integer'),
       seed: number('seed', v.seed, (x) => Number.isSafeInteger(x) && x >= 0, 'a non-negative integer'),
       noiseLevel: number('noise', v.noise, (x) => x >= 0, 'a non-negative number (µV)'),
-      drift: { rate: number('drift', v.drift, () => true, 'a number (µm/s)'), jumps },
+      drift: {
+        rate: number('drift', v.drift, () => true, 'a number (µm/s)'),
+        jumps,
+        nonRigid: number('non-rigid', v['non-rigid'], (x) => x >= 0 && x <= 1, 'in [0, 1] (0 = rigid)'),
+      },
       dataType: v.dtype as 'int16' | 'float32' | undefined,
       scale: number('scale', v.scale, (x) => x !== 0, 'a non-zero number'),
       offset: number('offset', v.offset, () => true, 'a number'),

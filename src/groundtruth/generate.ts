@@ -31,6 +31,21 @@ export interface DriftOptions {
   rate?: number;
   /** Abrupt displacements at given times. Default none. */
   jumps?: DriftJump[];
+  /**
+   * Depth dependence in [0, 1]: a unit at depth y moves (1 + nonRigid * (y - centreY) / halfLength)
+   * times the nominal displacement (centreY, halfLength: middle and half length of the probe in y),
+   * so 0 (default) is rigid and 0.5 moves the top 1.5x and the bottom 0.5x as far.
+   */
+  nonRigid?: number;
+}
+
+/** Drift as resolved: the probe's centre and half length are filled in for the depth dependence. */
+export interface ResolvedDrift {
+  rate: number;
+  jumps: DriftJump[];
+  nonRigid: number;
+  centreY: number;
+  halfLength: number;
 }
 
 export interface GenerateOptions {
@@ -91,7 +106,7 @@ export interface ResolvedGenerateOptions {
   numUnits: number;
   seed: number;
   noiseLevel: number;
-  drift: { rate: number; jumps: DriftJump[] };
+  drift: ResolvedDrift;
   dataType: 'int16' | 'float32';
   scale: number;
   offset: number;
@@ -202,6 +217,10 @@ export function resolveGenerateOptions(o: GenerateOptions): { resolved: Resolved
       um: num(`drift.jumps[${i}].um`, j.um, NaN, () => true, 'a finite displacement in µm'),
     };
   }).sort((a, b) => a.time - b.time);
+  const nonRigid = num('drift.nonRigid', d.nonRigid, 0, (x) => x >= 0 && x <= 1, 'in [0, 1] (0 = rigid drift)');
+  let ymin = Infinity, ymax = -Infinity;
+  for (const p of layout.positions) { ymin = Math.min(ymin, p[1]!); ymax = Math.max(ymax, p[1]!); }
+  const centreY = (ymin + ymax) / 2, halfLength = Math.max((ymax - ymin) / 2, 1);
   const dataType = o.dataType ?? 'int16';
   if (dataType !== 'int16' && dataType !== 'float32') fail('dataType', o.dataType, "must be 'int16' or 'float32'");
   const scale = num('scale', o.scale, dataType === 'int16' ? 1 / DEFAULT_UV_PER_BIT : 1, (x) => x !== 0, 'a non-zero number (file units per µV)');
@@ -214,7 +233,7 @@ export function resolveGenerateOptions(o: GenerateOptions): { resolved: Resolved
     numUnits,
     seed,
     noiseLevel,
-    drift: { rate, jumps },
+    drift: { rate, jumps, nonRigid, centreY, halfLength },
     dataType,
     scale,
     offset,
@@ -238,10 +257,14 @@ export function resolveGenerateOptions(o: GenerateOptions): { resolved: Resolved
 
 /* ------------------------------------------------------------------ model */
 
-/** Displacement (µm along y) of every unit at time t (s). */
-export function driftAt(drift: { rate: number; jumps: DriftJump[] }, t: number): number {
+/**
+ * Displacement (µm along y) at time t (s) of a unit whose depth at t = 0 is y0; without y0 (or
+ * for rigid drift) the nominal displacement. `drift` is ground_truth.json's "drift".
+ */
+export function driftAt(drift: { rate: number; jumps: DriftJump[]; nonRigid?: number; centreY?: number; halfLength?: number }, t: number, y0?: number): number {
   let d = drift.rate * t;
   for (const j of drift.jumps) if (t >= j.time) d += j.um;
+  if (y0 !== undefined && drift.nonRigid) d *= 1 + (drift.nonRigid * (y0 - (drift.centreY ?? 0))) / (drift.halfLength ?? 1);
   return d;
 }
 
@@ -436,7 +459,7 @@ interface SpikeContext {
   gx: Float64Array; gy: Float64Array;
   g: TableGeometry;
   maxDelayS: number;
-  drift: { rate: number; jumps: DriftJump[] };
+  drift: ResolvedDrift;
   noiseLevel: number;
   dist: Float64Array;
 }
@@ -445,7 +468,7 @@ interface SpikeContext {
 function addSpike(u: UnitModel, k: number, buf: Float32Array, t0: number, len: number, ctx: SpikeContext): void {
   const { C, gx, gy, g, dist } = ctx;
   const ts = u.spikes[k]!;
-  const y = u.y + driftAt(ctx.drift, ts / ctx.fsHz);
+  const y = u.y + driftAt(ctx.drift, ts / ctx.fsHz, u.y);
   const z2 = u.z * u.z;
   let dmin = Infinity;
   for (let c = 0; c < C; c++) {
@@ -639,12 +662,12 @@ function unitRecord(u: UnitModel, R: ResolvedGenerateOptions, gx: Float64Array, 
     if (j.time > 0 && j.time <= duration) { times.add(Math.max(0, j.time - 1 / R.samplingFrequency)); times.add(j.time); }
   }
   const sorted = [...times].sort((a, b) => a - b);
-  const trajectory = sorted.map((t) => [round3(t), round3(u.x), round3(u.y + driftAt(R.drift, t)), round3(u.z)] as [number, number, number, number]);
+  const trajectory = sorted.map((t) => [round3(t), round3(u.x), round3(u.y + driftAt(R.drift, t, u.y)), round3(u.z)] as [number, number, number, number]);
   // Best channel over time, checked at every spike time and trajectory point.
   const bestChannels: [number, number][] = [];
   const probes = [...sorted, ...Array.from(u.spikes, (s) => s / R.samplingFrequency)].sort((a, b) => a - b);
   for (const t of probes) {
-    const ch = nearestSite(gx, gy, u.x, u.y + driftAt(R.drift, t), u.z).channel;
+    const ch = nearestSite(gx, gy, u.x, u.y + driftAt(R.drift, t, u.y), u.z).channel;
     if (bestChannels.length === 0 || bestChannels[bestChannels.length - 1]![1] !== ch) bestChannels.push([round3(t), ch]);
   }
   const footprint = { channels: [] as number[], amplitudes: [] as number[] };

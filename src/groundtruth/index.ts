@@ -1,7 +1,7 @@
 export {
   generateRecording, resolveGenerateOptions, driftAt, DEFAULT_UV_PER_BIT,
   type GenerateOptions, type ResolvedGenerateOptions, type GeneratedRecording, type GenerationSummary,
-  type DriftOptions, type DriftJump,
+  type DriftOptions, type DriftJump, type ResolvedDrift,
 } from './generate.js';
 export {
   compareToGroundTruth, formatComparison, countMatches, toTrains,

@@ -44,7 +44,8 @@ export interface GroundTruth {
   offset: number;
   /** Polarity that undoes the scale for the sorter (-1 / scale), spec §3. */
   detectionPolarity: number;
-  drift: { rate: number; jumps: { time: number; um: number }[] };
+  /** Displacement of a unit at depth y0: driftAt(drift, t, y0) from generate.ts. */
+  drift: { rate: number; jumps: { time: number; um: number }[]; nonRigid: number; centreY: number; halfLength: number };
   probeGeometry: number[][];
   numBackgroundUnits: number;
   /** Samples before/after the trough in bestChannelTemplate. */

@@ -26,7 +26,7 @@ describe('spikesift generate / compare', () => {
     expect(out).toContain('64 channels x 60000 samples');
     expect(out).toContain('spikesift sort');
     const gt = loadGroundTruth(path.join(dir, 'ground_truth.json'));
-    expect(gt.drift).toEqual({ rate: 3, jumps: [{ time: 1, um: 10 }, { time: 1.5, um: -5 }] });
+    expect(gt.drift).toMatchObject({ rate: 3, jumps: [{ time: 1, um: 10 }, { time: 1.5, um: -5 }], nonRigid: 0 });
     // A "sorter" that finds unit 0 perfectly, unit 1 with every other spike, and one junk unit.
     const units: Record<string, number[]> = {
       '100': gt.units[0]!.spikes,
@@ -77,6 +77,7 @@ describe('spikesift generate / compare', () => {
       [() => generate(['--out', dir, '--jump', '10']), /--jump "10": must be TIME_S:UM/],
       [() => generate(['--out', dir, '--snr', '5,2']), /--snr "5,2"/],
       [() => generate(['--out', dir, '--dtype', 'int32']), /--dtype "int32"/],
+      [() => generate(['--out', dir, '--non-rigid', '2']), /--non-rigid "2": must be in \[0, 1\]/],
       [() => generate(['--out', dir, '--frobnicate']), /Unknown option '--frobnicate'/],
       [() => generate(['--out', dir, '--probe', path.join(root, 'missing.json')]), /--probe .*missing\.json/],
       [() => compare([path.join(dir, 'ground_truth.json')]), /expected 2 arguments/],

@@ -192,51 +192,66 @@ describe('generateRecording', () => {
     expect(rFar).toBeLessThan(rNear);
   });
 
-  it('moves the footprint by the requested drift (gradual and abrupt)', async () => {
-    // A dense single column so the footprint's centre of mass follows the soma closely.
-    const geometry = Array.from({ length: 120 }, (_, i) => [0, 10 * i]);
-    const drift = { rate: 10, jumps: [{ time: 2, um: 30 }] };
-    const r = await generateRecording({
-      geometry, duration: 4, seed: 21, numUnits: 6, noiseLevel: 1, amplitudeRange: [80, 150], backgroundUnits: 0, lfpAmplitude: 0, dcOffsetRange: 0,
-      dataType: 'float32', firingRateRange: [10, 15], burstFraction: 0, closePairFraction: 0, out: tmp(), drift,
-    });
-    const gt = loadGroundTruth(r.groundTruthFile);
-    expect(driftAt(gt.drift, 3)).toBe(60);
-    const { at } = readData(r.dir, 'float32', r.numChannels);
-    const C = r.numChannels;
-    const fsHz = r.samplingFrequency;
-    const centre = (spikes: number[]): { y: number; t: number } => {
-      const amp = new Float64Array(C);
-      for (const s of spikes) {
-        for (let c = 0; c < C; c++) {
-          let m = 0;
-          for (let k = 0; k <= 14; k++) m = Math.min(m, at(s + k, c));
-          amp[c]! -= m / spikes.length;
+  // Trajectory y at time t, linear between its rows (rows bracket every jump).
+  const trajectoryY = (traj: [number, number, number, number][], t: number): number => {
+    let k = 0;
+    while (k + 2 < traj.length && traj[k + 1]![0] <= t) k++;
+    const [t0, , y0] = traj[k]!, [t1, , y1] = traj[k + 1]!;
+    return y0 + ((y1 - y0) * (t - t0)) / (t1 - t0);
+  };
+
+  for (const nonRigid of [0, 0.6]) {
+    it(`moves the footprint by the requested drift (gradual and abrupt, nonRigid ${nonRigid})`, async () => {
+      // A dense single column so the footprint's centre of mass follows the soma closely.
+      const geometry = Array.from({ length: 120 }, (_, i) => [0, 10 * i]);
+      const drift = { rate: 10, jumps: [{ time: 2, um: 30 }], nonRigid };
+      const r = await generateRecording({
+        geometry, duration: 4, seed: 21, numUnits: 6, noiseLevel: 1, amplitudeRange: [80, 150], backgroundUnits: 0, lfpAmplitude: 0,
+        dcOffsetRange: 0, dataType: 'float32', firingRateRange: [10, 15], burstFraction: 0, closePairFraction: 0, out: tmp(), drift,
+      });
+      const gt = loadGroundTruth(r.groundTruthFile);
+      expect(driftAt(gt.drift, 3)).toBe(60);
+      const { at } = readData(r.dir, 'float32', r.numChannels);
+      const C = r.numChannels;
+      const fsHz = r.samplingFrequency;
+      const centre = (spikes: number[]): { y: number; t: number } => {
+        const amp = new Float64Array(C);
+        for (const s of spikes) {
+          for (let c = 0; c < C; c++) {
+            let m = 0;
+            for (let k = 0; k <= 14; k++) m = Math.min(m, at(s + k, c));
+            amp[c]! -= m / spikes.length;
+          }
         }
+        const peak = Math.max(...amp);
+        let w = 0, wy = 0;
+        for (let c = 0; c < C; c++) if (amp[c]! > 0.2 * peak) { w += amp[c]! ** 2; wy += amp[c]! ** 2 * geometry[c]![1]!; }
+        return { y: wy / w, t: spikes.reduce((a, s) => a + s, 0) / spikes.length / fsHz };
+      };
+      let checked = 0;
+      const moved: number[] = [];
+      for (const u of gt.units) {
+        // The trajectory says how far this unit moves: the nominal drift, scaled by depth when non-rigid.
+        const total = u.trajectory[u.trajectory.length - 1]![2] - u.trajectory[0]![2];
+        expect(total).toBeCloseTo(driftAt(gt.drift, 4, u.position[1]), 2);
+        const ys = u.trajectory.map((p) => p[2]);
+        // Only units whose footprint stays well inside the probe at all times.
+        if (Math.min(...ys) < 200 || Math.max(...ys) > 990) continue;
+        const early = u.spikes.filter((s) => s < 0.8 * fsHz);
+        const late = u.spikes.filter((s) => s > 3.2 * fsHz);
+        if (early.length < 4 || late.length < 4) continue;
+        const a = centre(early), b = centre(late);
+        const expected = trajectoryY(u.trajectory, b.t) - trajectoryY(u.trajectory, a.t);
+        expect(b.y - a.y, `unit ${u.id}`).toBeGreaterThan(expected - 4);
+        expect(b.y - a.y, `unit ${u.id}`).toBeLessThan(expected + 4);
+        moved.push(total);
+        checked++;
       }
-      const peak = Math.max(...amp);
-      let w = 0, wy = 0;
-      for (let c = 0; c < C; c++) if (amp[c]! > 0.2 * peak) { w += amp[c]! ** 2; wy += amp[c]! ** 2 * geometry[c]![1]!; }
-      return { y: wy / w, t: spikes.reduce((a, s) => a + s, 0) / spikes.length / fsHz };
-    };
-    let checked = 0;
-    for (const u of gt.units) {
-      const ys = u.trajectory.map((p) => p[2]);
-      // Only units whose footprint stays well inside the probe at all times.
-      if (Math.min(...ys) < 200 || Math.max(...ys) > 990) continue;
-      const early = u.spikes.filter((s) => s < 0.8 * fsHz);
-      const late = u.spikes.filter((s) => s > 3.2 * fsHz);
-      if (early.length < 4 || late.length < 4) continue;
-      const a = centre(early), b = centre(late);
-      const expected = driftAt(gt.drift, b.t) - driftAt(gt.drift, a.t);
-      expect(b.y - a.y, `unit ${u.id}`).toBeGreaterThan(expected - 4);
-      expect(b.y - a.y, `unit ${u.id}`).toBeLessThan(expected + 4);
-      // The trajectory in the ground truth says the same.
-      expect(u.trajectory[u.trajectory.length - 1]![2] - u.trajectory[0]![2]).toBeCloseTo(driftAt(gt.drift, 4), 2);
-      checked++;
-    }
-    expect(checked).toBeGreaterThanOrEqual(2);
-  });
+      expect(checked).toBeGreaterThanOrEqual(2);
+      if (nonRigid === 0) for (const m of moved) expect(m).toBeCloseTo(70, 2);
+      else expect(Math.max(...moved) - Math.min(...moved)).toBeGreaterThan(10);
+    });
+  }
 
   it('writes float32 as scale * µV + offset', async () => {
     const base = { preset: 'linear32' as const, duration: 0.3, seed: 2, numUnits: 2, dataType: 'float32' as const };
@@ -255,6 +270,7 @@ describe('generateRecording', () => {
       [{ numUnits: 2.5 }, 'numUnits'],
       [{ dataType: 'int32' as never }, 'dataType'],
       [{ drift: { jumps: [{ time: -1, um: 3 }] } }, 'drift.jumps[0].time'],
+      [{ drift: { nonRigid: 1.5 } }, 'drift.nonRigid'],
       [{ snrRange: [5, 2] }, 'snrRange'],
       [{ geometry: [[0, 1], [2]] }, 'geometry[1]'],
       [{ noiseLevel: 0 }, 'noiseLevel'],
