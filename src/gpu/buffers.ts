@@ -80,6 +80,30 @@ export async function readBack(ctx: GpuContext, parts: { buffer: GPUBuffer; offs
   }
 }
 
+/**
+ * Encodes copies of `parts` into `staging` (MAP_READ | COPY_DST) on `enc`; after submission,
+ * `mapStaging` hands the mapped bytes to a consumer that must copy what it needs out.
+ */
+export function encodeCopies(enc: GPUCommandEncoder, staging: GPUBuffer, parts: { buffer: GPUBuffer; offset: number; size: number }[]): number[] {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const p of parts) {
+    offsets.push(at);
+    if (p.size > 0) enc.copyBufferToBuffer(p.buffer, p.offset, staging, at, alignUp(p.size, 4));
+    at += alignUp(p.size, 4);
+  }
+  return offsets;
+}
+
+export async function mapStaging(staging: GPUBuffer, size: number, consume: (bytes: ArrayBuffer) => void): Promise<void> {
+  await staging.mapAsync(MapModes.READ, 0, alignUp(size, 4));
+  try {
+    consume(staging.getMappedRange(0, alignUp(size, 4)));
+  } finally {
+    staging.unmap();
+  }
+}
+
 /** Reusable GPU buffers keyed by role; grown (never shrunk) on demand. */
 export class BufferPool {
   private readonly buffers = new Map<string, GPUBuffer>();

@@ -5,8 +5,8 @@
  * and reads filtered data and minima back in one mapping.
  */
 import type { DataType } from '../io/dtype.js';
-import { GpuContext, GpuError } from '../gpu/context.js';
-import { BufferPool, STORAGE_IN, STORAGE_OUT, alignUp, dispatchSize, maxItemsPerBinding, readBack, uniformBuffer, upload } from '../gpu/buffers.js';
+import { BufferUsage, GpuContext, GpuError } from '../gpu/context.js';
+import { BufferPool, STORAGE_IN, STORAGE_OUT, alignUp, dispatchSize, encodeCopies, mapStaging, maxItemsPerBinding, uniformBuffer, upload } from '../gpu/buffers.js';
 import { bindBuffers, getPipeline } from '../gpu/pipelines.js';
 import { dogTaps, filterHalo, filterWidths } from './constants.js';
 import type { BlockDestination } from './filter.js';
@@ -116,15 +116,21 @@ export class GpuFilter {
         const [mx, my] = dispatchSize(ctx, Math.ceil(minCount / 64));
         pass.dispatchWorkgroups(mx, my);
         pass.end();
-        ctx.device.queue.submit([enc2.finish()]);
-        const bytes = await readBack(ctx, [
+        // Results go to one pooled staging buffer in the same submission and are copied from
+        // the mapping straight into the destination (no intermediate host copy).
+        const total = outCount * 4 + 2 * minCount * 4;
+        const staging = this.pool.get('filter staging', total, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
+        const at = encodeCopies(enc2, staging, [
           { buffer: outBuf, offset: 0, size: outCount * 4 },
           { buffer: minValBuf, offset: 0, size: minCount * 4 },
           { buffer: minPosBuf, offset: 0, size: minCount * 4 },
         ]);
-        dest.data.set(new Float32Array(bytes, 0, outCount), destMs * C * S);
-        dest.minVal.set(new Float32Array(bytes, outCount * 4, minCount), destMs * C);
-        dest.minPos.set(new Int32Array(bytes, outCount * 4 + minCount * 4, minCount), destMs * C);
+        ctx.device.queue.submit([enc2.finish()]);
+        await mapStaging(staging, total, (bytes) => {
+          dest.data.set(new Float32Array(bytes, at[0], outCount), destMs * C * S);
+          dest.minVal.set(new Float32Array(bytes, at[1], minCount), destMs * C);
+          dest.minPos.set(new Int32Array(bytes, at[2], minCount), destMs * C);
+        });
       } finally {
         dogParams.destroy();
         minParams.destroy();

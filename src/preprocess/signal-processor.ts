@@ -192,29 +192,35 @@ class CpuSignalProcessor implements SignalProcessor {
     let pending: Promise<void> | null = null;
     let which = 0;
     const end = firstMs + numMs;
-    for (let m0 = firstMs; m0 < end;) {
-      const gridEnd = 1 + (Math.floor((m0 - 1) / G) + 1) * G;   // end of m0's grid block
-      const m1 = Math.min(end, gridEnd + Math.max(0, chunkMs - G));
-      const range = cpuInputRange(m0, m1 - m0, S);
-      const rows = range.end - range.start;
-      // Read (and decode) the next chunk while the workers filter the previous one.
-      const bytes = this.raw[which].bytes(rows * recording.bytesPerSample);
-      recording.readBytesInto(range.start, rows, bytes, 0);
-      let input: SampleArray;
-      let kind: DirectKind;
-      if (direct) {
-        kind = direct;
-        input = typedView(direct, bytes.buffer as SharedArrayBuffer, rows * C);
-      } else {
-        kind = 'float32';
-        const f = new Float32Array(this.decoded[which].bytes(rows * C * 4).buffer, 0, rows * C);
-        decodeSamples(bytes, recording.dataType, f, 0);
-        input = f;
+    try {
+      for (let m0 = firstMs; m0 < end;) {
+        const gridEnd = 1 + (Math.floor((m0 - 1) / G) + 1) * G;   // end of m0's grid block
+        const m1 = Math.min(end, gridEnd + Math.max(0, chunkMs - G));
+        const range = cpuInputRange(m0, m1 - m0, S);
+        const rows = range.end - range.start;
+        // Read (and decode) the next chunk while the workers filter the previous one.
+        const bytes = this.raw[which].bytes(rows * recording.bytesPerSample);
+        recording.readBytesInto(range.start, rows, bytes, 0);
+        let input: SampleArray;
+        let kind: DirectKind;
+        if (direct) {
+          kind = direct;
+          input = typedView(direct, bytes.buffer as SharedArrayBuffer, rows * C);
+        } else {
+          kind = 'float32';
+          const f = new Float32Array(this.decoded[which].bytes(rows * C * 4).buffer, 0, rows * C);
+          decodeSamples(bytes, recording.dataType, f, 0);
+          input = f;
+        }
+        which ^= 1;
+        if (pending) await pending;
+        pending = this.dispatch(input, kind, range.start, m0, m1 - m0, polarity, dest, destMs + (m0 - firstMs), sharedDest);
+        m0 = m1;
       }
-      which ^= 1;
-      if (pending) await pending;
-      pending = this.dispatch(input, kind, range.start, m0, m1 - m0, polarity, dest, destMs + (m0 - firstMs), sharedDest);
-      m0 = m1;
+    } catch (e) {
+      // Never leave a worker job's rejection unhandled when the read itself failed.
+      if (pending) await pending.catch(() => undefined);
+      throw e;
     }
     if (pending) await pending;
   }
@@ -283,8 +289,8 @@ function typedView(kind: DirectKind, buf: SharedArrayBuffer, length: number): Sa
 class GpuSignalProcessor implements SignalProcessor {
   readonly backend = 'webgpu' as const;
   private readonly filter: GpuFilter;
-  private raw = new Uint8Array(0);
-  private decoded = new Float32Array(0);
+  private readonly raw = [new Uint8Array(0), new Uint8Array(0)];
+  private readonly decoded = [new Float32Array(0), new Float32Array(0)];
   private disposed = false;
 
   constructor(readonly ctx: GpuContext, readonly description: string, private readonly chunkBytes: number) {
@@ -304,23 +310,34 @@ class GpuSignalProcessor implements SignalProcessor {
       this.filter.maxChunkMs(C, S, enc.bytesPerItem),
       Math.floor(Math.max(this.chunkBytes, 4 * 1024 * 1024) / (S * C * Math.max(recording.itemSize, enc.bytesPerItem))),
     ));
-    for (let m0 = firstMs; m0 < firstMs + numMs; m0 += chunkMs) {
-      const n = Math.min(chunkMs, firstMs + numMs - m0);
-      const start = m0 * S - halo;
-      const rows = n * S + 2 * halo;
-      const byteLen = rows * recording.bytesPerSample;
-      if (this.raw.byteLength < byteLen) this.raw = new Uint8Array(byteLen);
-      const bytes = this.raw.subarray(0, byteLen);
-      recording.readBytesInto(start, rows, bytes, 0);
-      let upload: ArrayBufferView = bytes;
-      if (!enc.direct) {
-        if (this.decoded.length < rows * C) this.decoded = new Float32Array(rows * C);
-        const f = this.decoded.subarray(0, rows * C);
-        decodeSamples(bytes, recording.dataType, f, 0);
-        upload = f;
+    // The file read (and decode) of chunk k+1 overlaps the GPU work and readback of chunk k.
+    let pending: Promise<void> | null = null;
+    let which = 0;
+    try {
+      for (let m0 = firstMs; m0 < firstMs + numMs; m0 += chunkMs) {
+        const n = Math.min(chunkMs, firstMs + numMs - m0);
+        const start = m0 * S - halo;
+        const rows = n * S + 2 * halo;
+        const byteLen = rows * recording.bytesPerSample;
+        if (this.raw[which].byteLength < byteLen) this.raw[which] = new Uint8Array(byteLen);
+        const bytes = this.raw[which].subarray(0, byteLen);
+        recording.readBytesInto(start, rows, bytes, 0);
+        let upload: ArrayBufferView = bytes;
+        if (!enc.direct) {
+          if (this.decoded[which].length < rows * C) this.decoded[which] = new Float32Array(rows * C);
+          const f = this.decoded[which].subarray(0, rows * C);
+          decodeSamples(bytes, recording.dataType, f, 0);
+          upload = f;
+        }
+        which ^= 1;
+        if (pending) await pending;
+        pending = this.filter.run(upload, enc, n, polarity, dest, destMs + (m0 - firstMs));
       }
-      await this.filter.run(upload, enc, n, polarity, dest, destMs + (m0 - firstMs));
+    } catch (e) {
+      if (pending) await pending.catch(() => undefined);
+      throw e;
     }
+    if (pending) await pending;
   }
 
   dispose(): void {
