@@ -180,7 +180,8 @@ export async function run(argv: string[]): Promise<number> {
         `wrote ${r.dir}: ${r.numChannels} channels x ${r.numSamples} samples (${(r.numSamples / r.samplingFrequency).toFixed(3)} s at ${r.samplingFrequency} Hz, ${r.dataType}) in ${s.seconds.toFixed(1)} s`,
         `${s.numUnits} units (${s.numSpikes} spikes), ${s.numBackgroundUnits} background units` +
           (s.snr ? `, SNR ${s.snr.min.toFixed(1)}..${s.snr.max.toFixed(1)} (median ${s.snr.median.toFixed(1)})` : '') +
-          `, rates ${s.firingRate.min.toFixed(1)}..${s.firingRate.max.toFixed(1)} Hz (median ${s.firingRate.median.toFixed(1)})`,
+          `, rates ${s.firingRate.min.toFixed(1)}..${s.firingRate.max.toFixed(1)} Hz (median ${s.firingRate.median.toFixed(1)})` +
+          (s.numAboveDefaultThreshold !== null ? `; ${s.numAboveDefaultThreshold} units reach the default detection threshold` : ''),
         `sort:    spikesift sort ${r.binaryFile} --probe ${r.probeFile} --sampling-frequency ${r.samplingFrequency} --dtype ${r.dataType} --detection-polarity ${+r.detectionPolarity.toPrecision(6)} --out OUT`,
         `compare: spikesift compare ${r.groundTruthFile} OUT`,
       ];

@@ -14,6 +14,7 @@ import { writeNpy } from '../io/npy.js';
 import { Rng, STREAM, gaussianTable } from './prng.js';
 import { PROBE_PRESETS, presetLayout, probeInterfaceJson, type ProbeLayout, type ProbePreset } from './probes.js';
 import type { GroundTruth, GroundTruthUnit } from './types.js';
+import { detectorKernel, filteredNoiseSd, filteredTrough } from './detectability.js';
 import {
   MAX_DELAY_MS, drawShape, farShape, makeSpikeTrain, tableGeometry, tabulateShape,
   type TableGeometry, type UnitModel,
@@ -128,6 +129,8 @@ export interface GenerationSummary {
   numSpikes: number;
   snr: { min: number; median: number; max: number } | null;
   firingRate: { min: number; median: number; max: number };
+  /** Units whose filteredSnr reaches the default detection threshold (10 x median|y| ~ 6.7 filtered sd). */
+  numAboveDefaultThreshold: number | null;
   /** Wall-clock seconds of the generation. */
   seconds: number;
 }
@@ -598,7 +601,9 @@ export async function generateRecording(options: GenerateOptions): Promise<Gener
 
   // Ground truth.
   const main = units.filter((u) => !u.background);
-  const gtUnits: GroundTruthUnit[] = main.map((u) => unitRecord(u, R, gx, gy, N, g));
+  const kernel = detectorKernel(fsHz);
+  const detectorNoise = kernel && R.noiseLevel > 0 ? filteredNoiseSd(kernel, nm.alpha, R.noiseLevel) : null;
+  const gtUnits: GroundTruthUnit[] = main.map((u) => unitRecord(u, R, gx, gy, N, g, kernel, detectorNoise));
   const gt: GroundTruth = {
     format: 'spikesift-groundtruth',
     version: 1,
@@ -615,6 +620,7 @@ export async function generateRecording(options: GenerateOptions): Promise<Gener
     probeGeometry: layout.positions,
     numBackgroundUnits: R.backgroundUnits,
     templatePre: g.preS,
+    detectorNoiseSd: detectorNoise === null ? null : round3(detectorNoise),
     units: gtUnits,
   };
   const groundTruthFile = path.join(dir, 'ground_truth.json');
@@ -644,6 +650,7 @@ export async function generateRecording(options: GenerateOptions): Promise<Gener
     numSpikes: gtUnits.reduce((s, u) => s + u.spikes.length, 0),
     snr: snrs.length ? quantiles(snrs) : null,
     firingRate: quantiles(gtUnits.map((u) => u.firingRate)),
+    numAboveDefaultThreshold: detectorNoise === null ? null : gtUnits.filter((u) => u.filteredSnr !== null && u.filteredSnr >= DEFAULT_THRESHOLD_SD).length,
     seconds: (performance.now() - started) / 1000,
   };
   return {
@@ -653,7 +660,11 @@ export async function generateRecording(options: GenerateOptions): Promise<Gener
   };
 }
 
-function unitRecord(u: UnitModel, R: ResolvedGenerateOptions, gx: Float64Array, gy: Float64Array, N: number, g: TableGeometry): GroundTruthUnit {
+/** The sorter's default threshold, 10 x median |y|, in filtered-noise sd (median |N(0,1)| = 0.6745). */
+export const DEFAULT_THRESHOLD_SD = 10 * 0.6745;
+
+function unitRecord(u: UnitModel, R: ResolvedGenerateOptions, gx: Float64Array, gy: Float64Array, N: number, g: TableGeometry,
+  kernel: Float64Array | null, detectorNoise: number | null): GroundTruthUnit {
   const duration = N / R.samplingFrequency;
   const times = new Set<number>();
   for (let t = 0; t < duration; t += 1) times.add(t);
@@ -678,6 +689,9 @@ function unitRecord(u: UnitModel, R: ResolvedGenerateOptions, gx: Float64Array, 
   }
   const template: number[] = [];
   for (let k = -g.preS; k <= g.postS; k++) template.push(round3(u.peakAmplitude * u.near[(k + g.preS) * g.os]!));
+  const filteredSnr = kernel && detectorNoise
+    ? round3(-filteredTrough(kernel, Float64Array.from(template)) / detectorNoise)
+    : null;
   return {
     id: u.index,
     spikes: Array.from(u.spikes),
@@ -694,5 +708,6 @@ function unitRecord(u: UnitModel, R: ResolvedGenerateOptions, gx: Float64Array, 
     waveform: Object.fromEntries(Object.entries(u.shape).map(([k, v]) => [k, round3(v)])) as unknown as UnitModel['shape'],
     bestChannelTemplate: template,
     footprint,
+    filteredSnr,
   };
 }

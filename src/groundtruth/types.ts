@@ -28,6 +28,12 @@ export interface GroundTruthUnit {
   bestChannelTemplate: number[];
   /** Peak amplitude (µV) at t = 0 on every channel where it is at least 10% of the best channel's. */
   footprint: { channels: number[]; amplitudes: number[] };
+  /**
+   * Trough of bestChannelTemplate after the sorter's Difference-of-Gaussians filter (spec §3) over
+   * the filtered noise sd: what detection sees. The default threshold (10 x median|y|) is about
+   * 6.7 on this scale. Null when noise is 0 or fs < 5 kHz.
+   */
+  filteredSnr: number | null;
 }
 
 export interface GroundTruth {
@@ -50,6 +56,8 @@ export interface GroundTruth {
   numBackgroundUnits: number;
   /** Samples before/after the trough in bestChannelTemplate. */
   templatePre: number;
+  /** Sd (µV) of the noise after the sorter's filter; null when noise is 0 or fs < 5 kHz. */
+  detectorNoiseSd: number | null;
   units: GroundTruthUnit[];
 }
 
