@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const configs: { label: string; make: () => Promise<SignalProcessor>; gpu: boolean }[] = [
     { label: 'cpu TypeScript only, 1 thread', make: () => createSignalProcessor('cpu', { cpuWorkers: 0, cpuSimd: false }), gpu: false },
     { label: 'cpu WASM SIMD, 1 thread', make: () => createSignalProcessor('cpu', { cpuWorkers: 0 }), gpu: false },
-    { label: `cpu WASM SIMD, ${Math.min(2, availableParallelism())} workers (default)`, make: () => createSignalProcessor('cpu', { cpuWorkers: Math.min(2, availableParallelism()) }), gpu: false },
+    { label: `cpu WASM SIMD, ${Math.min(4, availableParallelism())} workers (default)`, make: () => createSignalProcessor('cpu'), gpu: false },
   ];
   if (probe.adapter) configs.push({ label: 'webgpu', make: () => createSignalProcessor('webgpu'), gpu: true });
   try {

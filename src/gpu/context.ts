@@ -8,7 +8,9 @@
  *   error scopes and thrown as Errors carrying Dawn's (WGSL) message; an `uncapturederror`
  *   listener keeps Dawn from printing stray errors on stdout.
  */
-import { create, globals } from 'webgpu';
+// 'webgpu' (Dawn's native addon) is loaded on first use, not at import: the CPU backend must
+// keep working where the addon cannot load (unsupported platform, old glibc).
+type WebGpuModule = { create(options: string[]): GPU; globals: object };
 
 /** Thrown when WebGPU is requested but cannot be used; the message says what to install. */
 export class GpuUnavailableError extends Error {
@@ -46,19 +48,29 @@ export type AdapterRequester = () => Promise<GPUAdapter | null>;
 
 type Usage = { MAP_READ: number; MAP_WRITE: number; COPY_SRC: number; COPY_DST: number; STORAGE: number; UNIFORM: number };
 type MapMode = { READ: number; WRITE: number };
-const g = globals as unknown as { GPUBufferUsage: Usage; GPUMapMode: MapMode };
-/** Node has no global GPUBufferUsage / GPUMapMode: these come from the `webgpu` package. */
-export const BufferUsage: Usage = g.GPUBufferUsage;
-export const MapModes: MapMode = g.GPUMapMode;
+/**
+ * Node has no global GPUBufferUsage / GPUMapMode: these come from the `webgpu` package and are
+ * set (live bindings) when it loads, i.e. before any context exists.
+ */
+export let BufferUsage: Usage = undefined as unknown as Usage;
+export let MapModes: MapMode = undefined as unknown as MapMode;
 
 // Held for the life of the process on purpose (see header). Never reset to null.
 let gpuRoot: GPU | null = null;
+let webgpuModule: Promise<WebGpuModule> | null = null;
 let requester: AdapterRequester | null = null;
 let probePromise: Promise<AdapterProbe> | null = null;
 let contextPromise: Promise<GpuContext> | null = null;
 
-function rootGpu(): GPU {
-  if (gpuRoot === null) gpuRoot = create(['backend=vulkan']);
+async function rootGpu(): Promise<GPU> {
+  if (gpuRoot === null) {
+    webgpuModule ??= import('webgpu') as Promise<WebGpuModule>;
+    const mod = await webgpuModule;
+    const g = mod.globals as { GPUBufferUsage: Usage; GPUMapMode: MapMode };
+    BufferUsage = g.GPUBufferUsage;
+    MapModes = g.GPUMapMode;
+    gpuRoot ??= mod.create(['backend=vulkan']);
+  }
   return gpuRoot;
 }
 
@@ -89,7 +101,14 @@ export function probeAdapter(): Promise<AdapterProbe> {
     probePromise = (async (): Promise<AdapterProbe> => {
       let adapter: GPUAdapter | null = null;
       try {
-        adapter = requester ? await requester() : await rootGpu().requestAdapter({ powerPreference: 'high-performance' });
+        await rootGpu().catch((e: Error) => {
+          throw new Error(`the webgpu package (Dawn) could not be loaded: ${e.message}`);
+        });
+      } catch (e) {
+        if (!requester) return { adapter: null, name: 'none', isSoftware: false, reason: (e as Error).message };
+      }
+      try {
+        adapter = requester ? await requester() : await (await rootGpu()).requestAdapter({ powerPreference: 'high-performance' });
       } catch (e) {
         return { adapter: null, name: 'none', isSoftware: false, reason: `requesting a WebGPU adapter failed: ${(e as Error).message}` };
       }

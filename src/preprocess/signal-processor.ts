@@ -3,7 +3,7 @@
  * chosen backend and writes ms blocks in the (ms, channel, S) layout with per-ms minima.
  *
  * Backends:
- * - 'cpu': the TypeScript path (filter.ts), on up to 2 worker threads sharing memory.
+ * - 'cpu': the TypeScript / WebAssembly SIMD path (filter.ts, filter-wasm.ts) on worker threads sharing memory.
  * - 'webgpu': shaders/dog_filter.wgsl + ms_minima.wgsl; throws GpuUnavailableError (what to
  *   install) when there is no adapter.
  * - 'auto': a hardware GPU when there is one; otherwise the CPU. Rule from measurement on a
@@ -72,7 +72,7 @@ export interface SignalProcessor {
 
 export interface SignalProcessorOptions {
   log?: (line: string) => void;
-  /** CPU backend worker threads (0 = filter on the calling thread). Default: 2 (1 on a 1-core machine) on the main thread, 0 inside a worker thread. */
+  /** CPU backend worker threads (0 = filter on the calling thread). Default: min(4, cores) on the main thread, 0 inside a worker thread. */
   cpuWorkers?: number;
   /** Upper bound on the raw bytes read per chunk (bounded memory). Default 32 MiB. */
   chunkBytes?: number;
@@ -87,7 +87,9 @@ export async function createSignalProcessor(choice: BackendChoice, opts: SignalP
     throw new RangeError(`backend must be one of 'auto', 'webgpu', 'cpu', got ${JSON.stringify(choice)}`);
   }
   const log = opts.log ?? (() => undefined);
-  const workers = opts.cpuWorkers ?? (isMainThread ? Math.min(2, Math.max(1, availableParallelism())) : 0);
+  // Filtering threads: up to 4 on the main thread (2 on a 2-core machine, where the host's
+  // sorting shares the cores), none inside a worker thread (parallel sorts already fill the cores).
+  const workers = opts.cpuWorkers ?? (isMainThread ? Math.min(4, Math.max(1, availableParallelism())) : 0);
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`cpuWorkers must be a non-negative integer, got ${opts.cpuWorkers}`);
   const chunkBytes = opts.chunkBytes ?? 32 * 1024 * 1024;
   const simd = opts.cpuSimd ?? true;
