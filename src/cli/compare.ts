@@ -28,6 +28,9 @@ Options:
   --delta-ms MS               Matching window. Default 0.4.
   --sampling-frequency HZ     Needed only when the ground truth does not carry it.
   --json FILE                 Also write the full report (agreement matrix included) as JSON.
+  --by-filtered-snr           Bin and list units by filteredSnr (trough after the detector's
+                              filter / filtered noise sd; default threshold ~6.7) instead of
+                              the raw SNR (peak / broadband noise sd).
   --help, -h                  Show this help.
 
 Exit status: 0 success, 2 bad arguments or unreadable inputs, 1 failure while comparing.
@@ -83,7 +86,10 @@ export async function run(argv: string[]): Promise<number> {
         args: argv,
         allowPositionals: true,
         strict: true,
-        options: { 'delta-ms': { type: 'string' }, 'sampling-frequency': { type: 'string' }, json: { type: 'string' } },
+        options: {
+          'delta-ms': { type: 'string' }, 'sampling-frequency': { type: 'string' }, json: { type: 'string' },
+          'by-filtered-snr': { type: 'boolean' },
+        },
       });
     } catch (e) {
       throw new ArgError(`${(e as Error).message} (see spikesift compare --help)`);
@@ -112,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const sorted = await loadSorted(positionals[1]!);
     try {
-      report = compareToGroundTruth(gt, sorted, { deltaMs, samplingFrequency });
+      report = compareToGroundTruth(gt, sorted, { deltaMs, samplingFrequency, snrField: v['by-filtered-snr'] ? 'filteredSnr' : 'snr' });
     } catch (e) {
       if (e instanceof ParameterError) throw new ArgError(e.message);
       throw e;

@@ -36,7 +36,12 @@ export interface CompareOptions {
   overmergedScore?: number;
   /** GT units with accuracy >= this are well detected. Default 0.8. */
   wellDetectedScore?: number;
-  /** SNR bin edges (ascending) for the accuracy-by-SNR table. Default [0, 3, 5, 8, 12, 20, Infinity]. */
+  /**
+   * Which ground-truth SNR the table bins by: 'snr' (peak / broadband noise sd, default) or
+   * 'filteredSnr' (what the detector sees; its default threshold is ~6.7).
+   */
+  snrField?: 'snr' | 'filteredSnr';
+  /** SNR bin edges (ascending). Default [0, 3, 5, 8, 12, 20, Infinity], or [0, 5, 6.745, 10, 15, 25, Infinity] for filteredSnr. */
   snrBins?: number[];
 }
 
@@ -65,7 +70,9 @@ export interface ComparisonReport {
   samplingFrequency: number;
   deltaMs: number;
   deltaSamples: number;
-  scores: Required<Omit<CompareOptions, 'samplingFrequency' | 'deltaMs' | 'snrBins'>>;
+  scores: Required<Omit<CompareOptions, 'samplingFrequency' | 'deltaMs' | 'snrBins' | 'snrField'>>;
+  /** The ground-truth field in UnitPerformance.snr and bySnr. */
+  snrField: 'snr' | 'filteredSnr';
   gtIds: number[];
   sortedIds: number[];
   /** agreement[i][j] for gtIds[i], sortedIds[j]. */
@@ -182,7 +189,11 @@ export function compareToGroundTruth(groundTruth: GroundTruthLike | SpikeTrains,
     overmergedScore: num('overmergedScore', opts.overmergedScore, 0.2, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
     wellDetectedScore: num('wellDetectedScore', opts.wellDetectedScore, 0.8, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
   };
-  const snrBins = opts.snrBins ?? [0, 3, 5, 8, 12, 20, Infinity];
+  const snrField = opts.snrField ?? 'snr';
+  if (snrField !== 'snr' && snrField !== 'filteredSnr') {
+    throw new ParameterError('snrField', snrField, `compareToGroundTruth: snrField must be 'snr' or 'filteredSnr', received ${describeValue(snrField)}`);
+  }
+  const snrBins = opts.snrBins ?? (snrField === 'snr' ? [0, 3, 5, 8, 12, 20, Infinity] : [0, 5, 6.745, 10, 15, 25, Infinity]);
   if (!Array.isArray(snrBins) || snrBins.length < 2 || snrBins.some((x, i) => typeof x !== 'number' || Number.isNaN(x) || (i > 0 && x <= snrBins[i - 1]!))) {
     throw new ParameterError('snrBins', snrBins, `compareToGroundTruth: snrBins must be at least two ascending numbers, received ${describeValue(snrBins)}`);
   }
@@ -193,7 +204,12 @@ export function compareToGroundTruth(groundTruth: GroundTruthLike | SpikeTrains,
   const st = toTrains(sorted, 'sorted');
   const snrOf = new Map<number, number | null>();
   const gtUnits = (groundTruth as GroundTruthLike).units;
-  if (Array.isArray(gtUnits)) for (const u of gtUnits) snrOf.set(Number(u.id), typeof u.snr === 'number' ? u.snr : null);
+  if (Array.isArray(gtUnits)) {
+    for (const u of gtUnits) {
+      const v = (u as Record<string, unknown>)[snrField];
+      snrOf.set(Number(u.id), typeof v === 'number' ? v : null);
+    }
+  }
   const G = gt.length, S = st.length;
 
   // Candidate pairs: all sorted spikes in one time-ordered list; each GT spike looks at the
@@ -307,7 +323,7 @@ export function compareToGroundTruth(groundTruth: GroundTruthLike | SpikeTrains,
   const toRows = (a: Float64Array): number[][] => Array.from({ length: G }, (_, i) => Array.from(a.subarray(i * S, (i + 1) * S)));
   const matches = units.filter((u) => u.sortedId !== null).map((u) => ({ gtId: u.gtId, sortedId: u.sortedId!, agreement: u.agreement }));
   return {
-    samplingFrequency, deltaMs, deltaSamples, scores,
+    samplingFrequency, deltaMs, deltaSamples, scores, snrField,
     gtIds: gt.map((g) => g.id), sortedIds: st.map((s) => s.id),
     agreement: toRows(agreement), matchCounts: toRows(counts),
     matches, units,
@@ -346,14 +362,15 @@ export function formatComparison(report: ComparisonReport): string {
     `false positive ${t.numFalsePositive}, redundant ${t.numRedundant}, overmerged ${t.numOvermerged}`);
   out.push(`mean accuracy ${f3(t.meanAccuracy)}, mean precision ${f3(t.meanPrecision)} (matched units), mean recall ${f3(t.meanRecall)}`);
   out.push('');
-  out.push(table(['gt', 'snr', 'n_gt', 'sorted', 'n_sorted', 'tp', 'fn', 'fp', 'accuracy', 'precision', 'recall', 'well'],
+  const snrName = report.snrField === 'snr' ? 'snr' : 'fsnr';
+  out.push(table(['gt', snrName, 'n_gt', 'sorted', 'n_sorted', 'tp', 'fn', 'fp', 'accuracy', 'precision', 'recall', 'well'],
     report.units.map((u) => [String(u.gtId), u.snr === null ? '-' : u.snr.toFixed(1), String(u.numGt), u.sortedId === null ? '-' : String(u.sortedId),
       String(u.numSorted), String(u.tp), String(u.fn), String(u.fp), f3(u.accuracy), f3(u.precision), f3(u.recall), u.wellDetected ? 'yes' : ''])));
   if (report.bySnr.some((b) => b.count > 0)) {
     out.push('');
-    out.push('Accuracy by SNR');
-    out.push(table(['snr', 'units', 'well', 'mean accuracy', 'mean recall'],
-      report.bySnr.filter((b) => b.count > 0).map((b) => [`${b.lo}-${b.hi === Infinity ? 'inf' : b.hi}`, String(b.count), String(b.wellDetected), f3(b.meanAccuracy), f3(b.meanRecall)])));
+    out.push(report.snrField === 'snr' ? 'Accuracy by SNR' : 'Accuracy by filtered SNR (the default detection threshold is ~6.7)');
+    out.push(table([snrName, 'units', 'well', 'mean accuracy', 'mean recall'],
+      report.bySnr.filter((b) => b.count > 0).map((b) => [`${+b.lo.toFixed(2)}-${b.hi === Infinity ? 'inf' : +b.hi.toFixed(2)}`, String(b.count), String(b.wellDetected), f3(b.meanAccuracy), f3(b.meanRecall)])));
   }
   const list = (name: string, ids: number[]): void => { if (ids.length) out.push(`${name}: ${ids.join(', ')}`); };
   out.push('');

@@ -64,7 +64,7 @@ export interface GroundTruth {
 /** Minimal ground-truth shape the comparison needs (other sources can supply just this). */
 export interface GroundTruthLike {
   samplingFrequency?: number;
-  units: { id: number; spikes: ArrayLike<number>; snr?: number | null }[];
+  units: { id: number; spikes: ArrayLike<number>; snr?: number | null; filteredSnr?: number | null }[];
 }
 
 /** Reads a ground_truth.json written by generateRecording (or any file with the GroundTruthLike shape). */

@@ -45,6 +45,10 @@ describe('spikesift generate / compare', () => {
     expect(report.units[1].accuracy).toBeCloseTo(Math.ceil(n1 / 2) / n1, 12);
     expect(report.falsePositiveUnits).toEqual([102]);
     expect(report.units[2].precision).toBeNull(); // unmatched: NaN -> null in JSON
+    out = '';
+    expect(await compare([path.join(dir, 'ground_truth.json'), sortedFile, '--by-filtered-snr'])).toBe(0);
+    expect(out).toContain('Accuracy by filtered SNR');
+    expect(out).toMatch(/gt\s+fsnr\s+n_gt/);
   });
 
   it('reads a result saved by SortedRecording', async () => {

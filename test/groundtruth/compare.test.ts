@@ -117,6 +117,10 @@ describe('compareToGroundTruth', () => {
       { lo: 3, hi: 5, count: 1, meanAccuracy: 1, meanRecall: 1, wellDetected: 1 },
       { lo: 12, hi: 20, count: 1, meanAccuracy: 0.5, meanRecall: 0.5, wellDetected: 0 },
     ]);
+    const byF = compareToGroundTruth({ samplingFrequency: FS, units: [{ id: 0, spikes: a, snr: 4, filteredSnr: 7 }] }, src, { snrField: 'filteredSnr' });
+    expect(byF.units[0]!.snr).toBe(7);
+    expect(byF.bySnr.filter((x) => x.count > 0).map((x) => [x.lo, x.hi])).toEqual([[6.745, 10]]);
+    expect(() => compareToGroundTruth(gtOf({}), src, { snrField: 'x' as never })).toThrow(/snrField/);
     const text = formatComparison(r);
     expect(text).toContain('GT units 2, sorted units 2, matched 2, well detected (accuracy >= 0.8) 1');
     expect(text).toContain('Accuracy by SNR');
