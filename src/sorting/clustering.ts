@@ -248,12 +248,7 @@ export class Clusterer {
     let best = lo;
     let bestNorm = -1;
     for (let i = lo; i < hi; i++) {
-      const r = idx[i] * d;
-      let s = 0;
-      for (let k = 0; k < d; k++) {
-        const t = x[r + k] - m[k];
-        s += t * t;
-      }
+      const s = rowDist2(x, idx[i] * d, m, d);
       if (s > bestNorm) {
         bestNorm = s;
         best = i;
@@ -347,10 +342,7 @@ export class Clusterer {
     for (let k = 0; k < d; k++) mw += m[k] * w[k];
     const idx = this.idx;
     for (let i = lo; i < hi; i++) {
-      const r = idx[i] * d;
-      let s = 0;
-      for (let k = 0; k < d; k++) s += x[r + k] * w[k];
-      out[i - lo] = s - mw;
+      out[i - lo] = rowDot(x, idx[i] * d, w, d) - mw;
     }
   }
 
@@ -369,11 +361,21 @@ export class Clusterer {
     for (let k = 0; k < d; k++) out[k] -= ts * m[k];
   }
 
-  /** out = Xc^T Xc w (d-vector). */
+  /** out = Xc^T Xc w (d-vector), one pass: each row is used twice while it is in cache. */
   private covTimes(x: Float32Array, d: number, lo: number, hi: number, w: Float64Array, out: Float64Array): void {
-    const t = this.vecN;
-    this.centredTimes(x, d, lo, hi, w, t);
-    this.centredTransposeTimes(x, d, lo, hi, t, out);
+    const m = this.mean64;
+    let mw = 0;
+    for (let k = 0; k < d; k++) mw += m[k] * w[k];
+    out.fill(0, 0, d);
+    const idx = this.idx;
+    let ts = 0;
+    for (let i = lo; i < hi; i++) {
+      const r = idx[i] * d;
+      const ti = rowDot(x, r, w, d) - mw;
+      ts += ti;
+      for (let k = 0; k < d; k++) out[k] += ti * x[r + k];
+    }
+    for (let k = 0; k < d; k++) out[k] -= ts * m[k];
   }
 
   /** out = Xc Xc^T p (n-vector). */
@@ -382,6 +384,50 @@ export class Clusterer {
     this.centredTransposeTimes(x, d, lo, hi, pv, z);
     this.centredTimes(x, d, lo, hi, z, out);
   }
+}
+
+/**
+ * x[r .. r+d) · w[0 .. d) in float64 with four independent accumulators: the single-chain
+ * loop is bound by the latency of dependent additions, this one by loads.
+ */
+function rowDot(x: Float32Array, r: number, w: Float64Array, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let k = 0;
+  for (; k + 3 < d; k += 4) {
+    s0 += x[r + k] * w[k];
+    s1 += x[r + k + 1] * w[k + 1];
+    s2 += x[r + k + 2] * w[k + 2];
+    s3 += x[r + k + 3] * w[k + 3];
+  }
+  for (; k < d; k++) s0 += x[r + k] * w[k];
+  return s0 + s1 + (s2 + s3);
+}
+
+/** Squared distance between row x[r .. r+d) and m, four accumulators (see rowDot). */
+function rowDist2(x: Float32Array, r: number, m: Float64Array, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let k = 0;
+  for (; k + 3 < d; k += 4) {
+    const a = x[r + k] - m[k];
+    const b = x[r + k + 1] - m[k + 1];
+    const c = x[r + k + 2] - m[k + 2];
+    const e = x[r + k + 3] - m[k + 3];
+    s0 += a * a;
+    s1 += b * b;
+    s2 += c * c;
+    s3 += e * e;
+  }
+  for (; k < d; k++) {
+    const a = x[r + k] - m[k];
+    s0 += a * a;
+  }
+  return s0 + s1 + (s2 + s3);
 }
 
 function normalise(v: Float64Array, n: number): void {

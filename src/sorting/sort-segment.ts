@@ -46,9 +46,17 @@ export class SegmentWorkspace {
   minValT: Float32Array;
   minPosT: Int32Array;
   readonly clusterer = new Clusterer();
+  private sums = new Float64Array(0);
   constructor(readonly numChannels: number, capacityMs: number) {
     this.minValT = new Float32Array(numChannels * capacityMs);
     this.minPosT = new Int32Array(numChannels * capacityMs);
+  }
+  /** A zeroed float64 accumulator of length n (reused). */
+  channelSums(n: number): Float64Array {
+    if (this.sums.length < n) this.sums = new Float64Array(n);
+    const v = this.sums.subarray(0, n);
+    v.fill(0);
+    return v;
   }
 }
 
@@ -207,29 +215,53 @@ export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits
     for (let i = 0; i < n; i++) spikes[i] = candSamples[matched.rows[i]];
     // rows are ascending and candidates ascending in time, so spikes are ascending already.
 
-    // §7.10 amplitude vector over all channels
+    // §7.10 amplitude vector over all channels. The ms-major minima (kept in step with the
+    // transposed rows) make this a contiguous pass per spike.
     const spikeMs = new Int32Array(n);
     for (let i = 0; i < n; i++) spikeMs[i] = Math.floor(spikes[i] / S);
+    const acc = work.channelSums(C);
+    const mvMajor = buf.minVal;
+    for (let i = 0; i < n; i++) {
+      const row = spikeMs[i] * C;
+      for (let c = 0; c < C; c++) acc[c] += mvMajor[row + c];
+    }
     const meanMin = new Float32Array(C);
     const amplitude = new Float32Array(C);
     for (let c = 0; c < C; c++) {
-      const o = c * M;
-      let s = 0;
-      for (let i = 0; i < n; i++) s += minValT[o + spikeMs[i]];
-      meanMin[c] = s / n;
+      meanMin[c] = acc[c] / n;
       amplitude[c] = -meanMin[c];
     }
 
-    // §7.11 subtraction of the mean 4-ms waveform on the affected channels
+    // §7.11 subtraction of the mean 4-ms waveform (taken before any subtraction) on the
+    // affected channels, §7.12 statistics update spike by spike, channel by channel, blocks
+    // m-2 .. m+2. Each spike's blocks are re-scanned right after its own subtraction while
+    // they are in cache; a block shared with a later spike is re-scanned again after that
+    // one, so the final minima are those of the fully subtracted data, and each score
+    // changes by (final - original) contributions as in the reference order.
     const affected: number[] = [];
     for (let c = 0; c < C; c++) if (meanMin[c] < thr[c] / 2) affected.push(c);
-    subtractMeanWaveform(buf, spikes, affected);
-
-    // §7.12 statistics update: spike by spike, channel by channel, blocks m-2 .. m+2
+    const means = meanWindows(buf, spikes, affected);
+    const W4 = 4 * S;
+    const mpMajor = buf.minPos;
     for (let i = 0; i < n; i++) {
       const m = spikeMs[i];
+      const w0 = spikes[i] - 2 * S;
+      const blk0 = Math.floor(w0 / S);
+      const off0 = w0 - blk0 * S;
       for (let a = 0; a < affected.length; a++) {
         const c = affected[a];
+        const mo = a * W4;
+        let blk = blk0;
+        let off = off0;
+        let q = 0;
+        while (q < W4) {
+          const len = Math.min(S - off, W4 - q);
+          const base = (blk * C + c) * S + off;
+          for (let j = 0; j < len; j++) data[base + j] -= means[mo + q + j];
+          q += len;
+          blk++;
+          off = 0;
+        }
         const tc = thr[c];
         const o = c * M;
         let sc = score[c];
@@ -239,15 +271,17 @@ export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits
           const base = (b * C + c) * S;
           let mv = data[base];
           let mp = 0;
-          for (let s = 1; s < S; s++) {
-            const v = data[base + s];
+          for (let t = 1; t < S; t++) {
+            const v = data[base + t];
             if (v < mv) {
               mv = v;
-              mp = s;
+              mp = t;
             }
           }
           minValT[o + b] = mv;
           minPosT[o + b] = mp;
+          mvMajor[b * C + c] = mv;
+          mpMajor[b * C + c] = mp;
           const now = Math.fround(mv - tc);
           if (now < 0) sc += now;
         }
@@ -265,19 +299,18 @@ export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits
 }
 
 /**
- * Subtracts, at every spike, the mean over all spikes of the window [s - 2S, s + 2S) on each
- * affected channel. The mean is taken before any subtraction.
+ * Mean over all spikes of the window [s - 2S, s + 2S) on each affected channel, read from the
+ * buffer before any subtraction: affected.length rows of 4S float32 values.
  */
-export function subtractMeanWaveform(buf: FilteredBuffer, spikes: Int32Array, affected: number[]): void {
+export function meanWindows(buf: FilteredBuffer, spikes: Int32Array, affected: readonly number[]): Float32Array {
   const C = buf.numChannels;
   const S = buf.samplesPerMs;
   const data = buf.data;
   const W = 4 * S;
   const n = spikes.length;
-  if (n === 0 || affected.length === 0) return;
-  const acc = new Float64Array(W);
-  const mean = new Float32Array(W);
   const means = new Float32Array(affected.length * W);
+  if (n === 0) return means;
+  const acc = new Float64Array(W);
   for (let a = 0; a < affected.length; a++) {
     const c = affected[a];
     acc.fill(0);
@@ -297,22 +330,5 @@ export function subtractMeanWaveform(buf: FilteredBuffer, spikes: Int32Array, af
     }
     for (let q = 0; q < W; q++) means[a * W + q] = acc[q] / n;
   }
-  for (let a = 0; a < affected.length; a++) {
-    const c = affected[a];
-    mean.set(means.subarray(a * W, (a + 1) * W));
-    for (let i = 0; i < n; i++) {
-      const w0 = spikes[i] - 2 * S;
-      let blk = Math.floor(w0 / S);
-      let off = w0 - blk * S;
-      let q = 0;
-      while (q < W) {
-        const len = Math.min(S - off, W - q);
-        const base = (blk * C + c) * S + off;
-        for (let j = 0; j < len; j++) data[base + j] -= mean[q + j];
-        q += len;
-        blk++;
-        off = 0;
-      }
-    }
-  }
+  return means;
 }
