@@ -15,7 +15,8 @@
  * the filter reads them again inside "filter"). "filter" = wall time of the filter requests
  * (they run on worker threads and overlap sorting), "filter wait" = time the sorter waited for
  * them. "loop" = the per-segment loop (§7) with its parts: detect, gather, cluster, match,
- * subtract(+statistics). "merge" = linking segments (§10).
+ * subtract(+statistics). Then thresholds (§5), the drift heuristic (§6) and moving the unsorted
+ * remainder to the front of the buffer; "merge" = linking segments (§10).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -111,8 +112,8 @@ async function main(): Promise<void> {
     `WebGPU adapter: ${probe.adapter ? `${probe.name}${probe.isSoftware ? ' (software)' : ''}` : `none (${probe.reason})`}`);
   if (skipped.length > 0) console.log(`Skipped backends (no adapter): ${skipped.join(', ')}`);
   console.log('');
-  console.log('| channels | backend | x real time | wall s | read s | filter s | filter wait s | loop s (detect / gather / cluster / match / subtract) | merge s | segments | units | peak RSS MiB |');
-  console.log('|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|');
+  console.log('| channels | backend | x real time | wall s | read s | filter s | filter wait s | loop s (detect / gather / cluster / match / subtract) | thresholds / segmentation / buffer moves s | merge s | segments | units | peak RSS MiB |');
+  console.log('|---:|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|');
 
   const self = fileURLToPath(import.meta.url);
   const loader = new URL('../scripts/ts-loader.mjs', import.meta.url).href;
@@ -137,7 +138,7 @@ async function main(): Promise<void> {
       const l = s.loop;
       console.log(`| ${C} | ${s.backendDescription} | ${(s.recordingSeconds / (s.totalMs / 1000)).toFixed(1)} | ${fmt(s.totalMs)} | ` +
         `${fmt(res.readMs)} | ${fmt(s.filterMs)} | ${fmt(s.filterWaitMs)} | ${fmt(s.sortMs)} (${fmt(l.detect)} / ${fmt(l.gather)} / ` +
-        `${fmt(l.cluster)} / ${fmt(l.match)} / ${fmt(l.subtract)}) | ${fmt(s.mergeMs)} | ${s.numSegments} | ${res.units} | ${res.maxRssMiB.toFixed(0)} |`);
+        `${fmt(l.cluster)} / ${fmt(l.match)} / ${fmt(l.subtract)}) | ${fmt(s.thresholdMs)} / ${fmt(s.segmentMs)} / ${fmt(s.copyMs)} | ${fmt(s.mergeMs)} | ${s.numSegments} | ${res.units} | ${res.maxRssMiB.toFixed(0)} |`);
     }
   }
   if (!args.keep) for (const d of made) rmSync(d, { recursive: true, force: true });

@@ -11,6 +11,7 @@
  * stably in place, so each returned row list is ascending.
  */
 import { differenceVector, FEATURE_LENGTH } from './features.js';
+import { linalgKernels, type LinalgKernels } from './linalg-wasm.js';
 
 export type ClusterMode = 'formation' | 'matching';
 
@@ -134,6 +135,12 @@ export class Clusterer {
   private mean64 = new Float64Array(0);
   private sum64 = new Float64Array(0);
   private thr = new ThresholdWorkspace(16);
+  private readonly wasm: LinalgKernels | null;
+
+  /** @param useWasm false forces the float64 TypeScript power iteration (tests, comparison). */
+  constructor(useWasm = true) {
+    this.wasm = useWasm ? linalgKernels() : null;
+  }
 
   private ensure(n: number, d: number): void {
     if (this.idx.length < n) {
@@ -244,47 +251,9 @@ export class Clusterer {
     const mean = f.mean;
     for (let k = 0; k < d; k++) m[k] = mean[k];
 
-    // Start vector: the centred row with the largest norm (first on ties).
-    let best = lo;
-    let bestNorm = -1;
-    for (let i = lo; i < hi; i++) {
-      const s = rowDist2(x, idx[i] * d, m, d);
-      if (s > bestNorm) {
-        bestNorm = s;
-        best = i;
-      }
-    }
-    const v0 = this.vecD;
-    {
-      const r = idx[best] * d;
-      for (let k = 0; k < d; k++) v0[k] = x[r + k] - m[k];
-    }
-
     const proj = this.proj;
-    if (n < d) {
-      // Sample space: p = Xc v0, then K = Xc Xc^T applied as Xc (Xc^T p).
-      const pv = this.vecN;
-      const qv = this.vecN2;
-      this.centredTimes(x, d, lo, hi, v0, pv);
-      for (let round = 0; round < POWER_ROUNDS; round++) {
-        this.gramTimes(x, d, lo, hi, pv, qv);
-        normalise(qv, n);
-        this.gramTimes(x, d, lo, hi, qv, pv);
-      }
-      for (let i = 0; i < n; i++) proj[i] = pv[i];
-    } else {
-      // Feature space: Σ = Xc^T Xc applied as Xc^T (Xc w); project at the end.
-      const w = v0;
-      const q = this.vecD2;
-      for (let round = 0; round < POWER_ROUNDS; round++) {
-        this.covTimes(x, d, lo, hi, w, q);
-        normalise(q, d);
-        this.covTimes(x, d, lo, hi, q, w);
-      }
-      const t = this.vecN;
-      this.centredTimes(x, d, lo, hi, w, t);
-      for (let i = 0; i < n; i++) proj[i] = t[i];
-    }
+    if (this.wasm !== null) this.projectWasm(this.wasm, x, d, lo, hi);
+    else this.projectTs(x, d, lo, hi);
 
     const sorted = this.sorted;
     for (let i = 0; i < n; i++) sorted[i] = proj[i];
@@ -333,6 +302,131 @@ export class Clusterer {
     }
     for (let i = 0; i < b; i++) idx[a + i] = tmp[i];
     return { mid: lo + n0, mean0, mean1, u, v, xx, xy, yy };
+  }
+
+  /** Principal projections of idx[lo..hi) into this.proj, float64 TypeScript loops (no WebAssembly). */
+  private projectTs(x: Float32Array, d: number, lo: number, hi: number): void {
+    const n = hi - lo;
+    const idx = this.idx;
+    const m = this.mean64;
+    // Start vector: the centred row with the largest norm (first on ties).
+    let best = lo;
+    let bestNorm = -1;
+    for (let i = lo; i < hi; i++) {
+      const s = rowDist2(x, idx[i] * d, m, d);
+      if (s > bestNorm) {
+        bestNorm = s;
+        best = i;
+      }
+    }
+    const v0 = this.vecD;
+    {
+      const r = idx[best] * d;
+      for (let k = 0; k < d; k++) v0[k] = x[r + k] - m[k];
+    }
+
+    const proj = this.proj;
+    if (n < d) {
+      // Sample space: p = Xc v0, then K = Xc Xc^T applied as Xc (Xc^T p).
+      const pv = this.vecN;
+      const qv = this.vecN2;
+      this.centredTimes(x, d, lo, hi, v0, pv);
+      for (let round = 0; round < POWER_ROUNDS; round++) {
+        this.gramTimes(x, d, lo, hi, pv, qv);
+        normalise(qv, n);
+        this.gramTimes(x, d, lo, hi, qv, pv);
+      }
+      for (let i = 0; i < n; i++) proj[i] = pv[i];
+    } else {
+      // Feature space: Σ = Xc^T Xc applied as Xc^T (Xc w); project at the end.
+      const w = v0;
+      const q = this.vecD2;
+      for (let round = 0; round < POWER_ROUNDS; round++) {
+        this.covTimes(x, d, lo, hi, w, q);
+        normalise(q, d);
+        this.covTimes(x, d, lo, hi, q, w);
+      }
+      const t = this.vecN;
+      this.centredTimes(x, d, lo, hi, w, t);
+      for (let i = 0; i < n; i++) proj[i] = t[i];
+    }
+
+  }
+
+  /**
+   * Principal projections of idx[lo..hi) into this.proj with the WebAssembly SIMD kernels:
+   * the centred rows are written once, contiguously, into the module's memory (padded to a
+   * multiple of 4 floats); the ten matrix products and the projection run there in float32.
+   */
+  private projectWasm(K: LinalgKernels, x: Float32Array, d: number, lo: number, hi: number): void {
+    const n = hi - lo;
+    const idx = this.idx;
+    const m = this.mean64;
+    const dp = (d + 3) & ~3;
+    const rb = dp * 4;
+    const vlen = (Math.max(n, dp) + 3) & ~3;
+    const xcOff = 0;
+    const vecOff = n * rb;
+    const outOff = vecOff + vlen * 4;
+    const need = outOff + vlen * 4;
+    const mem = K.memory;
+    if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
+    const f = new Float32Array(mem.buffer);
+    const vec = vecOff >> 2;
+    const out = outOff >> 2;
+
+    // Centred rows, and the start vector: the centred row with the largest norm (first on ties).
+    let best = 0;
+    let bestNorm = -1;
+    for (let i = 0; i < n; i++) {
+      const r = idx[lo + i] * d;
+      const o = i * dp;
+      let s = 0;
+      for (let k = 0; k < d; k++) {
+        f[o + k] = x[r + k] - m[k];
+        const v = f[o + k];
+        s += v * v;
+      }
+      for (let k = d; k < dp; k++) f[o + k] = 0;
+      if (s > bestNorm) {
+        bestNorm = s;
+        best = i;
+      }
+    }
+    const proj = this.proj;
+    if (n < d) {
+      // Sample space: p = Xc v0; K = Xc Xc^T applied as Xc (Xc^T p).
+      f.copyWithin(vec, best * dp, best * dp + dp);
+      K.dots(xcOff, n, rb, vecOff, outOff);
+      const gram = (): void => {
+        f.copyWithin(vec, out, out + n);
+        f.fill(0, out, out + dp);
+        K.axpy(xcOff, n, rb, vecOff, outOff);
+        f.copyWithin(vec, out, out + dp);
+        K.dots(xcOff, n, rb, vecOff, outOff);
+      };
+      for (let round = 0; round < POWER_ROUNDS; round++) {
+        gram();
+        normaliseF32(f, out, n);
+        gram();
+      }
+      for (let i = 0; i < n; i++) proj[i] = f[out + i];
+    } else {
+      // Feature space: Σ = Xc^T Xc applied row by row; project at the end.
+      f.copyWithin(vec, best * dp, best * dp + dp);
+      const cov = (): void => {
+        f.fill(0, out, out + dp);
+        K.cov(xcOff, n, rb, vecOff, outOff);
+        f.copyWithin(vec, out, out + dp);
+      };
+      for (let round = 0; round < POWER_ROUNDS; round++) {
+        cov();
+        normaliseF32(f, vec, dp);
+        cov();
+      }
+      K.dots(xcOff, n, rb, vecOff, outOff);
+      for (let i = 0; i < n; i++) proj[i] = f[out + i];
+    }
   }
 
   /** out[i] = (x_i - mean) · w over rows idx[lo..hi). */
@@ -428,6 +522,16 @@ function rowDist2(x: Float32Array, r: number, m: Float64Array, d: number): numbe
     s0 += a * a;
   }
   return s0 + s1 + (s2 + s3);
+}
+
+/** Normalises f[off .. off+n) in place when its float64 norm exceeds 1e-8. */
+function normaliseF32(f: Float32Array, off: number, n: number): void {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += f[off + i] * f[off + i];
+  const norm = Math.sqrt(s);
+  if (norm > NORM_EPS) {
+    for (let i = 0; i < n; i++) f[off + i] = f[off + i] / norm;
+  }
 }
 
 function normalise(v: Float64Array, n: number): void {

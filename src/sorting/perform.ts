@@ -43,7 +43,12 @@ export interface SortStats {
   /** Time the host waited for the filter (not overlapped). */
   filterWaitMs: number;
   sortMs: number;
+  /** Drift heuristic (segment lengths). */
   segmentMs: number;
+  /** Detection thresholds from the first window. */
+  thresholdMs: number;
+  /** Moving the unsorted remainder to the front of the buffer. */
+  copyMs: number;
   mergeMs: number;
   totalMs: number;
   loop: SegmentTimings;
@@ -149,7 +154,12 @@ async function sortStream(
   const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
   request(window);
   await settle();
+  // The prefetch region fills while the thresholds and the first segmentation are computed.
+  request(capacity);
+  let t0 = performance.now();
   const thresholds = computeThresholds(buf, window, opts.detectionSensitivity);
+  const thresholdMs = performance.now() - t0;
+  let copyMs = 0;
 
   const segments: SegmentResult[] = [];
   const segParams = { minSpikesPerCluster: opts.minSpikesPerCluster, mergingThreshold: opts.mergingThreshold };
@@ -161,7 +171,7 @@ async function sortStream(
     }
     // Prefetch the rest of the buffer while this segment is sorted.
     request(Math.min(capacity, endMs - pos));
-    let t0 = performance.now();
+    t0 = performance.now();
     const d = segmentLength(buf.minVal, thresholds, need, L);
     segmentMs += performance.now() - t0;
     t0 = performance.now();
@@ -174,11 +184,13 @@ async function sortStream(
     // The filter writes into the buffer: let it finish before the remainder moves to the front.
     await settle();
     const rest = filled - d;
+    t0 = performance.now();
     if (rest > 0) {
       buf.data.copyWithin(0, d * C * S, filled * C * S);
       buf.minVal.copyWithin(0, d * C, filled * C);
       buf.minPos.copyWithin(0, d * C, filled * C);
     }
+    copyMs += performance.now() - t0;
     pos += d;
     filled = rest;
     requested = rest;
@@ -220,6 +232,8 @@ async function sortStream(
       filterWaitMs,
       sortMs,
       segmentMs,
+      thresholdMs,
+      copyMs,
       mergeMs,
       totalMs: totalWall,
       loop,

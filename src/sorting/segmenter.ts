@@ -17,31 +17,39 @@ export function driftHeuristic(minVal: Float32Array, thr: Float32Array, numMs: n
   const J = M - 2 * L + 1;
   if (J <= 0) return new Float64Array(0);
   const H = out && out.length >= J ? out.subarray(0, J) : new Float64Array(J);
-  H.fill(0);
-  // A with a leading zero: Ap[m + 1] = A[m]; processed in channel tiles so reads stay cache-friendly.
-  const TILE = 16;
-  const Ap = new Float64Array((M + 1) * TILE);
-  for (let c0 = 0; c0 < C; c0 += TILE) {
-    const tc = Math.min(TILE, C - c0);
-    for (let t = 0; t < tc; t++) Ap[t] = 0;
-    for (let m = 0; m < M; m++) {
-      const row = m * C + c0;
-      const o = (m + 1) * TILE;
-      for (let t = 0; t < tc; t++) {
-        const e = Math.fround(minVal[row + t] - thr[c0 + t]);
-        Ap[o + t] = Ap[o - TILE + t] + (e < 0 ? e : 0);
-      }
+  // D[c] = A[r] - 2 A[r-L] + A[r-2L] = (sum of the L values ending at r) - (the L before them),
+  // updated as r advances: D += e[r+1] - 2 e[r+1-L] + e[r+1-2L]. Every step reads three
+  // contiguous rows of the ms-major minima instead of striding per channel.
+  const D = new Float64Array(C);
+  for (let m = 0; m < 2 * L; m++) {
+    const row = m * C;
+    const sign = m < L ? -1 : 1;
+    for (let c = 0; c < C; c++) {
+      const e = Math.fround(minVal[row + c] - thr[c]);
+      if (e < 0) D[c] += sign * e;
     }
-    for (let j = 0; j < J; j++) {
-      const r = 2 * L - 1 + j;
-      // A[r] = Ap[r+1], A[r-L] = Ap[r-L+1], A[r-2L] = Ap[r-2L+1] = Ap[j]
-      const o2 = (r + 1) * TILE;
-      const o1 = (r - L + 1) * TILE;
-      const o0 = j * TILE;
-      let s = 0;
-      for (let t = 0; t < tc; t++) s += Math.abs(Ap[o2 + t] - 2 * Ap[o1 + t] + Ap[o0 + t]);
-      H[j] += s;
+  }
+  let h = 0;
+  for (let c = 0; c < C; c++) h += Math.abs(D[c]);
+  H[0] = h;
+  for (let j = 1; j < J; j++) {
+    const r1 = (2 * L - 1 + j) * C; // row r+1 of the previous step
+    const r2 = (L - 1 + j) * C; // row r+1-L
+    const r3 = (j - 1) * C; // row r+1-2L
+    h = 0;
+    for (let c = 0; c < C; c++) {
+      const t = thr[c];
+      let e1 = Math.fround(minVal[r1 + c] - t);
+      let e2 = Math.fround(minVal[r2 + c] - t);
+      let e3 = Math.fround(minVal[r3 + c] - t);
+      if (e1 > 0) e1 = 0;
+      if (e2 > 0) e2 = 0;
+      if (e3 > 0) e3 = 0;
+      const v = D[c] + (e1 - 2 * e2 + e3);
+      D[c] = v;
+      h += v < 0 ? -v : v;
     }
+    H[j] = h;
   }
   return H;
 }

@@ -56,11 +56,20 @@ export function computeThresholds(buf: FilteredBuffer, numMs: number, sensitivit
   const C = buf.numChannels;
   const S = buf.samplesPerMs;
   const thr = new Float32Array(C);
-  const col = new Float32Array(numMs);
   const data = buf.data;
-  for (let c = 0; c < C; c++) {
-    for (let m = 0; m < numMs; m++) col[m] = Math.abs(data[(m * C + c) * S]);
-    thr[c] = -sensitivity * medianInPlace(col, numMs);
+  // Channel tiles, ms outer: each ms block's first samples of a tile sit S floats apart, so
+  // the gather walks memory forward instead of striding across the whole buffer per channel.
+  const TILE = 32;
+  const cols = new Float32Array(Math.min(TILE, C) * numMs);
+  for (let c0 = 0; c0 < C; c0 += TILE) {
+    const nt = Math.min(TILE, C - c0);
+    for (let m = 0; m < numMs; m++) {
+      const base = (m * C + c0) * S;
+      for (let t = 0; t < nt; t++) cols[t * numMs + m] = Math.abs(data[base + t * S]);
+    }
+    for (let t = 0; t < nt; t++) {
+      thr[c0 + t] = -sensitivity * medianInPlace(cols.subarray(t * numMs, (t + 1) * numMs), numMs);
+    }
   }
   return thr;
 }

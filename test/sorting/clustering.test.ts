@@ -151,3 +151,19 @@ describe('binary splitting clustering (spec §8)', () => {
     expect(Array.from(res.rows)).toEqual(u.isA.flatMap((a, i) => (a ? [] : [i])));
   });
 });
+
+describe('power iteration backends', () => {
+  it('WebAssembly SIMD (float32) and TypeScript (float64) kernels give the same clusters', () => {
+    const S = 15;
+    const params: ClusterParams = { minSpikes: 5, lambda: 0.4, numChannels: 5, width: 2 * S };
+    for (const [nA, nB, seed] of [[40, 30, 21], [200, 150, 22], [7, 90, 23]] as const) {
+      const u = twoUnits(nA, nB, S, seed);
+      for (const mode of ['formation', 'matching'] as const) {
+        const ref = mode === 'matching' ? differenceVector(u.tmplB, 5, u.width) : undefined;
+        const a = new Clusterer(true).cluster(u.x, u.n, u.d, mode, params, ref);
+        const b = new Clusterer(false).cluster(u.x, u.n, u.d, mode, params, ref);
+        expect(Array.from(a.rows)).toEqual(Array.from(b.rows));
+      }
+    }
+  });
+});
