@@ -2,12 +2,14 @@
  * A small pool of worker threads for the CPU filter. Work is split in time at grid-block
  * boundaries (see filter.ts `cpuGridMs`), so the result is bit-identical to a single thread.
  *
- * Workers are found next to this module: `filter-worker.js` in dist/, or `filter-worker.ts`
- * run through scripts/ts-loader.mjs when the sources run untranspiled (vitest, benchmarks).
- * Idle workers are unref'd and never keep the process alive.
+ * Workers are found next to this module (see `workerEntry`). Idle workers are unref'd and
+ * never keep the process alive.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 export interface FilterJob {
@@ -34,15 +36,52 @@ export interface FilterJob {
   wasm: boolean;
 }
 
-function workerEntry(): { url: URL; execArgv: string[] } {
-  const js = new URL('./filter-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return { url: js, execArgv: [] };
-  const ts = new URL('./filter-worker.ts', import.meta.url);
-  const loader = new URL('../../scripts/ts-loader.mjs', import.meta.url);
-  if (existsSync(fileURLToPath(ts)) && existsSync(fileURLToPath(loader))) {
-    return { url: ts, execArgv: ['--import', loader.href] };
-  }
-  throw new Error(`spikesift: CPU filter worker not found next to ${fileURLToPath(import.meta.url)}; rebuild the package (npm run build)`);
+/** The worker's module graph (filter-worker imports cpu-pool only for types). */
+const WORKER_MODULES = ['filter-worker', 'filter', 'filter-wasm', 'constants'];
+
+let entryPromise: Promise<{ url: URL; execArgv: string[] }> | null = null;
+
+/**
+ * Where the worker script is. From dist/: filter-worker.js beside this module. From the
+ * TypeScript sources (vitest, benchmarks through scripts/ts-loader.mjs): the worker's four
+ * modules are transpiled once into a content-addressed folder under the temp dir, because a
+ * worker that loads the TypeScript compiler itself takes over a second to start.
+ */
+function workerEntry(): Promise<{ url: URL; execArgv: string[] }> {
+  entryPromise ??= (async () => {
+    const js = new URL('./filter-worker.js', import.meta.url);
+    if (existsSync(fileURLToPath(js))) return { url: js, execArgv: [] };
+    const sources = WORKER_MODULES.map((m) => new URL(`./${m}.ts`, import.meta.url));
+    if (!sources.every((u) => existsSync(fileURLToPath(u)))) {
+      throw new Error(`spikesift: CPU filter worker not found next to ${fileURLToPath(import.meta.url)}; rebuild the package (npm run build)`);
+    }
+    try {
+      const texts = sources.map((u) => readFileSync(u, 'utf8'));
+      const hash = createHash('sha256').update(texts.join('\0')).digest('hex').slice(0, 16);
+      const dir = join(tmpdir(), `spikesift-filter-worker-${hash}`);
+      if (!existsSync(join(dir, 'filter-worker.js'))) {
+        // Loading the compiler costs ~0.3 s: only on a cache miss.
+        const ts = ((await import('typescript')) as unknown as { default: typeof import('typescript') }).default;
+        const staging = mkdtempSync(join(tmpdir(), 'spikesift-filter-worker-tmp-'));
+        writeFileSync(join(staging, 'package.json'), '{"type":"module"}\n');
+        WORKER_MODULES.forEach((m, i) => {
+          const out = ts.transpileModule(texts[i], { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+          writeFileSync(join(staging, `${m}.js`), out.outputText);
+        });
+        try {
+          renameSync(staging, dir);
+        } catch {
+          rmSync(staging, { recursive: true, force: true });  // another process made it first
+        }
+      }
+      return { url: pathToFileURL(join(dir, 'filter-worker.js')), execArgv: [] };
+    } catch {
+      // No compiler at hand: let the worker transpile on load (slow start, same result).
+      const loader = new URL('../../scripts/ts-loader.mjs', import.meta.url);
+      return { url: new URL('./filter-worker.ts', import.meta.url), execArgv: ['--import', loader.href] };
+    }
+  })();
+  return entryPromise;
 }
 
 interface Slot {
@@ -57,14 +96,23 @@ export class CpuFilterPool {
 
   constructor(readonly size: number) {}
 
+  private starting: Promise<void> | null = null;
+
   /** Starts the workers ahead of the first job. */
   warm(): void {
-    if (!this.failed) this.start();
+    if (!this.failed) this.start().catch(() => undefined);
   }
 
-  private start(): void {
-    if (this.slots.length > 0) return;
-    const { url, execArgv } = workerEntry();
+  private start(): Promise<void> {
+    this.starting ??= workerEntry().then(({ url, execArgv }) => this.spawn(url, execArgv), (e: Error) => {
+      this.failed = e;
+      throw e;
+    });
+    return this.starting;
+  }
+
+  private spawn(url: URL, execArgv: string[]): void {
+    if (this.terminated) return;
     for (let i = 0; i < this.size; i++) {
       const worker = new Worker(url, { execArgv });
       const slot: Slot = { worker, pending: new Map() };
@@ -91,9 +139,10 @@ export class CpuFilterPool {
   }
 
   /** Runs job i on worker i (jobs.length <= size). */
-  run(jobs: Omit<FilterJob, 'id'>[]): Promise<void> {
-    if (this.failed) return Promise.reject(new Error(`CPU filter worker pool is broken: ${this.failed.message}`));
-    this.start();
+  async run(jobs: Omit<FilterJob, 'id'>[]): Promise<void> {
+    if (this.failed) throw new Error(`CPU filter worker pool is broken: ${this.failed.message}`);
+    await this.start();
+    if (this.terminated || this.slots.length === 0) throw new Error('CPU filter worker pool was terminated');
     return Promise.all(jobs.map((job, i) => new Promise<void>((resolve, reject) => {
       const slot = this.slots[i % this.slots.length];
       const id = this.nextId++;
@@ -103,7 +152,10 @@ export class CpuFilterPool {
     }))).then(() => undefined);
   }
 
+  private terminated = false;
+
   terminate(): void {
+    this.terminated = true;
     for (const s of this.slots) void s.worker.terminate();
     this.slots = [];
   }
