@@ -1,7 +1,10 @@
 /**
- * WebAssembly SIMD version of the exact integer filter path (filter.ts `filterBlocksInt`) for
- * int16 / uint16 input: same CIC formulation, same float64 scaling, bit-identical output.
+ * WebAssembly SIMD versions of the CPU filter paths, bit-identical to their TypeScript twins:
+ * - int16 / uint16: the exact integer path (filter.ts `filterBlocksInt`), four channels per v128;
+ * - float32: the float64 running-sum cascade (`filterBlocksFloat`), two channels per f64x2, the
+ *   same additions in the same order per lane (so chunk invariance carries over).
  *
+ * Integer kernel details: *
  * Four channels ride in the four i32 lanes of a v128 (time outer, channel-group inner over the
  * sample-major input): `v128.load16x4_s` reads four neighbouring channels of one sample at
  * once, the four integrators wrap modulo 2^32 exactly like the `|0` arithmetic of the
@@ -13,7 +16,7 @@
  * Channels beyond the last multiple of four go through the TypeScript path.
  */
 import { filterWidths } from './constants.js';
-import { cpuGridMs, filterBlocksInt, gridStartMs, type BlockDestination, type FilterScratch } from './filter.js';
+import { cpuGridMs, filterBlocksFloat, filterBlocksInt, gridStartMs, type BlockDestination, type FilterScratch } from './filter.js';
 
 // ---- a minimal WebAssembly assembler -------------------------------------------------------
 
@@ -81,7 +84,6 @@ const V128_ZERO = [0xfd, 0x0c, ...new Array(16).fill(0)];
 
 // Parameters of the exported function (all i32 except the two f64 scales).
 const P_IN = 0, P_C = 1, P_ROWS = 2, P_GROUPS = 3, P_MSFROM = 4, P_MSCOUNT = 5, P_OUT = 6, P_MINV = 7, P_MINP = 8, P_I4 = 9, P_AW = 10, P_AN = 11;
-const NPARAMS = 12;
 // i32 locals
 const L_G = 12, L_R = 13, L_P = 14, L_Q = 15, L_MI = 16, L_S = 17, L_A = 18, L_BN = 19, L_O = 20, L_ROWB = 21, L_MM = 22;
 const N_I32 = 11;
@@ -182,10 +184,15 @@ function assemble(samplesPerMs: number, unsigned: boolean): Uint8Array {
   });
   c.op(0x0b);
 
+  return buildModule([...new Array(P_AW).fill(0x7f), 0x7c, 0x7c], N_I32, N_V128, c);
+}
+
+/** A module with one exported function `filter` (params, then i32 and v128 locals) and its memory. */
+function buildModule(params: number[], nI32: number, nV128: number, c: Code): Uint8Array {
   const body: number[] = [];
   uleb(2, body);                 // two local declarations
-  uleb(N_I32, body); body.push(0x7f);
-  uleb(N_V128, body); body.push(0x7b);
+  uleb(nI32, body); body.push(0x7f);
+  uleb(nV128, body); body.push(0x7b);
   body.push(...c.b);
 
   const mod: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -194,21 +201,143 @@ function assemble(samplesPerMs: number, unsigned: boolean): Uint8Array {
     uleb(content.length, mod);
     mod.push(...content);
   };
-  const params = [...new Array(P_AW).fill(0x7f), 0x7c, 0x7c];
-  if (params.length !== NPARAMS) throw new Error('wasm kernel: parameter list mismatch');
   const type: number[] = [1, 0x60];
   uleb(params.length, type);
   type.push(...params, 0);
   section(1, type);
   section(3, [1, 0]);
   section(5, [1, 0x00, 1]);    // one memory, min 1 page, exported and grown from JS
-  const name = (s: string): number[] => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
+  const name = (str: string): number[] => [str.length, ...Array.from(str, (ch) => ch.charCodeAt(0))];
   section(7, [2, ...name('filter'), 0x00, 0, ...name('memory'), 0x02, 0]);
   const code: number[] = [1];
   uleb(body.length, code);
   code.push(...body);
   section(10, code);
   return new Uint8Array(mod);
+}
+
+// ---- float32 input: the float64 running-sum cascade of filterBlocksFloat, two channels per f64x2
+
+// params
+const F_IN = 0, F_C = 1, F_ROWS = 2, F_GROUPS = 3, F_MSFROM = 4, F_MSCOUNT = 5, F_OUT = 6, F_MINV = 7, F_MINP = 8, F_X = 9, F_A = 10, F_B = 11, F_AW = 12, F_AN = 13;
+// i32 locals
+const FL_G = 14, FL_R = 15, FL_P = 16, FL_Q = 17, FL_LO = 18, FL_HI = 19, FL_D = 20, FL_CNT = 21, FL_MI = 22, FL_S = 23, FL_O = 24, FL_MM = 25, FL_ROWB = 26, FL_I = 27;
+const FN_I32 = 14;
+// v128 locals
+const FV_S = 28, FV_Y = 29, FV_MV = 30, FV_MP = 31, FV_SV = 32, FV_ONE = 33, FV_AW = 34, FV_AN = 35, FV_MASK = 36;
+const FN_V128 = 9;
+const F64 = { add: 0xf0, sub: 0xf1, mul: 0xf2, promote: 0x5f, load64zero: 0x5d };
+
+function assembleFloat(samplesPerMs: number): Uint8Array {
+  const S = samplesPerMs;
+  const { narrow: n, wide: w } = filterWidths(S);
+  const shiftN = 4 * (w - n);
+  const c = new Code();
+  /**
+   * dst[i] = sum_{j<L} src[i+j] for i < len - L + 1, as boxPass does: s = 0 + src[0] + ... then
+   * s = s + (src[i+L-1] - src[i-1]) — the same operations in the same order per lane.
+   * `src`/`dst` are i32 locals holding byte pointers; `len` is pushed by `pushLen`.
+   */
+  const box = (src: number, srcOffset: number, dst: number, pushLen: () => void, k: number): void => {
+    const L = 2 * k + 1;
+    // cnt = len - L (iterations after the first output)
+    pushLen();
+    c.i32(L).sub().set(FL_CNT);
+    if (k === 0) {
+      // copy len values
+      c.get(src).i32(srcOffset * 16).add().set(FL_LO);
+      c.get(dst).set(FL_D);
+      c.get(FL_CNT).i32(1).add().set(FL_CNT);
+      c.loop(() => {
+        c.get(FL_CNT).op(0x45).exitIf();
+        c.get(FL_D).get(FL_LO).mem(SIMD.load, 0).mem(SIMD.store, 0);
+        c.get(FL_LO).i32(16).add().set(FL_LO);
+        c.get(FL_D).i32(16).add().set(FL_D);
+        c.get(FL_CNT).i32(1).sub().set(FL_CNT);
+      });
+      return;
+    }
+    c.op(...V128_ZERO).set(FV_S);
+    for (let j = 0; j < L; j++) c.get(FV_S).get(src).mem(SIMD.load, 16 * (srcOffset + j)).simd(F64.add).set(FV_S);
+    c.get(dst).get(FV_S).mem(SIMD.store, 0);
+    c.get(src).i32(16 * srcOffset).add().tee(FL_LO).i32(16 * L).add().set(FL_HI);
+    c.get(dst).i32(16).add().set(FL_D);
+    c.loop(() => {
+      c.get(FL_CNT).op(0x45).exitIf();
+      c.get(FV_S).get(FL_HI).mem(SIMD.load, 0).get(FL_LO).mem(SIMD.load, 0).simd(F64.sub).simd(F64.add).set(FV_S);
+      c.get(FL_D).get(FV_S).mem(SIMD.store, 0);
+      c.get(FL_LO).i32(16).add().set(FL_LO);
+      c.get(FL_HI).i32(16).add().set(FL_HI);
+      c.get(FL_D).i32(16).add().set(FL_D);
+      c.get(FL_CNT).i32(1).sub().set(FL_CNT);
+    });
+  };
+  const lenMinus = (d: number) => () => { c.get(F_ROWS).i32(d).sub(); };
+
+  c.get(F_C).i32(2).shl().set(FL_ROWB);
+  c.i32(1).simd(SIMD.i32splat).set(FV_ONE);
+  c.get(F_AW).simd(SIMD.f64splat).set(FV_AW);
+  c.get(F_AN).simd(SIMD.f64splat).set(FV_AN);
+  c.i32(0).set(FL_G);
+  c.loop(() => {
+    c.get(FL_G).get(F_GROUPS).geU().exitIf();
+    // X[r] = promote(two float32 of channels 2g, 2g+1 at row r)
+    c.get(F_IN).get(FL_G).i32(3).shl().add().set(FL_P);
+    c.get(F_X).set(FL_Q);
+    c.i32(0).set(FL_R);
+    c.loop(() => {
+      c.get(FL_R).get(F_ROWS).geU().exitIf();
+      c.get(FL_Q).get(FL_P).mem(F64.load64zero, 0).simd(F64.promote).mem(SIMD.store, 0);
+      c.get(FL_P).get(FL_ROWB).add().set(FL_P);
+      c.get(FL_Q).i32(16).add().set(FL_Q);
+      c.get(FL_R).i32(1).add().set(FL_R);
+    });
+    // Wide: X -> A -> B -> A -> B; narrow: X+shift -> A -> X -> A -> X (as filterBlocksFloat).
+    box(F_X, 0, F_A, lenMinus(0), w);
+    box(F_A, 0, F_B, lenMinus(2 * w), w);
+    box(F_B, 0, F_A, lenMinus(4 * w), w);
+    box(F_A, 0, F_B, lenMinus(6 * w), w);
+    box(F_X, shiftN, F_A, lenMinus(2 * shiftN), n);
+    box(F_A, 0, F_X, lenMinus(2 * shiftN + 2 * n), n);
+    box(F_X, 0, F_A, lenMinus(2 * shiftN + 4 * n), n);
+    box(F_A, 0, F_X, lenMinus(2 * shiftN + 6 * n), n);
+    // Output and minima, ms by ms.
+    c.i32(0).set(FL_MI);
+    c.loop(() => {
+      c.get(FL_MI).get(F_MSCOUNT).geU().exitIf();
+      // i = (msFrom + mi) * S (block output index, in v128 units -> bytes)
+      c.get(F_MSFROM).get(FL_MI).add().i32(S * 16).mul().set(FL_I);
+      c.get(FL_MI).get(F_C).mul().get(FL_G).i32(1).shl().add().tee(FL_MM).i32(S * 4).mul().get(F_OUT).add().set(FL_O);
+      c.i32(0).set(FL_S);
+      c.op(...V128_ZERO).set(FV_SV);
+      c.loop(() => {
+        c.get(FL_S).i32(S).geU().exitIf();
+        // y = fround(aw * B[i] - an * X[i]) for both lanes (lanes 0, 1 of a f32x4)
+        c.get(FV_AW).get(FL_I).get(F_B).add().mem(SIMD.load, 0).simd(F64.mul);
+        c.get(FV_AN).get(FL_I).get(F_X).add().mem(SIMD.load, 0).simd(F64.mul);
+        c.simd(F64.sub).simd(SIMD.demote).set(FV_Y);
+        c.get(FL_O).get(FV_Y).mem(SIMD.store32lane, 0).b.push(0);
+        c.get(FL_O).get(FV_Y).mem(SIMD.store32lane, S * 4).b.push(1);
+        c.get(FV_Y).get(FV_MV).get(FV_Y).get(FV_MV).simd(SIMD.f32lt);
+        c.i32(0).get(FL_S).op(0x45).sub();
+        c.simd(SIMD.i32splat).op(0xfd, 0x50);
+        c.tee(FV_MASK).simd(SIMD.bitselect).set(FV_MV);
+        c.get(FV_SV).get(FV_MP).get(FV_MASK).simd(SIMD.bitselect).set(FV_MP);
+        c.get(FV_SV).get(FV_ONE).simd(SIMD.i32add).set(FV_SV);
+        c.get(FL_I).i32(16).add().set(FL_I);
+        c.get(FL_O).i32(4).add().set(FL_O);
+        c.get(FL_S).i32(1).add().set(FL_S);
+      });
+      c.get(FL_MM).i32(2).shl().get(F_MINV).add().get(FV_MV).mem(SIMD.store32lane, 0).b.push(0);
+      c.get(FL_MM).i32(2).shl().get(F_MINV).add().get(FV_MV).mem(SIMD.store32lane, 4).b.push(1);
+      c.get(FL_MM).i32(2).shl().get(F_MINP).add().get(FV_MP).mem(SIMD.store32lane, 0).b.push(0);
+      c.get(FL_MM).i32(2).shl().get(F_MINP).add().get(FV_MP).mem(SIMD.store32lane, 4).b.push(1);
+      c.get(FL_MI).i32(1).add().set(FL_MI);
+    });
+    c.get(FL_G).i32(1).add().set(FL_G);
+  });
+  c.op(0x0b);
+  return buildModule([...new Array(F_AW).fill(0x7f), 0x7c, 0x7c], FN_I32, FN_V128, c);
 }
 
 // ---- runtime ---------------------------------------------------------------------------------
@@ -223,24 +352,25 @@ interface WasmApi {
 const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 type Kernel = (inPtr: number, C: number, rows: number, groups: number, msFrom: number, msCount: number,
-  out: number, minVal: number, minPos: number, i4: number, aw: number, an: number) => void;
+  out: number, minVal: number, minPos: number, ...rest: number[]) => void;
 
 interface Instance { memory: WasmMemory; filter: Kernel }
 
 const modules = new Map<string, WasmModule | null>();
+type Variant = 'int16' | 'uint16' | 'float32';
 
 /** True when this runtime has WebAssembly SIMD (Node >= 16.4); otherwise callers use TypeScript. */
 export function wasmSimdAvailable(): boolean {
-  return compiled(30, false) !== null;
+  return compiled(30, 'int16') !== null;
 }
 
-function compiled(S: number, unsigned: boolean): WasmModule | null {
-  const key = `${S}:${unsigned}`;
+function compiled(S: number, variant: Variant): WasmModule | null {
+  const key = `${S}:${variant}`;
   let m = modules.get(key);
   if (m === undefined) {
     try {
       if (!WA) throw new Error('no WebAssembly');
-      m = new WA.Module(assemble(S, unsigned));
+      m = new WA.Module(variant === 'float32' ? assembleFloat(S) : assemble(S, variant === 'uint16'));
     } catch {
       m = null;
     }
@@ -252,11 +382,11 @@ function compiled(S: number, unsigned: boolean): WasmModule | null {
 /** Per-thread state: one instance per kernel variant, memory grown on demand. */
 export class WasmFilterState {
   private readonly instances = new Map<string, Instance>();
-  instance(S: number, unsigned: boolean): Instance | null {
-    const key = `${S}:${unsigned}`;
+  instance(S: number, variant: Variant): Instance | null {
+    const key = `${S}:${variant}`;
     let inst = this.instances.get(key);
     if (!inst) {
-      const m = compiled(S, unsigned);
+      const m = compiled(S, variant);
       if (!m) return null;
       const ex = new WA!.Instance(m, {}).exports as unknown as Instance;
       inst = { memory: ex.memory, filter: ex.filter };
@@ -289,7 +419,7 @@ export function filterBlocksWasm(
   const { narrow: n, wide: w } = filterWidths(S);
   if (w === 0 || c0 !== 0) return false;
   const unsigned = input instanceof Uint16Array;
-  const inst = state.instance(S, unsigned);
+  const inst = state.instance(S, unsigned ? 'uint16' : 'int16');
   if (!inst) return false;
   const groups = Math.floor(c1 / 4);
   if (groups === 0) return false;
@@ -335,5 +465,71 @@ export function filterBlocksWasm(
   }
   // The channels past the last group of four (their slots were overwritten with scratch above).
   if (groups * 4 < c1) filterBlocksInt(input, inputStart, firstMs, numMs, polarity, dest, destMs, groups * 4, c1, scratch);
+  return true;
+}
+
+/**
+ * As filterBlocksFloat for float32 input (same output bit for bit: same float64 operations in
+ * the same order per lane), two channels per f64x2. Returns false when it does not apply.
+ */
+export function filterBlocksWasmFloat(
+  input: Float32Array,
+  inputStart: number,
+  firstMs: number,
+  numMs: number,
+  polarity: number,
+  dest: BlockDestination,
+  destMs: number,
+  c0: number,
+  c1: number,
+  scratch: FilterScratch,
+  state: WasmFilterState,
+): boolean {
+  const C = dest.numChannels;
+  const S = dest.samplesPerMs;
+  const { narrow: n, wide: w } = filterWidths(S);
+  if (w === 0 || c0 !== 0) return false;
+  const inst = state.instance(S, 'float32');
+  if (!inst) return false;
+  const groups = Math.floor(c1 / 2);
+  if (groups === 0) return false;
+  const G = cpuGridMs(S);
+  const maxRows = G * S + 8 * w;
+  // Memory map: [input rows x C f32][X][A][B (maxRows f64x2 each)][out G*C*S f32][minVal][minPos]
+  const xPtr = Math.ceil((maxRows * C * 4) / 16) * 16;
+  const aPtr = xPtr + maxRows * 16;
+  const bPtr = aPtr + maxRows * 16;
+  const outPtr = bPtr + maxRows * 16;
+  const minVPtr = outPtr + G * C * S * 4;
+  const minPPtr = minVPtr + G * C * 4;
+  const need = minPPtr + G * C * 4;
+  const have = inst.memory.buffer.byteLength;
+  if (need > have) inst.memory.grow(Math.ceil((need - have) / 65536));
+  const buf = inst.memory.buffer;
+  const inView = new Float32Array(buf, 0, maxRows * C);
+  const out = new Float32Array(buf, outPtr, G * C * S);
+  const minV = new Float32Array(buf, minVPtr, G * C);
+  const minP = new Int32Array(buf, minPPtr, G * C);
+  const aw = polarity / (2 * w + 1) ** 4;
+  const an = polarity / (2 * n + 1) ** 4;
+  const endMs = firstMs + numMs;
+  for (let gs = gridStartMs(firstMs, S); gs < endMs; gs += G) {
+    const ge = Math.min(gs + G, endMs);
+    const rowStart = gs * S - 4 * w;
+    const rows = (ge - gs) * S + 8 * w;
+    const r0 = rowStart - inputStart;
+    if (r0 < 0 || (r0 + rows) * C > input.length) {
+      throw new RangeError(`filterBlocksCpu: input rows [${inputStart}, ${inputStart + input.length / C}) do not cover [${rowStart}, ${rowStart + rows})`);
+    }
+    const outMs0 = Math.max(gs, firstMs);
+    const count = ge - outMs0;
+    inView.set(input.subarray(r0 * C, (r0 + rows) * C));
+    inst.filter(0, C, rows, groups, outMs0 - gs, count, outPtr, minVPtr, minPPtr, xPtr, aPtr, bPtr, aw, an);
+    const slot = destMs + outMs0 - firstMs;
+    dest.data.set(out.subarray(0, count * C * S), slot * C * S);
+    dest.minVal.set(minV.subarray(0, count * C), slot * C);
+    dest.minPos.set(minP.subarray(0, count * C), slot * C);
+  }
+  if (groups * 2 < c1) filterBlocksFloat(input, inputStart, firstMs, numMs, polarity, dest, destMs, groups * 2, c1, scratch);
   return true;
 }

@@ -4,7 +4,9 @@
  * Two functions with the same mathematics:
  * - `dogFilterReference`: the readable definition, sample-major in and out.
  * - `filterBlocksCpu`: the fast path used by the CPU backend; writes the (ms, channel, S)
- *   layout with per-ms minima (spec §4) straight into a FilteredBuffer.
+ *   layout with per-ms minima (spec §4) straight into a FilteredBuffer. It dispatches to an
+ *   exact integer path (int8/16 types) or a float64 running-sum path, each with a
+ *   WebAssembly SIMD twin in filter-wasm.ts that gives the same bits ~5x faster.
  *
  * Accuracy: the spec's reference cascades running sums in float32, which drift by 1e-3..2e-2
  * over a 10 s block. Here every box sum is a running sum in float64 that restarts at least
@@ -14,7 +16,7 @@
  * float inputs the float64 rounding is ~1e-16 relative, far below the float32 output's ulp.
  */
 import { filterHalo, filterWidths } from './constants.js';
-import { WasmFilterState, filterBlocksWasm } from './filter-wasm.js';
+import { WasmFilterState, filterBlocksWasm, filterBlocksWasmFloat } from './filter-wasm.js';
 
 /** Sample-major typed data whose values are exactly representable in float32 after `Math.fround`. */
 export type SampleArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
@@ -176,6 +178,10 @@ export function filterBlocksCpu(
     }
     filterBlocksInt(input as Int16Array, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);
   } else {
+    if (scratch.useWasm && c0 === 0 && input instanceof Float32Array) {
+      scratch.wasm ??= new WasmFilterState();
+      if (filterBlocksWasmFloat(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch, scratch.wasm)) return;
+    }
     filterBlocksFloat(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { boxPower, dogTaps, filterHalo, filterWidths } from '../../src/preprocess/constants.js';
 import { FilterScratch, cpuInputRange, dogFilterReference, filterBlocksCpu, filterBlocksFloat, filterBlocksInt } from '../../src/preprocess/filter.js';
-import { WasmFilterState, filterBlocksWasm, wasmSimdAvailable } from '../../src/preprocess/filter-wasm.js';
+import { WasmFilterState, filterBlocksWasm, filterBlocksWasmFloat, wasmSimdAvailable } from '../../src/preprocess/filter-wasm.js';
 import { msMinimaReference, toMsLayout } from '../../src/preprocess/minima.js';
 import { closedFormDog, maxAbs, noise, spiky, toInt16, worstDiff } from './data.js';
 
@@ -190,6 +190,26 @@ describe('WebAssembly SIMD kernel', () => {
       filterBlocksInt(x, 0, firstMs, numMs, -0.7, a, 1, 0, C, new FilterScratch());
       const used = filterBlocksWasm(x, 0, firstMs, numMs, -0.7, b, 1, 0, C, new FilterScratch(), new WasmFilterState());
       expect(used).toBe(C >= 4);
+      if (!used) continue;
+      for (let i = 0; i < a.data.length; i++) if (!Object.is(a.data[i], b.data[i])) expect.fail(`C=${C} S=${S}: data[${i}] ${a.data[i]} vs ${b.data[i]}`);
+      expect(worstDiff(a.minVal, b.minVal)).toBe(0);
+      expect(worstDiff(a.minPos, b.minPos)).toBe(0);
+    }
+  });
+});
+
+describe('WebAssembly SIMD float kernel', () => {
+  it('is bit-identical to the TypeScript float path (float32, odd channel counts, n = 0)', () => {
+    for (const [C, S] of [[4, 30], [7, 20], [13, 25], [2, 8], [1, 30], [33, 40]] as const) {
+      const firstMs = 3;
+      const numMs = 70;
+      const r = cpuInputRange(firstMs, numMs, S);
+      const x = Float32Array.from(noise(r.end, C, 3000, C + S), (v) => 0.195 * v + 812.3);
+      const a = dest(C, S, numMs + 1);
+      const b = dest(C, S, numMs + 1);
+      filterBlocksFloat(x, 0, firstMs, numMs, -1 / 0.195, a, 1, 0, C, new FilterScratch());
+      const used = filterBlocksWasmFloat(x, 0, firstMs, numMs, -1 / 0.195, b, 1, 0, C, new FilterScratch(), new WasmFilterState());
+      expect(used).toBe(C >= 2);
       if (!used) continue;
       for (let i = 0; i < a.data.length; i++) if (!Object.is(a.data[i], b.data[i])) expect.fail(`C=${C} S=${S}: data[${i}] ${a.data[i]} vs ${b.data[i]}`);
       expect(worstDiff(a.minVal, b.minVal)).toBe(0);
