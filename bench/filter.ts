@@ -2,9 +2,9 @@
  * Filtering + per-ms minima throughput (spec §3-4) for 32, 384 and 1024 channels at 30 kHz,
  * per backend, as a markdown table on stdout (the integrator copies it to bench/RESULTS.md).
  *
- *   npm run bench:filter -- [--seconds N] [--quick] [--repeat R] [--channels 32,384] [--gpu-seconds N]
+ *   npm run bench:filter -- [--seconds N] [--quick] [--repeat R] [--channels 32,384] [--gpu-seconds N] [--dtype int16|float32]
  *
- * Data: int16 noise with spikes in a temp file (deleted afterwards), read through Recording
+ * Data: int16 (or float32 = 0.195 * int16 + 812.5, --dtype float32) noise with spikes in a temp file (deleted afterwards), read through Recording
  * like a sort does, filtered in 1000-ms chunks into a reused FilteredBuffer (bounded memory).
  * Throughput counts raw input bytes; "x real time" is recording seconds per wall second.
  * Each configuration runs `repeat` times; the table shows the best and the median.
@@ -16,10 +16,10 @@ import { Recording } from '../src/io/recording.js';
 import { probeAdapter, releaseGpuContext } from '../src/gpu/context.js';
 import { allocateFilteredBuffer, createSignalProcessor, type FilteredBuffer, type SignalProcessor } from '../src/preprocess/signal-processor.js';
 
-interface Args { seconds: number; quick: boolean; repeat: number; channels: number[]; gpuSeconds: number | null }
+interface Args { seconds: number; quick: boolean; repeat: number; channels: number[]; gpuSeconds: number | null; dtype: 'int16' | 'float32' }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 10, quick: false, repeat: 3, channels: [32, 384, 1024], gpuSeconds: null };
+  const a: Args = { seconds: 10, quick: false, repeat: 3, channels: [32, 384, 1024], gpuSeconds: null, dtype: 'int16' };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = (): string => {
@@ -32,8 +32,13 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--repeat') a.repeat = Number(v());
     else if (k === '--channels') a.channels = v().split(',').map(Number);
     else if (k === '--gpu-seconds') a.gpuSeconds = Number(v());
+    else if (k === '--dtype') {
+      const d = v();
+      if (d !== 'int16' && d !== 'float32') throw new Error(`--dtype must be int16 or float32, got ${d}`);
+      a.dtype = d;
+    }
     else if (k === '--help' || k === '-h') {
-      console.log('usage: npm run bench:filter -- [--seconds N] [--quick] [--repeat R] [--channels 32,384,1024] [--gpu-seconds N]');
+      console.log('usage: npm run bench:filter -- [--seconds N] [--quick] [--repeat R] [--channels 32,384,1024] [--gpu-seconds N] [--dtype int16|float32]');
       process.exit(0);
     } else throw new Error(`unknown argument ${k} (try --help)`);
   }
@@ -52,7 +57,7 @@ const S = 30;
 const CHUNK_MS = 1000;
 
 /** Writes `seconds` of int16 noise (+ spikes) for C channels; fast deterministic generator. */
-function writeData(dir: string, C: number, seconds: number): Recording {
+function writeData(dir: string, C: number, seconds: number, dtype: 'int16' | 'float32'): Recording {
   const file = join(dir, `bench-${C}.bin`);
   const rows = Math.round(seconds * FS) + 2 * S + 100;
   const fd = openSync(file, 'w');
@@ -69,11 +74,16 @@ function writeData(dir: string, C: number, seconds: number): Recording {
       const c = (r0 + r) % C;
       for (let j = 0; j < 20 && r + j < n; j++) block[(r + j) * C + c] -= Math.round(400 * Math.exp(-((j - 6) ** 2) / 8));
     }
-    writeSync(fd, block, 0, n * C * 2);
+    if (dtype === 'float32') {
+      const f = Float32Array.from(block.subarray(0, n * C), (x) => 0.195 * x + 812.5);
+      writeSync(fd, f, 0, n * C * 4);
+    } else {
+      writeSync(fd, block, 0, n * C * 2);
+    }
   }
   closeSync(fd);
   const geometry = Array.from({ length: C }, (_, c) => [(c % 2) * 16, Math.floor(c / 2) * 20]);
-  return new Recording({ binaryFile: file, dataType: 'int16', probeGeometry: geometry, samplingFrequency: FS });
+  return new Recording({ binaryFile: file, dataType: dtype, probeGeometry: geometry, samplingFrequency: FS });
 }
 
 async function timeRun(p: SignalProcessor, rec: Recording, seconds: number, buf: FilteredBuffer): Promise<number> {
@@ -108,7 +118,8 @@ async function main(): Promise<void> {
   if (probe.adapter) configs.push({ label: 'webgpu', make: () => createSignalProcessor('webgpu'), gpu: true });
   try {
     for (const C of args.channels) {
-      const rec = writeData(dir, C, Math.max(args.seconds, gpuSeconds));
+      const rec = writeData(dir, C, Math.max(args.seconds, gpuSeconds), args.dtype);
+      const itemBytes = args.dtype === 'float32' ? 4 : 2;
       const buf = allocateFilteredBuffer(C, S, CHUNK_MS);
       const ref = allocateFilteredBuffer(C, S, CHUNK_MS);
       let refDone = false;
@@ -121,7 +132,7 @@ async function main(): Promise<void> {
           for (let r = 0; r < args.repeat; r++) times.push(await timeRun(p, rec, secs, buf));
           const best = Math.min(...times);
           const med = median(times);
-          const mb = (secs * FS * C * 2) / 1e6;
+          const mb = (secs * FS * C * itemBytes) / 1e6;
           rows.push(`| ${C} | ${cfg.label}${cfg.gpu ? ` (${probe.name})` : ''} | ${secs} | ${(mb / best).toFixed(0)} | ${(secs / best).toFixed(1)}x | ${(secs / med).toFixed(1)}x |`);
           // Worst difference against the single-thread CPU result on the first second.
           const n = Math.min(CHUNK_MS, Math.round(secs * 1000));
@@ -153,7 +164,7 @@ async function main(): Promise<void> {
     await releaseGpuContext();
   }
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`## Filter + per-ms minima throughput (spec §3-4), int16 at 30 kHz\n`);
+  console.log(`## Filter + per-ms minima throughput (spec §3-4), ${args.dtype} at 30 kHz\n`);
   console.log(`- date: ${new Date().toISOString()}`);
   console.log(`- machine: ${cpu}, ${availableParallelism()} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
   console.log(`- WebGPU adapter: ${gpuName}`);
