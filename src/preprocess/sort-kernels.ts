@@ -5,9 +5,8 @@
  *
  * Cost note: the filtered buffer lives in host memory (the host subtracts spikes from it
  * between calls), so every GPU call uploads its inputs and reads its result back (one
- * submission and one mapping per call; no per-spike round trips). For the sizes of one
- * segment (M <= 4L ms, a few thousand spikes) the CPU twins are as fast or faster; the GPU
- * versions exist so the webgpu backend runs the whole pipeline on the device it names.
+ * submission and one mapping per call; no per-spike round trips). See kernelsForProcessor
+ * for which of them the webgpu backend uses.
  */
 import type { FilteredBuffer, SignalProcessor } from './signal-processor.js';
 import { GpuContext } from '../gpu/context.js';
@@ -299,10 +298,23 @@ export function gpuSortKernels(ctx: GpuContext): SortKernels {
 }
 
 /**
- * The kernels that match a signal processor: the WGSL twins for a webgpu processor, else null
- * (callers then use cpuSortKernels()).
+ * The kernels that match a signal processor: for a webgpu processor, peak detection and the
+ * template feature test run in WGSL and waveform gathering in TypeScript; else null (callers
+ * then use cpuSortKernels()). Why gathering stays on the host: the filtered buffer lives in
+ * host memory and the host subtracts spikes from it between calls, so a GPU gather must first
+ * stage the same bytes it would copy (measured on lavapipe: 8-14 ms vs 1.5-2.5 ms on the CPU for
+ * 2000 spikes x 5 channels). gpuSortKernels().gatherWaveforms stays available and tested for a
+ * device-resident buffer.
  */
 export function kernelsForProcessor(p: SignalProcessor): SortKernels | null {
   const ctx = (p as SignalProcessor & { ctx?: GpuContext }).ctx;
-  return p.backend === 'webgpu' && ctx instanceof GpuContext ? gpuSortKernels(ctx) : null;
+  if (p.backend !== 'webgpu' || !(ctx instanceof GpuContext)) return null;
+  const gpu = gpuSortKernels(ctx);
+  const cpu = cpuSortKernels();
+  return {
+    detectPeaks: (v, pos, h) => gpu.detectPeaks(v, pos, h),
+    matchCandidates: (rows, pos, f, target) => gpu.matchCandidates(rows, pos, f, target),
+    gatherWaveforms: (buf, base, n, samples, channels) => cpu.gatherWaveforms(buf, base, n, samples, channels),
+    dispose: () => gpu.dispose?.(),
+  };
 }

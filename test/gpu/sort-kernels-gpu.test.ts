@@ -76,12 +76,18 @@ describe.skipIf(!gpu.ok)('SortKernels: WGSL twins give the TypeScript results', 
     }
   });
 
-  it('kernelsForProcessor gives the WGSL kernels for a webgpu processor', async () => {
+  it('kernelsForProcessor gives WGSL peak detection / feature test for a webgpu processor', async () => {
     const p = await createSignalProcessor('webgpu');
     const k = kernelsForProcessor(p);
     expect(k).not.toBeNull();
     const { val, pos } = minima(100, 30, 1);
     expect(Array.from(await k!.detectPeaks(val, pos, -5))).toEqual(Array.from(await cpu.detectPeaks(val, pos, -5)));
+    const rows = [val, minima(100, 30, 2).val];
+    const f = Float32Array.from([-6, -2]);
+    expect(Array.from(await k!.matchCandidates(rows, pos, f))).toEqual(Array.from(await cpu.matchCandidates(rows, pos, f)));
+    const buf = allocateFilteredBuffer(3, 30, 10);
+    buf.data.fill(1.5);
+    expect(Array.from(await k!.gatherWaveforms(buf, 0, 10, Int32Array.from([100]), Int32Array.from([2, 0])))).toEqual(new Array(120).fill(1.5));
     k!.dispose?.();
     p.dispose();
   });
