@@ -3,7 +3,11 @@
  * 384-channel probes at 30 kHz per backend, with a stage breakdown and peak memory, as a
  * markdown table on stdout (the integrator copies it to bench/RESULTS.md).
  *
- *   npm run bench:sort -- [--seconds N] [--channels 32,64,384] [--backend cpu,webgpu] [--min-segment S] [--keep]
+ *   npm run bench:sort -- [--seconds N] [--channels 32,64,384] [--backend cpu,webgpu,webgpu-kernels,auto] [--min-segment S] [--keep]
+ *
+ * Backends: cpu; webgpu (WGSL filter, TypeScript sort kernels: the default of that backend);
+ * webgpu-kernels (WGSL filter and WGSL sort kernels); auto. By default cpu, plus webgpu when the
+ * adapter is a hardware GPU (a software adapter such as lavapipe only when asked for).
  *
  * Each configuration runs in its own child process so that peak memory (maxRSS) belongs to
  * that run alone. Recordings are generated once into the temp folder (presets linear32, poly64,
@@ -29,12 +33,13 @@ import { Recording } from '../src/io/recording.js';
 import { probeAdapter } from '../src/gpu/context.js';
 import { performSpikeSortingDetailed, type SortStats } from '../src/sorting/perform.js';
 
-interface Args { seconds: number; channels: number[]; backends: ('cpu' | 'webgpu' | 'auto')[]; minSegment: number; keep: boolean }
+type Backend = 'cpu' | 'webgpu' | 'auto' | 'webgpu-kernels';
+interface Args { seconds: number; channels: number[]; backends: Backend[]; minSegment: number; keep: boolean; explicitBackends: boolean }
 
 const PRESET: Record<number, ProbePreset> = { 32: 'linear32', 64: 'poly64', 384: 'np384' };
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 60, channels: [32, 64, 384], backends: ['cpu', 'webgpu'], minSegment: 10, keep: false };
+  const a: Args = { seconds: 60, channels: [32, 64, 384], backends: ['cpu', 'webgpu'], minSegment: 10, keep: false, explicitBackends: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = (): string => {
@@ -44,17 +49,20 @@ function parseArgs(argv: string[]): Args {
     };
     if (k === '--seconds') a.seconds = Number(v());
     else if (k === '--channels') a.channels = v().split(',').map(Number);
-    else if (k === '--backend') a.backends = v().split(',') as Args['backends'];
+    else if (k === '--backend') {
+      a.backends = v().split(',') as Backend[];
+      a.explicitBackends = true;
+    }
     else if (k === '--min-segment') a.minSegment = Number(v());
     else if (k === '--keep') a.keep = true;
     else if (k === '--help' || k === '-h') {
-      console.log('usage: npm run bench:sort -- [--seconds N] [--channels 32,64,384] [--backend cpu,webgpu,auto] [--min-segment S] [--keep]');
+      console.log('usage: npm run bench:sort -- [--seconds N] [--channels 32,64,384] [--backend cpu,webgpu,webgpu-kernels,auto] [--min-segment S] [--keep]');
       process.exit(0);
     } else throw new Error(`unknown argument ${k} (try --help)`);
   }
   if (!(a.seconds >= 1)) throw new Error(`--seconds must be >= 1, got ${a.seconds}`);
   for (const c of a.channels) if (!PRESET[c]) throw new Error(`--channels: ${c} is not one of 32, 64, 384 (the generator's presets)`);
-  for (const b of a.backends) if (!['cpu', 'webgpu', 'auto'].includes(b)) throw new Error(`--backend: ${b} is not cpu, webgpu or auto`);
+  for (const b of a.backends) if (!['cpu', 'webgpu', 'auto', 'webgpu-kernels'].includes(b)) throw new Error(`--backend: ${b} is not cpu, webgpu, webgpu-kernels or auto`);
   return a;
 }
 
@@ -69,7 +77,7 @@ function recordingDir(channels: number, seconds: number): string {
   return join(tmpdir(), 'spikesift-bench', `${PRESET[channels]}-${seconds}s-seed1`);
 }
 
-async function child(spec: { dir: string; backend: 'cpu' | 'webgpu' | 'auto'; minSegment: number }): Promise<void> {
+async function child(spec: { dir: string; backend: Backend; minSegment: number }): Promise<void> {
   const gt = loadGroundTruth(join(spec.dir, 'ground_truth.json'));
   const rec = new Recording({
     binaryFile: join(spec.dir, 'recording.bin'), dataType: gt.dataType, probeGeometry: gt.probeGeometry,
@@ -84,11 +92,16 @@ async function child(spec: { dir: string; backend: 'cpu' | 'webgpu' | 'auto'; mi
     rec.readBytesInto(s, n, scratch, 0);
   }
   const readMs = performance.now() - t0;
+  const gpuSortKernels = spec.backend === 'webgpu-kernels';
   const { sorted, stats } = await performSpikeSortingDetailed(rec, {
-    verbose: false, backend: spec.backend, minSegmentLength: spec.minSegment, detectionPolarity: gt.detectionPolarity,
-  });
+    verbose: false, backend: spec.backend === 'webgpu-kernels' ? 'webgpu' : spec.backend, minSegmentLength: spec.minSegment, detectionPolarity: gt.detectionPolarity,
+  }, { gpuSortKernels });
   const out: ChildResult = { stats, readMs, maxRssMiB: process.resourceUsage().maxRSS / 1024, units: sorted.length };
   process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+function backendLabel(b: Backend, description: string): string {
+  return b === 'webgpu-kernels' ? `${description} + WGSL sort kernels` : description;
 }
 
 function fmt(ms: number): string {
@@ -103,14 +116,15 @@ async function main(): Promise<void> {
   }
   const args = parseArgs(argv);
   const probe = await probeAdapter();
-  const backends = args.backends.filter((b) => b !== 'webgpu' || probe.adapter !== null);
+  const usable = (b: Backend): boolean => !b.startsWith('webgpu') || (probe.adapter !== null && (args.explicitBackends || !probe.isSoftware));
+  const backends = args.backends.filter(usable);
   const skipped = args.backends.filter((b) => !backends.includes(b));
 
   console.log(`# bench:sort — ${args.seconds} s recordings at 30 kHz, minSegmentLength ${args.minSegment} s`);
   console.log('');
   console.log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}; ` +
     `WebGPU adapter: ${probe.adapter ? `${probe.name}${probe.isSoftware ? ' (software)' : ''}` : `none (${probe.reason})`}`);
-  if (skipped.length > 0) console.log(`Skipped backends (no adapter): ${skipped.join(', ')}`);
+  if (skipped.length > 0) console.log(`Skipped backends: ${skipped.join(', ')} (${probe.adapter ? 'software adapter; pass --backend to run it anyway' : 'no adapter'})`);
   console.log('');
   console.log('| channels | backend | x real time | wall s | read s | filter s | filter wait s | loop s (detect / gather / cluster / match / subtract) | thresholds / segmentation / buffer moves s | merge s | segments | units | peak RSS MiB |');
   console.log('|---:|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|');
@@ -136,7 +150,8 @@ async function main(): Promise<void> {
       const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
       const s = res.stats;
       const l = s.loop;
-      console.log(`| ${C} | ${s.backendDescription} | ${(s.recordingSeconds / (s.totalMs / 1000)).toFixed(1)} | ${fmt(s.totalMs)} | ` +
+      const label = backendLabel(backend, s.backendDescription);
+      console.log(`| ${C} | ${label} | ${(s.recordingSeconds / (s.totalMs / 1000)).toFixed(1)} | ${fmt(s.totalMs)} | ` +
         `${fmt(res.readMs)} | ${fmt(s.filterMs)} | ${fmt(s.filterWaitMs)} | ${fmt(s.sortMs)} (${fmt(l.detect)} / ${fmt(l.gather)} / ` +
         `${fmt(l.cluster)} / ${fmt(l.match)} / ${fmt(l.subtract)}) | ${fmt(s.thresholdMs)} / ${fmt(s.segmentMs)} / ${fmt(s.copyMs)} | ${fmt(s.mergeMs)} | ${s.numSegments} | ${res.units} | ${res.maxRssMiB.toFixed(0)} |`);
     }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recording } from '../../src/io/recording.js';
 import { compareToGroundTruth, generateRecording, loadGroundTruth, type GeneratedRecording, type GenerateOptions } from '../../src/groundtruth/index.js';
-import { performSpikeSorting } from '../../src/sorting/perform.js';
+import { performSpikeSorting, performSpikeSortingDetailed } from '../../src/sorting/perform.js';
 import { probeAdapter } from '../../src/gpu/context.js';
 import type { SortedRecording } from '../../src/merging/sorted-recording.js';
 
@@ -194,11 +194,15 @@ describe('backends', () => {
     }
     const g = await generate('backends', { ...EASY, duration: 4, seed: 8 });
     const c = await performSpikeSorting(open(g), { verbose: false, backend: 'cpu', minSegmentLength: 2 });
-    const w = await performSpikeSorting(open(g), { verbose: false, backend: 'webgpu', minSegmentLength: 2 });
     const a = allSpikeTimes(c);
-    const b = allSpikeTimes(w);
     expect(a.length).toBeGreaterThan(50);
-    expect(sharedFraction(a, b)).toBeGreaterThanOrEqual(0.99);
-    expect(sharedFraction(b, a)).toBeGreaterThanOrEqual(0.99);
+    // webgpu filter with the TypeScript sort kernels (the default), then with the WGSL ones
+    for (const gpuSortKernels of [false, true]) {
+      const w = await performSpikeSortingDetailed(open(g), { verbose: false, backend: 'webgpu', minSegmentLength: 2 }, { gpuSortKernels });
+      expect(w.stats.backend).toBe('webgpu');
+      const b = allSpikeTimes(w.sorted);
+      expect(sharedFraction(a, b)).toBeGreaterThanOrEqual(0.99);
+      expect(sharedFraction(b, a)).toBeGreaterThanOrEqual(0.99);
+    }
   }, 300_000);
 });
