@@ -178,6 +178,28 @@ describe('performSpikeSorting on generated recordings', () => {
     expect(text).toMatch(/sorted 2\.0 s x 32 channels in .* s \(.*x real time\) on cpu.*: 1 segment, \d+ units?/);
   }, 120_000);
 
+  it('sorts a 4-channel probe (4-channel difference vectors) and a 20 kHz recording', async () => {
+    const g4 = await generate('four', {
+      geometry: [[0, 0], [20, 0], [0, 20], [20, 20]], duration: 10, seed: 3, numUnits: 2, snrRange: [10, 20], closePairFraction: 0,
+    });
+    const s4 = await performSpikeSorting(open(g4), { verbose: false, backend: 'cpu' });
+    expect(compareToGroundTruth(loadGroundTruth(g4.groundTruthFile), s4).totals.meanAccuracy).toBeGreaterThanOrEqual(0.9);
+    const g20 = await generate('twenty', { ...EASY, samplingFrequency: 20000, duration: 10, seed: 3 });
+    const s20 = await performSpikeSorting(open(g20), { verbose: false, backend: 'cpu' });
+    expect(compareToGroundTruth(loadGroundTruth(g20.groundTruthFile), s20).totals.numWellDetected).toBeGreaterThanOrEqual(5);
+  }, 120_000);
+
+  it('sorts the shortest sortable recording (10 ms blocks) without error', async () => {
+    const dir = path.join(root, 'tiny');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'tiny.bin');
+    fs.writeFileSync(file, new Int16Array(300 * 4).map((_, i) => ((i * 7919) % 200) - 100));
+    const rec = new Recording({ binaryFile: file, dataType: 'int16', probeGeometry: [[0, 0], [20, 0], [0, 20], [20, 20]], samplingFrequency: 30000 });
+    const sorted = await performSpikeSorting(rec, { verbose: false, backend: 'cpu' });
+    expect(sorted.segmentBoundaries()).toEqual([[0, 300]]);
+    expect(sorted.length).toBe(0);
+  }, 60_000);
+
   it('names the parameter in errors before touching the file', async () => {
     const g = await generate('errors', { ...EASY, duration: 1, seed: 7 });
     await expect(performSpikeSorting(open(g), { verbose: false, mergingThreshold: 1 })).rejects.toThrow(/mergingThreshold/);
