@@ -122,7 +122,8 @@ async function sortStream(
   const window = Math.min(4 * L, totalMs);
   const capacity = Math.min(window + prefetchMs(L), totalMs);
   const buf: FilteredBuffer = allocateFilteredBuffer(C, S, capacity);
-  const work = new SegmentWorkspace(C, window);
+  // A segment is at most 3L ms long (k <= M - 2L with M <= 4L, so k + L <= 3L).
+  const work = new SegmentWorkspace(C, Math.min(window, 3 * L));
   const neighbours = computeNeighbourhoods(recording.geometry);
   const loop = emptyTimings();
   let filterMs = 0;

@@ -90,6 +90,9 @@ export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits
   const minValT = work.minValT;
   const minPosT = work.minPosT;
   const Nmin = params.minSpikesPerCluster;
+  if (M * C > minValT.length) {
+    throw new RangeError(`sortSegment: a ${M}-ms segment does not fit the workspace (${minValT.length / C} ms)`);
+  }
 
   // Transpose the segment's minima to (C, M) rows and score the channels (§7.1).
   const score = new Float64Array(C);
