@@ -1,10 +1,13 @@
 /**
- * performSpikeSorting: streams a recording through a 4L-ms buffer of filtered data (spec §6),
- * cuts it into segments with the drift heuristic, sorts each segment (§7) and links the
- * units of consecutive segments by drift-searched assignment (§10).
+ * performSpikeSorting: streams a recording through a buffer of filtered data (spec §6), cuts
+ * it into segments with the drift heuristic, sorts each segment (§7) and links the units of
+ * consecutive segments by drift-searched assignment (§10).
  *
- * Memory is bounded by the buffer (4L ms x C x S floats plus its minima and a transposed
- * copy of the minima), independent of the recording length.
+ * The buffer holds the 4L-ms window the segmentation looks at plus an L-ms prefetch region
+ * that the filter (worker threads or the GPU) fills while the host sorts the current segment.
+ * After a segment is sorted, the unsorted remainder moves to the front. Memory is bounded by
+ * the buffer (5L ms x C x S floats, its minima, a transposed copy of 3L ms of minima),
+ * independent of the recording length.
  */
 import type { Recording } from '../io/recording.js';
 import { assignClusters } from '../merging/assignment.js';
@@ -37,8 +40,7 @@ export function prefetchMs(L: number): number {
 export interface SortStats {
   backend: 'webgpu' | 'cpu';
   backendDescription: string;
-  /** Milliseconds of wall time per stage. */
-  /** Wall time of filter requests (overlaps sorting). */
+  /** Stage times below are milliseconds of wall time. Filter requests (overlap sorting): */
   filterMs: number;
   /** Time the host waited for the filter (not overlapped). */
   filterWaitMs: number;
