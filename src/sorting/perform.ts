@@ -151,6 +151,9 @@ async function sortStream(
       filterMs += performance.now() - t0;
       filled = from + n;
     })();
+    // A background request can fail while the host is sorting; the error is rethrown by the
+    // next settle(), but must not count as an unhandled rejection (which ends the process).
+    pending.catch(() => undefined);
   };
   const settle = async (): Promise<void> => {
     if (!pending) return;

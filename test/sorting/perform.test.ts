@@ -228,3 +228,27 @@ describe('backends', () => {
     }
   }, 300_000);
 });
+
+describe('failures', () => {
+  it('rejects (does not crash) when the filter fails in the background', async () => {
+    const g = await generate('fail', { ...EASY, duration: 6, seed: 10 });
+    const { createSignalProcessor } = await import('../../src/preprocess/signal-processor.js');
+    const real = await createSignalProcessor('cpu');
+    let calls = 0;
+    const failing = {
+      backend: real.backend,
+      description: 'cpu (failing after the first request)',
+      async filterBlocks(...args: Parameters<typeof real.filterBlocks>) {
+        if (calls++ > 0) throw new Error('disk went away');
+        return real.filterBlocks(...args);
+      },
+      dispose() { real.dispose(); },
+    };
+    try {
+      await expect(performSpikeSortingDetailed(open(g), { verbose: false, minSegmentLength: 1 }, { processor: failing }))
+        .rejects.toThrow(/disk went away/);
+    } finally {
+      real.dispose();
+    }
+  }, 60_000);
+});
