@@ -11,17 +11,8 @@ export function tempDir(prefix = 'spikesift-export-'): string {
 /** 8 sites, 2 columns 32 µm apart, 20 µm pitch. */
 export const GEOMETRY: number[][] = Array.from({ length: 8 }, (_, c) => [(c % 2) * 32, Math.floor(c / 2) * 20]);
 
-/** Seeded uniform [0, 1) (mulberry32) so test data are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../random.js';
+export { rng };
 
 export interface Built {
   result: SortedRecording;

@@ -8,16 +8,7 @@ function linearProbe(n: number, pitch: number): Float32Array {
   return g;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../random.js';
 
 /** Amplitude footprint of a unit at (x0, y0) on a probe: falls off with distance. */
 function footprint(geometry: Float32Array, x0: number, y0: number, peak: number, sigma: number): Float32Array {

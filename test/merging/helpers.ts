@@ -1,15 +1,7 @@
 import { SortedRecording, type SegmentResult } from '../../src/merging/sorted-recording.js';
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../random.js';
+export { mulberry32 };
 
 /** Single-column probe, `pitch` µm apart. */
 export function linearGeometry(n: number, pitch = 25): number[][] {

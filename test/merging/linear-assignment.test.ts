@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { solveAssignment } from '../../src/merging/linear-assignment.js';
 
-/** Deterministic PRNG so failures are reproducible. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../random.js';
 
 /** Exhaustive minimum over all injective maps of the smaller side into the larger. */
 function bruteForce(cost: Float64Array, rows: number, cols: number): number {

@@ -4,16 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Recording } from '../../src/io/recording.js';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../random.js';
+export { rng };
 
 /** int16-valued sample-major noise, rows x C, uniform in [-amp, amp] plus a per-channel offset. */
 export function noise(rows: number, C: number, amp: number, seed: number, offset = 0): Float64Array {
