@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Recording } from '../io/recording.js';
 import { writeNpy } from '../io/npy.js';
-import { bestChannel, meanAmplitude, segmentIndexOf, validIds, type SortingResultLike } from './types.js';
+import { bestChannel, meanAmplitude, segmentIndexOf, spikesInTimeOrder, validIds, type SortingResultLike } from './types.js';
 import { meanWaveforms } from './waveforms.js';
 
 export interface PhyExportOptions {
@@ -97,22 +97,8 @@ export function exportPhy(result: SortingResultLike, outDir: string, options: Ph
   const ids = validIds(result);
   fs.mkdirSync(outDir, { recursive: true });
 
-  // All spikes in time order; ties keep unit order so the file is deterministic.
-  let total = 0;
-  const trains = ids.map((id) => result.spikes(id));
-  for (const t of trains) total += t.length;
-  const times = new Float64Array(total);
-  const unitOf = new Int32Array(total);
-  {
-    let k = 0;
-    trains.forEach((train, u) => {
-      times.set(train, k);
-      unitOf.fill(u, k, k + train.length);
-      k += train.length;
-    });
-  }
-  const order = Array.from({ length: total }, (_, i) => i);
-  order.sort((a, b) => times[a] - times[b] || unitOf[a] - unitOf[b]);
+  const { times, unitOf, order } = spikesInTimeOrder(result, ids);
+  const total = times.length;
 
   const ampVectors = ids.map((id) => result.amplitudeVectors(id));
   const best = ampVectors.map((a) => bestChannel(a));

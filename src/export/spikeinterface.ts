@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeNpyStructured } from '../io/npy.js';
-import { validIds, type SortingResultLike } from './types.js';
+import { spikesInTimeOrder, validIds, type SortingResultLike } from './types.js';
 
 export interface SpikeInterfaceExportOptions {
   /**
@@ -38,19 +38,8 @@ export function exportSpikeInterface(
   const boundaries = result.segmentBoundaries();
   const origin = options.origin ?? (boundaries.length ? boundaries[0][0] : 0);
   const ids = validIds(result);
-  const trains = ids.map((id) => result.spikes(id));
-  let total = 0;
-  for (const t of trains) total += t.length;
-  const times = new Float64Array(total);
-  const unitOf = new Int32Array(total);
-  let k = 0;
-  trains.forEach((train, u) => {
-    times.set(train, k);
-    unitOf.fill(u, k, k + train.length);
-    k += train.length;
-  });
-  const order = Array.from({ length: total }, (_, i) => i);
-  order.sort((a, b) => times[a] - times[b] || unitOf[a] - unitOf[b]);
+  const { times, unitOf, order } = spikesInTimeOrder(result, ids);
+  const total = times.length;
   const sample = new BigInt64Array(total);
   const unit = new BigInt64Array(total);
   const segment = new BigInt64Array(total);

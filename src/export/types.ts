@@ -21,6 +21,34 @@ export function validIds(result: SortingResultLike): number[] {
   return ids.sort((a, b) => a - b);
 }
 
+/** Every spike of `ids` in time order (ties keep unit order, so files are deterministic). */
+export interface SpikesInTimeOrder {
+  /** Spike times, in the result's own order (unit by unit). */
+  times: Float64Array;
+  /** Index into `ids` of each spike's unit, same order as `times`. */
+  unitOf: Int32Array;
+  /** Indices into `times`/`unitOf`, ascending by time then unit. */
+  order: Uint32Array;
+}
+
+export function spikesInTimeOrder(result: SortingResultLike, ids: readonly number[]): SpikesInTimeOrder {
+  const trains = ids.map((id) => result.spikes(id));
+  let total = 0;
+  for (const t of trains) total += t.length;
+  const times = new Float64Array(total);
+  const unitOf = new Int32Array(total);
+  let k = 0;
+  trains.forEach((train, u) => {
+    times.set(train, k);
+    unitOf.fill(u, k, k + train.length);
+    k += train.length;
+  });
+  const order = new Uint32Array(total);
+  for (let i = 0; i < total; i++) order[i] = i;
+  order.sort((a, b) => times[a] - times[b] || unitOf[a] - unitOf[b]);
+  return { times, unitOf, order };
+}
+
 /**
  * Index of the segment holding sample time `t`, by binary search over the boundaries.
  * Times before the first segment map to 0 and after the last to the last segment, so a
