@@ -2,24 +2,27 @@
  * Filtering + per-ms minima throughput (spec §3-4) for 32, 384 and 1024 channels at 30 kHz,
  * per backend, as a markdown table on stdout (the integrator copies it to bench/RESULTS.md).
  *
- *   npm run bench:filter -- [--seconds N] [--quick] [--repeat R] [--channels 32,384] [--gpu-seconds N] [--dtype int16|float32]
+ *   npm run bench:filter -- [--seconds N] [--quick] [--repeat R] [--channels 32,384] [--gpu-seconds N] [--dtype int16|float32] [--chunk-mib M]
  *
  * Data: int16 (or float32 = 0.195 * int16 + 812.5, --dtype float32) noise with spikes in a temp file (deleted afterwards), read through Recording
  * like a sort does, filtered in 1000-ms chunks into a reused FilteredBuffer (bounded memory).
  * Throughput counts raw input bytes; "x real time" is recording seconds per wall second.
  * Each configuration runs `repeat` times; the table shows the best and the median.
+ * For webgpu a second table gives the stage times of the best run (read, upload+submit, GPU
+ * wait, copy-out; see GpuFilterStats). --chunk-mib sets the processors' chunkBytes (the webgpu
+ * path uses chunks of max(4 MiB, request/4) up to that; below 4 MiB it is used as is).
  */
 import { mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
 import { cpus, tmpdir, totalmem, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Recording } from '../src/io/recording.js';
 import { probeAdapter, releaseGpuContext } from '../src/gpu/context.js';
-import { allocateFilteredBuffer, createSignalProcessor, type FilteredBuffer, type SignalProcessor } from '../src/preprocess/signal-processor.js';
+import { allocateFilteredBuffer, createSignalProcessor, type FilteredBuffer, type GpuFilterStats, type SignalProcessor } from '../src/preprocess/signal-processor.js';
 
-interface Args { seconds: number; quick: boolean; repeat: number; channels: number[]; gpuSeconds: number | null; dtype: 'int16' | 'float32' }
+interface Args { seconds: number; quick: boolean; repeat: number; channels: number[]; gpuSeconds: number | null; dtype: 'int16' | 'float32'; chunkBytes: number | undefined }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 10, quick: false, repeat: 3, channels: [32, 384, 1024], gpuSeconds: null, dtype: 'int16' };
+  const a: Args = { seconds: 10, quick: false, repeat: 3, channels: [32, 384, 1024], gpuSeconds: null, dtype: 'int16', chunkBytes: undefined };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = (): string => {
@@ -32,13 +35,14 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--repeat') a.repeat = Number(v());
     else if (k === '--channels') a.channels = v().split(',').map(Number);
     else if (k === '--gpu-seconds') a.gpuSeconds = Number(v());
+    else if (k === '--chunk-mib') a.chunkBytes = Math.round(Number(v()) * 2 ** 20);
     else if (k === '--dtype') {
       const d = v();
       if (d !== 'int16' && d !== 'float32') throw new Error(`--dtype must be int16 or float32, got ${d}`);
       a.dtype = d;
     }
     else if (k === '--help' || k === '-h') {
-      console.log('usage: npm run bench:filter -- [--seconds N] [--quick] [--repeat R] [--channels 32,384,1024] [--gpu-seconds N] [--dtype int16|float32]');
+      console.log('usage: npm run bench:filter -- [--seconds N] [--quick] [--repeat R] [--channels 32,384,1024] [--gpu-seconds N] [--dtype int16|float32] [--chunk-mib M]');
       process.exit(0);
     } else throw new Error(`unknown argument ${k} (try --help)`);
   }
@@ -48,6 +52,7 @@ function parseArgs(argv: string[]): Args {
   }
   if (!(a.seconds > 0)) throw new Error(`--seconds must be > 0, got ${a.seconds}`);
   if (!(a.repeat >= 1)) throw new Error(`--repeat must be >= 1, got ${a.repeat}`);
+  if (a.chunkBytes !== undefined && !(a.chunkBytes >= 1)) throw new Error('--chunk-mib must be > 0');
   if (a.channels.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`--channels must be positive integers, got ${a.channels.join(',')}`);
   return a;
 }
@@ -86,8 +91,14 @@ function writeData(dir: string, C: number, seconds: number, dtype: 'int16' | 'fl
   return new Recording({ binaryFile: file, dataType: dtype, probeGeometry: geometry, samplingFrequency: FS });
 }
 
+function gpuStats(p: SignalProcessor): GpuFilterStats | undefined {
+  return (p as { stats?: GpuFilterStats }).stats;
+}
+
 async function timeRun(p: SignalProcessor, rec: Recording, seconds: number, buf: FilteredBuffer): Promise<number> {
   const totalMs = Math.round(seconds * 1000);
+  const st = gpuStats(p);
+  if (st) for (const k of Object.keys(st) as (keyof GpuFilterStats)[]) st[k] = 0;
   const t0 = performance.now();
   for (let m = 1; m < 1 + totalMs; m += CHUNK_MS) {
     const n = Math.min(CHUNK_MS, 1 + totalMs - m);
@@ -110,12 +121,14 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'spikesift-bench-'));
   const rows: string[] = [];
   const diffs: string[] = [];
+  const cb = args.chunkBytes === undefined ? {} : { chunkBytes: args.chunkBytes };
+  const stages: string[] = [];
   const configs: { label: string; make: () => Promise<SignalProcessor>; gpu: boolean }[] = [
-    { label: 'cpu TypeScript only, 1 thread', make: () => createSignalProcessor('cpu', { cpuWorkers: 0, cpuSimd: false }), gpu: false },
-    { label: 'cpu WASM SIMD, 1 thread', make: () => createSignalProcessor('cpu', { cpuWorkers: 0 }), gpu: false },
-    { label: `cpu WASM SIMD, ${Math.min(4, availableParallelism())} workers (default)`, make: () => createSignalProcessor('cpu'), gpu: false },
+    { label: 'cpu TypeScript only, 1 thread', make: () => createSignalProcessor('cpu', { cpuWorkers: 0, cpuSimd: false, ...cb }), gpu: false },
+    { label: 'cpu WASM SIMD, 1 thread', make: () => createSignalProcessor('cpu', { cpuWorkers: 0, ...cb }), gpu: false },
+    { label: `cpu WASM SIMD, ${Math.min(4, availableParallelism())} workers (default)`, make: () => createSignalProcessor('cpu', cb), gpu: false },
   ];
-  if (probe.adapter) configs.push({ label: 'webgpu', make: () => createSignalProcessor('webgpu'), gpu: true });
+  if (probe.adapter) configs.push({ label: 'webgpu', make: () => createSignalProcessor('webgpu', cb), gpu: true });
   try {
     for (const C of args.channels) {
       const rec = writeData(dir, C, Math.max(args.seconds, gpuSeconds), args.dtype);
@@ -129,8 +142,18 @@ async function main(): Promise<void> {
           const secs = cfg.gpu ? gpuSeconds : args.seconds;
           await timeRun(p, rec, Math.min(secs, 0.2), buf);      // warm-up: pipelines, workers, JIT
           const times: number[] = [];
-          for (let r = 0; r < args.repeat; r++) times.push(await timeRun(p, rec, secs, buf));
+          let bestStats: GpuFilterStats | undefined;
+          for (let r = 0; r < args.repeat; r++) {
+            times.push(await timeRun(p, rec, secs, buf));
+            const st = gpuStats(p);
+            if (st && times[r] === Math.min(...times)) bestStats = { ...st };
+          }
           const best = Math.min(...times);
+          if (bestStats) {
+            const f = (x: number): string => x.toFixed(0);
+            stages.push(`| ${C} | ${secs} | ${f(best * 1000)} | ${bestStats.chunks} | ${f(bestStats.readMs)} | ${f(bestStats.readWaitMs)} | ` +
+              `${f(bestStats.decodeMs)} | ${f(bestStats.submitMs)} | ${f(bestStats.waitMs)} | ${f(bestStats.copyMs)} |`);
+          }
           const med = median(times);
           const mb = (secs * FS * C * itemBytes) / 1e6;
           rows.push(`| ${C} | ${cfg.label}${cfg.gpu ? ` (${probe.name})` : ''} | ${secs} | ${(mb / best).toFixed(0)} | ${(secs / best).toFixed(1)}x | ${(secs / med).toFixed(1)}x |`);
@@ -173,6 +196,12 @@ async function main(): Promise<void> {
   console.log('| channels | backend | seconds of data | MB/s (best) | x real time (best) | x real time (median) |');
   console.log('|---:|---|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);
+  if (stages.length > 0) {
+    console.log('\nwebgpu stage times of the best run (ms, summed over chunks; the read runs on the thread pool and overlaps the rest):\n');
+    console.log('| channels | seconds of data | wall | chunks | read | waited for read | decode | upload+submit | GPU wait | copy-out |');
+    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of stages) console.log(r);
+  }
   console.log('\nWorst absolute difference vs the single-thread TypeScript-only path (first second):\n');
   console.log('| channels | backend | worst abs diff | max abs y | minPos differences |');
   console.log('|---:|---|---:|---:|---:|');

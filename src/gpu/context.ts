@@ -141,6 +141,7 @@ export class GpuContext {
   private destroyed = false;
   private lastUncaptured: string | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(device: GPUDevice, adapterName: string, isSoftware: boolean) {
     this.device = device;
@@ -223,6 +224,25 @@ export class GpuContext {
     return result as T;
   }
 
+  /**
+   * Registers work that goes on after the `run` unit that started it returned (the mapping of
+   * results submitted inside it, so that the next unit can be submitted meanwhile).
+   * releaseGpuContext waits for it before destroying the device.
+   */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    const done = (): void => {
+      this.inflight.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  /** Resolves when every tracked promise has settled. */
+  async settled(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
   /** Last error that escaped every scope (diagnostics only). */
   get uncapturedError(): string | null {
     return this.lastUncaptured;
@@ -284,6 +304,7 @@ export async function releaseGpuContext(): Promise<void> {
     if (ctx) {
       // Let queued work finish first: a pending mapAsync on a destroyed device rejects.
       await ctx.run('release', async () => undefined).catch(() => undefined);
+      await ctx.settled();
       ctx.destroy();
     }
   }

@@ -287,6 +287,37 @@ export class Recording {
     }
   }
 
+  /**
+   * As readBytesInto, without blocking the calling thread: the read runs on libuv's thread
+   * pool (so it overlaps GPU work and host computation). Reuse `handle` (from
+   * `fs.promises.open(binaryFile, 'r')`) across calls to skip the open/close; without one the
+   * file is opened and closed here.
+   */
+  async readBytesIntoAsync(start: number, numSamples: number, out: Uint8Array, outOffset = 0, handle?: fs.promises.FileHandle): Promise<void> {
+    this.checkRange(start, numSamples, 'Recording.readBytesIntoAsync');
+    const count = numSamples * this.bytesPerSample;
+    if (!Number.isSafeInteger(outOffset) || outOffset < 0 || outOffset + count > out.byteLength) {
+      throw new RangeError(`Recording.readBytesIntoAsync: out has ${out.byteLength} bytes, cannot hold ${count} bytes at offset ${describeValue(outOffset)}`);
+    }
+    if (count === 0) return;
+    const fh = handle ?? await fs.promises.open(this.binaryFile, 'r');
+    try {
+      const position = this.dataStart + start * this.bytesPerSample;
+      let got = 0;
+      while (got < count) {
+        const len = Math.min(count - got, MAX_READ_CALL_BYTES);
+        const { bytesRead } = await fh.read(out, outOffset + got, len, position + got);
+        if (bytesRead === 0) {
+          throw new Error(`Recording: unexpected end of ${this.binaryFile} at byte ${position + got} ` +
+            `(the file had ${this.fileSize} bytes when opened; was it truncated?)`);
+        }
+        got += bytesRead;
+      }
+    } finally {
+      if (!handle) await fh.close();
+    }
+  }
+
   private readFully(fd: number, target: Uint8Array, position: number): void {
     let got = 0;
     while (got < target.byteLength) {

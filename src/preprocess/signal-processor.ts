@@ -6,12 +6,22 @@
  * - 'cpu': the TypeScript / WebAssembly SIMD path (filter.ts, filter-wasm.ts) on worker threads sharing memory.
  * - 'webgpu': shaders/dog_filter.wgsl + ms_minima.wgsl; throws GpuUnavailableError (what to
  *   install) when there is no adapter.
- * - 'auto': a hardware GPU when there is one; otherwise the CPU. Rule from measurement on a
- *   2-core x86 machine (bench/filter.ts, 384 channels at 30 kHz): the TypeScript path filters
- *   at ~10x real time per thread while lavapipe (llvmpipe, the software Vulkan driver) manages
- *   well under 1x, because the software "GPU" runs on the same cores with far more work per
- *   sample plus copies. A software adapter is therefore never worth it for speed.
+ * - 'auto': decided by measurement (see `decideBackend` and the README's "Backends" section):
+ *   - no adapter, or the device cannot be created: the CPU, and the line says why;
+ *   - a software adapter (lavapipe/llvmpipe, SwiftShader, WARP, fallback adapters): the CPU,
+ *     without calibration. Rule from measurement on a 2-core x86 machine (bench/filter.ts, 384
+ *     channels at 30 kHz): the CPU path filters at ~30x real time per thread while lavapipe
+ *     manages ~0.8x, because the software "GPU" runs on the same cores with far more work per
+ *     sample plus copies. A software adapter is therefore never worth it for speed;
+ *   - a hardware adapter: both paths filter the same block (the first <= 500 ms of the
+ *     recording given as `workload`, else a synthetic block of that shape; at most 16 MiB of raw
+ *     data, each path warmed up and then timed twice, best run counts) and the faster one is
+ *     used, provided both agree on the per-ms minima. A hardware GPU is not always faster: on an
+ *     H100 machine with 16 cores the CPU path (4 workers) beat the GPU path at 384 channels
+ *     (1440 vs 712 MB/s) but not at 32. The decision is cached in memory once per process (per
+ *     thread) for each (channels, samples per ms, dtype, CPU set-up).
  */
+import { promises as fsp } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import type { Recording } from '../io/recording.js';
@@ -19,9 +29,10 @@ import { decodeSamples, type DataType } from '../io/dtype.js';
 import { GpuContext, GpuUnavailableError, getGpuContext, probeAdapter } from '../gpu/context.js';
 import { filterHalo } from './constants.js';
 import { FilterScratch, cpuGridMs, cpuInputRange, filterBlocksCpu, type SampleArray } from './filter.js';
-import { GpuFilter, rawEncoding } from './filter-gpu.js';
+import { GpuFilter, STAGED, rawEncoding, type PendingChunk } from './filter-gpu.js';
 import { wasmSimdAvailable } from './filter-wasm.js';
 import { CpuFilterPool, type FilterJob } from './cpu-pool.js';
+import { autoDecision, calibrate, decideBackend, describeDecision, type Calibration } from './auto-backend.js';
 
 /** Destination for filtered ms blocks, layout (ms, channel, S). Arrays sized capacityMs*C*S and capacityMs*C. */
 export interface FilteredBuffer {
@@ -78,7 +89,18 @@ export interface SignalProcessorOptions {
   chunkBytes?: number;
   /** CPU backend: use the WebAssembly SIMD kernel for int16/uint16 data (default true; false = TypeScript only, same output). */
   cpuSimd?: boolean;
+  /**
+   * 'auto' on a hardware GPU: what to calibrate on. A Recording: its first <= 500 ms (real
+   * work, read from its file). A shape: a synthetic block of that shape in a temp file.
+   * Default: 384 channels, 30 samples/ms, int16.
+   */
+  workload?: Recording | AutoWorkload;
 }
+
+/** The shape of the data 'auto' calibrates on (a Recording has these properties). */
+export interface AutoWorkload { numChannels: number; samplesPerMs: number; dataType: DataType }
+
+const DEFAULT_WORKLOAD: AutoWorkload = { numChannels: 384, samplesPerMs: 30, dataType: 'int16' };
 
 const BACKENDS: readonly BackendChoice[] = ['auto', 'webgpu', 'cpu'];
 
@@ -92,6 +114,7 @@ export async function createSignalProcessor(choice: BackendChoice, opts: SignalP
   const workers = opts.cpuWorkers ?? (isMainThread ? Math.min(4, Math.max(1, availableParallelism())) : 0);
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`cpuWorkers must be a non-negative integer, got ${opts.cpuWorkers}`);
   const chunkBytes = opts.chunkBytes ?? 32 * 1024 * 1024;
+  if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1) throw new RangeError(`chunkBytes must be a positive integer, got ${opts.chunkBytes}`);
   const simd = opts.cpuSimd ?? true;
   const kernel = simd && wasmSimdAvailable() ? 'WebAssembly SIMD + TypeScript' : 'TypeScript';
   const cpuLabel = `${kernel}, ${workers === 0 ? 'calling thread' : `${workers} worker thread${workers > 1 ? 's' : ''}`}`;
@@ -115,15 +138,56 @@ export async function createSignalProcessor(choice: BackendChoice, opts: SignalP
   } else if (probe.isSoftware) {
     p = new CpuSignalProcessor(`cpu (${cpuLabel}; WebGPU adapter "${probe.name}" is a software renderer, measured slower than the CPU path)`, workers, chunkBytes, simd);
   } else {
-    try {
-      const ctx = await getGpuContext();
-      p = new GpuSignalProcessor(ctx, `webgpu on ${ctx.adapterName} (hardware)`, chunkBytes);
-    } catch (e) {
-      if (!(e instanceof Error)) throw e;
-      p = new CpuSignalProcessor(`cpu (${cpuLabel}; WebGPU device on "${probe.name}" failed: ${e.message})`, workers, chunkBytes, simd);
-    }
+    p = await autoOnHardware(probe.name, opts.workload ?? DEFAULT_WORKLOAD, cpuLabel, workers, chunkBytes, simd);
   }
   log(`spikesift: backend ${p.description}`);
+  return p;
+}
+
+/**
+ * 'auto' with a hardware adapter: calibrate both paths once per process for this shape (see
+ * auto-backend.ts for the rule) and return the faster one, with the rates in its description.
+ */
+async function autoOnHardware(adapterName: string, workload: Recording | AutoWorkload, cpuLabel: string,
+  workers: number, chunkBytes: number, simd: boolean): Promise<SignalProcessor> {
+  let ctx: GpuContext;
+  try {
+    ctx = await getGpuContext();
+  } catch (e) {
+    if (!(e instanceof Error)) throw e;
+    return new CpuSignalProcessor(`cpu (${cpuLabel}; WebGPU device on "${adapterName}" failed: ${e.message})`, workers, chunkBytes, simd);
+  }
+  const gpuLabel = `webgpu on ${ctx.adapterName} (hardware)`;
+  const key = `${workload.numChannels}x${workload.samplesPerMs} ${workload.dataType} | ${cpuLabel} | ${chunkBytes}`;
+  let cpu: CpuSignalProcessor | null = null;
+  let gpu: GpuSignalProcessor | null = null;
+  let decision: { calibration: Calibration; cached: boolean };
+  try {
+    decision = await autoDecision(key, () => {
+      cpu = new CpuSignalProcessor(`cpu (${cpuLabel})`, workers, chunkBytes, simd);
+      gpu = new GpuSignalProcessor(ctx, gpuLabel, chunkBytes);
+      return calibrate(cpu, gpu, workload);
+    });
+  } catch (e) {
+    (cpu as CpuSignalProcessor | null)?.dispose();
+    (gpu as GpuSignalProcessor | null)?.dispose();
+    if (!(e instanceof Error)) throw e;
+    return new CpuSignalProcessor(`cpu (${cpuLabel}; calibrating WebGPU on "${adapterName}" failed: ${e.message})`, workers, chunkBytes, simd);
+  }
+  const choice = decideBackend(decision.calibration);
+  const description = describeDecision(choice, decision.calibration, cpuLabel, gpuLabel, decision.cached);
+  // Keep the processor that was warmed up by the calibration; drop the other.
+  const c = cpu as CpuSignalProcessor | null;
+  const g = gpu as GpuSignalProcessor | null;
+  if (choice === 'webgpu') {
+    c?.dispose();
+    const p = g ?? new GpuSignalProcessor(ctx, description, chunkBytes);
+    p.description = description;
+    return p;
+  }
+  g?.dispose();
+  const p = c ?? new CpuSignalProcessor(description, workers, chunkBytes, simd);
+  p.description = description;
   return p;
 }
 
@@ -172,7 +236,7 @@ class CpuSignalProcessor implements SignalProcessor {
   private readonly decoded = [new SharedBytes(), new SharedBytes()];
   private disposed = false;
 
-  constructor(readonly description: string, workers: number, private readonly chunkBytes: number, private readonly simd: boolean) {
+  constructor(public description: string, workers: number, private readonly chunkBytes: number, private readonly simd: boolean) {
     this.scratch.useWasm = simd;
     this.pool = workers > 0 ? new CpuFilterPool(workers) : null;
     // Start the workers now (unref'd): their start-up overlaps with the caller's own set-up.
@@ -288,64 +352,155 @@ function typedView(kind: DirectKind, buf: SharedArrayBuffer, length: number): Sa
   }
 }
 
+/** Stage timings of the webgpu path, in milliseconds summed over chunks (see GpuSignalProcessor.stats). */
+export interface GpuFilterStats {
+  chunks: number;
+  /** Duration of the asynchronous file reads (thread pool; overlaps the other stages). */
+  readMs: number;
+  /** Time the filter loop waited for a read to finish. */
+  readWaitMs: number;
+  /** Host decode of non-direct dtypes to float32. */
+  decodeMs: number;
+  /** Upload (writeBuffer) + encoding + submission. */
+  submitMs: number;
+  /** Time waiting for the GPU to finish a chunk and map its results. */
+  waitMs: number;
+  /** Copy from the mapped staging buffer into the FilteredBuffer. */
+  copyMs: number;
+}
+
+/** Raw bytes per GPU chunk: at least this much, so per-submission costs stay small. */
+const GPU_MIN_CHUNK_BYTES = 4 * 1024 * 1024;
+/** A request is split into at least this many chunks (when each stays >= GPU_MIN_CHUNK_BYTES), so its stages overlap. */
+const GPU_PIPELINE_CHUNKS = 4;
+
 class GpuSignalProcessor implements SignalProcessor {
   readonly backend = 'webgpu' as const;
   private readonly filter: GpuFilter;
   private readonly raw = [new Uint8Array(0), new Uint8Array(0)];
-  private readonly decoded = [new Float32Array(0), new Float32Array(0)];
   private disposed = false;
+  /** Settles when the requests so far are done; dispose waits for it before freeing buffers a read may be filling. */
+  private tail: Promise<void> = Promise.resolve();
+  readonly stats: GpuFilterStats = { chunks: 0, readMs: 0, readWaitMs: 0, decodeMs: 0, submitMs: 0, waitMs: 0, copyMs: 0 };
 
-  constructor(readonly ctx: GpuContext, readonly description: string, private readonly chunkBytes: number) {
+  constructor(readonly ctx: GpuContext, public description: string, private readonly chunkBytes: number) {
     this.filter = new GpuFilter(ctx);
   }
 
-  async filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void> {
-    if (this.disposed) throw new Error('filterBlocks: this signal processor was disposed');
+  /**
+   * Pipeline over chunks k = 0, 1, ...: the file read of chunk k+1 (asynchronous, into host
+   * buffer (k+1)%2) runs while chunk k is uploaded and submitted on device slot k%2; chunk k's
+   * results are mapped and copied out only after chunk k+1 was submitted, so the GPU computes
+   * k+1 while the host copies k. Each output sample is a fixed-order FIR of its own window, so
+   * the chunking never changes results.
+   */
+  filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void> {
+    if (this.disposed) return Promise.reject(new Error('filterBlocks: this signal processor was disposed'));
+    // One request at a time: requests share the two slots and their mapped upload buffers.
+    const next = this.tail.then(() => this.filterSerial(recording, firstMs, numMs, polarity, dest, destMs));
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  private async filterSerial(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void> {
     checkRequest(recording, firstMs, numMs, polarity, dest, destMs);
     if (numMs === 0) return;
     const S = recording.samplesPerMs;
     const C = recording.numChannels;
     const halo = filterHalo(S);
     const enc = rawEncoding(recording.dataType);
-    // Each output sample is a fixed-order FIR of its own window, so chunk edges never change results.
-    const chunkMs = Math.max(1, Math.min(
-      this.filter.maxChunkMs(C, S, enc.bytesPerItem),
-      Math.floor(Math.max(this.chunkBytes, 4 * 1024 * 1024) / (S * C * Math.max(recording.itemSize, enc.bytesPerItem))),
-    ));
-    // The file read (and decode) of chunk k+1 overlaps the GPU work and readback of chunk k.
-    let pending: Promise<void> | null = null;
-    let which = 0;
+    const bytesPerMs = S * C * Math.max(recording.itemSize, enc.bytesPerItem);
+    // Chunks of max(4 MiB, request / 4) raw bytes, at most chunkBytes (a chunkBytes below
+    // 4 MiB is honoured: tests use it to run many chunks through the pipeline).
+    const minBytes = Math.min(this.chunkBytes, GPU_MIN_CHUNK_BYTES);
+    const targetBytes = Math.min(this.chunkBytes, Math.max(minBytes, Math.ceil((numMs * bytesPerMs) / GPU_PIPELINE_CHUNKS)));
+    const chunkMs = Math.max(1, Math.min(this.filter.maxChunkMs(C, S, enc.bytesPerItem), Math.floor(targetBytes / bytesPerMs)));
+    const chunks: [number, number][] = [];
+    for (let m0 = firstMs; m0 < firstMs + numMs; m0 += chunkMs) chunks.push([m0, Math.min(chunkMs, firstMs + numMs - m0)]);
+    const st = this.stats;
+    const copy0 = this.filter.copyMs;
+    const fh = await fsp.open(recording.binaryFile, 'r');
+    // Chunk k's input goes into the mapped upload buffer of slot k%2: direct dtypes are read
+    // from the file straight into it; others are read into a host buffer and decoded into it.
+    const read = async (k: number): Promise<void> => {
+      const [m0, n] = chunks[k];
+      const which = k & 1;
+      const rows = n * S + 2 * halo;
+      const byteLen = rows * recording.bytesPerSample;
+      let t0 = performance.now();
+      if (enc.direct) {
+        const view = await this.filter.stage(which, byteLen);
+        t0 = performance.now();
+        await recording.readBytesIntoAsync(m0 * S - halo, rows, view, 0, fh);
+        st.readMs += performance.now() - t0;
+        return;
+      }
+      if (this.raw[which].byteLength < byteLen) this.raw[which] = new Uint8Array(byteLen);
+      const bytes = this.raw[which].subarray(0, byteLen);
+      await recording.readBytesIntoAsync(m0 * S - halo, rows, bytes, 0, fh);
+      st.readMs += performance.now() - t0;
+      const view = await this.filter.stage(which, rows * C * 4);
+      t0 = performance.now();
+      decodeSamples(bytes, recording.dataType, new Float32Array(view.buffer, view.byteOffset, rows * C), 0);
+      st.decodeMs += performance.now() - t0;
+    };
+    let reading: Promise<void> | null = read(0);
+    reading.catch(() => undefined);
+    let prev: PendingChunk | null = null;
     try {
-      for (let m0 = firstMs; m0 < firstMs + numMs; m0 += chunkMs) {
-        const n = Math.min(chunkMs, firstMs + numMs - m0);
-        const start = m0 * S - halo;
-        const rows = n * S + 2 * halo;
-        const byteLen = rows * recording.bytesPerSample;
-        if (this.raw[which].byteLength < byteLen) this.raw[which] = new Uint8Array(byteLen);
-        const bytes = this.raw[which].subarray(0, byteLen);
-        recording.readBytesInto(start, rows, bytes, 0);
-        let upload: ArrayBufferView = bytes;
-        if (!enc.direct) {
-          if (this.decoded[which].length < rows * C) this.decoded[which] = new Float32Array(rows * C);
-          const f = this.decoded[which].subarray(0, rows * C);
-          decodeSamples(bytes, recording.dataType, f, 0);
-          upload = f;
+      for (let k = 0; k < chunks.length; k++) {
+        const [m0, n] = chunks[k];
+        let t0 = performance.now();
+        await reading;
+        reading = null;
+        st.readWaitMs += performance.now() - t0;
+        t0 = performance.now();
+        // Slot k%2 was freed when chunk k-2 was collected (previous iteration).
+        const cur = await this.filter.submit(STAGED, enc, n, polarity, dest, destMs + (m0 - firstMs), k & 1);
+        st.submitMs += performance.now() - t0;
+        st.chunks++;
+        // Chunk k+1 is read (into slot (k+1)%2's upload buffer, once the GPU has copied chunk
+        // k-1 out of it) while the GPU works on chunk k and chunk k-1 is copied out.
+        if (k + 1 < chunks.length) {
+          reading = read(k + 1);
+          reading.catch(() => undefined);
         }
-        which ^= 1;
-        if (pending) await pending;
-        pending = this.filter.run(upload, enc, n, polarity, dest, destMs + (m0 - firstMs));
+        if (prev) {
+          const p = prev;
+          prev = null;
+          await this.collect(p);
+        }
+        prev = cur;
+      }
+      if (prev) {
+        const p = prev;
+        prev = null;
+        await this.collect(p);
       }
     } catch (e) {
-      if (pending) await pending.catch(() => undefined);
+      // Leave nothing in flight: a read into a mapped buffer must finish before anything unmaps
+      // or destroys it, and a pending mapping must not reject unhandled.
+      if (reading) await reading.catch(() => undefined);
+      if (prev) await prev.collect().catch(() => undefined);
       throw e;
+    } finally {
+      st.copyMs += this.filter.copyMs - copy0;
+      await fh.close();
     }
-    if (pending) await pending;
+  }
+
+  /** Waits for a chunk's mapping and copies it out; wait time excludes the copy. */
+  private async collect(p: PendingChunk): Promise<void> {
+    const t0 = performance.now();
+    const c0 = this.filter.copyMs;
+    await p.collect();
+    this.stats.waitMs += performance.now() - t0 - (this.filter.copyMs - c0);
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.filter.dispose();
+    void this.tail.then(() => this.filter.dispose());
   }
 }
 

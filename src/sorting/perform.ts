@@ -88,7 +88,8 @@ export async function performSpikeSortingDetailed(
   const tStart = performance.now();
   const log = opts.verbose ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
   const ownProcessor = internals.processor === undefined;
-  const processor = internals.processor ?? (await createSignalProcessor(opts.backend, log ? { log } : undefined));
+  // 'auto' on a hardware GPU calibrates both paths on the first <= 500 ms of this recording.
+  const processor = internals.processor ?? (await createSignalProcessor(opts.backend, { ...(log ? { log } : {}), workload: recording }));
   try {
     const ownKernels = internals.kernels === undefined;
     const kernels = internals.kernels ?? (internals.gpuSortKernels ? kernelsForProcessor(processor) : null) ?? cpuSortKernels();
