@@ -30,6 +30,13 @@ export interface SortOptions {
   verbose?: boolean;
   /** 'auto' (WebGPU when an adapter exists, else CPU), 'webgpu' or 'cpu' (default 'auto'). */
   backend?: BackendChoice;
+  /**
+   * Merge burst fragments within each segment (default true): units on the same peak channel
+   * with a similar footprint whose spikes mostly follow a larger unit's by 1.5-25 ms (the
+   * shrinking late spikes of complex-spike bursts) join that unit. Beyond the reference
+   * algorithm; false gives the reference's behaviour. See src/sorting/burst-merge.ts.
+   */
+  mergeBursts?: boolean;
   /** Called after each sorted segment. */
   onProgress?: (p: SortProgress) => void;
 }
@@ -44,6 +51,7 @@ export interface ResolvedSortOptions {
   detectionPolarity: number;
   verbose: boolean;
   backend: BackendChoice;
+  mergeBursts: boolean;
   onProgress: ((p: SortProgress) => void) | undefined;
 }
 
@@ -64,6 +72,7 @@ export const SORT_DEFAULTS = Object.freeze({
   detectionPolarity: -1,
   verbose: true,
   backend: 'auto' as BackendChoice,
+  mergeBursts: true,
 });
 
 /** Below this rate the wide DoG width floor(S/4.75) is 0 and the filtered signal is identically zero. */
@@ -161,12 +170,20 @@ export function validateSortOptions(recording: RecordingShape, options: SortOpti
     backend = options.backend;
   }
 
+  let mergeBursts: boolean = SORT_DEFAULTS.mergeBursts;
+  if (options.mergeBursts !== undefined) {
+    if (typeof options.mergeBursts !== 'boolean') {
+      reject('mergeBursts', options.mergeBursts, `mergeBursts must be true or false, got ${describeValue(options.mergeBursts)}; pass false for the reference algorithm's behaviour`);
+    }
+    mergeBursts = options.mergeBursts;
+  }
+
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     reject('onProgress', options.onProgress, `onProgress must be a function ({ doneMs, totalMs }) => void, got ${describeValue(options.onProgress)}`);
   }
 
   return {
     minSegmentMs, detectionSensitivity, minSpikesPerCluster, mergingThreshold, maxDrift,
-    detectionPolarity, verbose, backend, onProgress: options.onProgress,
+    detectionPolarity, verbose, backend, mergeBursts, onProgress: options.onProgress,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * performSpikeSorting: streams a recording through a buffer of filtered data (spec §6), cuts
  * it into segments with the drift heuristic, sorts each segment (§7) and links the units of
- * consecutive segments by drift-searched assignment (§10).
+ * consecutive segments by drift-searched assignment (§10). Beyond the reference, each segment's
+ * burst fragments are merged into their unit before linking (burst-merge.ts; `mergeBursts`).
  *
  * The buffer holds the 4L-ms window the segmentation looks at plus an L-ms prefetch region
  * that the filter (worker threads or the GPU) fills while the host sorts the current segment.
@@ -19,6 +20,7 @@ import {
   type SignalProcessor,
 } from '../preprocess/signal-processor.js';
 import { cpuSortKernels, kernelsForProcessor, type SortKernels } from '../preprocess/sort-kernels.js';
+import { mergeBurstFragments } from './burst-merge.js';
 import { computeNeighbourhoods } from './neighbours.js';
 import { validateSortOptions, type ResolvedSortOptions, type SortOptions } from './params.js';
 import { segmentLength } from './segmenter.js';
@@ -189,7 +191,9 @@ async function sortStream(
     const d = segmentLength(buf.minVal, thresholds, need, L);
     segmentMs += performance.now() - t0;
     t0 = performance.now();
-    const units = await sortSegment({ buf, numMs: d, thr: thresholds, neighbours, params: segParams, kernels, work, timings: loop, yieldMs: 25 });
+    const found = await sortSegment({ buf, numMs: d, thr: thresholds, neighbours, params: segParams, kernels, work, timings: loop, yieldMs: 25 });
+    // Beyond the reference (burst-merge.ts): late, smaller spikes of bursts rejoin their unit.
+    const units = opts.mergeBursts ? mergeBurstFragments(found, recording.samplingFrequency, d * S) : found;
     sortMs += performance.now() - t0;
     const base = offset + pos * S;
     for (const sp of units.spikes) for (let i = 0; i < sp.length; i++) sp[i] += base;

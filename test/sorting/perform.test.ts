@@ -94,6 +94,23 @@ describe('performSpikeSorting on generated recordings', () => {
     }
   }, 120_000);
 
+  it('merges burst fragments by default (beyond the reference; mergeBursts: false turns it off)', async () => {
+    const g = await generate('bursty', {
+      preset: 'linear32', duration: 20, seed: 7, snrRange: [8, 20], closePairFraction: 0, burstFraction: 1,
+    });
+    const gt = loadGroundTruth(g.groundTruthFile);
+    const merged = await performSpikeSorting(open(g), { verbose: false, detectionPolarity: g.detectionPolarity });
+    const reference = await performSpikeSorting(open(g), { verbose: false, detectionPolarity: g.detectionPolarity, mergeBursts: false });
+    const a = compareToGroundTruth(gt, merged).totals;
+    const b = compareToGroundTruth(gt, reference).totals;
+    // Measured: 0.880 (8 units) with the merge, 0.823 (10 units) without.
+    expect(merged.length).toBeLessThan(reference.length);
+    expect(a.meanAccuracy).toBeGreaterThan(b.meanAccuracy + 0.03);
+    expect(a.numWellDetected).toBeGreaterThan(b.numWellDetected);
+    // The merge only joins units: every spike of the reference result is still reported.
+    expect(allSpikeTimes(merged)).toEqual(allSpikeTimes(reference));
+  }, 120_000);
+
   it('gives the same spike trains for negated data with polarity +1 as for the original with -1', async () => {
     const g = await generate('polarity', { ...EASY, duration: 8, seed: 2 });
     const raw = fs.readFileSync(g.binaryFile);
