@@ -37,7 +37,8 @@ export const SORT_OPTIONS: OptionSpec[] = [
   { name: 'merging-threshold', kind: 'number', value: 'X', description: 'Split acceptance threshold of the clustering, strictly between 0 and 1; higher merges more.', defaultText: '0.4', group: 'Sorting' },
   { name: 'max-drift', kind: 'number', value: 'UM', description: 'Largest drift in µm searched between consecutive segments (rounded to a multiple of 5).', defaultText: '30', group: 'Sorting' },
   { name: 'detection-polarity', kind: 'number', value: 'P', description: 'Multiplies the data before detection so spikes point down: -1 for negative spikes, 1 for positive; with data stored as a*x+b use -1/a.', defaultText: '-1', group: 'Sorting' },
-  { name: 'backend', kind: 'string', value: 'NAME', choices: ['auto', 'webgpu', 'cpu'], description: 'Where filtering and the bulk sorting steps run: webgpu needs a GPU adapter; auto uses WebGPU when available, else the CPU.', defaultText: 'auto', group: 'Sorting' },
+  { name: 'no-merge-bursts', kind: 'flag', description: 'Keep the reference behaviour: do not merge burst fragments (later, smaller spikes of a burst) into their unit within a segment.', group: 'Sorting' },
+  { name: 'backend', kind: 'string', value: 'NAME', choices: ['auto', 'webgpu', 'cpu'], description: 'Where filtering and the bulk sorting steps run: webgpu needs a GPU adapter; auto uses a hardware GPU when it measures faster than the CPU path, else the CPU.', defaultText: 'auto', group: 'Sorting' },
   { name: 'workers', kind: 'integer', value: 'N', min: 1, description: 'Sort N time blocks of the recording in parallel worker threads, then merge them (spikes within a few ms of block edges are lost).', defaultText: '1', group: 'Sorting' },
 ];
 
@@ -68,6 +69,7 @@ export function sortOptionsFrom(parsed: ParsedArgs): SortOptions {
   if (n('merging-threshold') !== undefined) o.mergingThreshold = n('merging-threshold');
   if (n('max-drift') !== undefined) o.maxDrift = n('max-drift');
   if (n('detection-polarity') !== undefined) o.detectionPolarity = n('detection-polarity');
+  if (optFlag(parsed, 'no-merge-bursts')) o.mergeBursts = false;
   const backend = optString(parsed, 'backend');
   if (backend !== undefined) o.backend = backend as SortOptions['backend'];
   return o;

@@ -56,3 +56,15 @@ describe('parseArgs', () => {
     expect(help).toMatch(/--rate HZ\s+Rate in Hz\. Required\./);
   });
 });
+
+describe('sort options from the command line', () => {
+  it('maps every sorting flag to its SortOptions field, --no-merge-bursts included', async () => {
+    const { spec: sortSpec, sortOptionsFrom } = await import('../../src/cli/sort.js');
+    const base = ['rec.bin', '--probe', 'p.json', '--sampling-frequency', '30000', '--dtype', 'int16', '--out', 'o'];
+    expect(sortOptionsFrom(parseArgs(sortSpec, base)).mergeBursts).toBeUndefined();
+    const o = sortOptionsFrom(parseArgs(sortSpec, [...base, '--no-merge-bursts', '--detection-polarity', '-0.195', '--max-drift', '15']));
+    expect(o.mergeBursts).toBe(false);
+    expect(o.detectionPolarity).toBe(-0.195);
+    expect(o.maxDrift).toBe(15);
+  });
+});
