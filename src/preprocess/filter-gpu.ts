@@ -50,7 +50,7 @@ export class GpuFilter {
   private readonly taps = new Map<string, GPUBuffer>();
   private readonly busy = new Set<number>();
   /** Per-slot MAP_WRITE | COPY_SRC upload buffers (see `stage`). */
-  private readonly uploads = new Map<number, { buffer: GPUBuffer; mapped: boolean; mapping: Promise<void> | null; staged: number }>();
+  private readonly uploads = new Map<number, { buffer: GPUBuffer; mapped: boolean; mapping: Promise<void> | null; staged: number; range: ArrayBuffer | null }>();
   /** Milliseconds spent copying mapped results into destinations (stage timing). */
   copyMs = 0;
 
@@ -113,11 +113,14 @@ export class GpuFilter {
     if (!up || up.buffer.size < need || (!up.mapped && up.mapping === null)) {
       up?.buffer.destroy();   // Dawn keeps it alive until a pending copy from it has run
       const buffer = await this.ctx.run('DoG filter upload buffer', async () => createMappedUpload(this.ctx, need, `upload ${slot}`));
-      up = { buffer, mapped: true, mapping: null, staged: 0 };
+      up = { buffer, mapped: true, mapping: null, staged: 0, range: null };
       this.uploads.set(slot, up);
     }
     up.staged = byteLength;
-    return new Uint8Array(up.buffer.getMappedRange(0, up.buffer.size), 0, byteLength);
+    // A mapping hands out its range once (a second getMappedRange would overlap): keep it
+    // until unmap, since a failed request can leave the slot mapped for the next one.
+    up.range ??= up.buffer.getMappedRange(0, up.buffer.size);
+    return new Uint8Array(up.range, 0, byteLength);
   }
 
   /**
@@ -153,6 +156,7 @@ export class GpuFilter {
       if (up) {
         up.buffer.unmap();
         up.mapped = false;
+        up.range = null;
       }
       return {
         collect: async () => {
@@ -189,6 +193,7 @@ export class GpuFilter {
         // after the filter has run (this matters where the compute is slow).
         up.buffer.unmap();
         up.mapped = false;
+        up.range = null;
         const copy = ctx.device.createCommandEncoder();
         copy.copyBufferToBuffer(up.buffer, 0, rawBuf, 0, alignUp(rawBytes, 4));
         ctx.device.queue.submit([copy.finish()]);

@@ -85,7 +85,7 @@ export interface SignalProcessorOptions {
   log?: (line: string) => void;
   /** CPU backend worker threads (0 = filter on the calling thread). Default: min(4, cores) on the main thread, 0 inside a worker thread. */
   cpuWorkers?: number;
-  /** Upper bound on the raw bytes read per chunk (bounded memory). Default 32 MiB. */
+  /** Upper bound on the raw bytes read per chunk (bounded memory; webgpu: per two chunks in flight). Default 32 MiB. */
   chunkBytes?: number;
   /** CPU backend: use the WebAssembly SIMD kernel for int16/uint16 data (default true; false = TypeScript only, same output). */
   cpuSimd?: boolean;
@@ -388,11 +388,13 @@ class GpuSignalProcessor implements SignalProcessor {
   }
 
   /**
-   * Pipeline over chunks k = 0, 1, ...: the file read of chunk k+1 (asynchronous, into host
-   * buffer (k+1)%2) runs while chunk k is uploaded and submitted on device slot k%2; chunk k's
-   * results are mapped and copied out only after chunk k+1 was submitted, so the GPU computes
-   * k+1 while the host copies k. Each output sample is a fixed-order FIR of its own window, so
-   * the chunking never changes results.
+   * Pipeline over chunks k = 0, 1, ... on two slots (GpuFilter: upload, device and staging
+   * buffers per slot): the file read of chunk k+1 (asynchronous, on the thread pool, straight
+   * into slot (k+1)%2's mapped upload buffer) runs while the GPU filters chunk k and the host
+   * copies chunk k-1's results out; chunk k's results are copied out only after chunk k+1 was
+   * submitted. Main-thread work per chunk: encode + submit, and one copy from the mapped
+   * results into `dest`. Each output sample is a fixed-order FIR of its own window, so the
+   * chunking never changes results.
    */
   filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void> {
     if (this.disposed) return Promise.reject(new Error('filterBlocks: this signal processor was disposed'));
@@ -410,10 +412,11 @@ class GpuSignalProcessor implements SignalProcessor {
     const halo = filterHalo(S);
     const enc = rawEncoding(recording.dataType);
     const bytesPerMs = S * C * Math.max(recording.itemSize, enc.bytesPerItem);
-    // Chunks of max(4 MiB, request / 4) raw bytes, at most chunkBytes (a chunkBytes below
-    // 4 MiB is honoured: tests use it to run many chunks through the pipeline).
-    const minBytes = Math.min(this.chunkBytes, GPU_MIN_CHUNK_BYTES);
-    const targetBytes = Math.min(this.chunkBytes, Math.max(minBytes, Math.ceil((numMs * bytesPerMs) / GPU_PIPELINE_CHUNKS)));
+    // Chunks of max(4 MiB, request / 4) raw bytes, at most chunkBytes / 2: two chunks are in
+    // flight, so memory stays within the chunkBytes budget (a small chunkBytes is honoured;
+    // tests use it to run many chunks through the pipeline).
+    const perSlot = Math.max(1, Math.floor(this.chunkBytes / 2));
+    const targetBytes = Math.min(perSlot, Math.max(GPU_MIN_CHUNK_BYTES, Math.ceil((numMs * bytesPerMs) / GPU_PIPELINE_CHUNKS)));
     const chunkMs = Math.max(1, Math.min(this.filter.maxChunkMs(C, S, enc.bytesPerItem), Math.floor(targetBytes / bytesPerMs)));
     const chunks: [number, number][] = [];
     for (let m0 = firstMs; m0 < firstMs + numMs; m0 += chunkMs) chunks.push([m0, Math.min(chunkMs, firstMs + numMs - m0)]);
@@ -446,7 +449,7 @@ class GpuSignalProcessor implements SignalProcessor {
     };
     let reading: Promise<void> | null = read(0);
     reading.catch(() => undefined);
-    let prev: PendingChunk | null = null;
+    const inFlight: PendingChunk[] = [];   // submitted, not yet collected (at most 2)
     try {
       for (let k = 0; k < chunks.length; k++) {
         const [m0, n] = chunks[k];
@@ -456,7 +459,7 @@ class GpuSignalProcessor implements SignalProcessor {
         st.readWaitMs += performance.now() - t0;
         t0 = performance.now();
         // Slot k%2 was freed when chunk k-2 was collected (previous iteration).
-        const cur = await this.filter.submit(STAGED, enc, n, polarity, dest, destMs + (m0 - firstMs), k & 1);
+        inFlight.push(await this.filter.submit(STAGED, enc, n, polarity, dest, destMs + (m0 - firstMs), k & 1));
         st.submitMs += performance.now() - t0;
         st.chunks++;
         // Chunk k+1 is read (into slot (k+1)%2's upload buffer, once the GPU has copied chunk
@@ -465,23 +468,14 @@ class GpuSignalProcessor implements SignalProcessor {
           reading = read(k + 1);
           reading.catch(() => undefined);
         }
-        if (prev) {
-          const p = prev;
-          prev = null;
-          await this.collect(p);
-        }
-        prev = cur;
+        if (inFlight.length > 1) await this.collect(inFlight.shift()!);
       }
-      if (prev) {
-        const p = prev;
-        prev = null;
-        await this.collect(p);
-      }
+      while (inFlight.length > 0) await this.collect(inFlight.shift()!);
     } catch (e) {
       // Leave nothing in flight: a read into a mapped buffer must finish before anything unmaps
-      // or destroys it, and a pending mapping must not reject unhandled.
+      // or destroys it, and every submitted chunk is collected (frees its slot, no unhandled mapping).
       if (reading) await reading.catch(() => undefined);
-      if (prev) await prev.collect().catch(() => undefined);
+      for (const p of inFlight) await p.collect().catch(() => undefined);
       throw e;
     } finally {
       st.copyMs += this.filter.copyMs - copy0;

@@ -1,3 +1,4 @@
+import { truncateSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { releaseGpuContext } from '../../src/gpu/context.js';
 import { calibrate, decideBackend } from '../../src/preprocess/auto-backend.js';
@@ -40,6 +41,28 @@ describe.skipIf(!gpu.ok)('webgpu filter pipeline (double-buffered chunks)', () =
       }
     });
   }
+
+  it('a read that fails mid-stream rejects the request, leaves nothing in flight, and the processor keeps working', async () => {
+    const C = 16;
+    const S = 30;
+    const rows = 30000;
+    const t = writeRecording(spiky(rows, C, S, 11), C, 30000, 'int16');
+    const p = await createSignalProcessor('webgpu', { chunkBytes: 40_000 });
+    try {
+      const numMs = Math.floor(rows / S) - 2;
+      const ref = allocateFilteredBuffer(C, S, 100);
+      await p.filterBlocks(t.rec, 1, 100, -1, ref, 0);
+      truncateSync(t.rec.binaryFile, Math.floor(rows / 2) * C * 2);   // the Recording still believes the old size
+      const buf = allocateFilteredBuffer(C, S, numMs);
+      await expect(p.filterBlocks(t.rec, 1, numMs, -1, buf, 0)).rejects.toThrow(/unexpected end/);
+      const again = allocateFilteredBuffer(C, S, 100);
+      await p.filterBlocks(t.rec, 1, 100, -1, again, 0);
+      expect(worstDiff(ref.data, again.data)).toBe(0);
+    } finally {
+      p.dispose();
+      t.cleanup();
+    }
+  });
 
   it('calibration times both paths on the same block and they agree (no timing assertions)', async () => {
     const C = 8;
