@@ -10,7 +10,7 @@
  * Each configuration runs `repeat` times; the table shows the best and the median.
  * For webgpu a second table gives the stage times of the best run (read, upload+submit, GPU
  * wait, copy-out; see GpuFilterStats). --chunk-mib sets the processors' chunkBytes (the webgpu
- * path uses chunks of max(4 MiB, request/4) up to that; below 4 MiB it is used as is).
+ * path uses chunks of max(2 MiB, request/4) up to half of that: two chunks are in flight).
  */
 import { mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
 import { cpus, tmpdir, totalmem, availableParallelism } from 'node:os';

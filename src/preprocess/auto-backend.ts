@@ -7,7 +7,9 @@
  *   dtype in a temp file when only the shape is known. The block is at most 16 MiB of raw data.
  * - Each path is warmed up once (pipelines, worker threads) on <= 64 ms, then the two paths
  *   are timed alternately, twice each (cpu, webgpu, cpu, webgpu); each path's best run counts.
- *   Rate = raw input MB per second.
+ *   Rate = raw input MB per second. Each timed run is one request, so the webgpu rate includes
+ *   one pipeline fill and drain (a 500-ms request runs as 4 chunks): conservative for a sort,
+ *   whose requests are minSegmentLength (10 s by default) long.
  * - The faster path wins, provided the two agree on the per-ms minima (worst absolute
  *   difference <= 1e-3 x the largest |minimum| + 1e-3); otherwise the CPU (the reference) is used.
  * - The decision is cached in memory per process (per thread) for each (channels, samples

@@ -369,8 +369,8 @@ export interface GpuFilterStats {
   copyMs: number;
 }
 
-/** Raw bytes per GPU chunk: at least this much, so per-submission costs stay small. */
-const GPU_MIN_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Raw bytes per GPU chunk: at least this much, so per-submission costs (~0.1-1 ms) stay small. */
+const GPU_MIN_CHUNK_BYTES = 2 * 1024 * 1024;
 /** A request is split into at least this many chunks (when each stays >= GPU_MIN_CHUNK_BYTES), so its stages overlap. */
 const GPU_PIPELINE_CHUNKS = 4;
 
@@ -381,6 +381,7 @@ class GpuSignalProcessor implements SignalProcessor {
   private disposed = false;
   /** Settles when the requests so far are done; dispose waits for it before freeing buffers a read may be filling. */
   private tail: Promise<void> = Promise.resolve();
+  private file: { recording: Recording; handle: fsp.FileHandle } | null = null;
   readonly stats: GpuFilterStats = { chunks: 0, readMs: 0, readWaitMs: 0, decodeMs: 0, submitMs: 0, waitMs: 0, copyMs: 0 };
 
   constructor(readonly ctx: GpuContext, public description: string, private readonly chunkBytes: number) {
@@ -412,7 +413,7 @@ class GpuSignalProcessor implements SignalProcessor {
     const halo = filterHalo(S);
     const enc = rawEncoding(recording.dataType);
     const bytesPerMs = S * C * Math.max(recording.itemSize, enc.bytesPerItem);
-    // Chunks of max(4 MiB, request / 4) raw bytes, at most chunkBytes / 2: two chunks are in
+    // Chunks of max(2 MiB, request / 4) raw bytes, at most chunkBytes / 2: two chunks are in
     // flight, so memory stays within the chunkBytes budget (a small chunkBytes is honoured;
     // tests use it to run many chunks through the pipeline).
     const perSlot = Math.max(1, Math.floor(this.chunkBytes / 2));
@@ -422,7 +423,7 @@ class GpuSignalProcessor implements SignalProcessor {
     for (let m0 = firstMs; m0 < firstMs + numMs; m0 += chunkMs) chunks.push([m0, Math.min(chunkMs, firstMs + numMs - m0)]);
     const st = this.stats;
     const copy0 = this.filter.copyMs;
-    const fh = await fsp.open(recording.binaryFile, 'r');
+    const fh = await this.openFile(recording);
     // Chunk k's input goes into the mapped upload buffer of slot k%2: direct dtypes are read
     // from the file straight into it; others are read into a host buffer and decoded into it.
     const read = async (k: number): Promise<void> => {
@@ -479,8 +480,18 @@ class GpuSignalProcessor implements SignalProcessor {
       throw e;
     } finally {
       st.copyMs += this.filter.copyMs - copy0;
-      await fh.close();
     }
+  }
+
+  /** The recording's file, opened once and kept open between requests for the same Recording (closed on dispose). */
+  private async openFile(recording: Recording): Promise<fsp.FileHandle> {
+    if (this.file?.recording === recording) return this.file.handle;
+    const old = this.file;
+    this.file = null;
+    await old?.handle.close().catch(() => undefined);
+    const handle = await fsp.open(recording.binaryFile, 'r');
+    this.file = { recording, handle };
+    return handle;
   }
 
   /** Waits for a chunk's mapping and copies it out; wait time excludes the copy. */
@@ -494,7 +505,12 @@ class GpuSignalProcessor implements SignalProcessor {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    void this.tail.then(() => this.filter.dispose());
+    void this.tail.then(() => {
+      this.filter.dispose();
+      const f = this.file;
+      this.file = null;
+      return f?.handle.close().catch(() => undefined);
+    });
   }
 }
 
