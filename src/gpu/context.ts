@@ -89,9 +89,14 @@ const SOFTWARE_NAME = /llvmpipe|lavapipe|swiftshader|software|microsoft basic re
 export function describeAdapter(adapter: GPUAdapter): { name: string; isSoftware: boolean } {
   const info = (adapter.info ?? {}) as GPUAdapterInfo & { isFallbackAdapter?: boolean };
   const parts = [info.description, info.device, info.vendor, info.architecture].filter((s) => typeof s === 'string' && s.length > 0);
-  const name = info.description || [info.vendor, info.device].filter(Boolean).join(' ') || 'unknown adapter';
   const fallback = info.isFallbackAdapter === true || (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
   const isSoftware = fallback || parts.some((p) => SOFTWARE_NAME.test(p));
+  let name = info.description || [info.vendor, info.device].filter(Boolean).join(' ') || 'unknown adapter';
+  // NVIDIA's Vulkan driver describes itself by driver version ("NVIDIA: 580.159.04 ..."); the
+  // card's name is only in `device` ("nvidia-h100-80gb-hbm3"), so lead with it for hardware.
+  if (!isSoftware && info.device && info.description && !info.description.toLowerCase().includes(info.device.toLowerCase())) {
+    name = `${info.device} (${info.description})`;
+  }
   return { name, isSoftware };
 }
 

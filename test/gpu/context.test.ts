@@ -18,6 +18,9 @@ describe('describeAdapter', () => {
     expect(describeAdapter(fake({ description: 'Anything', isFallbackAdapter: true })).isSoftware).toBe(true);
     const h = describeAdapter(fake({ vendor: 'nvidia', description: 'NVIDIA H100 80GB HBM3' }));
     expect(h).toEqual({ name: 'NVIDIA H100 80GB HBM3', isSoftware: false });
+    // What NVIDIA's Vulkan driver reports through Dawn (seen on an H100): the card is in `device`.
+    const v = describeAdapter(fake({ vendor: 'nvidia', device: 'nvidia-h100-80gb-hbm3', description: 'NVIDIA: 580.159.04 580.159.4.0' }));
+    expect(v).toEqual({ name: 'nvidia-h100-80gb-hbm3 (NVIDIA: 580.159.04 580.159.4.0)', isSoftware: false });
   });
 });
 
