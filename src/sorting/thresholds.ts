@@ -47,6 +47,65 @@ function select(a: Float32Array, left: number, right: number, k: number): number
   return a[k];
 }
 
+/** Bins of the first radix level: the top 11 of the 31 magnitude bits (8 exponent, 3 mantissa). */
+const RADIX_SHIFT = 20;
+const RADIX_BINS = 1 << 11;
+/** Bin of +Infinity; bins at or above it hold Infinity or NaN. */
+const INF_BIN = 0x7f800000 >>> RADIX_SHIFT;
+
+/** Reused scratch of the radix median (thresholds are computed on one thread). */
+let histScratch = new Uint32Array(RADIX_BINS);
+let candScratch = new Float32Array(0);
+
+/**
+ * medianInPlace for magnitudes given as float32 bit patterns with the sign bit clear (|y|): same
+ * value bit for bit. Non-negative floats order like their bits, so one histogram of the top bits
+ * finds the bin holding the middle rank; only that bin's values (a few percent) go through the
+ * quickselect. Columns with Infinity or NaN take medianInPlace itself. `bits` is not modified.
+ */
+export function medianOfMagnitudeBits(bits: Uint32Array, n: number): number {
+  if (n <= 0) throw new RangeError('median of an empty set');
+  const hist = histScratch;
+  hist.fill(0);
+  for (let i = 0; i < n; i++) hist[bits[i] >>> RADIX_SHIFT]++;
+  let special = 0;
+  for (let b = INF_BIN; b < RADIX_BINS; b++) special += hist[b];
+  if (special > 0) {
+    const f = new Float32Array(n);
+    f.set(new Float32Array(bits.buffer, bits.byteOffset, n));
+    return medianInPlace(f, n);
+  }
+  const h = n >> 1; // rank of the upper middle (0-based)
+  let bin = 0;
+  let below = 0; // values in bins < bin
+  while (below + hist[bin] <= h) below += hist[bin++];
+  const count = hist[bin];
+  if (candScratch.length < count) candScratch = new Float32Array(Math.max(count, 2 * candScratch.length));
+  const cand = candScratch;
+  const candBits = new Uint32Array(cand.buffer, 0, count);
+  let j = 0;
+  for (let i = 0; i < n; i++) if (bits[i] >>> RADIX_SHIFT === bin) candBits[j++] = bits[i];
+  const k = h - below;
+  const hi = select(cand, 0, count - 1, k);
+  if (n % 2 === 1) return hi;
+  let lo: number;
+  if (k > 0) {
+    // The lower middle is the largest candidate left of position k after selection.
+    lo = cand[0];
+    for (let i = 1; i < k; i++) if (cand[i] > lo) lo = cand[i];
+  } else {
+    // The upper middle is its bin's smallest value: the lower middle is the largest value of
+    // the bins below (there is one: h >= 1 values precede it).
+    let maxBits = 0;
+    for (let i = 0; i < n; i++) {
+      const v = bits[i];
+      if (v >>> RADIX_SHIFT < bin && v > maxBits) maxBits = v;
+    }
+    lo = new Float32Array(new Uint32Array([maxBits]).buffer)[0];
+  }
+  return Math.fround((lo + hi) / 2);
+}
+
 /**
  * @param buf filtered buffer whose slots 0..numMs-1 hold ms blocks 1..numMs of the recording
  * @param numMs min(4L, T-1)
@@ -56,19 +115,20 @@ export function computeThresholds(buf: FilteredBuffer, numMs: number, sensitivit
   const C = buf.numChannels;
   const S = buf.samplesPerMs;
   const thr = new Float32Array(C);
-  const data = buf.data;
+  // |y| as float32 bits: the sign bit cleared (the same value Math.abs gives, -0 becomes +0).
+  const data = new Uint32Array(buf.data.buffer, buf.data.byteOffset, buf.data.length);
   // Channel tiles, ms outer: each ms block's first samples of a tile sit S floats apart, so
   // the gather walks memory forward instead of striding across the whole buffer per channel.
   const TILE = 32;
-  const cols = new Float32Array(Math.min(TILE, C) * numMs);
+  const cols = new Uint32Array(Math.min(TILE, C) * numMs);
   for (let c0 = 0; c0 < C; c0 += TILE) {
     const nt = Math.min(TILE, C - c0);
     for (let m = 0; m < numMs; m++) {
       const base = (m * C + c0) * S;
-      for (let t = 0; t < nt; t++) cols[t * numMs + m] = Math.abs(data[base + t * S]);
+      for (let t = 0; t < nt; t++) cols[t * numMs + m] = data[base + t * S] & 0x7fffffff;
     }
     for (let t = 0; t < nt; t++) {
-      thr[c0 + t] = -sensitivity * medianInPlace(cols.subarray(t * numMs, (t + 1) * numMs), numMs);
+      thr[c0 + t] = -sensitivity * medianOfMagnitudeBits(cols.subarray(t * numMs, (t + 1) * numMs), numMs);
     }
   }
   return thr;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { computeThresholds, medianInPlace } from '../../src/sorting/thresholds.js';
+import { computeThresholds, medianInPlace, medianOfMagnitudeBits } from '../../src/sorting/thresholds.js';
+import { mulberry32 } from '../random.js';
 
 describe('detection thresholds (spec §5)', () => {
   it('median: odd count takes the middle, even count the mean of the two middle values', () => {
@@ -41,6 +42,35 @@ describe('median by selection', () => {
       const h = n >> 1;
       const want = n % 2 ? s[h] : Math.fround((s[h - 1] + s[h]) / 2);
       expect(medianInPlace(v, n)).toBe(want);
+    }
+  });
+});
+
+describe('median of magnitude bits (radix pre-selection)', () => {
+  const bitsOf = (f: Float32Array): Uint32Array => new Uint32Array(Float32Array.from(f, Math.abs).buffer);
+  it('gives medianInPlace of |v| bit for bit, the input left as it was', () => {
+    const rnd = mulberry32(7);
+    for (let trial = 0; trial < 600; trial++) {
+      const n = 1 + Math.floor(rnd() * (trial % 3 === 0 ? 5000 : 60));
+      const kind = trial % 6;
+      const v = new Float32Array(n).map((_, i) =>
+        kind === 0 ? (rnd() - 0.5) * 100 // spread over several octaves
+          : kind === 1 ? -0 // all zero, sign set
+            : kind === 2 ? (i % 2 ? 1 : 1.0625) // two values, one radix bin apart
+              : kind === 3 ? (i < n / 2 ? 0.001 : 1000) // the middle ranks in distant bins
+                : kind === 4 ? Math.round(rnd() * 4) : (rnd() - 0.5) * 1e-40, // subnormals
+      );
+      const bits = bitsOf(v);
+      const before = Uint32Array.from(bits);
+      const want = medianInPlace(Float32Array.from(v, Math.abs), n);
+      expect(Object.is(medianOfMagnitudeBits(bits, n), want)).toBe(true);
+      expect(bits).toEqual(before);
+    }
+  });
+  it('columns with Infinity or NaN take the quickselect path', () => {
+    for (const v of [[1, Infinity, 2, 3], [NaN, 1, 2], [Infinity, Infinity]]) {
+      const f = Float32Array.from(v);
+      expect(Object.is(medianOfMagnitudeBits(bitsOf(f), f.length), medianInPlace(Float32Array.from(f, Math.abs), f.length))).toBe(true);
     }
   });
 });
