@@ -54,6 +54,77 @@ function stack(vectors: Float32Array[], C: number, name: string): Float32Array {
   return out;
 }
 
+/**
+ * cost[i * k2 + j] = sqrt(sum_c (a[i, c] - b[j, c])^2) in float64, channels summed in ascending
+ * order. Blocks of 2 rows x 4 columns: eight independent sums (each still in channel order, so
+ * every value is the same as one pair at a time) hide the latency of the dependent additions
+ * and reuse each load.
+ */
+export function euclideanDistances(a: Float32Array, k1: number, b: Float32Array, k2: number, C: number, cost: Float64Array): void {
+  const k1by2 = k1 - (k1 % 2);
+  const k2by4 = k2 - (k2 % 4);
+  let i = 0;
+  for (; i < k1by2; i += 2) {
+    const a0 = i * C;
+    const a1 = a0 + C;
+    const r0 = i * k2;
+    const r1 = r0 + k2;
+    for (let j = 0; j < k2by4; j += 4) {
+      const b0 = j * C;
+      const b1 = b0 + C;
+      const b2 = b1 + C;
+      const b3 = b2 + C;
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      for (let c = 0; c < C; c++) {
+        const x0 = a[a0 + c];
+        const x1 = a[a1 + c];
+        const y0 = b[b0 + c];
+        const y1 = b[b1 + c];
+        const y2 = b[b2 + c];
+        const y3 = b[b3 + c];
+        let d = x0 - y0;
+        s00 += d * d;
+        d = x0 - y1;
+        s01 += d * d;
+        d = x0 - y2;
+        s02 += d * d;
+        d = x0 - y3;
+        s03 += d * d;
+        d = x1 - y0;
+        s10 += d * d;
+        d = x1 - y1;
+        s11 += d * d;
+        d = x1 - y2;
+        s12 += d * d;
+        d = x1 - y3;
+        s13 += d * d;
+      }
+      cost[r0 + j] = Math.sqrt(s00);
+      cost[r0 + j + 1] = Math.sqrt(s01);
+      cost[r0 + j + 2] = Math.sqrt(s02);
+      cost[r0 + j + 3] = Math.sqrt(s03);
+      cost[r1 + j] = Math.sqrt(s10);
+      cost[r1 + j + 1] = Math.sqrt(s11);
+      cost[r1 + j + 2] = Math.sqrt(s12);
+      cost[r1 + j + 3] = Math.sqrt(s13);
+    }
+    for (let j = k2by4; j < k2; j++) {
+      cost[r0 + j] = distance(a, a0, b, j * C, C);
+      cost[r1 + j] = distance(a, a1, b, j * C, C);
+    }
+  }
+  for (; i < k1; i++) for (let j = 0; j < k2; j++) cost[i * k2 + j] = distance(a, i * C, b, j * C, C);
+}
+
+function distance(a: Float32Array, ai: number, b: Float32Array, bj: number, C: number): number {
+  let sum = 0;
+  for (let c = 0; c < C; c++) {
+    const d = a[ai + c] - b[bj + c];
+    sum += d * d;
+  }
+  return Math.sqrt(sum);
+}
+
 /** Like assignClusters, also reporting the winning shift and its cost. */
 export function assignClustersDetailed(
   a1: Float32Array[],
@@ -78,16 +149,7 @@ export function assignClustersDetailed(
   for (let s = 0 - D; s <= D; s += DRIFT_STEP_UM) {
     const S1 = applyShiftPlan(cachedShiftPlan(geometry, s / 2), A1, k1);
     const S2 = applyShiftPlan(cachedShiftPlan(geometry, -s / 2), A2, k2);
-    for (let i = 0; i < k1; i++) {
-      for (let j = 0; j < k2; j++) {
-        let sum = 0;
-        for (let c = 0; c < C; c++) {
-          const d = S1[i * C + c] - S2[j * C + c];
-          sum += d * d;
-        }
-        cost[i * k2 + j] = Math.sqrt(sum);
-      }
-    }
+    euclideanDistances(S1, k1, S2, k2, C, cost);
     const { rowToCol, total } = solveAssignment(cost, k1, k2);
     // Strictly lower wins: on ties the smaller (earlier) shift is kept.
     if (best === null || total < best.total) best = { mapping: rowToCol, shiftUm: s, total };

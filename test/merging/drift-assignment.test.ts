@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { shiftAmplitudes } from '../../src/merging/drift.js';
-import { assignClusters, assignClustersDetailed, roundDrift, roundHalfEven } from '../../src/merging/assignment.js';
+import { assignClusters, assignClustersDetailed, euclideanDistances, roundDrift, roundHalfEven } from '../../src/merging/assignment.js';
 
 function linearProbe(n: number, pitch: number): Float32Array {
   const g = new Float32Array(2 * n);
@@ -154,5 +154,27 @@ describe('shift plans', () => {
     expect(cachedShiftPlan(g, 7.5)).toBe(cachedShiftPlan(g, 7.5));
     expect(cachedShiftPlan(g, 7.5)).toEqual(buildShiftPlan(g, 7.5));
     expect(() => assignClusters([], [], [0, 0] as never, 30)).toThrow(/geometry must be a Float32Array/);
+  });
+});
+
+describe('euclideanDistances (blocked cost matrix)', () => {
+  it('equals one pair at a time, channels summed in order, for every block remainder', () => {
+    const rnd = mulberry32(11);
+    for (const [k1, k2, C] of [[1, 1, 1], [2, 4, 3], [3, 5, 7], [5, 7, 384], [8, 9, 2], [0, 3, 4], [4, 0, 4]]) {
+      const a = Float32Array.from({ length: k1 * C }, () => (rnd() - 0.5) * 100);
+      const b = Float32Array.from({ length: k2 * C }, () => (rnd() - 0.5) * 100);
+      const got = new Float64Array(k1 * k2);
+      euclideanDistances(a, k1, b, k2, C, got);
+      for (let i = 0; i < k1; i++) {
+        for (let j = 0; j < k2; j++) {
+          let sum = 0;
+          for (let c = 0; c < C; c++) {
+            const d = a[i * C + c] - b[j * C + c];
+            sum += d * d;
+          }
+          expect(got[i * k2 + j]).toBe(Math.sqrt(sum));
+        }
+      }
+    }
   });
 });
