@@ -37,13 +37,13 @@ export interface FilterJob {
 }
 
 /** The worker's module graph (filter-worker imports cpu-pool only for types). */
-const WORKER_MODULES = ['filter-worker', 'filter', 'filter-wasm', 'constants'];
+const WORKER_MODULES = ['filter-worker', 'filter', 'filter-wasm', 'wasm-assembler', 'constants'];
 
 let entryPromise: Promise<{ url: URL; execArgv: string[] }> | null = null;
 
 /**
  * Where the worker script is. From dist/: filter-worker.js beside this module. From the
- * TypeScript sources (vitest, benchmarks through scripts/ts-loader.mjs): the worker's four
+ * TypeScript sources (vitest, benchmarks through scripts/ts-loader.mjs): the worker's
  * modules are transpiled once into a content-addressed folder under the temp dir, because a
  * worker that loads the TypeScript compiler itself takes over a second to start.
  */

@@ -16,64 +16,8 @@
  * Channels beyond the last multiple of four go through the TypeScript path.
  */
 import { filterWidths } from './constants.js';
+import { Code, moduleHeader, section, str, uleb } from './wasm-assembler.js';
 import { cpuGridMs, filterBlocksFloat, filterBlocksInt, gridStartMs, type BlockDestination, type FilterScratch } from './filter.js';
-
-// ---- a minimal WebAssembly assembler -------------------------------------------------------
-
-function uleb(v: number, out: number[]): void {
-  do {
-    let b = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) b |= 0x80;
-    out.push(b);
-  } while (v !== 0);
-}
-
-function sleb(v: number, out: number[]): void {
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-class Code {
-  readonly b: number[] = [];
-  get(i: number): this { this.b.push(0x20); uleb(i, this.b); return this; }
-  set(i: number): this { this.b.push(0x21); uleb(i, this.b); return this; }
-  tee(i: number): this { this.b.push(0x22); uleb(i, this.b); return this; }
-  i32(v: number): this { this.b.push(0x41); sleb(v | 0, this.b); return this; }
-  op(...codes: number[]): this { this.b.push(...codes); return this; }
-  add(): this { return this.op(0x6a); }
-  sub(): this { return this.op(0x6b); }
-  mul(): this { return this.op(0x6c); }
-  shl(): this { return this.op(0x74); }
-  geU(): this { return this.op(0x4f); }
-  /** block + loop; `body` may `br_if 1` to leave and ends with `br 0` to repeat. */
-  loop(body: () => void): this {
-    this.op(0x02, 0x40, 0x03, 0x40);
-    body();
-    return this.op(0x0c, 0x00, 0x0b, 0x0b);
-  }
-  exitIf(): this { return this.op(0x0d, 0x01); }
-  simd(code: number, ...imm: number[]): this {
-    this.b.push(0xfd);
-    uleb(code, this.b);
-    this.b.push(...imm);
-    return this;
-  }
-  mem(code: number, offset: number, align = 0): this {
-    this.b.push(0xfd);
-    uleb(code, this.b);
-    uleb(align, this.b);
-    uleb(offset, this.b);
-    return this;
-  }
-}
 
 const SIMD = {
   load: 0x00, load16x4s: 0x03, load16x4u: 0x04, store: 0x0b, shuffle: 0x0d, i32splat: 0x11, f64splat: 0x14,
@@ -195,24 +139,23 @@ function buildModule(params: number[], nI32: number, nV128: number, c: Code): Ui
   uleb(nV128, body); body.push(0x7b);
   body.push(...c.b);
 
-  const mod: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const section = (id: number, content: number[]): void => {
-    mod.push(id);
-    uleb(content.length, mod);
-    mod.push(...content);
-  };
+  const mod = moduleHeader();
   const type: number[] = [1, 0x60];
   uleb(params.length, type);
   type.push(...params, 0);
-  section(1, type);
-  section(3, [1, 0]);
-  section(5, [1, 0x00, 1]);    // one memory, min 1 page, exported and grown from JS
-  const name = (str: string): number[] => [str.length, ...Array.from(str, (ch) => ch.charCodeAt(0))];
-  section(7, [2, ...name('filter'), 0x00, 0, ...name('memory'), 0x02, 0]);
+  section(1, type, mod);
+  section(3, [1, 0], mod);
+  section(5, [1, 0x00, 1], mod);    // one memory, min 1 page, exported and grown from JS
+  const exp: number[] = [2];
+  str('filter', exp);
+  exp.push(0x00, 0);
+  str('memory', exp);
+  exp.push(0x02, 0);
+  section(7, exp, mod);
   const code: number[] = [1];
   uleb(body.length, code);
   code.push(...body);
-  section(10, code);
+  section(10, code, mod);
   return new Uint8Array(mod);
 }
 

@@ -12,24 +12,10 @@
  * The module is assembled below from a short instruction list (no toolchain, no binary blob).
  */
 
-// ---- a minimal assembler ----------------------------------------------------------------------
+import { Code, moduleHeader, section, str, uleb } from '../preprocess/wasm-assembler.js';
 
-function uleb(v: number, out: number[]): void {
-  do {
-    let b = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) b |= 0x80;
-    out.push(b);
-  } while (v !== 0);
-}
-
-class Body {
-  readonly b: number[] = [];
-  get(i: number): this { this.b.push(0x20); uleb(i, this.b); return this; }
-  set(i: number): this { this.b.push(0x21); uleb(i, this.b); return this; }
-  i32(v: number): this { this.b.push(0x41); uleb(v, this.b); return this; } // small non-negative constants only
-  op(...c: number[]): this { this.b.push(...c); return this; }
-  simd(code: number, ...imm: number[]): this { this.b.push(0xfd); uleb(code, this.b); this.b.push(...imm); return this; }
+/** The shared instruction buffer plus the memory instructions these kernels use. */
+class Body extends Code {
   /** v128.load / v128.store with alignment 2^4 hint 0 (unaligned allowed) and offset 0. */
   vload(): this { return this.simd(0x00, 0x00, 0x00); }
   vstore(): this { return this.simd(0x0b, 0x00, 0x00); }
@@ -138,21 +124,10 @@ function covBody(): Body {
   return f;
 }
 
-function section(id: number, payload: number[], out: number[]): void {
-  out.push(id);
-  uleb(payload.length, out);
-  out.push(...payload);
-}
-
-function str(s: string, out: number[]): void {
-  uleb(s.length, out);
-  for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
-}
-
 function assemble(): Uint8Array {
   const names = ['dots', 'axpy', 'cov'];
   const bodies = [dotsBody(), axpyBody(), covBody()];
-  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const out = moduleHeader();
   // one type: (i32 x5) -> ()
   section(1, [0x01, 0x60, 0x05, I32, I32, I32, I32, I32, 0x00], out);
   section(3, [bodies.length, ...bodies.map(() => 0)], out);
