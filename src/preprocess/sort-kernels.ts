@@ -58,6 +58,22 @@ function isPeak(minVal: Float32Array, minPos: Int32Array, m: number, h: number):
     && (minPos[m] <= minPos[m + 1] || v <= minVal[m + 1]);
 }
 
+/** Shape checks shared by both matchCandidates twins; returns the target row, M and K. */
+function checkMatchArgs(
+  minValRows: readonly Float32Array[],
+  minPosTarget: Int32Array,
+  templateMinima: Float32Array,
+  minValTarget: Float32Array | undefined,
+): { target: Float32Array; M: number; K: number } {
+  const target = minValTarget ?? minValRows[0];
+  const M = minPosTarget.length;
+  checkRow('minValTarget', target, M);
+  const K = templateMinima.length;
+  if (minValRows.length !== K) throw new RangeError(`matchCandidates: ${minValRows.length} minima rows for ${K} template channels`);
+  for (const r of minValRows) checkRow('a minima row', r, M);
+  return { target, M, K };
+}
+
 function checkRow(name: string, a: ArrayLike<number>, M: number): void {
   if (a.length !== M) throw new RangeError(`${name} has length ${a.length}, expected M = ${M} (one value per ms block)`);
 }
@@ -132,12 +148,7 @@ export function cpuSortKernels(): SortKernels {
     },
 
     async matchCandidates(minValRows, minPosTarget, templateMinima, minValTarget) {
-      const target = minValTarget ?? minValRows[0];
-      const M = minPosTarget.length;
-      checkRow('minValTarget', target, M);
-      const K = templateMinima.length;
-      if (minValRows.length !== K) throw new RangeError(`matchCandidates: ${minValRows.length} minima rows for ${K} template channels`);
-      for (const r of minValRows) checkRow('a minima row', r, M);
+      const { target, M, K } = checkMatchArgs(minValRows, minPosTarget, templateMinima, minValTarget);
       const half = halfSelfDot(templateMinima);
       const out = new IntList();
       for (let m = 2; m <= M - 3; m++) {
@@ -274,12 +285,7 @@ export function gpuSortKernels(ctx: GpuContext): SortKernels {
     },
 
     async matchCandidates(minValRows, minPosTarget, templateMinima, minValTarget) {
-      const target = minValTarget ?? minValRows[0];
-      const M = minPosTarget.length;
-      checkRow('minValTarget', target, M);
-      const K = templateMinima.length;
-      if (minValRows.length !== K) throw new RangeError(`matchCandidates: ${minValRows.length} minima rows for ${K} template channels`);
-      for (const r of minValRows) checkRow('a minima row', r, M);
+      const { target, M, K } = checkMatchArgs(minValRows, minPosTarget, templateMinima, minValTarget);
       if (M < 5 || K === 0) return cpuSortKernels().matchCandidates(minValRows, minPosTarget, templateMinima, minValTarget);
       const rows = new Float32Array(K * M);
       for (let k = 0; k < K; k++) rows.set(minValRows[k], k * M);
