@@ -2,6 +2,8 @@
  * Sorting parameters: defaults and validation rules of spec §1. Every rejection is a
  * ParameterError naming the parameter, the value received and what to pass instead.
  */
+import { availableParallelism, freemem } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import { ParameterError, describeValue } from './errors.js';
 import { roundDrift, roundHalfEven } from '../stages/track/assignment.js';
 import type { BackendChoice } from '../engines/select.js';
@@ -39,6 +41,10 @@ export interface SortOptions {
   mergeBursts?: boolean;
   /** Called after each sorted segment. */
   onProgress?: (p: SortProgress) => void;
+  /** Segments sorted at once on worker threads (default: the machine's available cores). */
+  workers?: number;
+  /** Bytes of segment windows in flight at once (default: half the free memory, at most 6 GiB). */
+  memoryLimit?: number;
 }
 
 export interface ResolvedSortOptions {
@@ -53,6 +59,8 @@ export interface ResolvedSortOptions {
   backend: BackendChoice;
   mergeBursts: boolean;
   onProgress: ((p: SortProgress) => void) | undefined;
+  workers: number;
+  memoryLimit: number;
 }
 
 /** What validateSortOptions needs to know about the recording. */
@@ -81,6 +89,16 @@ export const MIN_SORTING_RATE_HZ = 5000;
 export const MIN_SORTING_CHANNELS = 4;
 /** Sorting needs at least this many whole ms blocks. */
 export const MIN_SORTING_MS = 10;
+
+/** Sort threads by default: every available core (inside a worker thread: 1, sorted on that thread). */
+export function defaultWorkers(): number {
+  return isMainThread ? Math.max(1, availableParallelism()) : 1;
+}
+
+/** Segment windows in flight by default: half the free memory, between 1 and 6 GiB. */
+export function defaultMemoryLimit(): number {
+  return Math.max(2 ** 30, Math.min(freemem() / 2, 6 * 2 ** 30));
+}
 
 function reject(parameter: string, value: unknown, message: string): never {
   throw new ParameterError(parameter, value, message);
@@ -182,7 +200,17 @@ export function validateSortOptions(recording: RecordingShape, options: SortOpti
     reject('onProgress', options.onProgress, `onProgress must be a function ({ doneMs, totalMs }) => void, got ${describeValue(options.onProgress)}`);
   }
 
+  const workers = finiteNumber('workers', options.workers, defaultWorkers(), 'pass a number of threads, e.g. 2');
+  if (!(Number.isInteger(workers) && workers >= 1)) {
+    reject('workers', workers, `workers must be a whole number >= 1, got ${describeValue(workers)}; pass e.g. 2 (segments sorted at once)`);
+  }
+  const memoryLimit = finiteNumber('memoryLimit', options.memoryLimit, defaultMemoryLimit(), 'pass a number of bytes, e.g. 4e9');
+  if (!(memoryLimit > 0)) {
+    reject('memoryLimit', memoryLimit, `memoryLimit must be a positive number of bytes, got ${describeValue(memoryLimit)}; pass e.g. 4e9`);
+  }
+
   return {
+    workers, memoryLimit,
     minSegmentMs, detectionSensitivity, minSpikesPerCluster, mergingThreshold, maxDrift,
     detectionPolarity, verbose, backend, mergeBursts, onProgress: options.onProgress,
   };

@@ -14,6 +14,11 @@ export interface FilteredBuffer {
   minVal: Float32Array;
   /** [m*C + c], first s attaining the minimum */
   minPos: Int32Array;
+  /**
+   * Optional, for minima-only windows: y at the first sample of each ms block, [m*C + c]
+   * (what the thresholds of §5 read), written by the filter when present.
+   */
+  firstSamples?: Float32Array;
 }
 
 /**
@@ -35,3 +40,30 @@ export function allocateFilteredBuffer(numChannels: number, samplesPerMs: number
   };
 }
 
+
+/**
+ * A minima-only window: `data` is empty, so a filter writes only minVal and minPos (pass 1 of
+ * the pipeline needs nothing else, and skipping the samples saves their memory traffic).
+ */
+export function allocateMinimaBuffer(numChannels: number, samplesPerMs: number, capacityMs: number, withFirstSamples = false): FilteredBuffer {
+  const b = allocateFilteredBuffer(numChannels, samplesPerMs, 1);
+  const n = capacityMs * numChannels;
+  return {
+    ...b,
+    capacityMs,
+    data: new Float32Array(new SharedArrayBuffer(0)),
+    minVal: new Float32Array(new SharedArrayBuffer(n * 4)),
+    minPos: new Int32Array(new SharedArrayBuffer(n * 4)),
+    ...(withFirstSamples ? { firstSamples: new Float32Array(new SharedArrayBuffer(n * 4)) } : {}),
+  };
+}
+
+/** Whether a window holds filtered samples (false for allocateMinimaBuffer's). */
+export function hasSamples(buf: FilteredBuffer): boolean {
+  return buf.data.length > 0;
+}
+
+/** Bytes of a window of numMs ms: the filtered data and both minima arrays. */
+export function windowBytes(numChannels: number, samplesPerMs: number, numMs: number): number {
+  return numMs * numChannels * (samplesPerMs * 4 + 8);
+}

@@ -12,7 +12,7 @@ import { filterHalo } from '../stages/filter/taps.js';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 
-export interface SignalProcessor {
+export interface Engine {
   readonly backend: 'webgpu' | 'cpu';
   /** One line, e.g. "webgpu on NVIDIA H100 (hardware)" / "cpu (no WebGPU adapter: ...)". */
   readonly description: string;
@@ -22,8 +22,18 @@ export interface SignalProcessor {
    * write them at ms slot `destMs` of `dest` with minima. polarity = detectionPolarity.
    */
   filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void>;
+  /**
+   * The kernels of the per-segment loop (§7) for a window in host memory, on the calling
+   * thread. `device`: the engine's WGSL twins where it has them (tests and benchmarks; while
+   * the window is host-resident they upload their inputs on every call and lose to the host).
+   */
+  sortKernels(opts?: { device?: boolean }): SortKernels;
+  /** Frees the engine's threads or device resources; pending requests finish first. */
   dispose(): void;
 }
+
+/** The filter front end's historical name: the same interface. */
+export type SignalProcessor = Engine;
 
 /** The shape of the data 'auto' calibrates on (a Recording has these properties). */
 export interface AutoWorkload { numChannels: number; samplesPerMs: number; dataType: DataType }

@@ -1,77 +1,57 @@
 /**
- * performSpikeSorting: streams a recording through a buffer of filtered data (spec §6), cuts
- * it into segments with the drift heuristic, sorts each segment (§7) and links the units of
- * consecutive segments by drift-searched assignment (§10). Beyond the reference, each segment's
- * burst fragments are merged into their unit before linking (burst-merge.ts; `mergeBursts`).
+ * performSpikeSorting: the two-pass, segment-parallel pipeline.
  *
- * The buffer holds the 4L-ms window the segmentation looks at plus an L-ms prefetch region
- * that the filter (worker threads or the GPU) fills while the host sorts the current segment.
- * After a segment is sorted, the unsorted remainder moves to the front. Memory is bounded by
- * the buffer (5L ms x C x S floats, its minima, a transposed copy of 3L ms of minima),
- * independent of the recording length.
+ * Pass 1 (scan.ts) streams the recording once through the engine's filter and keeps only the
+ * per-ms minima the segmentation needs: it yields the thresholds (§5) and then the segment
+ * boundaries (§6). Pass 2 filters each segment into its own window as soon as its boundaries
+ * are known and sorts it (§7, plus the burst-fragment merge beyond the reference) on a sort
+ * worker thread, several segments at once within `workers` and `memoryLimit`. Segments are
+ * independent: a segment's spikes lie in its ms blocks 2..M-3 and its subtraction reaches
+ * ±2 ms, so nothing a segment does reaches the data after it. The units of consecutive
+ * segments are then linked by the drift-searched assignment (§10). Results are bit-identical
+ * to the sequential path (sequential.ts) for any worker count (test/pipeline/two-pass.test.ts).
+ *
+ * Memory: the scan's minima (4L ms x C) and two filter chunks, plus the windows in flight,
+ * each numMs x C x (4S + 8) bytes; independent of the recording's length.
  */
+import { isMainThread } from 'node:worker_threads';
 import type { Recording } from '../formats/recording.js';
-import { assignClusters } from '../stages/track/assignment.js';
-import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
-import { createSignalProcessor, type SignalProcessor } from '../engines/select.js';
-import { allocateFilteredBuffer, type FilteredBuffer } from '../core/window.js';
-import { type SortKernels } from '../stages/sort/kernels.js';
-import { kernelsForProcessor } from '../engines/webgpu/kernels.js';
-import { cpuSortKernels } from '../stages/sort/kernels-cpu.js';
-import { mergeBurstFragments } from '../stages/sort/burst-merge.js';
-import { computeNeighbourhoods } from '../stages/sort/neighbours.js';
+import { ParameterError } from '../core/errors.js';
+import { allocateFilteredBuffer, windowBytes, type FilteredBuffer } from '../core/window.js';
 import { validateSortOptions, type ResolvedSortOptions, type SortOptions } from '../core/params.js';
-import { segmentLength } from '../stages/segment/segmenter.js';
-import { emptyTimings, SegmentWorkspace, sortSegment, type SegmentTimings } from '../stages/sort/loop.js';
-import { computeThresholds } from '../stages/segment/thresholds.js';
+import { createSignalProcessor, type SignalProcessor } from '../engines/select.js';
+import type { SortKernels } from '../stages/sort/kernels.js';
+import { computeNeighbourhoods } from '../stages/sort/neighbours.js';
+import { emptyTimings, type SegmentTimings } from '../stages/sort/loop.js';
+import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
+import { linkSegments } from './link.js';
 import { ProgressReporter } from './progress.js';
+import { BoundaryScan, type SegmentPlan } from './scan.js';
+import type { SegmentContext, SegmentOutcome } from './segment-job.js';
+import { LocalSegmentRunner, WorkerSegmentRunner, type SegmentRunner } from './segment-runner.js';
+import { sortSequential } from './sequential.js';
+import type { SortStats } from './stats.js';
 
 export type { SortOptions, ResolvedSortOptions } from '../core/params.js';
 export { validateSortOptions } from '../core/params.js';
 
-/**
- * Prefetch region (ms) beyond the 4L-ms window: filtered in the background while a segment is
- * sorted, so filtering and sorting overlap on a multi-core machine. Constant memory: L ms more.
- */
-export function prefetchMs(L: number): number {
-  return L;
-}
-
-export interface SortStats {
-  backend: 'webgpu' | 'cpu';
-  backendDescription: string;
-  /** Stage times below are milliseconds of wall time. Filter requests (overlap sorting): */
-  filterMs: number;
-  /** Time the host waited for the filter (not overlapped). */
-  filterWaitMs: number;
-  sortMs: number;
-  /** Drift heuristic (segment lengths). */
-  segmentMs: number;
-  /** Detection thresholds from the first window. */
-  thresholdMs: number;
-  /** Moving the unsorted remainder to the front of the buffer. */
-  copyMs: number;
-  mergeMs: number;
-  totalMs: number;
-  loop: SegmentTimings;
-  numSegments: number;
-  numUnits: number;
-  /** Duration of the sorted range (s). */
-  recordingSeconds: number;
-}
+export type { SortStats } from './stats.js';
 
 export interface SortInternals {
-  /** Use these kernels (tests). */
+  /** Sort with the one-stream sequential path (the reference for the two-pass results; tests). */
+  sequential?: boolean;
+  /** Sequential path only: use these kernels (tests). */
   kernels?: SortKernels;
   /**
-   * Run the sort kernels (§7.2, §7.4, §7.7) as WGSL on a webgpu processor. Off by default:
-   * the filtered buffer lives in host memory (the host subtracts spikes from it), so every
-   * kernel call uploads its inputs; measured on an NVIDIA H200 (60 s x 384 ch) this made the
-   * per-segment loop 3.5x slower (7.2 s vs 2.0 s) than the TypeScript twins.
+   * Sequential path only: run the sort kernels as the engine's WGSL twins. Off by default: the
+   * filtered buffer lives in host memory, so every kernel call uploads its inputs; measured on
+   * an NVIDIA H200 (60 s x 384 ch) this made the per-segment loop 3.5x slower (7.2 s vs 2.0 s).
    */
   gpuSortKernels?: boolean;
   /** Use this processor instead of creating one (not disposed). */
   processor?: SignalProcessor;
+  /** Sort segments on the calling thread even on the main thread (tests). */
+  localRunner?: boolean;
 }
 
 export async function performSpikeSorting(recording: Recording, options: SortOptions = {}): Promise<SortedRecording> {
@@ -91,170 +71,167 @@ export async function performSpikeSortingDetailed(
   // 'auto' on a hardware GPU calibrates both paths on the first <= 500 ms of this recording.
   const processor = internals.processor ?? (await createSignalProcessor(opts.backend, { ...(log ? { log } : {}), workload: recording }));
   try {
-    const ownKernels = internals.kernels === undefined;
-    const kernels = internals.kernels ?? (internals.gpuSortKernels ? kernelsForProcessor(processor) : null) ?? cpuSortKernels();
-    try {
-      return await sortStream(recording, opts, processor, kernels, tStart);
-    } finally {
-      if (ownKernels) kernels.dispose?.();
+    if (internals.sequential) {
+      const kernels = internals.kernels ?? processor.sortKernels({ device: internals.gpuSortKernels === true });
+      try {
+        return await sortSequential(recording, opts, processor, kernels, tStart);
+      } finally {
+        if (internals.kernels === undefined) kernels.dispose?.();
+      }
     }
+    return await sortTwoPass(recording, opts, processor, tStart, internals.localRunner === true);
   } finally {
     if (ownProcessor) processor.dispose();
   }
 }
 
-async function sortStream(
+/** The runner for `workers`: worker threads on the main thread, the calling thread inside a worker. */
+function makeRunner(opts: ResolvedSortOptions, local: boolean): SegmentRunner {
+  if (local || !isMainThread) return new LocalSegmentRunner();
+  return new WorkerSegmentRunner(opts.workers);
+}
+
+async function sortTwoPass(
   recording: Recording,
   opts: ResolvedSortOptions,
-  processor: SignalProcessor,
-  kernels: SortKernels,
+  engine: SignalProcessor,
   tStart: number,
+  localRunner: boolean,
 ): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
   const C = recording.numChannels;
   const S = recording.samplesPerMs;
   const T = Math.floor(recording.numSamples / S) - 1;
-  const firstMs = 1;
-  const endMs = T; // sorting covers ms blocks 1 .. T-1
-  const totalMs = endMs - firstMs;
+  const totalMs = T - 1; // ms blocks 1 .. T-1
   const L = opts.minSegmentMs;
-  const polarity = opts.detectionPolarity;
   const offset = recording.recordingOffset;
+  const longest = Math.min(3 * L, totalMs);
+  // A segment is at most 3L ms long (k <= M - 2L with M <= 4L): refuse up front when even one
+  // of the longest cannot fit, rather than after minutes of work.
+  if (windowBytes(C, S, longest) > opts.memoryLimit) {
+    const need = windowBytes(C, S, longest);
+    throw new ParameterError('memoryLimit', opts.memoryLimit,
+      `memoryLimit ${opts.memoryLimit} bytes cannot hold one segment: with minSegmentLength ${L / 1000} s a segment is up to ` +
+      `${longest / 1000} s long, ${need} bytes of filtered window at ${C} channels x ${recording.samplingFrequency} Hz; ` +
+      `raise memoryLimit to at least ${need} or lower minSegmentLength (memory grows linearly with it)`);
+  }
 
-  // The buffer holds the 4L ms the segmentation looks at plus a prefetch region that the
-  // filter fills in the background while the host sorts the current segment.
-  const window = Math.min(4 * L, totalMs);
-  const capacity = Math.min(window + prefetchMs(L), totalMs);
-  const buf: FilteredBuffer = allocateFilteredBuffer(C, S, capacity);
-  // A segment is at most 3L ms long (k <= M - 2L with M <= 4L, so k + L <= 3L).
-  const work = new SegmentWorkspace(C, Math.min(window, 3 * L));
+  const runner = makeRunner(opts, localRunner);
+  const scan = new BoundaryScan(recording, engine, L, opts.detectionPolarity, opts.detectionSensitivity);
+  const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
   const neighbours = computeNeighbourhoods(recording.geometry);
   const loop = emptyTimings();
-  let filterMs = 0;
-  let filterWaitMs = 0;
-  let sortMs = 0;
-  let segmentMs = 0;
-
-  let pos = firstMs; // absolute ms held in slot 0
-  let filled = 0; // slots [0, filled) hold filtered data
-  let requested = 0; // slots [filled, requested) are being filled
-  let pending: Promise<void> | null = null;
-  const request = (upTo: number): void => {
-    if (upTo <= requested) return;
-    const from = requested;
-    const n = upTo - from;
-    const at = pos + from;
-    requested = upTo;
-    const prev = pending;
-    pending = (async () => {
-      if (prev) await prev;
-      const t0 = performance.now();
-      await processor.filterBlocks(recording, at, n, polarity, buf, from);
-      filterMs += performance.now() - t0;
-      filled = from + n;
-    })();
-    // A background request can fail while the host is sorting; the error is rethrown by the
-    // next settle(), but must not count as an unhandled rejection (which ends the process).
-    pending.catch(() => undefined);
-  };
-  const settle = async (): Promise<void> => {
-    if (!pending) return;
-    const t0 = performance.now();
-    const p = pending;
-    await p;
-    if (pending === p) pending = null;
-    filterWaitMs += performance.now() - t0;
-  };
-
-  const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
-  request(window);
-  await settle();
-  // The prefetch region fills while the thresholds and the first segmentation are computed.
-  request(capacity);
-  let t0 = performance.now();
-  const thresholds = computeThresholds(buf, window, opts.detectionSensitivity);
-  const thresholdMs = performance.now() - t0;
-  let copyMs = 0;
-
   const segments: SegmentResult[] = [];
-  const segParams = { minSpikesPerCluster: opts.minSpikesPerCluster, mergingThreshold: opts.mergingThreshold };
-  while (pos < endMs) {
-    const need = Math.min(window, endMs - pos);
-    if (filled < need) {
-      request(need);
-      await settle();
-    }
-    // Prefetch the rest of the buffer while this segment is sorted.
-    request(Math.min(capacity, endMs - pos));
-    t0 = performance.now();
-    const d = segmentLength(buf.minVal, thresholds, need, L);
-    segmentMs += performance.now() - t0;
-    t0 = performance.now();
-    const found = await sortSegment({ buf, numMs: d, thr: thresholds, neighbours, params: segParams, kernels, work, timings: loop, yieldMs: 25 });
-    // Beyond the reference (burst-merge.ts): late, smaller spikes of bursts rejoin their unit.
-    const units = opts.mergeBursts ? mergeBurstFragments(found, recording.samplingFrequency, d * S) : found;
-    sortMs += performance.now() - t0;
-    const base = offset + pos * S;
-    for (const sp of units.spikes) for (let i = 0; i < sp.length; i++) sp[i] += base;
-    segments.push({ start: base, end: offset + (pos + d) * S, spikes: units.spikes, amplitudes: units.amplitudes });
+  let thresholds: Float32Array | null = null;
+  let context: SegmentContext | null = null;
+  let filterMs = 0;
+  let sortMs = 0;
+  let doneMs = 0;
+  let scanMs = 0;
+  let peakInFlight = 0;
+  let peakWindowBytes = 0;
 
-    // The filter writes into the buffer: let it finish before the remainder moves to the front.
-    await settle();
-    const rest = filled - d;
-    t0 = performance.now();
-    if (rest > 0) {
-      buf.data.copyWithin(0, d * C * S, filled * C * S);
-      buf.minVal.copyWithin(0, d * C, filled * C);
-      buf.minPos.copyWithin(0, d * C, filled * C);
+  // Windows in flight and their bytes; `slotFreed` wakes the scheduler when one finishes.
+  const inFlight = new Set<Promise<void>>();
+  let bytesInFlight = 0;
+  let failure: Error | null = null;
+
+  const start = (plan: SegmentPlan, ctx: SegmentContext): void => {
+    const bytes = windowBytes(C, S, plan.numMs);
+    bytesInFlight += bytes;
+    peakWindowBytes = Math.max(peakWindowBytes, bytesInFlight);
+    const job = (async () => {
+      let win: FilteredBuffer | null = allocateFilteredBuffer(C, S, plan.numMs);
+      try {
+        const t0 = performance.now();
+        await engine.filterBlocks(recording, plan.startMs, plan.numMs, opts.detectionPolarity, win, 0);
+        filterMs += performance.now() - t0;
+        const out: SegmentOutcome = await runner.sort(win, plan.numMs, ctx);
+        win = null;
+        record(plan, out);
+      } finally {
+        bytesInFlight -= bytes;
+      }
+    })();
+    const tracked = job.catch((e: unknown) => {
+      failure ??= e instanceof Error ? e : new Error(String(e));
+      scan.stop();
+    }).finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    peakInFlight = Math.max(peakInFlight, inFlight.size);
+  };
+
+  const record = (plan: SegmentPlan, out: SegmentOutcome): void => {
+    const base = offset + plan.startMs * S;
+    const { spikes, amplitudes } = out.units;
+    for (const sp of spikes) for (let i = 0; i < sp.length; i++) sp[i] += base;
+    segments[plan.index] = { start: base, end: offset + (plan.startMs + plan.numMs) * S, spikes, amplitudes };
+    sortMs += out.sortMs;
+    for (const k of Object.keys(loop) as (keyof SegmentTimings)[]) loop[k] += out.timings[k];
+    doneMs += plan.numMs;
+    progress.update(doneMs);
+    opts.onProgress?.({ doneMs, totalMs });
+  };
+
+  try {
+    for await (const item of scan.run()) {
+      if (failure) break;
+      if ('thresholds' in item) {
+        thresholds = item.thresholds;
+        context = {
+          thresholds, neighbours, mergeBursts: opts.mergeBursts, samplingFrequency: recording.samplingFrequency,
+          params: { minSpikesPerCluster: opts.minSpikesPerCluster, mergingThreshold: opts.mergingThreshold },
+        };
+        continue;
+      }
+      const bytes = windowBytes(C, S, item.numMs);
+      // Wait for a free sort slot and room in the memory budget (one segment always fits: checked above).
+      while (!failure && inFlight.size > 0 && (inFlight.size >= runner.concurrency + 1 || bytesInFlight + bytes > opts.memoryLimit)) {
+        await Promise.race(inFlight);
+      }
+      if (failure) break;
+      start(item, context!);
     }
-    copyMs += performance.now() - t0;
-    pos += d;
-    filled = rest;
-    requested = rest;
-    progress.update(pos - firstMs);
-    opts.onProgress?.({ doneMs: pos - firstMs, totalMs });
+    scanMs = performance.now() - tStart;
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+  } finally {
+    scan.stop();
+    await Promise.all(inFlight);
+    runner.dispose();
   }
-
-  // Reported boundaries tile the whole recording.
-  segments[0].start = offset;
-  segments[segments.length - 1].end = offset + recording.numSamples;
 
   const tm = performance.now();
-  const links: Int32Array[] = [];
-  for (let i = 0; i + 1 < segments.length; i++) {
-    links.push(assignClusters(segments[i].amplitudes, segments[i + 1].amplitudes, recording.geometry, opts.maxDrift));
-  }
-  const sorted = new SortedRecording({
-    segments,
-    links,
-    probeGeometry: recording.probeGeometry,
-    samplingFrequency: recording.samplingFrequency,
-    numChannels: C,
-  });
+  const sorted = linkSegments(segments, recording, opts.maxDrift);
   const mergeMs = performance.now() - tm;
   const totalWall = performance.now() - tStart;
   const numUnits = sorted.length;
   progress.finish(
     `spikesift: sorted ${(totalMs / 1000).toFixed(1)} s x ${C} channels in ${(totalWall / 1000).toFixed(2)} s ` +
-      `(${(totalMs / totalWall).toFixed(1)}x real time) on ${processor.description}: ` +
+      `(${(totalMs / totalWall).toFixed(1)}x real time) on ${engine.description}, segments on ${runner.description}: ` +
       `${segments.length} segment${segments.length === 1 ? '' : 's'}, ${numUnits} unit${numUnits === 1 ? '' : 's'}`,
   );
+  const st = scan.timings;
   return {
     sorted,
-    thresholds,
+    thresholds: thresholds!,
     stats: {
-      backend: processor.backend,
-      backendDescription: processor.description,
-      filterMs,
-      filterWaitMs,
+      backend: engine.backend,
+      backendDescription: engine.description,
+      runnerDescription: runner.description,
+      filterMs: filterMs + st.filterMs,
+      filterWaitMs: st.filterWaitMs,
       sortMs,
-      segmentMs,
-      thresholdMs,
-      copyMs,
+      segmentMs: st.segmentMs,
+      thresholdMs: st.thresholdMs,
+      copyMs: st.copyMs,
+      scanMs,
       mergeMs,
       totalMs: totalWall,
       loop,
       numSegments: segments.length,
       numUnits,
+      peakInFlight,
+      peakWindowBytes,
       recordingSeconds: totalMs / 1000,
     },
   };

@@ -259,6 +259,7 @@ describe('failures', () => {
         if (calls++ > 0) throw new Error('disk went away');
         return real.filterBlocks(...args);
       },
+      sortKernels: () => real.sortKernels(),
       dispose() { real.dispose(); },
     };
     try {

@@ -6,6 +6,8 @@ import type { Recording } from '../../formats/recording.js';
 import { decodeSamples, type DataType } from '../../formats/dtype.js';
 import type { FilteredBuffer } from '../../core/window.js';
 import { checkRequest, type SignalProcessor } from '../engine.js';
+import type { SortKernels } from '../../stages/sort/kernels.js';
+import { cpuSortKernels } from '../../stages/sort/kernels-cpu.js';
 import { FilterScratch, cpuGridMs, cpuInputRange, filterBlocksCpu, type SampleArray } from './filter.js';
 import { CpuFilterPool, type FilterJob } from './pool.js';
 
@@ -40,7 +42,17 @@ export class CpuSignalProcessor implements SignalProcessor {
     this.pool?.warm();
   }
 
-  async filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void> {
+  /** Settles when the requests so far are done: requests run one at a time (they share the raw buffers). */
+  private tail: Promise<void> = Promise.resolve();
+
+  filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void> {
+    if (this.disposed) return Promise.reject(new Error('filterBlocks: this signal processor was disposed'));
+    const next = this.tail.then(() => this.filterSerial(recording, firstMs, numMs, polarity, dest, destMs));
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  private async filterSerial(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void> {
     if (this.disposed) throw new Error('filterBlocks: this signal processor was disposed');
     checkRequest(recording, firstMs, numMs, polarity, dest, destMs);
     if (numMs === 0) return;
@@ -51,7 +63,7 @@ export class CpuSignalProcessor implements SignalProcessor {
     const bytesPerMs = S * C * Math.max(recording.itemSize, direct ? 0 : 4);
     // Chunks end on grid-block boundaries so no block is computed twice.
     const chunkMs = Math.max(G, Math.floor(this.chunkBytes / bytesPerMs / G) * G);
-    const sharedDest = isShared(dest.data) && isShared(dest.minVal) && isShared(dest.minPos);
+    const sharedDest = isShared(dest.data) && isShared(dest.minVal) && isShared(dest.minPos) && (!dest.firstSamples || isShared(dest.firstSamples));
     let pending: Promise<void> | null = null;
     let which = 0;
     const end = firstMs + numMs;
@@ -128,9 +140,14 @@ export class CpuSignalProcessor implements SignalProcessor {
       minValByteOffset: dest.minVal.byteOffset,
       minPos: dest.minPos.buffer as SharedArrayBuffer,
       minPosByteOffset: dest.minPos.byteOffset,
+      ...(dest.firstSamples ? { firstSamples: dest.firstSamples.buffer as SharedArrayBuffer, firstSamplesByteOffset: dest.firstSamples.byteOffset } : {}),
       destMs: destMs + (s - m0),
       wasm: this.simd,
     })));
+  }
+
+  sortKernels(): SortKernels {
+    return cpuSortKernels();
   }
 
   dispose(): void {

@@ -17,7 +17,7 @@
  */
 import { filterWidths } from '../../stages/filter/taps.js';
 import { Code, moduleHeader, section, str, uleb } from '../../core/wasm-assembler.js';
-import { cpuGridMs, gridStartMs } from './grid.js';
+import { copyFirstSamples, cpuGridMs, gridStartMs } from './grid.js';
 import type { FilteredBuffer } from '../../core/window.js';
 
 const SIMD = {
@@ -403,7 +403,8 @@ export function filterBlocksWasm(
     inView.set(input.subarray(r0 * C, (r0 + rows) * C));
     inst.filter(0, C, rows, groups, outMs0 - gs, count, outPtr, minVPtr, minPPtr, i4Ptr, aw, an);
     const slot = destMs + outMs0 - firstMs;
-    dest.data.set(out.subarray(0, count * C * S), slot * C * S);
+    if (dest.data.length > 0) dest.data.set(out.subarray(0, count * C * S), slot * C * S);
+    if (dest.firstSamples) copyFirstSamples(out, count, C, S, 0, groups * 4, dest.firstSamples, slot);
     dest.minVal.set(minV.subarray(0, count * C), slot * C);
     dest.minPos.set(minP.subarray(0, count * C), slot * C);
   }
@@ -469,7 +470,8 @@ export function filterBlocksWasmFloat(
     inView.set(input.subarray(r0 * C, (r0 + rows) * C));
     inst.filter(0, C, rows, groups, outMs0 - gs, count, outPtr, minVPtr, minPPtr, xPtr, aPtr, bPtr, aw, an);
     const slot = destMs + outMs0 - firstMs;
-    dest.data.set(out.subarray(0, count * C * S), slot * C * S);
+    if (dest.data.length > 0) dest.data.set(out.subarray(0, count * C * S), slot * C * S);
+    if (dest.firstSamples) copyFirstSamples(out, count, C, S, 0, groups * 2, dest.firstSamples, slot);
     dest.minVal.set(minV.subarray(0, count * C), slot * C);
     dest.minPos.set(minP.subarray(0, count * C), slot * C);
   }

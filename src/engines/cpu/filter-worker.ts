@@ -26,9 +26,11 @@ parentPort!.on('message', (job: FilterJob) => {
       numChannels: job.numChannels,
       samplesPerMs: job.samplesPerMs,
       capacityMs: job.capacityMs,
-      data: new Float32Array(job.data, job.dataByteOffset, job.capacityMs * job.numChannels * job.samplesPerMs),
+      // An empty data buffer is a minima-only window (core/window.ts allocateMinimaBuffer).
+      data: new Float32Array(job.data, job.dataByteOffset, job.data.byteLength === 0 ? 0 : job.capacityMs * job.numChannels * job.samplesPerMs),
       minVal: new Float32Array(job.minVal, job.minValByteOffset, job.capacityMs * job.numChannels),
       minPos: new Int32Array(job.minPos, job.minPosByteOffset, job.capacityMs * job.numChannels),
+      ...(job.firstSamples ? { firstSamples: new Float32Array(job.firstSamples, job.firstSamplesByteOffset, job.capacityMs * job.numChannels) } : {}),
     };
     scratch.useWasm = job.wasm;
     filterBlocksCpu(input, job.inputStart, job.firstMs, job.numMs, job.polarity, dest, job.destMs, 0, job.numChannels, scratch);

@@ -18,7 +18,7 @@
 import { filterHalo, filterWidths } from '../../stages/filter/taps.js';
 import { boxPass } from '../../stages/filter/reference.js';
 import { WasmFilterState, filterBlocksWasm, filterBlocksWasmFloat } from './filter-wasm.js';
-import { cpuGridMs, gridStartMs } from './grid.js';
+import { copyFirstSamples, cpuGridMs, gridStartMs } from './grid.js';
 import type { FilteredBuffer } from '../../core/window.js';
 
 export { cpuGridMs, gridStartMs };
@@ -39,6 +39,8 @@ export class FilterScratch {
   /** Use the WebAssembly SIMD kernel for int16/uint16 input where the runtime has it. */
   useWasm = true;
   wasm: WasmFilterState | null = null;
+  /** One grid block of full window, for minima-only requests on the TypeScript paths. */
+  block: FilteredBuffer | null = null;
   ensure(rows: number): void {
     if (this.a.length < rows) {
       this.tile = new Float64Array(CHANNEL_TILE * rows);
@@ -84,21 +86,58 @@ export function filterBlocksCpu(
     : input instanceof Int8Array ? 128 : input instanceof Uint8Array ? 255 : Infinity;
   // The integer path computes each G_k exactly in wrapping int32 arithmetic, which is correct
   // whenever the true G_k fits in int32: (2w+1)^4 * max|x| < 2^31 (int16 up to fs < 38 kHz).
-  if ((2 * wide + 1) ** 4 * maxAbs < 2 ** 31) {
-    if (scratch.useWasm && c0 === 0 && (input instanceof Int16Array || input instanceof Uint16Array)) {
+  const integer = (2 * wide + 1) ** 4 * maxAbs < 2 ** 31;
+  // The WebAssembly kernels take the leading channel groups (and write a minima-only
+  // destination directly); the TypeScript paths take the rest.
+  if (scratch.useWasm && c0 === 0) {
+    if (integer && (input instanceof Int16Array || input instanceof Uint16Array)) {
       scratch.wasm ??= new WasmFilterState();
       c0 = filterBlocksWasm(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch.wasm);
-      if (c0 >= c1) return;
-    }
-    filterBlocksInt(input as Int16Array, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);
-  } else {
-    if (scratch.useWasm && c0 === 0 && input instanceof Float32Array) {
+    } else if (!integer && input instanceof Float32Array) {
       scratch.wasm ??= new WasmFilterState();
       c0 = filterBlocksWasmFloat(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch.wasm);
-      if (c0 >= c1) return;
     }
-    filterBlocksFloat(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);
   }
+  if (c0 >= c1) return;
+  if (dest.data.length === 0) filterMinimaOnly(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);
+  else if (integer) filterBlocksInt(input as Int16Array, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);
+  else filterBlocksFloat(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);
+}
+
+/**
+ * The TypeScript paths for a minima-only destination (empty data): each grid block is filtered
+ * into a one-block scratch window and its minima copied. Grid blocks are the unit of
+ * computation either way, so the minima are the same bits.
+ */
+function filterMinimaOnly(input: SampleArray, inputStart: number, firstMs: number, numMs: number, polarity: number,
+  dest: FilteredBuffer, destMs: number, c0: number, c1: number, scratch: FilterScratch): void {
+  const C = dest.numChannels;
+  const S = dest.samplesPerMs;
+  const G = cpuGridMs(S);
+  if (scratch.block === null || scratch.block.numChannels !== C || scratch.block.samplesPerMs !== S) {
+    scratch.block = {
+      numChannels: C, samplesPerMs: S, capacityMs: G,
+      data: new Float32Array(G * C * S), minVal: new Float32Array(G * C), minPos: new Int32Array(G * C),
+    };
+  }
+  const block = scratch.block;
+  const wasm = scratch.useWasm;
+  scratch.useWasm = false;  // only the channels [c0, c1) the caller left to the TypeScript paths
+  const endMs = firstMs + numMs;
+  for (let gs = gridStartMs(firstMs, S); gs < endMs; gs += G) {
+    const m0 = Math.max(gs, firstMs);
+    const m1 = Math.min(gs + G, endMs);
+    const n = m1 - m0;
+    filterBlocksCpu(input, inputStart, m0, n, polarity, block, 0, c0, c1, scratch);
+    for (let m = 0; m < n; m++) {
+      const src = m * C;
+      const dst = (destMs + m0 - firstMs + m) * C;
+      dest.minVal.set(block.minVal.subarray(src + c0, src + c1), dst + c0);
+      dest.minPos.set(block.minPos.subarray(src + c0, src + c1), dst + c0);
+    }
+    if (dest.firstSamples) copyFirstSamples(block.data, n, C, S, c0, c1, dest.firstSamples, destMs + m0 - firstMs);
+  }
+  scratch.useWasm = wasm;
 }
 
 /**

@@ -16,3 +16,16 @@ export function gridStartMs(ms: number, samplesPerMs: number): number {
   return 1 + Math.floor((ms - 1) / g) * g;
 }
 
+
+/**
+ * Copies y at the first sample of each of `count` ms blocks of a (ms, channel, S) block, for
+ * channels [c0, c1), into dest.firstSamples at ms slot `slot` (minima-only windows that ask for them).
+ */
+export function copyFirstSamples(data: Float32Array, count: number, C: number, S: number, c0: number, c1: number,
+  firstSamples: Float32Array, slot: number): void {
+  for (let m = 0; m < count; m++) {
+    const src = m * C * S;
+    const dst = (slot + m) * C;
+    for (let c = c0; c < c1; c++) firstSamples[dst + c] = data[src + c * S];
+  }
+}

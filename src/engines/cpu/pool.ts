@@ -27,6 +27,9 @@ export interface FilterJob {
   minValByteOffset: number;
   minPos: SharedArrayBuffer;
   minPosByteOffset: number;
+  /** Minima-only windows: y at each ms block's first sample (optional). */
+  firstSamples?: SharedArrayBuffer;
+  firstSamplesByteOffset?: number;
   destMs: number;
   /** Allow the WebAssembly SIMD kernel (bit-identical to the TypeScript one). */
   wasm: boolean;

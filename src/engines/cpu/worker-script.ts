@@ -5,10 +5,8 @@
  * content-addressed folder, because a worker that loads the TypeScript compiler itself takes
  * over a second to start (25 ms from the cached copy).
  *
- * The graph is followed through the transpiled output, so type-only imports (elided by the
- * compiler) never pull in modules the worker does not run. Bare specifiers are not supported
- * in a worker's graph (the cached copy has no node_modules beside it): worker modules import
- * only node: built-ins and each other.
+ * Bare specifiers are not supported in a worker's graph (the cached copy has no node_modules
+ * beside it): worker modules import only node: built-ins and each other.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,34 +45,37 @@ async function locate(entry: string): Promise<WorkerScript> {
     throw new Error(`spikesift: worker module ${entry} not found under ${fileURLToPath(ROOT)}; rebuild the package (npm run build)`);
   }
   try {
-    const ts = ((await import('typescript')) as unknown as { default: typeof import('typescript') }).default;
     const root = fileURLToPath(ROOT);
-    // Transpile the graph in memory first: the folder name is the hash of every module's text.
-    const outputs = new Map<string, string>();
+    // The graph from the sources' relative imports (type-only ones too: a module the worker never
+    // loads only costs a transpile on a cache miss). The folder name is the hash of every text,
+    // so the compiler is loaded only when a source changed.
+    const sources = new Map<string, string>();
     const queue = [fileURLToPath(tsEntry)];
     while (queue.length > 0) {
       const file = queue.pop()!;
       const rel = relative(root, file).split('\\').join('/');
-      if (outputs.has(rel)) continue;
+      if (sources.has(rel)) continue;
       const text = readFileSync(file, 'utf8');
-      const out = ts.transpileModule(text, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-      outputs.set(rel, out);
-      for (const m of out.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)\.js['"]/g)) {
+      sources.set(rel, text);
+      for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)['"](\.{1,2}\/[^'"]+)\.js['"]/g)) {
         queue.push(join(dirname(file), `${m[1]}.ts`));
       }
     }
-    const names = [...outputs.keys()].sort();
+    const names = [...sources.keys()].sort();
     const hash = createHash('sha256');
-    for (const n of names) hash.update(n).update('\0').update(outputs.get(n)!).update('\0');
+    for (const n of names) hash.update(n).update('\0').update(sources.get(n)!).update('\0');
     const dir = join(tmpdir(), `spikesift-worker-${hash.digest('hex').slice(0, 16)}`);
-    const entryJs = posix.join(dir, `${relative(root, fileURLToPath(tsEntry)).split('\\').join('/').replace(/\.ts$/, '.js')}`);
+    const entryJs = posix.join(dir, relative(root, fileURLToPath(tsEntry)).split('\\').join('/').replace(/\.ts$/, '.js'));
     if (!existsSync(entryJs)) {
+      // Loading the compiler costs ~0.3 s: only on a cache miss.
+      const ts = ((await import('typescript')) as unknown as { default: typeof import('typescript') }).default;
       const staging = mkdtempSync(join(tmpdir(), 'spikesift-worker-tmp-'));
       writeFileSync(join(staging, 'package.json'), '{"type":"module"}\n');
       for (const n of names) {
+        const out = ts.transpileModule(sources.get(n)!, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
         const target = join(staging, n.replace(/\.ts$/, '.js'));
         mkdirSync(dirname(target), { recursive: true });
-        writeFileSync(target, outputs.get(n)!);
+        writeFileSync(target, out);
       }
       try {
         renameSync(staging, dir);

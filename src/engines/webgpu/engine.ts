@@ -5,10 +5,13 @@
 import { promises as fsp } from 'node:fs';
 import type { Recording } from '../../formats/recording.js';
 import { decodeSamples } from '../../formats/dtype.js';
-import type { FilteredBuffer } from '../../core/window.js';
+import { allocateFilteredBuffer, type FilteredBuffer } from '../../core/window.js';
 import { checkRequest, type SignalProcessor } from '../engine.js';
 import { filterHalo } from '../../stages/filter/taps.js';
 import type { GpuContext } from './context.js';
+import type { SortKernels } from '../../stages/sort/kernels.js';
+import { cpuSortKernels } from '../../stages/sort/kernels-cpu.js';
+import { kernelsForProcessor } from './kernels.js';
 import { GpuFilter, STAGED, rawEncoding, type PendingChunk } from './filter.js';
 
 /** Stage timings of the webgpu path, in milliseconds summed over chunks (see GpuSignalProcessor.stats). */
@@ -66,6 +69,18 @@ export class GpuSignalProcessor implements SignalProcessor {
 
   private async filterSerial(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void> {
     checkRequest(recording, firstMs, numMs, polarity, dest, destMs);
+    if (dest.firstSamples) {
+      // A minima-only window asking for first samples: through a full window (the shaders
+      // read back whole chunks today), then the few values it needs.
+      const C = recording.numChannels;
+      const S = recording.samplesPerMs;
+      const full = allocateFilteredBuffer(C, S, numMs);
+      await this.filterSerial(recording, firstMs, numMs, polarity, full, 0);
+      dest.minVal.set(full.minVal, destMs * C);
+      dest.minPos.set(full.minPos, destMs * C);
+      for (let m = 0; m < numMs; m++) for (let c = 0; c < C; c++) dest.firstSamples[(destMs + m) * C + c] = full.data[(m * C + c) * S];
+      return;
+    }
     if (numMs === 0) return;
     const S = recording.samplesPerMs;
     const C = recording.numChannels;
@@ -159,6 +174,10 @@ export class GpuSignalProcessor implements SignalProcessor {
     const c0 = this.filter.copyMs;
     await p.collect();
     this.stats.waitMs += performance.now() - t0 - (this.filter.copyMs - c0);
+  }
+
+  sortKernels(opts: { device?: boolean } = {}): SortKernels {
+    return (opts.device ? kernelsForProcessor(this) : null) ?? cpuSortKernels();
   }
 
   dispose(): void {

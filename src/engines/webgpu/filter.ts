@@ -160,7 +160,7 @@ export class GpuFilter {
       }
       return {
         collect: async () => {
-          dest.data.fill(0, destMs * C * S, (destMs + numMs) * C * S);
+          if (dest.data.length > 0) dest.data.fill(0, destMs * C * S, (destMs + numMs) * C * S);
           dest.minVal.fill(0, destMs * C, (destMs + numMs) * C);
           dest.minPos.fill(0, destMs * C, (destMs + numMs) * C);
         },
@@ -240,7 +240,7 @@ export class GpuFilter {
           const t0 = performance.now();
           try {
             const bytes = sub.staging.getMappedRange(0, alignUp(total, 4));
-            dest.data.set(new Float32Array(bytes, sub.at[0], outCount), destMs * C * S);
+            if (dest.data.length > 0) dest.data.set(new Float32Array(bytes, sub.at[0], outCount), destMs * C * S);
             dest.minVal.set(new Float32Array(bytes, sub.at[1], minCount), destMs * C);
             dest.minPos.set(new Int32Array(bytes, sub.at[2], minCount), destMs * C);
           } finally {
