@@ -45,18 +45,18 @@ export const SORT_OPTIONS: OptionSpec[] = [
 export const spec: CommandSpec = {
   name: 'sort',
   summary: 'Sort a raw binary recording. Writes OUT/result.spikesift (the saved result), OUT/phy (Phy folder), OUT/spikeinterface (NumpyFolderSorting), OUT/summary.json and OUT/recording.json (how to reopen the recording, used by report and export).',
-  positionals: [{ name: 'RECORDING', description: 'The raw binary file: samples x channels, sample-major, little-endian.' }],
+  positionals: [{ name: 'RECORDING', description: 'The raw binary file: samples x channels, sample-major, little-endian; or a SpikeGLX .ap.bin (its .meta beside it gives rate, channels and geometry); or an Open Ephys structure.oebin / recording folder (with --stream when it has several).' }],
   options: [
-    { ...RECORDING_OPTIONS[0], required: true },
-    { ...RECORDING_OPTIONS[1], required: true },
-    { ...RECORDING_OPTIONS[2], required: true },
-    ...RECORDING_OPTIONS.slice(3),
+    // Not required: a SpikeGLX .bin (with its .meta) or an Open Ephys structure.oebin says them.
+    ...RECORDING_OPTIONS,
     ...SORT_OPTIONS,
     { name: 'out', kind: 'string', value: 'DIR', required: true, description: 'Output folder (created if needed; files of the same names are replaced).', group: 'Output' },
     { name: 'quiet', kind: 'flag', description: 'No progress output on stderr.', group: 'Output' },
   ],
   details: `Example:
   spikesift sort data.bin --probe probe.json --sampling-frequency 30000 --dtype int16 --out sorted/
+  spikesift sort run_g0_t0.imec0.ap.bin --out sorted/
+  spikesift sort "Record Node 101/experiment1/recording1" --stream ProbeA-AP --out sorted/
   spikesift info sorted/ && spikesift report sorted/ --out sorted/report.html`,
 };
 
@@ -92,11 +92,7 @@ export function splitIntoBlocks(rec: Recording, n: number, minBlockSamples: numb
     const end = b === blocks - 1 ? rec.numSamples : Math.floor((msTotal * (b + 1)) / blocks) * S;
     out.push(
       new Recording({
-        binaryFile: rec.binaryFile,
-        dataType: rec.dataType,
-        probeGeometry: rec.probeGeometry,
-        samplingFrequency: rec.samplingFrequency,
-        header: rec.header,
+        ...rec.toJSON(),
         sampleOffset: rec.sampleOffset + start,
         numSamples: end - start,
         recordingOffset: rec.recordingOffset + start,
@@ -176,7 +172,7 @@ export async function writeSortOutputs(
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const parsed = parseArgs(spec, argv);
-  const rec = await recordingFromArgs(parsed.positionals[0], parsed, 'sort');
+  const rec = await recordingFromArgs(parsed.positionals[0], parsed, 'sort', undefined, (m) => io.err(`warning: ${m}`));
   const options = sortOptionsFrom(parsed);
   try {
     validateSortOptions(rec, options);
