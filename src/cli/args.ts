@@ -270,6 +270,9 @@ export const PARAMETER_TO_OPTION: Record<string, string> = {
   sampleOffset: '--sample-offset',
   numSamples: '--num-samples',
   recordingOffset: '--recording-offset',
+  binOrMetaPath: 'RECORDING',
+  path: 'RECORDING',
+  stream: '--stream',
   minSegmentLength: '--min-segment-length',
   detectionSensitivity: '--detection-sensitivity',
   minSpikesPerCluster: '--min-spikes-per-cluster',
@@ -301,6 +304,7 @@ export const RECORDING_OPTIONS: OptionSpec[] = [
   { name: 'sample-offset', kind: 'integer', value: 'N', min: 0, description: 'Whole samples to skip after the header; sample 0 is the first one after them.', defaultText: '0', group: 'Recording' },
   { name: 'num-samples', kind: 'integer', value: 'N', min: 1, description: 'Samples to use; by default everything after the offsets (the rest of the file must then be whole samples).', group: 'Recording' },
   { name: 'recording-offset', kind: 'integer', value: 'N', description: 'Added to every reported spike time (samples, any sign); use it to place several files on one time line.', defaultText: '0', group: 'Recording' },
+  { name: 'stream', kind: 'string', value: 'NAME', description: 'Open Ephys only: the continuous stream to read (stream_name such as ProbeA-AP, or its folder), needed when structure.oebin lists several.', group: 'Recording' },
 ];
 
 /** File name of the saved result inside an output folder. */
@@ -345,7 +349,11 @@ export async function recordingFromArgs(
   parsed: ParsedArgs,
   command: string,
   fallback?: { probeGeometry: number[][]; samplingFrequency: number },
+  onWarning?: (message: string) => void,
 ): Promise<Recording> {
+  const { formatRecordingFromArgs } = await import('./format-recording.js');
+  const described = await formatRecordingFromArgs(file, parsed, command, onWarning);
+  if (described) return described;
   const probeFile = optString(parsed, 'probe');
   let probeGeometry = fallback?.probeGeometry;
   if (probeFile !== undefined) {
@@ -355,7 +363,7 @@ export async function recordingFromArgs(
       throw new UsageError(`--probe: ${(e as Error).message}`, command);
     }
   }
-  if (!probeGeometry) throw new UsageError('missing required option --probe FILE (the probe geometry)', command);
+  if (!probeGeometry) throw new UsageError('missing required option --probe FILE (the probe geometry; not needed for a SpikeGLX .bin with its .meta or an Open Ephys structure.oebin)', command);
   const samplingFrequency = optNumber(parsed, 'sampling-frequency') ?? fallback?.samplingFrequency;
   if (samplingFrequency === undefined) throw new UsageError('missing required option --sampling-frequency HZ', command);
   const dataType = optString(parsed, 'dtype');
@@ -399,7 +407,7 @@ export async function optionalRecording(
   if (file !== undefined) {
     return recordingFromArgs(file, parsed, command, { probeGeometry: result.probeGeometry, samplingFrequency: result.samplingFrequency });
   }
-  for (const o of ['probe', 'dtype', 'header', 'sample-offset', 'num-samples', 'recording-offset', 'sampling-frequency']) {
+  for (const o of ['probe', 'dtype', 'header', 'sample-offset', 'num-samples', 'recording-offset', 'sampling-frequency', 'stream']) {
     if (parsed.options[o] !== undefined) throw new UsageError(`--${o} describes the recording, so it needs --recording FILE`, command);
   }
   const dir = fs.existsSync(resultArg) && fs.statSync(resultArg).isDirectory() ? resultArg : path.dirname(resultArg);
