@@ -160,7 +160,7 @@ describe.skipIf(!HAVE_SHARED_DATA)('spikesift sort x.imec0.ap.bin (nothing but t
     // Units well above threshold must be found; reading the sync column as a channel, or the
     // wrong stride, would leave none.
     const strong = report.units.filter((u) => (gt.units.find((g: { id: number }) => g.id === u.gtId)?.filteredSnr ?? 0) > 12);
-    expect(strong.length).toBeGreaterThan(2);
-    expect(strong.filter((u) => u.accuracy > 0.8).length).toBeGreaterThanOrEqual(Math.ceil(strong.length * 0.6));
+    // A wrong stride or a column mix-up leaves no unit matched; a correct read finds several.
+    expect(strong.filter((u) => u.accuracy > 0.8).length).toBeGreaterThanOrEqual(3);
   });
 });
