@@ -114,7 +114,7 @@ export interface SortOutcome {
 export async function sortRecording(rec: Recording, options: SortOptions, workers: number, quiet: boolean, io: CliIO): Promise<SortOutcome> {
   const t0 = performance.now();
   if (workers <= 1) {
-    const { sorted, stats } = await performSpikeSortingDetailed(rec, { ...options, verbose: !quiet });
+    const { sorted, stats } = await performSpikeSortingDetailed(rec, { ...options, verbose: !quiet, onWarning: (m) => io.err(`warning: ${m}`) });
     return { result: sorted, backend: stats.backendDescription, seconds: (performance.now() - t0) / 1000, blocks: 1 };
   }
   const { sortInParallel } = await import('../parallel/sort-in-parallel.js');
@@ -141,6 +141,9 @@ export async function sortRecording(rec: Recording, options: SortOptions, worker
         },
   });
   const result = parts.length === 1 ? parts[0] : mergeRecordings(parts, { maxDrift: options.maxDrift });
+  // Workers cannot call back into this thread: the checks of the raw data and of the rates run here.
+  const { inputWarnings, sortedRateWarnings } = await import('../sorting/plausibility.js');
+  for (const w of [...inputWarnings(rec, new Float32Array(0), []), ...sortedRateWarnings(result, rec.numChannels, rec.durationSeconds)]) io.err(`warning: ${w}`);
   return {
     result,
     backend: `${options.backend ?? 'auto'} in ${Math.min(workers, blocks.length)} worker thread(s)`,

@@ -39,6 +39,11 @@ export interface SortOptions {
   mergeBursts?: boolean;
   /** Called after each sorted segment. */
   onProgress?: (p: SortProgress) => void;
+  /**
+   * Called with each plausibility warning (data that look wrong for the declared dtype or
+   * layout, implausible spike rates). Without it, warnings go to stderr when verbose.
+   */
+  onWarning?: (message: string) => void;
 }
 
 export interface ResolvedSortOptions {
@@ -53,6 +58,7 @@ export interface ResolvedSortOptions {
   backend: BackendChoice;
   mergeBursts: boolean;
   onProgress: ((p: SortProgress) => void) | undefined;
+  onWarning: ((message: string) => void) | undefined;
 }
 
 /** What validateSortOptions needs to know about the recording. */
@@ -182,8 +188,12 @@ export function validateSortOptions(recording: RecordingShape, options: SortOpti
     reject('onProgress', options.onProgress, `onProgress must be a function ({ doneMs, totalMs }) => void, got ${describeValue(options.onProgress)}`);
   }
 
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function') {
+    reject('onWarning', options.onWarning, `onWarning must be a function (message: string) => void, got ${describeValue(options.onWarning)}`);
+  }
+
   return {
     minSegmentMs, detectionSensitivity, minSpikesPerCluster, mergingThreshold, maxDrift,
-    detectionPolarity, verbose, backend, mergeBursts, onProgress: options.onProgress,
+    detectionPolarity, verbose, backend, mergeBursts, onProgress: options.onProgress, onWarning: options.onWarning,
   };
 }

@@ -26,6 +26,7 @@ import { validateSortOptions, type ResolvedSortOptions, type SortOptions } from 
 import { segmentLength } from './segmenter.js';
 import { emptyTimings, SegmentWorkspace, sortSegment, type SegmentTimings } from './sort-segment.js';
 import { computeThresholds } from './thresholds.js';
+import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
 import { ProgressReporter } from './progress.js';
 
 export type { SortOptions, ResolvedSortOptions } from './params.js';
@@ -175,6 +176,7 @@ async function sortStream(
   let t0 = performance.now();
   const thresholds = computeThresholds(buf, window, opts.detectionSensitivity);
   const thresholdMs = performance.now() - t0;
+  deliverWarnings(inputWarnings(recording, thresholds, neighbours), opts.onWarning, opts.verbose);
   let copyMs = 0;
 
   const segments: SegmentResult[] = [];
@@ -233,6 +235,7 @@ async function sortStream(
     numChannels: C,
   });
   const mergeMs = performance.now() - tm;
+  deliverWarnings(sortedRateWarnings(sorted, C, totalMs / 1000), opts.onWarning, opts.verbose);
   const totalWall = performance.now() - tStart;
   const numUnits = sorted.length;
   progress.finish(

@@ -152,6 +152,7 @@ describe.skipIf(!HAVE_SHARED_DATA)('spikesift sort x.imec0.ap.bin (nothing but t
 
   it('sorts the 384 AP channels and finds the ground-truth units', async () => {
     expect(code, err).toBe(0);
+    expect(err).not.toMatch(/warning/);
     const result = await SortedRecording.load(path.join(out, 'result.spikesift'));
     expect(result.probeGeometry.length).toBe(384);
     expect(result.samplingFrequency).toBe(30000);
