@@ -58,7 +58,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const s = exportPhy(result, out, { recording, maxSpikesPerUnit: optNumber(parsed, 'waveform-spikes') });
     io.out(`wrote a Phy folder ${out}: ${s.numUnits} units, ${s.numSpikes} spikes, templates from ${s.templateSource === 'recording' ? 'the recording' : 'the amplitude vectors (no recording)'}; open with: phy template-gui ${path.join(out, 'params.py')}`);
   } else {
-    const s = exportSpikeInterface(result, out, { origin: recording?.recordingOffset });
+    const s = exportSpikeInterface(result, out, { origin: recording?.recordingOffset, gainToMicrovolts: recording?.gainToMicrovolts });
     io.out(`wrote a SpikeInterface folder ${out}: ${s.numUnits} units, ${s.numSpikes} spikes; open with spikeinterface.core.NumpyFolderSorting("${out}")`);
   }
   return 0;

@@ -162,7 +162,7 @@ export async function writeSortOutputs(
   await outcome.result.save(resultFile);
   writeRecordingDescription(out, rec);
   exportPhy(outcome.result, path.join(out, 'phy'), { recording: rec });
-  exportSpikeInterface(outcome.result, path.join(out, 'spikeinterface'), { origin: rec.recordingOffset });
+  exportSpikeInterface(outcome.result, path.join(out, 'spikeinterface'), { origin: rec.recordingOffset, gainToMicrovolts: rec.gainToMicrovolts });
   const summary = summarize(outcome.result, {
     seconds: outcome.seconds,
     backend: outcome.backend,
