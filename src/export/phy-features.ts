@@ -124,7 +124,7 @@ export function spikeFeatures(input: SpikeFeatureInput): SpikeFeatures {
     const hi = Math.min(N, Math.max(lo + 1, Math.round(samples[j - 1]) - before - halo + readLen));
     rec.readInto(lo, hi - lo, buf, 0);
 
-    if (kernels === null) {
+    if (kernels === null && input.onFeatures) {
       // PCs from the best-channel waveforms of the first spikes (those of this first chunk).
       const m = Math.min(PCA_SPIKES, j - i);
       const w = new Float64Array(m * nt);
@@ -164,7 +164,7 @@ export function spikeFeatures(input: SpikeFeatureInput): SpikeFeatures {
       peak[q] = -acc;
       if (out) {
         for (let p = 0; p < NUM_PCS; p++) {
-          const kern = kernels[p];
+          const kern = kernels![p];
           for (let c = 0; c < k; c++) {
             let f = 0;
             const base = c * readLen;

@@ -257,7 +257,11 @@ export function buildReport(input: ReportInput): string {
   const end = boundaries.length ? boundaries[boundaries.length - 1][1] : 0;
   const seconds = (end - start) / fsHz;
   let waves = input.waveforms;
-  if (!waves && input.recording) waves = meanWaveforms(input.recording, result, ids, { maxSpikesPerUnit: input.maxSpikesPerUnit });
+  if (!waves && input.recording) {
+    // Only the channels each unit's picture shows (the same 16 nearest as below) are averaged.
+    const shown = (u: number) => nearestChannels(geometry, bestChannel(result.amplitudeVectors(ids[u])), Math.min(C, 16));
+    waves = meanWaveforms(input.recording, result, ids, { maxSpikesPerUnit: input.maxSpikesPerUnit, channels: shown });
+  }
 
   const ampVectors = ids.map((id) => result.amplitudeVectors(id));
   const counts = ids.map((id) => result.spikes(id).length);
