@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compareToGroundTruth } from '../../src/groundtruth/compare.js';
 import { generateRecording } from '../../src/groundtruth/generate.js';
+import { readNpy } from '../../src/io/npy.js';
 import { loadProbe } from '../../src/io/probe.js';
 import { Recording } from '../../src/io/recording.js';
 import { readSpikeGLXMeta } from '../../src/io/spikeglx.js';
@@ -163,5 +164,19 @@ describe.skipIf(!HAVE_SHARED_DATA)('spikesift sort x.imec0.ap.bin (nothing but t
     const strong = report.units.filter((u) => (gt.units.find((g: { id: number }) => g.id === u.gtId)?.filteredSnr ?? 0) > 12);
     // A wrong stride or a column mix-up leaves no unit matched; a correct read finds several.
     expect(strong.filter((u) => u.accuracy > 0.8).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('the Phy folder points at the 385-column .bin and maps the 384 sorted columns; recording.json reopens it for export', async () => {
+    const params = fs.readFileSync(path.join(out, 'phy', 'params.py'), 'utf8');
+    expect(params).toMatch(/^n_channels_dat = 385$/m);
+    expect(params).toMatch(/^offset = 0$/m);
+    const map = readNpy(path.join(out, 'phy', 'channel_map.npy'));
+    expect(Array.from(map.data as Int32Array)).toEqual(Array.from({ length: 384 }, (_, c) => c));
+    const again = path.join(dir, 'phy-again');
+    const r = await cli('export', out, '--format', 'phy', '--out', again);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/using the recording described in/);
+    expect(fs.readFileSync(path.join(again, 'params.py'), 'utf8')).toMatch(/^n_channels_dat = 385$/m);
+    expect(readNpy(path.join(again, 'pc_features.npy')).shape[0]).toBe(readNpy(path.join(out, 'phy', 'pc_features.npy')).shape[0]);
   });
 });
