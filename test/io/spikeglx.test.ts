@@ -178,5 +178,11 @@ describe.skipIf(!HAVE_SHARED_DATA)('spikesift sort x.imec0.ap.bin (nothing but t
     expect(r.err).toMatch(/using the recording described in/);
     expect(fs.readFileSync(path.join(again, 'params.py'), 'utf8')).toMatch(/^n_channels_dat = 385$/m);
     expect(readNpy(path.join(again, 'pc_features.npy')).shape[0]).toBe(readNpy(path.join(out, 'phy', 'pc_features.npy')).shape[0]);
+    // The .meta's gain reaches the report (µV = file units x 0.6 V / 512 / 500).
+    const html = path.join(dir, 'report.html');
+    expect((await cli('report', out, '--out', html)).code).toBe(0);
+    const m = /amplitude ([0-9.]+) \((\d+) µV\)/.exec(fs.readFileSync(html, 'utf8'));
+    expect(m).not.toBeNull();
+    expect(Number(m![2])).toBeCloseTo(Number(m![1]) * (0.6 / 512 / 500) * 1e6, -1);
   });
 });
