@@ -11,6 +11,13 @@ import type { Recording } from '../io/recording.js';
 import { dogTaps, filterHalo } from '../preprocess/constants.js';
 
 export const NUM_PCS = 3;
+
+type View = Int8ArrayConstructor | Uint8ArrayConstructor | Int16ArrayConstructor | Uint16ArrayConstructor
+  | Int32ArrayConstructor | Uint32ArrayConstructor | Float32ArrayConstructor | Float64ArrayConstructor;
+/** Little-endian hosts read these types in place (64-bit integers go through the decoder). */
+const DIRECT_VIEW: Partial<Record<string, View>> = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+  ? { int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, float32: Float32Array, float64: Float64Array }
+  : {};
 /** Float32 values per read chunk: bounded memory for any channel count (32 MiB). */
 const CHUNK_VALUES = 8 * 1024 * 1024;
 /** Spikes (first in time) whose best-channel waveforms define the PCs. */
@@ -111,7 +118,11 @@ export function spikeFeatures(input: SpikeFeatureInput): SpikeFeatures {
   let kernels: Float64Array[] | null = null;
   let pcs: Float64Array = new Float64Array(NUM_PCS * nt);
   const chunkRows = Math.max(readLen + 1, Math.floor(CHUNK_VALUES / C));
-  const buf = new Float32Array(chunkRows * C);
+  // Raw bytes viewed in their own type where JS has one: only the k channels of each spike are
+  // ever looked at, so decoding every column of every chunk to float32 would be wasted work.
+  const direct = DIRECT_VIEW[rec.dataType];
+  const rawBytes = direct ? new Uint8Array(chunkRows * rec.bytesPerSample) : null;
+  const buf: ArrayLike<number> = direct ? new direct(rawBytes!.buffer) : new Float32Array(chunkRows * C);
   const N = rec.numSamples;
 
   for (let i = 0; i < n;) {
@@ -122,7 +133,8 @@ export function spikeFeatures(input: SpikeFeatureInput): SpikeFeatures {
     while (j < n && Math.round(samples[j]) - before - halo + readLen <= lo + chunkRows) j++;
     if (j === i) j = i + 1;
     const hi = Math.min(N, Math.max(lo + 1, Math.round(samples[j - 1]) - before - halo + readLen));
-    rec.readInto(lo, hi - lo, buf, 0);
+    if (rawBytes) rec.readBytesInto(lo, hi - lo, rawBytes, 0);
+    else rec.readInto(lo, hi - lo, buf as Float32Array, 0);
 
     if (kernels === null && input.onFeatures) {
       // PCs from the best-channel waveforms of the first spikes (those of this first chunk).
