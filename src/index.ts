@@ -4,6 +4,8 @@
 export { Recording, type RecordingOptions, type SampleRange } from './io/recording.js';
 export { ParameterError, type DataType, DATA_TYPES } from './io/dtype.js';
 export { loadProbe } from './io/probe.js';
+export { readSpikeGLXMeta, type SpikeGLXInfo, type SpikeGLXOptions } from './io/spikeglx.js';
+export { readOpenEphysStructure, type OpenEphysInfo, type OpenEphysStream, type OpenEphysOptions } from './io/openephys.js';
 export { readNpy, writeNpy, encodeNpy, writeNpyStructured, type NpyArray } from './io/npy.js';
 
 // Sorting
