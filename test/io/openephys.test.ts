@@ -59,6 +59,28 @@ describe.skipIf(!HAVE_SHARED_DATA)('Open Ephys binary recording', () => {
     expect(() => Recording.fromOpenEphys(two, { stream: 'ProbeB' })).toThrow(/no stream "ProbeB"; its continuous streams are "ProbeA"/);
   });
 
+  it('reads past the ADC channels of a stream (column subset), sorting the electrodes only', () => {
+    const rec3 = path.join(dir, 'adc', 'Record_Node_101', 'experiment1', 'recording1');
+    fs.mkdirSync(rec3, { recursive: true });
+    fs.copyFileSync(path.join(dir, 'Record_Node_101', 'settings.xml'), path.join(dir, 'adc', 'Record_Node_101', 'settings.xml'));
+    const oebin = JSON.parse(fs.readFileSync(path.join(RECORDING, 'structure.oebin'), 'utf8'));
+    const stream = oebin.continuous[0];
+    for (let a = 1; a <= 8; a++) stream.channels.push({ channel_name: `ADC${a}`, bit_volts: 0.00015, units: 'V' });
+    stream.num_channels = 392;
+    fs.writeFileSync(path.join(rec3, 'structure.oebin'), JSON.stringify(oebin));
+    const folder = path.join(rec3, 'continuous', stream.folder_name);
+    fs.mkdirSync(folder, { recursive: true });
+    const n = 50;
+    const data = new Int16Array(n * 392);
+    for (let s = 0; s < n; s++) for (let c = 0; c < 392; c++) data[s * 392 + c] = c < 384 ? c + s : -1000 - c;
+    fs.writeFileSync(path.join(folder, 'continuous.dat'), new Uint8Array(data.buffer));
+    const rec = Recording.fromOpenEphys(rec3);
+    expect(rec.numChannels).toBe(384);
+    expect(rec.fileChannels).toBe(392);
+    const x = rec.read({ start: 3, numSamples: 1 });
+    expect(Array.from(x)).toEqual(Array.from({ length: 384 }, (_, c) => c + 3));
+  });
+
   it('spikesift sort RECORDING --stream ProbeA sorts it and finds the ground-truth units', async () => {
     const out = path.join(dir, 'sorted');
     const r = await cli('sort', RECORDING, '--stream', 'ProbeA', '--out', out, '--backend', 'cpu', '--min-segment-length', 1, '--quiet');
