@@ -189,7 +189,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const outcome = await sortRecording(rec, options, workers, quiet, io);
   const summary = await writeSortOutputs(out, rec, outcome);
   io.out(
-    `sorted ${summary.recordingSeconds.toFixed(2)} s on ${rec.numChannels} channels in ${summary.seconds.toFixed(2)} s (${summary.backend}): ` +
+    `sorted ${summary.recordingSeconds.toFixed(2)} s on ${rec.numChannels} channels${rec.fileChannels !== rec.numChannels ? ` (of ${rec.fileChannels} file columns)` : ''} in ${summary.seconds.toFixed(2)} s (${summary.backend}): ` +
       `${summary.units} units, ${summary.totalSpikes} spikes, ${summary.segments} segments`,
   );
   io.out(`wrote ${path.join(out, RESULT_FILE)}, ${path.join(out, 'phy')}/, ${path.join(out, 'spikeinterface')}/, ${path.join(out, 'summary.json')}`);

@@ -128,6 +128,7 @@ describe.skipIf(!HAVE_SHARED_DATA)('spikesift sort x.imec0.ap.bin (nothing but t
   let out: string;
   let code: number;
   let err: string;
+  let stdout: string;
   beforeAll(async () => {
     // A ground-truth recording on the NP1.0 layout, written as SpikeGLX writes it: 384 AP
     // columns then the sync word (a square wave that must not be sorted).
@@ -148,12 +149,13 @@ describe.skipIf(!HAVE_SHARED_DATA)('spikesift sort x.imec0.ap.bin (nothing but t
     fs.writeFileSync(bin.replace(/\.bin$/, '.meta'), withLine(metaText, 'fileSizeBytes', String(data.byteLength)));
     fs.rmSync(gen.binaryFile);
     out = path.join(dir, 'sorted');
-    ({ code, err } = await cli('sort', bin, '--out', out, '--backend', 'cpu', '--min-segment-length', 1, '--quiet'));
+    ({ code, err, out: stdout } = await cli('sort', bin, '--out', out, '--backend', 'cpu', '--min-segment-length', 1, '--quiet'));
   }, 120_000);
 
   it('sorts the 384 AP channels and finds the ground-truth units', async () => {
     expect(code, err).toBe(0);
     expect(err).not.toMatch(/warning/);
+    expect(stdout).toMatch(/sorted 3\.00 s on 384 channels \(of 385 file columns\)/);
     const result = await SortedRecording.load(path.join(out, 'result.spikesift'));
     expect(result.probeGeometry.length).toBe(384);
     expect(result.samplingFrequency).toBe(30000);
