@@ -4,6 +4,8 @@
 export { Recording, type RecordingOptions, type SampleRange } from './formats/recording.js';
 export { ParameterError, type DataType, DATA_TYPES } from './formats/dtype.js';
 export { loadProbe } from './formats/probe.js';
+export { readSpikeGLXMeta, type SpikeGLXInfo, type SpikeGLXOptions } from './formats/spikeglx.js';
+export { readOpenEphysStructure, type OpenEphysInfo, type OpenEphysStream, type OpenEphysOptions } from './formats/openephys.js';
 export { readNpy, writeNpy, encodeNpy, writeNpyStructured, type NpyArray } from './formats/npy.js';
 
 // Sorting

@@ -271,6 +271,9 @@ export const PARAMETER_TO_OPTION: Record<string, string> = {
   sampleOffset: '--sample-offset',
   numSamples: '--num-samples',
   recordingOffset: '--recording-offset',
+  binOrMetaPath: 'RECORDING',
+  path: 'RECORDING',
+  stream: '--stream',
 };
 for (const p of SORT_PARAMETERS) if (p.cli) PARAMETER_TO_OPTION[p.name] = `--${p.cli.flag}`;
 
@@ -295,6 +298,7 @@ export const RECORDING_OPTIONS: OptionSpec[] = [
   { name: 'sample-offset', kind: 'integer', value: 'N', min: 0, description: 'Whole samples to skip after the header; sample 0 is the first one after them.', defaultText: '0', group: 'Recording' },
   { name: 'num-samples', kind: 'integer', value: 'N', min: 1, description: 'Samples to use; by default everything after the offsets (the rest of the file must then be whole samples).', group: 'Recording' },
   { name: 'recording-offset', kind: 'integer', value: 'N', description: 'Added to every reported spike time (samples, any sign); use it to place several files on one time line.', defaultText: '0', group: 'Recording' },
+  { name: 'stream', kind: 'string', value: 'NAME', description: 'Open Ephys only: the continuous stream to read (stream_name such as ProbeA-AP, or its folder), needed when structure.oebin lists several.', group: 'Recording' },
 ];
 
 /** File name of the saved result inside an output folder. */
@@ -329,86 +333,12 @@ export async function loadResult(arg: string, command: string): Promise<SortedRe
   }
 }
 
-/**
- * Builds a Recording from `file` and the recording options. `fallback` supplies the probe
- * and rate when the options omit them (export/report take them from the result).
- * Library validation errors become UsageErrors naming the CLI argument.
- */
-export async function recordingFromArgs(
-  file: string,
-  parsed: ParsedArgs,
-  command: string,
-  fallback?: { probeGeometry: number[][]; samplingFrequency: number },
-): Promise<Recording> {
-  const probeFile = optString(parsed, 'probe');
-  let probeGeometry = fallback?.probeGeometry;
-  if (probeFile !== undefined) {
-    try {
-      probeGeometry = await loadProbe(probeFile);
-    } catch (e) {
-      throw new UsageError(`--probe: ${(e as Error).message}`, command);
-    }
-  }
-  if (!probeGeometry) throw new UsageError('missing required option --probe FILE (the probe geometry)', command);
-  const samplingFrequency = optNumber(parsed, 'sampling-frequency') ?? fallback?.samplingFrequency;
-  if (samplingFrequency === undefined) throw new UsageError('missing required option --sampling-frequency HZ', command);
-  const dataType = optString(parsed, 'dtype');
-  if (dataType === undefined) throw new UsageError('missing required option --dtype TYPE (the sample type of the file, e.g. int16)', command);
-  const options: RecordingOptions = {
-    binaryFile: file,
-    dataType,
-    probeGeometry,
-    samplingFrequency,
-    header: optNumber(parsed, 'header'),
-    sampleOffset: optNumber(parsed, 'sample-offset'),
-    numSamples: optNumber(parsed, 'num-samples'),
-    recordingOffset: optNumber(parsed, 'recording-offset'),
-  };
-  try {
-    return new Recording(options);
-  } catch (e) {
-    throw asUsageError(e, command);
-  }
-}
-
 /** Saves what is needed to reopen the recording later (report/export without --recording). */
 export function writeRecordingDescription(dir: string, rec: Recording): void {
   const json = { ...rec.toJSON(), binaryFile: path.resolve(rec.binaryFile) };
   fs.writeFileSync(path.join(dir, RECORDING_FILE), JSON.stringify(json, null, 2) + '\n');
 }
 
-/**
- * The recording for export/report: from --recording and its options when given, else from
- * recording.json beside the result when RESULT is a sort output folder (and the file is
- * still there), else undefined.
- */
-export async function optionalRecording(
-  resultArg: string,
-  parsed: ParsedArgs,
-  result: SortedRecording,
-  command: string,
-  io: CliIO,
-): Promise<Recording | undefined> {
-  const file = optString(parsed, 'recording');
-  if (file !== undefined) {
-    return recordingFromArgs(file, parsed, command, { probeGeometry: result.probeGeometry, samplingFrequency: result.samplingFrequency });
-  }
-  for (const o of ['probe', 'dtype', 'header', 'sample-offset', 'num-samples', 'recording-offset', 'sampling-frequency']) {
-    if (parsed.options[o] !== undefined) throw new UsageError(`--${o} describes the recording, so it needs --recording FILE`, command);
-  }
-  const dir = fs.existsSync(resultArg) && fs.statSync(resultArg).isDirectory() ? resultArg : path.dirname(resultArg);
-  const desc = path.join(dir, RECORDING_FILE);
-  if (!fs.existsSync(desc)) return undefined;
-  try {
-    const options = JSON.parse(fs.readFileSync(desc, 'utf8')) as RecordingOptions;
-    const rec = new Recording(options);
-    io.err(`using the recording described in ${desc} (${rec.binaryFile})`);
-    return rec;
-  } catch (e) {
-    io.err(`note: ${desc} could not be used (${(e as Error).message}); continuing without the recording`);
-    return undefined;
-  }
-}
 
 /** Creates `dir` (and parents); a path that exists and is not a folder is a usage error. */
 export function ensureOutDir(dir: string, command: string, option = '--out'): void {

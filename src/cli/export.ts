@@ -3,19 +3,8 @@
 import path from 'node:path';
 import { exportPhy } from '../export/phy.js';
 import { exportSpikeInterface } from '../export/spikeinterface.js';
-import {
-  RECORDING_OPTIONS,
-  ensureOutDir,
-  loadResult,
-  optNumber,
-  optString,
-  optionalRecording,
-  parseArgs,
-  type CliIO,
-  type Command,
-  type CommandSpec,
-  type OptionSpec,
-} from './args.js';
+import { RECORDING_OPTIONS, ensureOutDir, loadResult, optNumber, optString, parseArgs, type CliIO, type Command, type CommandSpec, type OptionSpec } from './args.js';
+import { optionalRecording } from './format-recording.js';
 
 /** --recording and its description; probe and rate default to the result's. */
 export const OPTIONAL_RECORDING_OPTIONS: OptionSpec[] = [
@@ -58,7 +47,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const s = exportPhy(result, out, { recording, maxSpikesPerUnit: optNumber(parsed, 'waveform-spikes') });
     io.out(`wrote a Phy folder ${out}: ${s.numUnits} units, ${s.numSpikes} spikes, templates from ${s.templateSource === 'recording' ? 'the recording' : 'the amplitude vectors (no recording)'}; open with: phy template-gui ${path.join(out, 'params.py')}`);
   } else {
-    const s = exportSpikeInterface(result, out, { origin: recording?.recordingOffset });
+    const s = exportSpikeInterface(result, out, { origin: recording?.recordingOffset, gainToMicrovolts: recording?.gainToMicrovolts });
     io.out(`wrote a SpikeInterface folder ${out}: ${s.numUnits} units, ${s.numSpikes} spikes; open with spikeinterface.core.NumpyFolderSorting("${out}")`);
   }
   return 0;

@@ -6,7 +6,8 @@ import { writeReport, type AccuracyRow, type ReportAccuracy } from '../export/re
 import { compareToGroundTruth, formatComparison, type ComparisonReport } from '../groundtruth/compare.js';
 import { loadGroundTruth } from '../groundtruth/types.js';
 import type { SortedRecording } from '../result/sorted-recording.js';
-import { loadResult, optNumber, optString, optionalRecording, parseArgs, UsageError, type CliIO, type Command, type CommandSpec } from './args.js';
+import { loadResult, optNumber, optString, parseArgs, UsageError, type CliIO, type Command, type CommandSpec } from './args.js';
+import { optionalRecording } from './format-recording.js';
 import { OPTIONAL_RECORDING_OPTIONS } from './export.js';
 
 /**

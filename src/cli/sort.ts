@@ -10,26 +10,8 @@ import { mergeRecordings } from '../result/merge.js';
 import type { SortedRecording } from '../result/sorted-recording.js';
 import { performSpikeSortingDetailed, validateSortOptions, type SortOptions } from '../pipeline/perform.js';
 import { SORT_DEFAULTS, SORT_PARAMETERS } from '../core/params.js';
-import {
-  RECORDING_OPTIONS,
-  RESULT_FILE,
-  asUsageError,
-  ensureOutDir,
-  formatHelp,
-  optFlag,
-  optNumber,
-  optString,
-  parseArgs,
-  recordingFromArgs,
-  summarize,
-  type SummaryJson,
-  writeRecordingDescription,
-  type CliIO,
-  type Command,
-  type CommandSpec,
-  type OptionSpec,
-  type ParsedArgs,
-} from './args.js';
+import { RECORDING_OPTIONS, RESULT_FILE, asUsageError, ensureOutDir, formatHelp, optFlag, optNumber, optString, parseArgs, summarize, type SummaryJson, writeRecordingDescription, type CliIO, type Command, type CommandSpec, type OptionSpec, type ParsedArgs } from './args.js';
+import { recordingFromArgs } from './format-recording.js';
 
 /** The sorting options, generated from the parameter table (core/params.ts): one source for flags, help and defaults. */
 export const SORT_OPTIONS: OptionSpec[] = SORT_PARAMETERS.filter((p) => p.cli !== null).map((p): OptionSpec => {
@@ -59,12 +41,10 @@ export const BLOCKS_OPTION: OptionSpec = {
 export const spec: CommandSpec = {
   name: 'sort',
   summary: 'Sort a raw binary recording. Writes OUT/result.spikesift (the saved result), OUT/phy (Phy folder), OUT/spikeinterface (NumpyFolderSorting), OUT/summary.json and OUT/recording.json (how to reopen the recording, used by report and export).',
-  positionals: [{ name: 'RECORDING', description: 'The raw binary file: samples x channels, sample-major, little-endian.' }],
+  positionals: [{ name: 'RECORDING', description: 'The raw binary file: samples x channels, sample-major, little-endian; or a SpikeGLX .ap.bin (its .meta beside it gives rate, channels and geometry); or an Open Ephys structure.oebin / recording folder (with --stream when it has several).' }],
   options: [
-    { ...RECORDING_OPTIONS[0], required: true },
-    { ...RECORDING_OPTIONS[1], required: true },
-    { ...RECORDING_OPTIONS[2], required: true },
-    ...RECORDING_OPTIONS.slice(3),
+    // Not required: a SpikeGLX .bin (with its .meta) or an Open Ephys structure.oebin says them.
+    ...RECORDING_OPTIONS,
     ...SORT_OPTIONS.filter((o) => o.group !== 'Output'),
     BLOCKS_OPTION,
     { name: 'out', kind: 'string', value: 'DIR', required: true, description: 'Output folder (created if needed; files of the same names are replaced).', group: 'Output' },
@@ -72,6 +52,8 @@ export const spec: CommandSpec = {
   ],
   details: `Example:
   spikesift sort data.bin --probe probe.json --sampling-frequency 30000 --dtype int16 --out sorted/
+  spikesift sort run_g0_t0.imec0.ap.bin --out sorted/
+  spikesift sort "Record Node 101/experiment1/recording1" --stream ProbeA-AP --out sorted/
   spikesift info sorted/ && spikesift report sorted/ --out sorted/report.html`,
 };
 
@@ -110,11 +92,7 @@ export function splitIntoBlocks(rec: Recording, n: number, minBlockSamples: numb
     const end = b === blocks - 1 ? rec.numSamples : Math.floor((msTotal * (b + 1)) / blocks) * S;
     out.push(
       new Recording({
-        binaryFile: rec.binaryFile,
-        dataType: rec.dataType,
-        probeGeometry: rec.probeGeometry,
-        samplingFrequency: rec.samplingFrequency,
-        header: rec.header,
+        ...rec.toJSON(),
         sampleOffset: rec.sampleOffset + start,
         numSamples: end - start,
         recordingOffset: rec.recordingOffset + start,
@@ -139,7 +117,7 @@ export interface SortOutcome {
 export async function sortRecording(rec: Recording, options: SortOptions, blocksWanted: number, quiet: boolean, io: CliIO): Promise<SortOutcome> {
   const t0 = performance.now();
   if (blocksWanted <= 1) {
-    const { sorted, stats } = await performSpikeSortingDetailed(rec, { ...options, verbose: !quiet });
+    const { sorted, stats } = await performSpikeSortingDetailed(rec, { ...options, verbose: !quiet, onWarning: (m) => io.err(`warning: ${m}`) });
     return { result: sorted, backend: stats.backendDescription, seconds: (performance.now() - t0) / 1000, blocks: 1 };
   }
   const { sortInParallel } = await import('../parallel/sort-in-parallel.js');
@@ -166,6 +144,9 @@ export async function sortRecording(rec: Recording, options: SortOptions, blocks
         },
   });
   const result = parts.length === 1 ? parts[0] : mergeRecordings(parts, { maxDrift: options.maxDrift });
+  // Workers cannot call back into this thread: the checks of the raw data and of the rates run here.
+  const { inputWarnings, sortedRateWarnings } = await import('../pipeline/plausibility.js');
+  for (const w of [...inputWarnings(rec, new Float32Array(0), []), ...sortedRateWarnings(result, rec.numChannels, rec.durationSeconds)]) io.err(`warning: ${w}`);
   return {
     result,
     backend: `${options.backend ?? SORT_DEFAULTS.backend}, ${blocks.length} blocks in worker threads`,
@@ -184,7 +165,7 @@ export async function writeSortOutputs(
   await outcome.result.save(resultFile);
   writeRecordingDescription(out, rec);
   exportPhy(outcome.result, path.join(out, 'phy'), { recording: rec });
-  exportSpikeInterface(outcome.result, path.join(out, 'spikeinterface'), { origin: rec.recordingOffset });
+  exportSpikeInterface(outcome.result, path.join(out, 'spikeinterface'), { origin: rec.recordingOffset, gainToMicrovolts: rec.gainToMicrovolts });
   const summary = summarize(outcome.result, {
     seconds: outcome.seconds,
     backend: outcome.backend,
@@ -197,7 +178,7 @@ export async function writeSortOutputs(
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const parsed = parseArgs(spec, argv);
-  const rec = await recordingFromArgs(parsed.positionals[0], parsed, 'sort');
+  const rec = await recordingFromArgs(parsed.positionals[0], parsed, 'sort', undefined, (m) => io.err(`warning: ${m}`));
   const options = sortOptionsFrom(parsed);
   try {
     validateSortOptions(rec, options);
@@ -210,7 +191,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const outcome = await sortRecording(rec, options, optNumber(parsed, 'blocks') ?? 1, quiet, io);
   const summary = await writeSortOutputs(out, rec, outcome);
   io.out(
-    `sorted ${summary.recordingSeconds.toFixed(2)} s on ${rec.numChannels} channels in ${summary.seconds.toFixed(2)} s (${summary.backend}): ` +
+    `sorted ${summary.recordingSeconds.toFixed(2)} s on ${rec.numChannels} channels${rec.fileChannels !== rec.numChannels ? ` (of ${rec.fileChannels} file columns)` : ''} in ${summary.seconds.toFixed(2)} s (${summary.backend}): ` +
       `${summary.units} units, ${summary.totalSpikes} spikes, ${summary.segments} segments`,
   );
   io.out(`wrote ${path.join(out, RESULT_FILE)}, ${path.join(out, 'phy')}/, ${path.join(out, 'spikeinterface')}/, ${path.join(out, 'summary.json')}`);

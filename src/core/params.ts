@@ -45,6 +45,11 @@ export interface SortOptions {
   memoryLimit?: number;
   /** Called after each sorted segment. */
   onProgress?: (p: SortProgress) => void;
+  /**
+   * Called with each plausibility warning (data that look wrong for the declared dtype or
+   * layout, implausible spike rates). Without it, warnings go to stderr when verbose.
+   */
+  onWarning?: (message: string) => void;
 }
 
 export interface ResolvedSortOptions {
@@ -61,6 +66,7 @@ export interface ResolvedSortOptions {
   workers: number;
   memoryLimit: number;
   onProgress: ((p: SortProgress) => void) | undefined;
+  onWarning: ((message: string) => void) | undefined;
 }
 
 /** What validateSortOptions needs to know about the recording. */
@@ -170,6 +176,11 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
   {
     name: 'onProgress', kind: 'function', default: undefined, defaultText: '—', unit: '', range: '({ doneMs, totalMs }) => void',
     help: 'Called after each sorted segment.',
+    cli: null,
+  },
+  {
+    name: 'onWarning', kind: 'function', default: undefined, defaultText: '— (stderr when verbose)', unit: '', range: '(message) => void',
+    help: 'Called with each plausibility warning: data that look wrong for the declared dtype or layout (values railing at the type limits, unsigned data centred at half range, a channel count that does not fit the file), thresholds far apart on neighbouring channels, implausible spike rates; each names the likely fix.',
     cli: null,
   },
 ] satisfies ParameterSpec[]);
@@ -321,7 +332,7 @@ export function validateSortOptions(recording: RecordingShape, options: SortOpti
   return {
     minSegmentMs, detectionSensitivity, minSpikesPerCluster, mergingThreshold, maxDrift: roundDrift(maxDriftRaw),
     detectionPolarity, verbose: v.verbose as boolean, backend: v.backend as BackendChoice, mergeBursts: v.mergeBursts as boolean,
-    workers, memoryLimit, onProgress: v.onProgress as ResolvedSortOptions['onProgress'],
+    workers, memoryLimit, onProgress: v.onProgress as ResolvedSortOptions['onProgress'], onWarning: v.onWarning as ResolvedSortOptions['onWarning'],
   };
 }
 

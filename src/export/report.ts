@@ -257,7 +257,11 @@ export function buildReport(input: ReportInput): string {
   const end = boundaries.length ? boundaries[boundaries.length - 1][1] : 0;
   const seconds = (end - start) / fsHz;
   let waves = input.waveforms;
-  if (!waves && input.recording) waves = meanWaveforms(input.recording, result, ids, { maxSpikesPerUnit: input.maxSpikesPerUnit });
+  if (!waves && input.recording) {
+    // Only the channels each unit's picture shows (the same 16 nearest as below) are averaged.
+    const shown = (u: number) => nearestChannels(geometry, bestChannel(result.amplitudeVectors(ids[u])), Math.min(C, 16));
+    waves = meanWaveforms(input.recording, result, ids, { maxSpikesPerUnit: input.maxSpikesPerUnit, channels: shown });
+  }
 
   const ampVectors = ids.map((id) => result.amplitudeVectors(id));
   const counts = ids.map((id) => result.spikes(id).length);
@@ -325,6 +329,8 @@ export function buildReport(input: ReportInput): string {
   }
 
   html.push('<h2>Units</h2><div class="units">');
+  // µV per stored unit when the recording's format says it (SpikeGLX, Open Ephys).
+  const gain = input.recording?.gainToMicrovolts ?? null;
   ids.forEach((id, u) => {
     const amp = meanAmplitude(ampVectors[u], C);
     const b = bestChannel(ampVectors[u]);
@@ -336,7 +342,7 @@ export function buildReport(input: ReportInput): string {
     const acc = accByUnit.get(id);
     html.push(
       `<section class="unit" data-unit="${id}" id="unit-${id}"><h3 style="color:${color}">unit ${id}</h3>` +
-        `<div>${counts[u]} spikes · ${rates[u].toFixed(2)} Hz · best channel ${b} · at (${Number.isFinite(cx) ? cx.toFixed(0) : '?'}, ${Number.isFinite(cy) ? cy.toFixed(0) : '?'}) µm · amplitude ${amp[b].toFixed(1)}</div>` +
+        `<div>${counts[u]} spikes · ${rates[u].toFixed(2)} Hz · best channel ${b} · at (${Number.isFinite(cx) ? cx.toFixed(0) : '?'}, ${Number.isFinite(cy) ? cy.toFixed(0) : '?'}) µm · amplitude ${amp[b].toFixed(1)}${gain ? ` (${(amp[b] * gain[b]).toFixed(0)} µV)` : ''}</div>` +
         (acc ? `<div>GT ${esc(acc.gtUnit)}: accuracy ${acc.accuracy.toFixed(3)}</div>` : '') +
         glyph +
         ampOverTime +

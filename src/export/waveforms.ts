@@ -1,10 +1,11 @@
-// Mean filtered waveforms of sorted units, read back from the recording. Used for Phy's dense
-// templates and the report's waveform-on-probe pictures. Only a bounded sample of spikes per
-// unit is read (random access, one small read per spike), so the cost does not grow with the
-// recording's length.
+// Mean filtered waveforms of sorted units, read back from the recording, for the report's
+// waveform-on-probe pictures. Only a bounded sample of spikes per unit is used; they are read
+// in time order in one pass (phy-features.ts), each on the requested channels only, and the
+// filter is applied once to each unit's mean raw window (it is linear), not to every spike.
 
 import type { Recording } from '../formats/recording.js';
 import { dogTaps, filterHalo } from '../stages/filter/taps.js';
+import { spikeFeatures } from './phy-features.js';
 import type { SortingResultLike } from './types.js';
 
 export interface MeanWaveformOptions {
@@ -16,6 +17,11 @@ export interface MeanWaveformOptions {
   maxSpikesPerUnit?: number;
   /** Apply the sorter's Difference-of-Gaussians filter (spec §3) before averaging. Default true. */
   filter?: boolean;
+  /**
+   * Channels to average per unit (same count for every unit, e.g. the 16 nearest to its best
+   * channel); the others stay 0. Default: all channels.
+   */
+  channels?: (unitIndex: number) => ArrayLike<number>;
 }
 
 export interface MeanWaveforms {
@@ -55,6 +61,7 @@ export function meanWaveforms(
   const maxSpikes = options.maxSpikesPerUnit ?? 100;
   const doFilter = options.filter ?? true;
   const C = recording.numChannels;
+  if (doFilter) return meanFilteredWaveforms(recording, result, ids, before, after, maxSpikes, options.channels);
   const nt = before + after;
   const halo = doFilter ? filterHalo(S) : 0;
   const taps = doFilter ? dogTaps(S) : new Float64Array([1]);
@@ -89,4 +96,46 @@ export function meanWaveforms(
     counts.push(used);
   }
   return { numSamples: nt, before, numChannels: C, waveforms, counts };
+}
+
+function meanFilteredWaveforms(
+  recording: Recording,
+  result: SortingResultLike,
+  ids: readonly number[],
+  before: number,
+  after: number,
+  maxSpikes: number,
+  channels: MeanWaveformOptions['channels'],
+): MeanWaveforms {
+  const C = recording.numChannels;
+  const nt = before + after;
+  const halo = filterHalo(recording.samplesPerMs);
+  const unitChannels = ids.map((_, u) => Int32Array.from(channels ? channels(u) : Array.from({ length: C }, (_, c) => c)));
+  const picks: [number, number][] = [];
+  ids.forEach((id, u) => {
+    const train = result.spikes(id);
+    for (const k of evenPicks(train.length, maxSpikes)) {
+      const s = Math.round(train[k] - recording.recordingOffset);
+      // As before: spikes whose window (with the filter's halo) leaves the recording are skipped.
+      if (s - before - halo < 0 || s - before - halo + nt + 2 * halo > recording.numSamples) continue;
+      picks.push([s, u]);
+    }
+  });
+  picks.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const f = spikeFeatures({
+    recording,
+    samples: Float64Array.from(picks, (p) => p[0]),
+    unitOf: Int32Array.from(picks, (p) => p[1]),
+    unitChannels,
+    nt,
+    before,
+  });
+  const waveforms = f.templates.map((t, u) => {
+    const w = new Float32Array(nt * C);
+    const chans = unitChannels[u];
+    const k = chans.length;
+    for (let s = 0; s < nt; s++) for (let c = 0; c < k; c++) w[s * C + chans[c]] = t[s * k + c];
+    return w;
+  });
+  return { numSamples: nt, before, numChannels: C, waveforms, counts: Array.from(f.counts) };
 }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs/promises';
 import { decodeNpy } from './npy.js';
+import { readSpikeGLXMeta } from './spikeglx.js';
 
 /**
  * Loads probe geometry as C rows of [x, y] (µm) in file channel order from:
@@ -8,11 +9,20 @@ import { decodeNpy } from './npy.js';
  *   when present (row i is the contact wired to device channel i; contacts marked -1 are not
  *   wired and are dropped). Several probes are combined in file order, as probeinterface does;
  * - plain JSON: `[[x, y], ...]`.
- * The format is recognised by content (the .npy magic, then JSON), so the extension does not matter.
+ * - a SpikeGLX .meta: the saved AP channels in file column order (sync columns left out).
+ * The format is recognised by content (the .npy magic, then JSON), so the extension does not
+ * matter, except for .meta, which is text of key=value lines.
  */
 export async function loadProbe(file: string): Promise<number[][]> {
   if (typeof file !== 'string' || file.length === 0) {
     throw new TypeError(`loadProbe: the probe file path must be a non-empty string, got ${String(file)}`);
+  }
+  if (/\.meta$/i.test(file)) {
+    try {
+      return readSpikeGLXMeta(file).positions;
+    } catch (e) {
+      throw new Error(`probe file ${file}: ${(e as Error).message}`);
+    }
   }
   let bytes: Buffer;
   try {

@@ -1,26 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ParameterError, describeValue } from '../core/errors.js';
-import { type DataType, decodeSamples, itemSize, parseDataType } from './dtype.js';
+import { type DataType, ParameterError, decodeSamples, describeValue, itemSize, parseDataType } from './dtype.js';
+import type { RecordingOptions } from './recording-options.js';
+import { spikeGLXRecordingOptions, type SpikeGLXOptions } from './spikeglx.js';
+import { openEphysRecordingOptions, type OpenEphysOptions } from './openephys.js';
 
 export { ParameterError } from './dtype.js';
 
-export interface RecordingOptions {
-  /** Path of the raw file: (numSamples, C) sample-major after `header` bytes. */
-  binaryFile: string;
-  dataType: DataType | string;
-  /** C rows of [x, y] in µm, in file channel order. */
-  probeGeometry: number[][];
-  samplingFrequency: number;
-  /** Inferred from the file size when absent. */
-  numSamples?: number;
-  /** Bytes skipped at the start of the file. */
-  header?: number;
-  /** Samples skipped after the header; sample index 0 is the first one after them. */
-  sampleOffset?: number;
-  /** Added to every reported spike time (any sign). */
-  recordingOffset?: number;
-}
+export type { RecordingOptions } from './recording-options.js';
 
 export interface SampleRange {
   start: number;
@@ -91,14 +78,23 @@ export class Recording {
   readonly geometry: Float32Array;
   /** Bytes of one item. */
   readonly itemSize: number;
-  /** Bytes of one sample (all channels). */
+  /** Bytes of one sample of the sorted channels (what readBytes returns per sample). */
   readonly bytesPerSample: number;
-  /** File position of sample 0: header + sampleOffset * bytesPerSample. */
+  /** File position of sample 0: header + sampleOffset * fileBytesPerSample. */
   readonly dataStart: number;
   /** File size in bytes at construction. */
   readonly fileSize: number;
+  /** Columns per sample in the file (>= numChannels). */
+  readonly fileChannels: number;
+  /** Bytes of one sample in the file (all fileChannels columns). */
+  readonly fileBytesPerSample: number;
+  /** File column of each sorted channel, or null when the file holds exactly the sorted channels in order. */
+  readonly channelColumns: Int32Array | null;
+  /** µV per stored unit per sorted channel, when the format says it (SpikeGLX, Open Ephys). */
+  readonly gainToMicrovolts: Float64Array | null;
 
   private scratch: Uint8Array | null = null;
+  private packed: Uint8Array | null = null;
 
   constructor(options: RecordingOptions) {
     if (options === null || typeof options !== 'object') {
@@ -145,7 +141,10 @@ export class Recording {
     }
 
     const size = itemSize(dataType);
-    const bytesPerSample = size * numChannels;
+    const { fileChannels, columns } = checkChannelSubset(options.fileChannels, options.channels, numChannels);
+    const gain = checkGain(options.gainToMicrovolts, numChannels);
+    // Every file offset below is in whole file samples; bytesPerSample is what reads return.
+    const bytesPerSample = size * fileChannels;
     const fileSize = stat.size;
     const dataStart = header + sampleOffset * bytesPerSample;
     if (!(dataStart < fileSize)) {
@@ -153,7 +152,7 @@ export class Recording {
       const blameHeader = header >= fileSize || sampleOffset === 0;
       const which = sampleOffset > 0 ? 'header + sampleOffset * channels * itemsize' : 'header';
       fail(blameHeader ? 'header' : 'sampleOffset', blameHeader ? header : sampleOffset,
-        `offset exceeds file size: ${which} = ${header} + ${sampleOffset} * ${numChannels} * ${size} = ${dataStart} bytes, ` +
+        `offset exceeds file size: ${which} = ${header} + ${sampleOffset} * ${fileChannels} * ${size} = ${dataStart} bytes, ` +
         `but ${describeValue(binaryFile)} has ${fileSize} bytes; the offset must be smaller than the file (check header, sampleOffset, the number of channels and dataType)`);
     }
     const available = fileSize - dataStart;
@@ -163,7 +162,7 @@ export class Recording {
       if (available % bytesPerSample !== 0) {
         fail('numSamples', undefined,
           `numSamples was not given and cannot be inferred: the ${available} bytes after the offset are not a whole number of samples ` +
-          `(${numChannels} channels x ${size} bytes of ${dataType} = ${bytesPerSample} bytes per sample; ${available % bytesPerSample} bytes left over); ` +
+          `(${fileChannels} columns x ${size} bytes of ${dataType} = ${bytesPerSample} bytes per sample; ${available % bytesPerSample} bytes left over); ` +
           `pass numSamples (at most ${wholeSamples}) or check dataType, the channel count and header`);
       }
       numSamples = wholeSamples;
@@ -175,7 +174,7 @@ export class Recording {
       if (numSamples > wholeSamples) {
         fail('numSamples', numSamples,
           `numSamples ${numSamples} does not fit in the file: ${describeValue(binaryFile)} holds ${wholeSamples} whole samples ` +
-          `of ${numChannels} channels x ${dataType} after the offset of ${dataStart} bytes; pass numSamples <= ${wholeSamples}`);
+          `of ${fileChannels} columns x ${dataType} after the offset of ${dataStart} bytes; pass numSamples <= ${wholeSamples}`);
       }
     }
 
@@ -190,9 +189,29 @@ export class Recording {
     this.recordingOffset = recordingOffset;
     this.geometry = geometry;
     this.itemSize = size;
-    this.bytesPerSample = bytesPerSample;
+    this.bytesPerSample = size * numChannels;
+    this.fileChannels = fileChannels;
+    this.fileBytesPerSample = bytesPerSample;
+    this.channelColumns = columns;
+    this.gainToMicrovolts = gain;
     this.dataStart = dataStart;
     this.fileSize = fileSize;
+  }
+
+  /**
+   * The AP channels of a SpikeGLX recording (.bin or .meta path): rate, channel count, saved
+   * subset, geometry and gains come from the .meta; the sync column is read past, not sorted.
+   */
+  static fromSpikeGLX(binOrMetaPath: string, options: SpikeGLXOptions = {}): Recording {
+    return new Recording(spikeGLXRecordingOptions(binOrMetaPath, options));
+  }
+
+  /**
+   * One continuous stream of an Open Ephys binary recording (structure.oebin, or the folder
+   * holding it); `stream` names it when there are several.
+   */
+  static fromOpenEphys(oebinOrFolder: string, options: OpenEphysOptions = {}): Recording {
+    return new Recording(openEphysRecordingOptions(oebinOrFolder, options));
   }
 
   /** A fresh copy of the geometry as C rows of [x, y], rounded to float32. */
@@ -241,8 +260,9 @@ export class Recording {
       throw new RangeError(`Recording.readInto: out has ${out.length} values, cannot hold ${count} values at offset ${describeValue(outOffset)}`);
     }
     if (numSamples === 0) return;
-    const samplesPerChunk = Math.max(1, Math.floor(READ_CHUNK_BYTES / this.bytesPerSample));
-    const chunkBytes = Math.min(numSamples, samplesPerChunk) * this.bytesPerSample;
+    const fileBps = this.fileBytesPerSample;
+    const samplesPerChunk = Math.max(1, Math.floor(READ_CHUNK_BYTES / fileBps));
+    const chunkBytes = Math.min(numSamples, samplesPerChunk) * fileBps;
     if (this.scratch === null || this.scratch.byteLength < chunkBytes) {
       // Own ArrayBuffer at offset 0, so decodeSamples always gets aligned views.
       this.scratch = new Uint8Array(chunkBytes);
@@ -252,10 +272,11 @@ export class Recording {
     try {
       let done = 0;
       while (done < numSamples) {
-        const n = Math.min(numSamples - done, Math.floor(scratch.byteLength / this.bytesPerSample));
-        const bytes = scratch.subarray(0, n * this.bytesPerSample);
-        this.readFully(fd, bytes, this.dataStart + (start + done) * this.bytesPerSample);
-        decodeSamples(bytes, this.dataType, out, outOffset + done * this.numChannels);
+        const n = Math.min(numSamples - done, Math.floor(scratch.byteLength / fileBps));
+        const bytes = scratch.subarray(0, n * fileBps);
+        this.readFully(fd, bytes, this.dataStart + (start + done) * fileBps);
+        const packed = this.channelColumns ? this.packColumns(bytes, n, this.packedScratch(n)) : bytes;
+        decodeSamples(packed, this.dataType, out, outOffset + done * this.numChannels);
         done += n;
       }
     } finally {
@@ -282,10 +303,56 @@ export class Recording {
     if (count === 0) return;
     const fd = fs.openSync(this.binaryFile, 'r');
     try {
-      this.readFully(fd, out.subarray(outOffset, outOffset + count), this.dataStart + start * this.bytesPerSample);
+      if (!this.channelColumns) {
+        this.readFully(fd, out.subarray(outOffset, outOffset + count), this.dataStart + start * this.bytesPerSample);
+        return;
+      }
+      const scratch = this.subsetScratch(numSamples);
+      const per = Math.floor(scratch.byteLength / this.fileBytesPerSample);
+      for (let done = 0; done < numSamples;) {
+        const n = Math.min(per, numSamples - done);
+        const bytes = scratch.subarray(0, n * this.fileBytesPerSample);
+        this.readFully(fd, bytes, this.dataStart + (start + done) * this.fileBytesPerSample);
+        const o = outOffset + done * this.bytesPerSample;
+        this.packColumns(bytes, n, out.subarray(o, o + n * this.bytesPerSample));
+        done += n;
+      }
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /** A reusable buffer of whole file samples (at most READ_CHUNK_BYTES, at least one sample). */
+  private subsetScratch(numSamples: number): Uint8Array {
+    const per = Math.max(1, Math.floor(READ_CHUNK_BYTES / this.fileBytesPerSample));
+    const bytes = Math.min(numSamples, per) * this.fileBytesPerSample;
+    if (this.scratch === null || this.scratch.byteLength < bytes) this.scratch = new Uint8Array(bytes);
+    return this.scratch;
+  }
+
+  /** A reusable buffer for n packed samples (decoding needs them contiguous). */
+  private packedScratch(n: number): Uint8Array {
+    const bytes = n * this.bytesPerSample;
+    if (this.packed === null || this.packed.byteLength < bytes) this.packed = new Uint8Array(bytes);
+    return this.packed;
+  }
+
+  /** Copies the selected columns of n file samples in `src` into `dst` (packed, numChannels per sample). */
+  private packColumns(src: Uint8Array, n: number, dst: Uint8Array): Uint8Array {
+    const cols = this.channelColumns!;
+    const size = this.itemSize;
+    const fileBps = this.fileBytesPerSample;
+    const C = this.numChannels;
+    for (let s = 0; s < n; s++) {
+      const from = s * fileBps;
+      const to = s * C * size;
+      for (let c = 0; c < C; c++) {
+        const a = from + cols[c] * size;
+        const b = to + c * size;
+        for (let k = 0; k < size; k++) dst[b + k] = src[a + k];
+      }
+    }
+    return dst.subarray(0, n * C * size);
   }
 
   /**
@@ -303,6 +370,30 @@ export class Recording {
     if (count === 0) return;
     const fh = handle ?? await fs.promises.open(this.binaryFile, 'r');
     try {
+      if (this.channelColumns) {
+        // Whole file samples are read into an own buffer per call (async reads may overlap,
+        // so the shared scratch cannot be used), then the selected columns are packed.
+        const per = Math.max(1, Math.floor(READ_CHUNK_BYTES / this.fileBytesPerSample));
+        const tmp = new Uint8Array(Math.min(numSamples, per) * this.fileBytesPerSample);
+        for (let done = 0; done < numSamples;) {
+          const n = Math.min(per, numSamples - done);
+          const want = n * this.fileBytesPerSample;
+          const pos = this.dataStart + (start + done) * this.fileBytesPerSample;
+          let got = 0;
+          while (got < want) {
+            const { bytesRead } = await fh.read(tmp, got, want - got, pos + got);
+            if (bytesRead === 0) {
+              throw new Error(`Recording: unexpected end of ${this.binaryFile} at byte ${pos + got} ` +
+                `(the file had ${this.fileSize} bytes when opened; was it truncated?)`);
+            }
+            got += bytesRead;
+          }
+          const o = outOffset + done * this.bytesPerSample;
+          this.packColumns(tmp, n, out.subarray(o, o + n * this.bytesPerSample));
+          done += n;
+        }
+        return;
+      }
       const position = this.dataStart + start * this.bytesPerSample;
       let got = 0;
       while (got < count) {
@@ -334,7 +425,13 @@ export class Recording {
 
   /** Plain options that reconstruct an equivalent Recording (e.g. in a worker thread). */
   toJSON(): RecordingOptions & { numSamples: number; header: number; sampleOffset: number; recordingOffset: number; dataType: DataType } {
+    const subset = this.channelColumns
+      ? { fileChannels: this.fileChannels, channels: Array.from(this.channelColumns) }
+      : {};
+    const gain = this.gainToMicrovolts ? { gainToMicrovolts: Array.from(this.gainToMicrovolts) } : {};
     return {
+      ...subset,
+      ...gain,
       binaryFile: this.binaryFile,
       dataType: this.dataType,
       probeGeometry: this.probeGeometry,
@@ -345,4 +442,47 @@ export class Recording {
       recordingOffset: this.recordingOffset,
     };
   }
+}
+
+/**
+ * Validates fileChannels/channels. Returns null columns when the file holds exactly the
+ * sorted channels in order, so the common case keeps its direct reads.
+ */
+function checkChannelSubset(fileChannels: unknown, channels: unknown, numChannels: number): { fileChannels: number; columns: Int32Array | null } {
+  if (fileChannels === undefined && channels === undefined) return { fileChannels: numChannels, columns: null };
+  const total = fileChannels ?? numChannels;
+  if (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 1) {
+    fail('fileChannels', fileChannels, `fileChannels must be a positive integer (the columns per sample in the file), got ${describeValue(fileChannels)}`);
+  }
+  let cols: number[];
+  if (channels === undefined) {
+    if (total < numChannels) {
+      fail('fileChannels', total, `fileChannels ${total} is less than the ${numChannels} channels of probeGeometry; pass the file's column count, or channels to pick columns`);
+    }
+    cols = Array.from({ length: numChannels }, (_, c) => c);
+  } else {
+    if (!Array.isArray(channels) || channels.length !== numChannels) {
+      fail('channels', channels, `channels must list the file column of each of the ${numChannels} probeGeometry rows, got ${Array.isArray(channels) ? `${channels.length} entries` : describeValue(channels)}`);
+    }
+    cols = channels as number[];
+  }
+  const seen = new Uint8Array(total);
+  cols.forEach((c, k) => {
+    if (typeof c !== 'number' || !Number.isSafeInteger(c) || c < 0 || c >= total) {
+      fail('channels', channels, `channels[${k}] is ${describeValue(c)}; each must be a file column in 0..${total - 1} (fileChannels = ${total})`);
+    }
+    if (seen[c]) fail('channels', channels, `channels lists column ${c} twice; each sorted channel needs its own column`);
+    seen[c] = 1;
+  });
+  const identity = total === numChannels && cols.every((c, k) => c === k);
+  return { fileChannels: total, columns: identity ? null : Int32Array.from(cols) };
+}
+
+function checkGain(gain: unknown, numChannels: number): Float64Array | null {
+  if (gain === undefined) return null;
+  const values = typeof gain === 'number' ? new Array<number>(numChannels).fill(gain) : gain;
+  if (!Array.isArray(values) || values.length !== numChannels || values.some((v) => typeof v !== 'number' || !Number.isFinite(v) || v <= 0)) {
+    fail('gainToMicrovolts', gain, `gainToMicrovolts must be a positive number or one positive number per channel (${numChannels}), got ${describeValue(gain)}`);
+  }
+  return Float64Array.from(values as number[]);
 }

@@ -31,6 +31,7 @@ import { BoundaryScan, type SegmentPlan } from './scan.js';
 import type { SegmentContext, SegmentOutcome } from './segment-job.js';
 import { LocalSegmentRunner, WorkerSegmentRunner, type SegmentRunner } from './segment-runner.js';
 import { sortSequential } from './sequential.js';
+import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
 import type { SortStats } from './stats.js';
 
 export type { SortOptions, ResolvedSortOptions } from '../core/params.js';
@@ -181,6 +182,7 @@ async function sortTwoPass(
       if (failure) break;
       if ('thresholds' in item) {
         thresholds = item.thresholds;
+        deliverWarnings(inputWarnings(recording, thresholds, neighbours), opts.onWarning, opts.verbose);
         context = {
           thresholds, neighbours, mergeBursts: opts.mergeBursts, samplingFrequency: recording.samplingFrequency,
           params: { minSpikesPerCluster: opts.minSpikesPerCluster, mergingThreshold: opts.mergingThreshold },
@@ -214,6 +216,7 @@ async function sortTwoPass(
   const tm = performance.now();
   const sorted = linkSegments(segments, recording, opts.maxDrift);
   const mergeMs = performance.now() - tm;
+  deliverWarnings(sortedRateWarnings(sorted, C, totalMs / 1000), opts.onWarning, opts.verbose);
   const totalWall = performance.now() - tStart;
   const numUnits = sorted.length;
   progress.finish(

@@ -23,6 +23,7 @@ import type { ResolvedSortOptions } from '../core/params.js';
 import { segmentLength } from '../stages/segment/segmenter.js';
 import { emptyTimings, SegmentWorkspace, sortSegment, type SegmentTimings } from '../stages/sort/loop.js';
 import { computeThresholds } from '../stages/segment/thresholds.js';
+import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
 import { ProgressReporter } from './progress.js';
 
 /**
@@ -107,6 +108,8 @@ export async function sortSequential(
   let t0 = performance.now();
   const thresholds = computeThresholds(buf, window, opts.detectionSensitivity);
   const thresholdMs = performance.now() - t0;
+  deliverWarnings(inputWarnings(recording, thresholds, neighbours), opts.onWarning, opts.verbose);
+  deliverWarnings(inputWarnings(recording, thresholds, neighbours), opts.onWarning, opts.verbose);
   let copyMs = 0;
 
   const segments: SegmentResult[] = [];
@@ -151,6 +154,7 @@ export async function sortSequential(
   const tm = performance.now();
   const sorted = linkSegments(segments, recording, opts.maxDrift);
   const mergeMs = performance.now() - tm;
+  deliverWarnings(sortedRateWarnings(sorted, C, totalMs / 1000), opts.onWarning, opts.verbose);
   const totalWall = performance.now() - tStart;
   const numUnits = sorted.length;
   progress.finish(

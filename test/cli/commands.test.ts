@@ -68,7 +68,11 @@ describe('help and argument errors', () => {
     const cases: [string[], RegExp][] = [
       [[], /Usage: spikesift COMMAND/],
       [['frobnicate'], /unknown command "frobnicate"/],
-      [['sort'], /missing required option --probe/],
+      // The probe, rate and type are not required up front (a SpikeGLX / Open Ephys file says them).
+      [['sort'], /missing required option --out/],
+      [['sort', bin, '--out', dir], /missing required option --probe FILE .*SpikeGLX/],
+      [['sort', bin, '--probe', probe, '--dtype', 'int16', '--out', dir], /missing required option --sampling-frequency/],
+      [['sort', bin, '--stream', 'ProbeA', '--probe', probe, '--sampling-frequency', '30000', '--dtype', 'int16', '--out', dir], /--stream names a stream of an Open Ephys recording/],
       [['sort', bin, '--probe', probe, '--sampling-frequency', '30000', '--dtype', 'int16'], /missing required option --out/],
       [['sort', bin, '--probe', probe, '--sampling-frequency', 'fast', '--dtype', 'int16', '--out', dir], /--sampling-frequency expects a number, got "fast"/],
       [['sort', bin, '--probe', probe, '--sampling-frequency', '30000', '--dtype', 'int17', '--out', dir], /--dtype: .*int17/],

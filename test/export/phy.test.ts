@@ -32,7 +32,7 @@ describe('exportPhy without a recording', () => {
     expect(times).toEqual(expected);
   });
 
-  it('spike_clusters carry cluster ids and spike_templates index templates.npy, spike by spike', () => {
+  it('spike_clusters equal spike_templates (0..n-1, indexing templates.npy) and map back to the sorter ids', () => {
     const st = Array.from(readNpy(path.join(dir, 'spike_times.npy')).data as BigInt64Array, Number);
     const sc = readNpy(path.join(dir, 'spike_clusters.npy'));
     const tp = readNpy(path.join(dir, 'spike_templates.npy'));
@@ -42,11 +42,13 @@ describe('exportPhy without a recording', () => {
     expect(tp.shape).toEqual([total]);
     const clusters = Array.from(sc.data as Int32Array);
     const templates = Array.from(tp.data as Uint32Array);
-    expect(new Set(clusters)).toEqual(new Set(ids));
-    for (let i = 0; i < total; i++) {
-      expect(ids[templates[i]]).toBe(clusters[i]);
-      expect(trains.get(clusters[i])).toContain(st[i] + offset);
-    }
+    expect(new Set(clusters)).toEqual(new Set(ids.map((_, u) => u)));
+    expect(templates).toEqual(clusters);
+    const map = fs.readFileSync(path.join(dir, 'cluster_spikesift_id.tsv'), 'utf8').trim().split('\n');
+    expect(map[0]).toBe('cluster_id\tspikesift_id');
+    const sorterId = new Map(map.slice(1).map((l) => l.split('\t').map(Number) as [number, number]));
+    expect([...sorterId.values()]).toEqual(ids);
+    for (let i = 0; i < total; i++) expect(trains.get(sorterId.get(clusters[i])!)).toContain(st[i] + offset);
   });
 
   it('templates, amplitudes and probe files have the documented shapes and dtypes', () => {
@@ -100,7 +102,8 @@ describe('exportPhy without a recording', () => {
     expect(params).toMatch(/^offset = 0$/m);
     const tsv = fs.readFileSync(path.join(dir, 'cluster_group.tsv'), 'utf8').trim().split('\n');
     expect(tsv[0]).toBe('cluster_id\tgroup');
-    expect(tsv.slice(1)).toEqual(ids.map((id) => `${id}\tunsorted`));
+    expect(tsv.slice(1)).toEqual(ids.map((_, u) => `${u}\tunsorted`));
+    expect(params).toMatch(new RegExp(`^n_samples = ${30000}$`, 'm'));
   });
 });
 
@@ -142,9 +145,82 @@ describe('exportPhy with the recording', () => {
         if (v < bv) [bv, bt, bc] = [v, t, c];
       }
       expect(bc).toBe((2 * u) % C);
-      expect(Math.abs(bt - nt / 2)).toBeLessThanOrEqual(1);
-      expect(bv).toBeLessThan(-50);
+      // Trough at the middle sample (phylib cuts waveforms nt // 2 before the spike), scaled to -1.
+      expect(bt).toBe(Math.floor(nt / 2));
+      expect(summary.templateTrough).toBe(Math.floor(nt / 2));
+      expect(bv).toBeCloseTo(-1, 5);
     }
+    // Per-spike amplitudes: positive, one value per spike (not per segment), deeper units larger.
+    const amps = Array.from(readNpy(path.join(out, 'amplitudes.npy')).data as Float64Array);
+    const clusters = Array.from(readNpy(path.join(out, 'spike_clusters.npy')).data as Int32Array);
+    const byUnit = [0, 1, 2].map((u) => amps.filter((_, i) => clusters[i] === u));
+    const means = byUnit.map((a) => a.reduce((x, y) => x + y, 0) / a.length);
+    expect(means[0]).toBeGreaterThan(50);
+    expect(means[1]).toBeGreaterThan(means[0]);
+    expect(means[2]).toBeGreaterThan(means[1]);
+    for (const a of byUnit) expect(new Set(a).size).toBeGreaterThan(a.length / 2);
+  });
+
+  it('pc_features / pc_feature_ind give phylib\'s spike depths, templates are zero off the unit\'s channels, the file is read once', () => {
+    const dir = tempDir();
+    const numSamples = 30000;
+    const { result, trains } = buildSorting({ numSamples, numSegments: 2, units: 3, margin: 200 });
+    const file = path.join(dir, 'rec.bin');
+    writeRecording(file, numSamples, trains);
+    const rec = new Recording({ binaryFile: file, dataType: 'int16', probeGeometry: GEOMETRY, samplingFrequency: 30000 });
+    let rowsRead = 0;
+    const readInto = rec.readInto.bind(rec);
+    rec.readInto = (start: number, n: number, out: Float32Array, o?: number) => {
+      rowsRead += n;
+      readInto(start, n, out, o);
+    };
+    const out = path.join(dir, 'phy');
+    const k = 4;
+    const summary = exportPhy(result, out, { recording: rec, channelsPerUnit: k });
+    expect(rowsRead).toBeLessThanOrEqual(numSamples);
+    const total = summary.numSpikes;
+    const pc = readNpy(path.join(out, 'pc_features.npy'));
+    expect(pc.dtype).toBe('<f4');
+    expect(pc.shape).toEqual([total, 3, k]);
+    const ind = readNpy(path.join(out, 'pc_feature_ind.npy'));
+    expect(ind.shape).toEqual([3, k]);
+    const cols = Array.from(ind.data as Int32Array);
+    const clusters = Array.from(readNpy(path.join(out, 'spike_clusters.npy')).data as Int32Array);
+    const f = pc.data as Float32Array;
+    // phylib's get_depths: sum of y weighted by max(PC1, 0)^2 over the template's channels.
+    for (let u = 0; u < 3; u++) {
+      expect(cols[u * k]).toBe((2 * u) % C);
+      const depths: number[] = [];
+      for (let i = 0; i < total; i++) {
+        if (clusters[i] !== u) continue;
+        let wsum = 0;
+        let ysum = 0;
+        for (let c = 0; c < k; c++) {
+          const w = Math.max(f[(i * 3 + 0) * k + c], 0) ** 2;
+          wsum += w;
+          ysum += w * GEOMETRY[cols[u * k + c]][1];
+        }
+        depths.push(ysum / wsum);
+      }
+      const median = depths.sort((a, b) => a - b)[depths.length >> 1];
+      expect(Math.abs(median - GEOMETRY[(2 * u) % C][1])).toBeLessThan(5);
+    }
+    const tm = readNpy(path.join(out, 'templates.npy'));
+    const nt = summary.templateSamples;
+    const data = tm.data as Float32Array;
+    for (let u = 0; u < 3; u++) {
+      const nonZero = new Set<number>();
+      for (let t = 0; t < nt; t++) for (let c = 0; c < C; c++) if (data[(u * nt + t) * C + c] !== 0) nonZero.add(c);
+      expect([...nonZero].every((c) => cols.slice(u * k, u * k + k).includes(c))).toBe(true);
+      expect(nonZero.size).toBeGreaterThan(0);
+    }
+    // ops.npy: a pickled dict with the template timing SpikeInterface reads.
+    const ops = fs.readFileSync(path.join(out, 'ops.npy'));
+    expect(ops.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
+    expect(ops.toString('latin1')).toContain("'descr': '|O'");
+    const at = ops.indexOf('nt0min');
+    expect(ops[at + 6]).toBe(0x4a);
+    expect(ops.readInt32LE(at + 7)).toBe(summary.templateTrough);
   });
 
   it('refuses a recording whose channel count differs from the probe', () => {

@@ -35,6 +35,41 @@ describe('exportSpikeInterface', () => {
     expect(got).toEqual(want);
   });
 
+  it('writes what spikeinterface.load dispatches on (si_folder.json, provenance.json) and the unit properties', () => {
+    const { result } = buildSorting({ numSamples: 20000, offset: 0, numSegments: 4, units: 5, broken: 1 });
+    const dir = path.join(tempDir(), 'si');
+    const gain = Array.from({ length: result.probeGeometry.length }, (_, c) => 2 + c);
+    exportSpikeInterface(result, dir, { gainToMicrovolts: gain });
+    const ids = [0, 2, 3, 4];
+    for (const file of ['si_folder.json', 'provenance.json']) {
+      const d = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+      expect(Object.keys(d).sort()).toEqual(['annotations', 'class', 'kwargs', 'module', 'properties', 'relative_paths', 'version']);
+      expect(d.class).toBe('spikeinterface.core.sortingfolder.NumpyFolderSorting');
+      expect(d.module).toBe('spikeinterface');
+      expect(d.kwargs.folder_path).toBe('.');
+      expect(d.relative_paths).toBe(true);
+      expect(d.properties.best_channel.length).toBe(ids.length);
+    }
+    const best = readNpy(path.join(dir, 'properties', 'best_channel.npy'));
+    expect(best.shape).toEqual([ids.length]);
+    const depth = Array.from(readNpy(path.join(dir, 'properties', 'depth_um.npy')).data as Float64Array);
+    const amp = Array.from(readNpy(path.join(dir, 'properties', 'amplitude.npy')).data as Float64Array);
+    const ampUv = Array.from(readNpy(path.join(dir, 'properties', 'amplitude_uv.npy')).data as Float64Array);
+    const present = Array.from(readNpy(path.join(dir, 'properties', 'num_segments_present.npy')).data as Int32Array);
+    ids.forEach((id, u) => {
+      const vectors = result.amplitudeVectors(id);
+      // The best channel is the one with the largest mean amplitude, independently recomputed.
+      const mean = (c: number) => vectors.reduce((s, v) => s + v[c], 0) / vectors.length;
+      let b = 0;
+      for (let c = 1; c < gain.length; c++) if (mean(c) > mean(b)) b = c;
+      expect(Number((best.data as Int32Array)[u])).toBe(b);
+      expect(depth[u]).toBe(result.probeGeometry[b][1]);
+      expect(amp[u]).toBeCloseTo(mean(b), 4);
+      expect(ampUv[u]).toBeCloseTo(mean(b) * gain[b], 3);
+      expect(present[u]).toBe(vectors.length);
+    });
+  });
+
   it('writes an empty but valid vector when no cluster survives', () => {
     const { result } = buildSorting({ numSamples: 3000, numSegments: 2, units: 1, broken: 0 });
     const dir = path.join(tempDir(), 'si');
