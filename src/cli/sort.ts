@@ -12,6 +12,7 @@ import { performSpikeSortingDetailed, validateSortOptions, type SortOptions } fr
 import {
   RECORDING_OPTIONS,
   RESULT_FILE,
+  UsageError,
   asUsageError,
   ensureOutDir,
   formatHelp,
@@ -52,6 +53,8 @@ export const spec: CommandSpec = {
     { ...RECORDING_OPTIONS[2], required: true },
     ...RECORDING_OPTIONS.slice(3),
     ...SORT_OPTIONS,
+    { name: 'blocks', kind: 'integer', value: 'N', min: 1, description: 'With --block: cut the recording into the N blocks --workers N would use and sort only one of them (for cluster jobs; see spikesift slurm).', group: 'Blocks' },
+    { name: 'block', kind: 'integer', value: 'I', min: 0, description: 'The block to sort, 0 to N-1; writes OUT/block-I.spikesift and OUT/block-I.json, to be joined by spikesift merge OUT/block-*.spikesift --out OUT.', group: 'Blocks' },
     { name: 'out', kind: 'string', value: 'DIR', required: true, description: 'Output folder (created if needed; files of the same names are replaced).', group: 'Output' },
     { name: 'quiet', kind: 'flag', description: 'No progress output on stderr.', group: 'Output' },
   ],
@@ -107,6 +110,17 @@ export function splitIntoBlocks(rec: Recording, n: number, minBlockSamples: numb
   return out;
 }
 
+/**
+ * The blocks `--workers n` sorts, shared with `--blocks n --block i` so that a block sorted by
+ * itself (e.g. as a Slurm task) is the same block the worker pool sorts.
+ */
+export function blocksFor(rec: Recording, options: SortOptions, n: number): Recording[] {
+  // A block shorter than one minimum segment would hold a single, shorter-than-asked segment
+  // (fewer spikes per unit to cluster); keep blocks at least that long.
+  const minSeg = Math.max(0.1, options.minSegmentLength ?? 10);
+  return splitIntoBlocks(rec, n, Math.round(minSeg * rec.samplingFrequency));
+}
+
 export interface SortOutcome {
   result: SortedRecording;
   backend: string;
@@ -122,10 +136,7 @@ export async function sortRecording(rec: Recording, options: SortOptions, worker
     return { result: sorted, backend: stats.backendDescription, seconds: (performance.now() - t0) / 1000, blocks: 1 };
   }
   const { sortInParallel } = await import('../parallel/sort-in-parallel.js');
-  // A block shorter than one minimum segment would hold a single, shorter-than-asked segment
-  // (fewer spikes per unit to cluster); keep blocks at least that long.
-  const minSeg = Math.max(0.1, options.minSegmentLength ?? 10);
-  const blocks = splitIntoBlocks(rec, workers, Math.round(minSeg * rec.samplingFrequency));
+  const blocks = blocksFor(rec, options, workers);
   if (!quiet && blocks.length < workers) {
     io.err(`note: the recording is long enough for ${blocks.length} block(s) of >= --min-segment-length, sorting with ${blocks.length} worker(s)`);
   }
@@ -158,8 +169,9 @@ export async function writeSortOutputs(
   out: string,
   rec: Recording,
   outcome: SortOutcome,
+  resultName: string = RESULT_FILE,
 ): Promise<SummaryJson> {
-  const resultFile = path.join(out, RESULT_FILE);
+  const resultFile = path.join(out, resultName);
   await outcome.result.save(resultFile);
   writeRecordingDescription(out, rec);
   exportPhy(outcome.result, path.join(out, 'phy'), { recording: rec });
@@ -168,7 +180,7 @@ export async function writeSortOutputs(
     seconds: outcome.seconds,
     backend: outcome.backend,
     blocks: outcome.blocks,
-    files: { result: RESULT_FILE, phy: 'phy', spikeinterface: 'spikeinterface', recording: 'recording.json' },
+    files: { result: resultName, phy: 'phy', spikeinterface: 'spikeinterface', recording: 'recording.json' },
   });
   fs.writeFileSync(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   return summary;
@@ -187,6 +199,16 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   ensureOutDir(out, 'sort');
   const quiet = optFlag(parsed, 'quiet');
   const workers = optNumber(parsed, 'workers') ?? 1;
+  const blockCount = optNumber(parsed, 'blocks');
+  const block = optNumber(parsed, 'block');
+  if (blockCount !== undefined || block !== undefined) {
+    if (blockCount === undefined) throw new UsageError('--block needs --blocks N (the number of blocks the recording is cut into)', 'sort');
+    if (block === undefined) throw new UsageError(`--blocks ${blockCount} needs --block I (which block to sort, 0 to ${blockCount - 1}); to sort all blocks in this process use --workers ${blockCount}`, 'sort');
+    if (block >= blockCount) throw new UsageError(`--block must be below --blocks (${blockCount}), got ${block}`, 'sort');
+    if (parsed.options.workers !== undefined) throw new UsageError('--workers cannot be combined with --block: one process sorts one block', 'sort');
+    const { sortOneBlock } = await import('./blocks.js');
+    return sortOneBlock(rec, options, blockCount, block, out, quiet, io);
+  }
   const outcome = await sortRecording(rec, options, workers, quiet, io);
   const summary = await writeSortOutputs(out, rec, outcome);
   io.out(
