@@ -351,7 +351,7 @@ function scriptHead(lines: string[], command: string): void {
     'set -u',
     '',
     '# How this node runs spikesift (spikesift slurm --command changes it).',
-    `spikesift() { ${command} "$@"; }`,
+    `run_spikesift() { ${command} "$@"; }`,
   );
 }
 
@@ -396,7 +396,7 @@ function buildScripts(jobs: Job[], outDir: string, parsed: ParsedArgs, sbatchArg
     'fi',
     '',
     'echo "spikesift: array task $task: block $block of $blocks of $name on $(hostname) at $(date -u +%FT%TZ)"',
-    'spikesift "$@"',
+    'run_spikesift "$@"',
     'status=$?',
     'if [ "$status" -ne 0 ]; then',
     '  echo "spikesift: FAILED: block $block of $blocks of $name (array task $task, exit status $status); log: $log" >&2',
@@ -429,7 +429,7 @@ function buildScripts(jobs: Job[], outDir: string, parsed: ParsedArgs, sbatchArg
   m.push(
     '',
     'echo "spikesift: merging the blocks in $out on $(hostname) at $(date -u +%FT%TZ)"',
-    `spikesift merge "$out"/block-*.spikesift --out "$out/${RESULT_FILE}"`,
+    `run_spikesift merge "$out"/block-*.spikesift --out "$out/${RESULT_FILE}"`,
     'status=$?',
     `[ "$status" -ne 0 ] && echo "spikesift: FAILED: merging $out (exit status $status); rerun: ${rerun.replace(/["$`\\]/g, '\\$&')}" >&2`,
     'exit "$status"',
