@@ -452,11 +452,15 @@ function sbatch(args: string[]): { ok: true; id: string } | { ok: false; message
 
 const ACTIVE = new Set(['PENDING', 'RUNNING', 'CONFIGURING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESIZING', 'SIGNALING', 'STAGE_OUT', 'STOPPED', 'RESV_DEL_HOLD']);
 
-/** State of each job or array task of `ids` (keys like 12 or 12_3); empty once Slurm forgot them. */
-function queueStates(ids: string[]): Map<string, { state: string; reason: string }> {
+/**
+ * State of each job or array task of `ids` (keys like 12 or 12_3); an empty map once Slurm has
+ * forgotten them; undefined when squeue itself failed (try again later).
+ */
+function queueStates(ids: string[]): Map<string, { state: string; reason: string }> | undefined {
   const r = spawnSync('squeue', ['-h', '-r', '-t', 'all', '-j', ids.join(','), '-o', '%i|%T|%r'], { encoding: 'utf8' });
   const out = new Map<string, { state: string; reason: string }>();
-  if (r.status !== 0 || r.error) return out;
+  if (r.error) return undefined;
+  if (r.status !== 0) return /invalid job id/i.test(r.stderr) ? out : undefined;
   for (const line of r.stdout.split('\n')) {
     const [id, state, reason] = line.trim().split('|');
     if (id && state) out.set(id, { state, reason: reason ?? '' });
@@ -480,8 +484,22 @@ function tail(file: string, lines: number): string {
 async function waitFor(jobs: Job[], scripts: Scripts, sortId: string | undefined, mergeId: string, pollMs: number, rerun: string, startedAt: number, io: CliIO): Promise<number> {
   const ids = sortId ? [sortId, mergeId] : [mergeId];
   let last = '';
+  let final = new Map<string, { state: string; reason: string }>();
+  let squeueFailures = 0;
   for (;;) {
     const states = queueStates(ids);
+    if (states === undefined) {
+      // A busy or restarting controller is not the end of the jobs; give up only if it lasts.
+      if (++squeueFailures === 1) io.err('note: squeue failed; retrying');
+      if (squeueFailures > 60) {
+        io.err(`squeue kept failing; check the jobs with squeue -j ${ids.join(',')} and rerun: ${rerun}`);
+        return 1;
+      }
+      await sleep(pollMs);
+      continue;
+    }
+    squeueFailures = 0;
+    final = states;
     const active = [...states.values()].filter((s) => ACTIVE.has(s.state)).length;
     const counts = new Map<string, number>();
     for (const s of states.values()) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);
@@ -502,8 +520,14 @@ async function waitFor(jobs: Job[], scripts: Scripts, sortId: string | undefined
       failed.push(`block ${b} of ${j.plan.blocks} of ${j.name} failed (${check.reason}); log: ${log}\n${tail(log, 4).replace(/^/gm, '    ')}`);
     }
   }
-  // A result older than this submission is from an earlier run, not from this merge.
-  const unmerged = jobs.filter((j) => !fs.existsSync(path.join(j.out, RESULT_FILE)) || !fs.existsSync(path.join(j.out, 'summary.json')) || fs.statSync(path.join(j.out, RESULT_FILE)).mtimeMs < startedAt);
+  const unmerged = jobs.filter((j, k) => {
+    const file = path.join(j.out, RESULT_FILE);
+    if (!fs.existsSync(file) || !fs.existsSync(path.join(j.out, 'summary.json'))) return true;
+    const merge = final.get(jobs.length > 1 ? `${mergeId}_${k}` : mergeId);
+    if (merge) return merge.state !== 'COMPLETED';
+    // Slurm has forgotten the merge: a result older than this submission is from an earlier run.
+    return fs.statSync(file).mtimeMs < startedAt;
+  });
   if (failed.length > 0) {
     io.err(`${failed.length} block task(s) failed, so nothing was merged:\n  ${failed.join('\n  ')}`);
     io.err(`rerun to sort only the missing blocks and merge: ${rerun}`);
