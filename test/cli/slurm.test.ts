@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRecording, type GeneratedRecording } from '../../src/groundtruth/generate.js';
+import { SortedRecording } from '../../src/merging/sorted-recording.js';
 import { tempDir } from '../export/helpers.js';
 import { cli } from './helpers.js';
 
@@ -62,6 +63,12 @@ function slurm(...args: string[]) {
 
 const bytes = (...p: string[]) => fs.readFileSync(path.join(...p));
 
+/** The local reference, `sort --workers N`, run by the same spikesift the tasks run. */
+function localSort(...args: (string | number)[]): void {
+  const r = spawnSync('bash', ['-c', `${command} "$@"`, 'spikesift', 'sort', gen.binaryFile, ...recordingArgs(), '--quiet', ...args.map(String)], { encoding: 'utf8', timeout: 90_000 });
+  expect(r.status, r.stderr).toBe(0);
+}
+
 function sameAsLocal(dir: string): void {
   expect(bytes(dir, 'result.spikesift').equals(bytes(local, 'result.spikesift'))).toBe(true);
   for (const f of ['spike_times.npy', 'spike_clusters.npy', 'amplitudes.npy']) {
@@ -81,11 +88,13 @@ describe.skipIf(skip !== undefined)('spikesift slurm on a local Slurm cluster', 
     // sbatch and squeue, run by the command under test, find the cluster through it.
     process.env.SLURM_CONF = env.SLURM_CONF;
     command = nodeCommand();
-    gen = await generateRecording({ out: path.join(root, 'gen'), preset: 'linear32', duration: 4, seed: 3, drift: { rate: 2 } });
+    // Dense, clear units, so that the byte equality is over hundreds of sorted spikes.
+    gen = await generateRecording({ out: path.join(root, 'gen'), preset: 'linear32', duration: 4, seed: 3, numUnits: 8, firingRateRange: [10, 30], snrRange: [6, 20], drift: { rate: 2 } });
     local = path.join(root, 'local');
-    const r = await cli('sort', gen.binaryFile, ...recordingArgs(), '--workers', 4, '--quiet', '--out', local);
-    expect(r.code, r.err).toBe(0);
+    localSort('--workers', 4, '--out', local);
     expect(JSON.parse(fs.readFileSync(path.join(local, 'summary.json'), 'utf8')).blocks).toBe(4);
+    const saved = await SortedRecording.load(path.join(local, 'result.spikesift'));
+    expect(saved.segments.reduce((n, seg) => n + seg.spikes.reduce((m, t) => m + t.length, 0), 0)).toBeGreaterThan(300);
   });
   afterAll(() => {
     if (savedConf === undefined) delete process.env.SLURM_CONF;
@@ -165,8 +174,7 @@ describe.skipIf(skip !== undefined)('spikesift slurm on a local Slurm cluster', 
     expect(r.err).toMatch(/note: first is long enough for 2 block\(s\)/);
     expect(r.out).toMatch(/tasks 0-3; 4 block\(s\), 0 already complete, 4 to sort/);
     const first = path.join(root, 'local-first');
-    const l = await cli('sort', gen.binaryFile, ...recordingArgs(), '--num-samples', 30000, '--workers', 4, '--quiet', '--out', first);
-    expect(l.code, l.err).toBe(0);
+    localSort('--num-samples', 30000, '--workers', 4, '--out', first);
     expect(bytes(out, 'first', 'result.spikesift').equals(bytes(first, 'result.spikesift'))).toBe(true);
     const second = JSON.parse(fs.readFileSync(path.join(out, 'second', 'summary.json'), 'utf8'));
     expect(second.blocks).toBe(2);
