@@ -21,7 +21,7 @@ dir=$2
 case "$action" in start|stop) ;; *) usage ;; esac
 
 missing=()
-for exe in slurmctld slurmd sinfo munged; do
+for exe in slurmctld slurmd sinfo munged munge; do
   command -v "$exe" >/dev/null 2>&1 || [ -x "/usr/sbin/$exe" ] || missing+=("$exe")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -123,8 +123,9 @@ NodeName=$node NodeAddr=127.0.0.1 NodeHostname=$node CPUs=$cpus RealMemory=$mem 
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP
 EOF
 
-# munge: authenticates every Slurm message. Reuse a running munged; else start one as munge.
-if ! pgrep -x munged >/dev/null 2>&1; then
+# munge: authenticates every Slurm message. Reuse a munged that answers (no procps needed to
+# tell); else start one as munge.
+if ! munge -n </dev/null >/dev/null 2>&1; then
   install -d -o munge -g munge -m 0755 /run/munge
   install -d -o munge -g munge -m 0700 /etc/munge /var/lib/munge /var/log/munge
   if [ ! -s /etc/munge/munge.key ]; then
