@@ -4,8 +4,8 @@
  *
  *   node --import ./scripts/ts-loader.mjs bench/auto-decision.ts
  */
-import { createSignalProcessor } from '../src/preprocess/signal-processor.js';
-import { releaseGpuContext } from '../src/gpu/context.js';
+import { createSignalProcessor } from '../src/engines/select.js';
+import { releaseGpuContext } from '../src/engines/webgpu/context.js';
 
 for (const C of [32, 384, 1024]) {
   const t0 = performance.now();

@@ -15,9 +15,11 @@
 import { mkdtempSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
 import { cpus, tmpdir, totalmem, availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Recording } from '../src/io/recording.js';
-import { probeAdapter, releaseGpuContext } from '../src/gpu/context.js';
-import { allocateFilteredBuffer, createSignalProcessor, type FilteredBuffer, type GpuFilterStats, type SignalProcessor } from '../src/preprocess/signal-processor.js';
+import { Recording } from '../src/formats/recording.js';
+import { probeAdapter, releaseGpuContext } from '../src/engines/webgpu/context.js';
+import { createSignalProcessor, type SignalProcessor } from '../src/engines/select.js';
+import { type GpuFilterStats } from '../src/engines/webgpu/engine.js';
+import { allocateFilteredBuffer, type FilteredBuffer } from '../src/core/window.js';
 
 interface Args { seconds: number; quick: boolean; repeat: number; channels: number[]; gpuSeconds: number | null; dtype: 'int16' | 'float32'; chunkBytes: number | undefined }
 

@@ -31,9 +31,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareToGroundTruth, countMatches, generateRecording, loadGroundTruth, type GroundTruth } from '../src/groundtruth/index.js';
 import type { ProbePreset } from '../src/groundtruth/probes.js';
-import { Recording } from '../src/io/recording.js';
-import type { SortedRecording } from '../src/merging/sorted-recording.js';
-import { performSpikeSortingDetailed, type SortOptions } from '../src/sorting/perform.js';
+import { Recording } from '../src/formats/recording.js';
+import type { SortedRecording } from '../src/result/sorted-recording.js';
+import { performSpikeSortingDetailed, type SortOptions } from '../src/pipeline/perform.js';
 
 interface Config { name: string; preset: ProbePreset; duration: number; seed: number; driftRate: number }
 

@@ -29,9 +29,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateRecording, loadGroundTruth } from '../src/groundtruth/index.js';
 import type { ProbePreset } from '../src/groundtruth/probes.js';
-import { Recording } from '../src/io/recording.js';
-import { probeAdapter } from '../src/gpu/context.js';
-import { performSpikeSortingDetailed, type SortStats } from '../src/sorting/perform.js';
+import { Recording } from '../src/formats/recording.js';
+import { probeAdapter } from '../src/engines/webgpu/context.js';
+import { performSpikeSortingDetailed, type SortStats } from '../src/pipeline/perform.js';
 
 type Backend = 'cpu' | 'webgpu' | 'auto' | 'webgpu-kernels';
 interface Args { seconds: number; channels: number[]; backends: Backend[]; minSegment: number; keep: boolean; explicitBackends: boolean }

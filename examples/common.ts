@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateRecording } from '../src/groundtruth/generate.js';
-import { itemSize, parseDataType } from '../src/io/dtype.js';
-import { loadProbe } from '../src/io/probe.js';
-import { Recording, type RecordingOptions } from '../src/io/recording.js';
-import type { SortedRecording } from '../src/merging/sorted-recording.js';
-import type { SortOptions } from '../src/sorting/params.js';
+import { itemSize, parseDataType } from '../src/formats/dtype.js';
+import { loadProbe } from '../src/formats/probe.js';
+import { Recording, type RecordingOptions } from '../src/formats/recording.js';
+import type { SortedRecording } from '../src/result/sorted-recording.js';
+import type { SortOptions } from '../src/core/params.js';
 
 /** Everything needed to open a raw recording file. */
 export interface FileSpec {

@@ -6,9 +6,9 @@
  *     [--file first.bin --file second.bin --probe probe.json --fs 30000 --dtype int16]
  */
 import { join } from 'node:path';
-import { mergeRecordings } from '../src/merging/merge.js';
-import type { SortedRecording } from '../src/merging/sorted-recording.js';
-import { performSpikeSorting } from '../src/sorting/perform.js';
+import { mergeRecordings } from '../src/result/merge.js';
+import type { SortedRecording } from '../src/result/sorted-recording.js';
+import { performSpikeSorting } from '../src/pipeline/perform.js';
 import { type ExampleOptions, type FileSpec, cutFile, describeResult, filesFromArgs, generatedData, isMain, logger, openRecording, runMain, withScratchDir } from './common.js';
 
 export async function continueWithSecondFile(

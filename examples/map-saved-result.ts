@@ -7,9 +7,9 @@
  *     [--saved result.spikesift | --file rec.bin --probe probe.json --fs 30000 --dtype int16] [--out DIR]
  */
 import { join } from 'node:path';
-import { mapClusters, mergeRecordings } from '../src/merging/merge.js';
-import { SortedRecording } from '../src/merging/sorted-recording.js';
-import { performSpikeSorting } from '../src/sorting/perform.js';
+import { mapClusters, mergeRecordings } from '../src/result/merge.js';
+import { SortedRecording } from '../src/result/sorted-recording.js';
+import { performSpikeSorting } from '../src/pipeline/perform.js';
 import { type ExampleOptions, filesFromArgs, generatedData, isMain, logger, openRecording, outputDir, runMain } from './common.js';
 
 export async function mapSavedResult(

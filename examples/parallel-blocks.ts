@@ -5,8 +5,8 @@
  *   node --import ./scripts/ts-loader.mjs examples/parallel-blocks.ts \
  *     [--file rec.bin --probe probe.json --fs 30000 --dtype int16]
  */
-import { mergeRecordings } from '../src/merging/merge.js';
-import type { SortedRecording } from '../src/merging/sorted-recording.js';
+import { mergeRecordings } from '../src/result/merge.js';
+import type { SortedRecording } from '../src/result/sorted-recording.js';
 import { sortInParallel } from '../src/parallel/sort-in-parallel.js';
 import { type ExampleOptions, type FileSpec, describeResult, filesFromArgs, generatedData, isMain, logger, openRecording, runMain } from './common.js';
 

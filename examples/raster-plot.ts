@@ -7,8 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rasterPlotSvg } from '../src/export/raster.js';
-import { SortedRecording } from '../src/merging/sorted-recording.js';
-import { performSpikeSorting } from '../src/sorting/perform.js';
+import { SortedRecording } from '../src/result/sorted-recording.js';
+import { performSpikeSorting } from '../src/pipeline/perform.js';
 import { type ExampleOptions, filesFromArgs, generatedData, isMain, logger, openRecording, outputDir, runMain } from './common.js';
 
 export function rasterPlot(result: SortedRecording, opts: ExampleOptions & { title?: string } = {}): string {

@@ -7,9 +7,9 @@
  *     [--file before.bin --file scaled.bin --probe probe.json --fs 30000 --dtype int16 --dtype float32 --a 0.195 --b 12]
  */
 import { join } from 'node:path';
-import { mergeRecordings } from '../src/merging/merge.js';
-import type { SortedRecording } from '../src/merging/sorted-recording.js';
-import { performSpikeSorting } from '../src/sorting/perform.js';
+import { mergeRecordings } from '../src/result/merge.js';
+import type { SortedRecording } from '../src/result/sorted-recording.js';
+import { performSpikeSorting } from '../src/pipeline/perform.js';
 import { type ExampleOptions, type FileSpec, cutFile, describeResult, filesFromArgs, generatedData, isMain, logger, openRecording, runMain, withScratchDir, writeScaledFloat32 } from './common.js';
 
 export async function sortScaledFile(

@@ -5,8 +5,8 @@
  *     [--file rec.bin --probe probe.json --fs 30000 --dtype int16] [--out DIR]
  */
 import { join } from 'node:path';
-import { SortedRecording } from '../src/merging/sorted-recording.js';
-import { performSpikeSorting } from '../src/sorting/perform.js';
+import { SortedRecording } from '../src/result/sorted-recording.js';
+import { performSpikeSorting } from '../src/pipeline/perform.js';
 import { type ExampleOptions, type FileSpec, describeResult, filesFromArgs, generatedData, isMain, logger, openRecording, outputDir, runMain } from './common.js';
 
 export async function sortOneFile(file: FileSpec, opts: ExampleOptions = {}): Promise<{ result: SortedRecording; savedTo: string }> {

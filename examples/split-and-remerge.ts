@@ -5,9 +5,9 @@
  *   node --import ./scripts/ts-loader.mjs examples/split-and-remerge.ts \
  *     [--saved result.spikesift | --file rec.bin --probe probe.json --fs 30000 --dtype int16]
  */
-import { mergeRecordings } from '../src/merging/merge.js';
-import { SortedRecording } from '../src/merging/sorted-recording.js';
-import { performSpikeSorting } from '../src/sorting/perform.js';
+import { mergeRecordings } from '../src/result/merge.js';
+import { SortedRecording } from '../src/result/sorted-recording.js';
+import { performSpikeSorting } from '../src/pipeline/perform.js';
 import { type ExampleOptions, describeResult, filesFromArgs, generatedData, isMain, logger, openRecording, runMain } from './common.js';
 
 export function splitAndRemerge(

@@ -6,9 +6,9 @@
  *   node --import ./scripts/ts-loader.mjs examples/track-cluster.ts \
  *     [--file rec.bin --probe probe.json --fs 30000 --dtype int16] [--id 0]
  */
-import { mapClusters } from '../src/merging/merge.js';
-import type { SortedRecording } from '../src/merging/sorted-recording.js';
-import { performSpikeSorting } from '../src/sorting/perform.js';
+import { mapClusters } from '../src/result/merge.js';
+import type { SortedRecording } from '../src/result/sorted-recording.js';
+import { performSpikeSorting } from '../src/pipeline/perform.js';
 import { type ExampleOptions, filesFromArgs, generatedData, isMain, logger, openRecording, runMain } from './common.js';
 
 export interface SegmentTrack {

@@ -6,9 +6,9 @@
  *   node --import ./scripts/ts-loader.mjs examples/transient-neurons.ts \
  *     [--file reference.bin --file long.bin --probe probe.json --fs 30000 --dtype int16]
  */
-import { mapClusters } from '../src/merging/merge.js';
-import type { SortedRecording } from '../src/merging/sorted-recording.js';
-import { performSpikeSorting } from '../src/sorting/perform.js';
+import { mapClusters } from '../src/result/merge.js';
+import type { SortedRecording } from '../src/result/sorted-recording.js';
+import { performSpikeSorting } from '../src/pipeline/perform.js';
 import { type ExampleOptions, type FileSpec, filesFromArgs, generatedData, isMain, logger, openRecording, runMain } from './common.js';
 
 export async function transientNeurons(

@@ -1,33 +1,28 @@
 // The public API of spikesift. Re-exports only; each name lives in the module named for its stage.
 
 // Reading recordings and probes
-export { Recording, type RecordingOptions, type SampleRange } from './io/recording.js';
-export { ParameterError, type DataType, DATA_TYPES } from './io/dtype.js';
-export { loadProbe } from './io/probe.js';
-export { readNpy, writeNpy, encodeNpy, writeNpyStructured, type NpyArray } from './io/npy.js';
+export { Recording, type RecordingOptions, type SampleRange } from './formats/recording.js';
+export { ParameterError, type DataType, DATA_TYPES } from './formats/dtype.js';
+export { loadProbe } from './formats/probe.js';
+export { readNpy, writeNpy, encodeNpy, writeNpyStructured, type NpyArray } from './formats/npy.js';
 
 // Sorting
-export { performSpikeSorting, type SortOptions, type ResolvedSortOptions, validateSortOptions } from './sorting/perform.js';
-export { SORT_DEFAULTS } from './sorting/params.js';
+export { performSpikeSorting, type SortOptions, type ResolvedSortOptions, validateSortOptions } from './pipeline/perform.js';
+export { SORT_DEFAULTS } from './core/params.js';
 
 // Results, merging, mapping, parallel blocks
-export { SortedRecording, type SegmentResult } from './merging/sorted-recording.js';
-export { mergeRecordings, mapClusters } from './merging/merge.js';
+export { SortedRecording, type SegmentResult } from './result/sorted-recording.js';
+export { mergeRecordings, mapClusters } from './result/merge.js';
 export { sortInParallel, type ParallelSortOptions } from './parallel/sort-in-parallel.js';
-export { solveAssignment } from './merging/linear-assignment.js';
+export { solveAssignment } from './stages/track/linear-assignment.js';
 
 // Backends (GPU or CPU) and the filter stage
-export {
-  createSignalProcessor,
-  allocateFilteredBuffer,
-  type FilteredBuffer,
-  type SignalProcessor,
-  type BackendChoice,
-} from './preprocess/signal-processor.js';
-export { GpuUnavailableError, probeAdapter, releaseGpuContext } from './gpu/context.js';
-export { filterWidths, filterHalo } from './preprocess/constants.js';
-export { dogFilterReference } from './preprocess/filter.js';
-export { msMinimaReference } from './preprocess/minima.js';
+export { createSignalProcessor, type SignalProcessor, type BackendChoice } from './engines/select.js';
+export { allocateFilteredBuffer, type FilteredBuffer } from './core/window.js';
+export { GpuUnavailableError, probeAdapter, releaseGpuContext } from './engines/select.js';
+export { filterWidths, filterHalo } from './stages/filter/taps.js';
+export { dogFilterReference } from './stages/filter/reference.js';
+export { msMinimaReference } from './stages/filter/minima.js';
 
 // Ground truth
 export * from './groundtruth/index.js';

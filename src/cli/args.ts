@@ -4,9 +4,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadProbe } from '../io/probe.js';
-import { Recording, type RecordingOptions } from '../io/recording.js';
-import { SortedRecording } from '../merging/sorted-recording.js';
+import { loadProbe } from '../formats/probe.js';
+import { Recording, type RecordingOptions } from '../formats/recording.js';
+import { SortedRecording } from '../result/sorted-recording.js';
 
 /** A bad command line: the CLI prints the message and exits with status 2. */
 export class UsageError extends Error {

@@ -11,10 +11,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Recording, type RecordingOptions } from '../io/recording.js';
-import { mergeRecordings } from '../merging/merge.js';
-import { SortedRecording } from '../merging/sorted-recording.js';
-import { performSpikeSortingDetailed, type SortOptions } from '../sorting/perform.js';
+import { Recording, type RecordingOptions } from '../formats/recording.js';
+import { mergeRecordings } from '../result/merge.js';
+import { SortedRecording } from '../result/sorted-recording.js';
+import { performSpikeSortingDetailed, type SortOptions } from '../pipeline/perform.js';
 import { UsageError, type CliIO } from './args.js';
 import { blocksFor, writeSortOutputs, type SortOutcome } from './sort.js';
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ParameterError } from '../io/dtype.js';
+import { ParameterError } from '../core/errors.js';
 import { compareToGroundTruth, formatComparison, type SpikeTrains } from '../groundtruth/compare.js';
 import { loadGroundTruth } from '../groundtruth/types.js';
 
@@ -53,7 +53,7 @@ async function loadSorted(arg: string): Promise<SpikeTrains> {
   }
   const bytes = fs.readFileSync(file);
   if (bytes.byteLength >= 8 && bytes.subarray(0, 7).toString('latin1') === 'SPKSIFT') {
-    const { SortedRecording } = await import('../merging/sorted-recording.js');
+    const { SortedRecording } = await import('../result/sorted-recording.js');
     try {
       return await SortedRecording.load(file);
     } catch (e) {

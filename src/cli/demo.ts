@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeReport } from '../export/report.js';
 import { generateRecording } from '../groundtruth/generate.js';
-import { Recording } from '../io/recording.js';
+import { Recording } from '../formats/recording.js';
 import { ensureOutDir, optFlag, optNumber, optString, parseArgs, type CliIO, type Command, type CommandSpec } from './args.js';
 import { accuracyFromGroundTruth } from './report.js';
 import { sortRecording, writeSortOutputs } from './sort.js';

@@ -1,8 +1,8 @@
 // spikesift generate: write a synthetic recording with known spikes.
 
 import { parseArgs } from 'node:util';
-import { ParameterError } from '../io/dtype.js';
-import { loadProbe } from '../io/probe.js';
+import { ParameterError } from '../core/errors.js';
+import { loadProbe } from '../formats/probe.js';
 import { generateRecording, type GenerateOptions } from '../groundtruth/generate.js';
 import { PROBE_PRESETS, type ProbePreset } from '../groundtruth/probes.js';
 

@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { mergeRecordings } from '../merging/merge.js';
+import { mergeRecordings } from '../result/merge.js';
 import { RESULT_FILE, UsageError, ensureOutDir, loadResult, optFlag, optNumber, optString, parseArgs, resolveResultPath, summarize, type CliIO, type Command, type CommandSpec } from './args.js';
 
 export const spec: CommandSpec = {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { writeReport, type AccuracyRow, type ReportAccuracy } from '../export/report.js';
 import { compareToGroundTruth, formatComparison, type ComparisonReport } from '../groundtruth/compare.js';
 import { loadGroundTruth } from '../groundtruth/types.js';
-import type { SortedRecording } from '../merging/sorted-recording.js';
+import type { SortedRecording } from '../result/sorted-recording.js';
 import { loadResult, optNumber, optString, optionalRecording, parseArgs, UsageError, type CliIO, type Command, type CommandSpec } from './args.js';
 import { OPTIONAL_RECORDING_OPTIONS } from './export.js';
 

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { validateSortOptions, type SortOptions } from '../sorting/perform.js';
+import { validateSortOptions, type SortOptions } from '../pipeline/perform.js';
 import {
   RECORDING_OPTIONS,
   RESULT_FILE,

@@ -5,10 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { exportPhy } from '../export/phy.js';
 import { exportSpikeInterface } from '../export/spikeinterface.js';
-import { Recording } from '../io/recording.js';
-import { mergeRecordings } from '../merging/merge.js';
-import type { SortedRecording } from '../merging/sorted-recording.js';
-import { performSpikeSortingDetailed, validateSortOptions, type SortOptions } from '../sorting/perform.js';
+import { Recording } from '../formats/recording.js';
+import { mergeRecordings } from '../result/merge.js';
+import type { SortedRecording } from '../result/sorted-recording.js';
+import { performSpikeSortingDetailed, validateSortOptions, type SortOptions } from '../pipeline/perform.js';
 import {
   RECORDING_OPTIONS,
   RESULT_FILE,

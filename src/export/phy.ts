@@ -4,8 +4,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Recording } from '../io/recording.js';
-import { writeNpy } from '../io/npy.js';
+import type { Recording } from '../formats/recording.js';
+import { writeNpy } from '../formats/npy.js';
 import { bestChannel, meanAmplitude, segmentIndexOf, spikesInTimeOrder, validIds, type SortingResultLike } from './types.js';
 import { meanWaveforms } from './waveforms.js';
 

@@ -4,7 +4,7 @@
 // the only script is inline and only adds highlighting and a render check.
 
 import fs from 'node:fs';
-import type { Recording } from '../io/recording.js';
+import type { Recording } from '../formats/recording.js';
 import { rasterPlotSvg } from './raster.js';
 import { esc, fmtTick, n2, niceTicks, unitColor } from './svg.js';
 import { bestChannel, meanAmplitude, validIds, type SortingResultLike } from './types.js';

@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeNpyStructured } from '../io/npy.js';
+import { writeNpyStructured } from '../formats/npy.js';
 import { spikesInTimeOrder, validIds, type SortingResultLike } from './types.js';
 
 export interface SpikeInterfaceExportOptions {

@@ -3,8 +3,8 @@
 // unit is read (random access, one small read per spike), so the cost does not grow with the
 // recording's length.
 
-import type { Recording } from '../io/recording.js';
-import { dogTaps, filterHalo } from '../preprocess/constants.js';
+import type { Recording } from '../formats/recording.js';
+import { dogTaps, filterHalo } from '../stages/filter/taps.js';
 import type { SortingResultLike } from './types.js';
 
 export interface MeanWaveformOptions {

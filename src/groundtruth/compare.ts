@@ -6,8 +6,8 @@
 // get_redundant_units, get_overmerged_units, get_bad_units). One difference: wellDetected lists
 // GT unit ids (SpikeInterface lists the matched sorted ids; the count is the same).
 
-import { solveAssignment } from '../merging/linear-assignment.js';
-import { ParameterError, describeValue } from '../io/dtype.js';
+import { solveAssignment } from '../stages/track/linear-assignment.js';
+import { ParameterError, describeValue } from '../core/errors.js';
 import type { GroundTruthLike } from './types.js';
 
 /** Anything with cluster ids and spike trains (SortedRecording qualifies). */

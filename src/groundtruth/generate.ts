@@ -9,8 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { endianness } from 'node:os';
-import { ParameterError, describeValue } from '../io/dtype.js';
-import { writeNpy } from '../io/npy.js';
+import { ParameterError, describeValue } from '../core/errors.js';
+import { writeNpy } from '../formats/npy.js';
 import { Rng, STREAM, gaussianTable } from './prng.js';
 import { PROBE_PRESETS, presetLayout, probeInterfaceJson, type ProbeLayout, type ProbePreset } from './probes.js';
 import type { GroundTruth, GroundTruthUnit } from './types.js';

@@ -1,6 +1,6 @@
 /** Messages between sortInParallel and its worker threads (all structured-clone friendly). */
-import type { RecordingOptions } from '../io/recording.js';
-import type { TransferableSortedRecording } from '../merging/sorted-recording.js';
+import type { RecordingOptions } from '../formats/recording.js';
+import type { TransferableSortedRecording } from '../result/sorted-recording.js';
 
 export interface SortTask {
   type: 'sort';

@@ -6,9 +6,9 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { Recording } from '../io/recording.js';
-import { SortedRecording } from '../merging/sorted-recording.js';
-import { type SortOptions, validateSortOptions } from '../sorting/params.js';
+import { Recording } from '../formats/recording.js';
+import { SortedRecording } from '../result/sorted-recording.js';
+import { type SortOptions, validateSortOptions } from '../core/params.js';
 import type { SortTask, WorkerMessage } from './protocol.js';
 
 export interface ParallelProgress {

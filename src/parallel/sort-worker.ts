@@ -3,12 +3,12 @@
  * options, sorts it and sends the result back in flat typed-array form (transferred, not copied).
  */
 import { parentPort } from 'node:worker_threads';
-import { Recording } from '../io/recording.js';
-import { SortedRecording } from '../merging/sorted-recording.js';
+import { Recording } from '../formats/recording.js';
+import { SortedRecording } from '../result/sorted-recording.js';
 import type { SortTask, WorkerMessage } from './protocol.js';
 
 /** Relative, so that the TypeScript loader maps it to perform.ts when running from source. */
-const DEFAULT_SORTER = '../sorting/perform.js';
+const DEFAULT_SORTER = '../pipeline/perform.js';
 /** Progress is forwarded at most this often per worker (plus the final value). */
 const PROGRESS_INTERVAL_MS = 100;
 

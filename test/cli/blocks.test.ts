@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRecording, type GeneratedRecording } from '../../src/groundtruth/generate.js';
-import { SortedRecording } from '../../src/merging/sorted-recording.js';
+import { SortedRecording } from '../../src/result/sorted-recording.js';
 import { buildSorting, tempDir } from '../export/helpers.js';
 import { cli } from './helpers.js';
 

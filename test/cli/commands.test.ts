@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { readNpy } from '../../src/io/npy.js';
-import { SortedRecording } from '../../src/merging/sorted-recording.js';
+import { readNpy } from '../../src/formats/npy.js';
+import { SortedRecording } from '../../src/result/sorted-recording.js';
 import { buildSorting, tempDir, GEOMETRY } from '../export/helpers.js';
 import { cli } from './helpers.js';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRecording, type GeneratedRecording } from '../../src/groundtruth/generate.js';
-import { SortedRecording } from '../../src/merging/sorted-recording.js';
+import { SortedRecording } from '../../src/result/sorted-recording.js';
 import { tempDir } from '../export/helpers.js';
 import { cli } from './helpers.js';
 

@@ -20,10 +20,10 @@ import { sortOneFile } from '../../examples/sort-one-file.js';
 import { splitAndRemerge } from '../../examples/split-and-remerge.js';
 import { trackCluster } from '../../examples/track-cluster.js';
 import { transientNeurons } from '../../examples/transient-neurons.js';
-import { Recording } from '../../src/io/recording.js';
-import { SortedRecording } from '../../src/merging/sorted-recording.js';
-import { performSpikeSorting } from '../../src/sorting/perform.js';
-import type { SortOptions } from '../../src/sorting/params.js';
+import { Recording } from '../../src/formats/recording.js';
+import { SortedRecording } from '../../src/result/sorted-recording.js';
+import { performSpikeSorting } from '../../src/pipeline/perform.js';
+import type { SortOptions } from '../../src/core/params.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const sortOptions: SortOptions = { minSegmentLength: 2, backend: 'cpu', verbose: false };

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SortedRecording } from '../../src/merging/sorted-recording.js';
+import { SortedRecording } from '../../src/result/sorted-recording.js';
 
 export function tempDir(prefix = 'spikesift-export-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readNpy } from '../../src/io/npy.js';
-import { Recording } from '../../src/io/recording.js';
+import { readNpy } from '../../src/formats/npy.js';
+import { Recording } from '../../src/formats/recording.js';
 import { exportPhy } from '../../src/export/phy.js';
 import { GEOMETRY, buildSorting, tempDir, writeRecording } from './helpers.js';
 

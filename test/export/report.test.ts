@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Recording } from '../../src/io/recording.js';
+import { Recording } from '../../src/formats/recording.js';
 import { rasterPlotSvg } from '../../src/export/raster.js';
 import { buildReport } from '../../src/export/report.js';
 import { chromiumAvailable, CHROMIUM, renderInChromium } from './chromium.js';

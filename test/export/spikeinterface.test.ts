@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readNpy } from '../../src/io/npy.js';
+import { readNpy } from '../../src/formats/npy.js';
 import { exportSpikeInterface } from '../../src/export/spikeinterface.js';
 import { buildSorting, tempDir } from './helpers.js';
 

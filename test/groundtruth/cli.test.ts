@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { run as generate, help as generateHelp } from '../../src/cli/generate.js';
 import { run as compare, help as compareHelp } from '../../src/cli/compare.js';
 import { loadGroundTruth } from '../../src/groundtruth/types.js';
-import { SortedRecording } from '../../src/merging/sorted-recording.js';
+import { SortedRecording } from '../../src/result/sorted-recording.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'spikesift-gtcli-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareToGroundTruth, countMatches, formatComparison } from '../../src/groundtruth/compare.js';
-import { ParameterError } from '../../src/io/dtype.js';
+import { ParameterError } from '../../src/formats/dtype.js';
 
 const FS = 30000; // delta 0.4 ms = 12 samples
 const train = (n: number, start = 1000, step = 3000): number[] => Array.from({ length: n }, (_, i) => start + i * step);

@@ -6,10 +6,10 @@ import { generateRecording, driftAt, type GenerateOptions } from '../../src/grou
 import { loadGroundTruth } from '../../src/groundtruth/types.js';
 import { Rng, gaussianTable } from '../../src/groundtruth/prng.js';
 import { presetLayout } from '../../src/groundtruth/probes.js';
-import { ParameterError } from '../../src/io/dtype.js';
-import { loadProbe } from '../../src/io/probe.js';
-import { readNpy } from '../../src/io/npy.js';
-import { Recording } from '../../src/io/recording.js';
+import { ParameterError } from '../../src/formats/dtype.js';
+import { loadProbe } from '../../src/formats/probe.js';
+import { readNpy } from '../../src/formats/npy.js';
+import { Recording } from '../../src/formats/recording.js';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'spikesift-gt-'));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));

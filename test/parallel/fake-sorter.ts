@@ -2,8 +2,8 @@
  * A stand-in for performSpikeSorting with the same signature, used to test the worker plumbing
  * independently of the sorting engine: one unit per channel, spiking at that channel's minimum.
  */
-import type { Recording } from '../../src/io/recording.js';
-import { SortedRecording } from '../../src/merging/sorted-recording.js';
+import type { Recording } from '../../src/formats/recording.js';
+import { SortedRecording } from '../../src/result/sorted-recording.js';
 
 export async function performSpikeSorting(
   recording: Recording,

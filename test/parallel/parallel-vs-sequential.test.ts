@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRecording, type GeneratedRecording } from '../../src/groundtruth/generate.js';
-import { Recording } from '../../src/io/recording.js';
-import { mergeRecordings } from '../../src/merging/merge.js';
-import type { SortedRecording } from '../../src/merging/sorted-recording.js';
+import { Recording } from '../../src/formats/recording.js';
+import { mergeRecordings } from '../../src/result/merge.js';
+import type { SortedRecording } from '../../src/result/sorted-recording.js';
 import { sortInParallel } from '../../src/parallel/sort-in-parallel.js';
-import type { SortOptions } from '../../src/sorting/params.js';
-import { performSpikeSorting } from '../../src/sorting/perform.js';
+import type { SortOptions } from '../../src/core/params.js';
+import { performSpikeSorting } from '../../src/pipeline/perform.js';
 
 const backend = (process.env.SPIKESIFT_TEST_BACKEND as SortOptions['backend']) ?? 'cpu';
 const options: SortOptions = { minSegmentLength: 1, backend, verbose: false };

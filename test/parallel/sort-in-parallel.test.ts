@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Recording } from '../../src/io/recording.js';
-import { mergeRecordings } from '../../src/merging/merge.js';
-import type { SortedRecording } from '../../src/merging/sorted-recording.js';
+import { Recording } from '../../src/formats/recording.js';
+import { mergeRecordings } from '../../src/result/merge.js';
+import type { SortedRecording } from '../../src/result/sorted-recording.js';
 import { sortInParallel, type ParallelProgress } from '../../src/parallel/sort-in-parallel.js';
 import { performSpikeSorting as fakeSort } from './fake-sorter.js';
 

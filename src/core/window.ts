@@ -1,0 +1,69 @@
+/**
+ * The filtered window: ms blocks of filtered signal in the (ms, channel, S) layout with their
+ * per-ms minima (spec §3-§4). Every engine filters into one; the segmentation and the
+ * per-segment loop read it.
+ */
+/** Destination for filtered ms blocks, layout (ms, channel, S). Arrays sized capacityMs*C*S and capacityMs*C. */
+export interface FilteredBuffer {
+  numChannels: number;
+  samplesPerMs: number;
+  capacityMs: number;
+  /** data[((m*C)+c)*S + s] */
+  data: Float32Array;
+  /** [m*C + c] */
+  minVal: Float32Array;
+  /** [m*C + c], first s attaining the minimum */
+  minPos: Int32Array;
+  /**
+   * Optional, for minima-only windows: y at the first sample of each ms block, [m*C + c]
+   * (what the thresholds of §5 read), written by the filter when present.
+   */
+  firstSamples?: Float32Array;
+}
+
+/**
+ * Allocates a FilteredBuffer. The arrays live in SharedArrayBuffers so the CPU backend's
+ * worker threads can write them in place (they behave like ordinary typed arrays otherwise).
+ */
+export function allocateFilteredBuffer(numChannels: number, samplesPerMs: number, capacityMs: number): FilteredBuffer {
+  for (const [name, v] of [['numChannels', numChannels], ['samplesPerMs', samplesPerMs], ['capacityMs', capacityMs]] as const) {
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`allocateFilteredBuffer: ${name} must be a positive integer, got ${v}`);
+  }
+  const n = capacityMs * numChannels;
+  return {
+    numChannels,
+    samplesPerMs,
+    capacityMs,
+    data: new Float32Array(new SharedArrayBuffer(n * samplesPerMs * 4)),
+    minVal: new Float32Array(new SharedArrayBuffer(n * 4)),
+    minPos: new Int32Array(new SharedArrayBuffer(n * 4)),
+  };
+}
+
+
+/**
+ * A minima-only window: `data` is empty, so a filter writes only minVal and minPos (pass 1 of
+ * the pipeline needs nothing else, and skipping the samples saves their memory traffic).
+ */
+export function allocateMinimaBuffer(numChannels: number, samplesPerMs: number, capacityMs: number, withFirstSamples = false): FilteredBuffer {
+  const b = allocateFilteredBuffer(numChannels, samplesPerMs, 1);
+  const n = capacityMs * numChannels;
+  return {
+    ...b,
+    capacityMs,
+    data: new Float32Array(new SharedArrayBuffer(0)),
+    minVal: new Float32Array(new SharedArrayBuffer(n * 4)),
+    minPos: new Int32Array(new SharedArrayBuffer(n * 4)),
+    ...(withFirstSamples ? { firstSamples: new Float32Array(new SharedArrayBuffer(n * 4)) } : {}),
+  };
+}
+
+/** Whether a window holds filtered samples (false for allocateMinimaBuffer's). */
+export function hasSamples(buf: FilteredBuffer): boolean {
+  return buf.data.length > 0;
+}
+
+/** Bytes of a window of numMs ms: the filtered data and both minima arrays. */
+export function windowBytes(numChannels: number, samplesPerMs: number, numMs: number): number {
+  return numMs * numChannels * (samplesPerMs * 4 + 8);
+}

@@ -1,0 +1,479 @@
+/**
+ * WebAssembly SIMD versions of the CPU filter paths, bit-identical to their TypeScript twins:
+ * - int16 / uint16: the exact integer path (filter.ts `filterBlocksInt`), four channels per v128;
+ * - float32: the float64 running-sum cascade (`filterBlocksFloat`), two channels per f64x2, the
+ *   same additions in the same order per lane (so chunk invariance carries over).
+ *
+ * Integer kernel details: *
+ * Four channels ride in the four i32 lanes of a v128 (time outer, channel-group inner over the
+ * sample-major input): `v128.load16x4_s` reads four neighbouring channels of one sample at
+ * once, the four integrators wrap modulo 2^32 exactly like the `|0` arithmetic of the
+ * TypeScript path, the two binomial combs use memarg offsets baked in per sampling rate, and
+ * y = fround(aw*G_w - an*G_n) is computed in f64x2 halves and rounded to f32 like Math.fround.
+ * Minima use the strict `<` of the reference (first index of the minimum, NaN never wins).
+ *
+ * The module is assembled here from a short instruction list (no toolchain, no binary blob).
+ * Channels beyond the last multiple of four go through the TypeScript path.
+ */
+import { filterWidths } from '../../stages/filter/taps.js';
+import { Code, moduleHeader, section, str, uleb } from '../../core/wasm-assembler.js';
+import { copyFirstSamples, cpuGridMs, gridStartMs } from './grid.js';
+import type { FilteredBuffer } from '../../core/window.js';
+
+const SIMD = {
+  load: 0x00, load16x4s: 0x03, load16x4u: 0x04, store: 0x0b, shuffle: 0x0d, i32splat: 0x11, f64splat: 0x14,
+  f32lt: 0x43, bitselect: 0x52, store32lane: 0x5a, demote: 0x5e, i32add: 0xae, i32sub: 0xb1, i32mul: 0xb5,
+  f64sub: 0xf1, f64mul: 0xf2, f64fromI32Low: 0xfe,
+};
+const V128_ZERO = [0xfd, 0x0c, ...new Array(16).fill(0)];
+
+// Parameters of the exported function (all i32 except the two f64 scales).
+const P_IN = 0, P_C = 1, P_ROWS = 2, P_GROUPS = 3, P_MSFROM = 4, P_MSCOUNT = 5, P_OUT = 6, P_MINV = 7, P_MINP = 8, P_I4 = 9, P_AW = 10, P_AN = 11;
+// i32 locals
+const L_G = 12, L_R = 13, L_P = 14, L_Q = 15, L_MI = 16, L_S = 17, L_A = 18, L_BN = 19, L_O = 20, L_ROWB = 21, L_MM = 22;
+const N_I32 = 11;
+// v128 locals
+const V_I1 = 23, V_I2 = 24, V_I3 = 25, V_I4 = 26, V_GW = 27, V_GN = 28, V_Y = 29, V_MV = 30, V_MP = 31, V_K4 = 32, V_K6 = 33, V_SV = 34, V_AW = 35, V_AN = 36, V_ONE = 37, V_MASK = 38;
+const N_V128 = 16;
+
+/** Assembles the kernel for one sampling rate (widths and strides become immediates). */
+function assemble(samplesPerMs: number, unsigned: boolean): Uint8Array {
+  const S = samplesPerMs;
+  const { narrow: n, wide: w } = filterWidths(S);
+  const Lw = 2 * w + 1;
+  const Ln = 2 * n + 1;
+  const P = 4 * Lw;
+  const c = new Code();
+  c.get(P_C).i32(1).shl().set(L_ROWB);
+  c.i32(4).simd(SIMD.i32splat).set(V_K4);
+  c.i32(6).simd(SIMD.i32splat).set(V_K6);
+  c.i32(1).simd(SIMD.i32splat).set(V_ONE);
+  c.get(P_AW).simd(SIMD.f64splat).set(V_AW);
+  c.get(P_AN).simd(SIMD.f64splat).set(V_AN);
+  c.i32(0).set(L_G);
+  c.loop(() => {
+    c.get(L_G).get(P_GROUPS).geU().exitIf();
+    // Pass 1: four integrators per lane over all rows of the block, I4 stored per row.
+    c.op(...V128_ZERO).set(V_I1).op(...V128_ZERO).set(V_I2).op(...V128_ZERO).set(V_I3).op(...V128_ZERO).set(V_I4);
+    c.get(P_IN).get(L_G).i32(3).shl().add().set(L_P);           // in + 4g channels * 2 bytes
+    c.get(P_I4).i32(P * 16).add().set(L_Q);
+    c.i32(0).set(L_R);
+    c.loop(() => {
+      c.get(L_R).get(P_ROWS).geU().exitIf();
+      c.get(V_I1).get(L_P).mem(unsigned ? SIMD.load16x4u : SIMD.load16x4s, 0).simd(SIMD.i32add).tee(V_I1);
+      c.get(V_I2).simd(SIMD.i32add).tee(V_I2);
+      c.get(V_I3).simd(SIMD.i32add).tee(V_I3);
+      c.get(V_I4).simd(SIMD.i32add).set(V_I4);
+      c.get(L_Q).get(V_I4).mem(SIMD.store, 0);
+      c.get(L_P).get(L_ROWB).add().set(L_P);
+      c.get(L_Q).i32(16).add().set(L_Q);
+      c.get(L_R).i32(1).add().set(L_R);
+    });
+    // Pass 2: combs, output and minima, ms by ms.
+    c.i32(0).set(L_MI);
+    c.loop(() => {
+      c.get(L_MI).get(P_MSCOUNT).geU().exitIf();
+      // a = &I4[P + (msFrom+mi)*S + 8w - 4Lw] (wide comb base), bn = narrow comb base.
+      c.get(P_MSFROM).get(L_MI).add().i32(S).mul().i32(P + 8 * w - 4 * Lw).add().i32(4).shl().get(P_I4).add().tee(L_A);
+      c.i32(16 * (4 * Lw - 4 * (w - n) - 4 * Ln)).add().set(L_BN);
+      // o = out + ((mi*C + 4g) * S) * 4; mm = mi*C + 4g (minima index)
+      c.get(L_MI).get(P_C).mul().get(L_G).i32(2).shl().add().tee(L_MM).i32(S * 4).mul().get(P_OUT).add().set(L_O);
+      c.i32(0).set(L_S);
+      c.op(...V128_ZERO).set(V_SV);
+      c.loop(() => {
+        c.get(L_S).i32(S).geU().exitIf();
+        // G_w = I4[t] - 4 I4[t-L] + 6 I4[t-2L] - 4 I4[t-3L] + I4[t-4L] (wrapping i32)
+        const comb = (base: number, L: number, dst: number): void => {
+          c.get(base).mem(SIMD.load, 16 * 4 * L);
+          c.get(base).mem(SIMD.load, 16 * 3 * L).get(V_K4).simd(SIMD.i32mul).simd(SIMD.i32sub);
+          c.get(base).mem(SIMD.load, 16 * 2 * L).get(V_K6).simd(SIMD.i32mul).simd(SIMD.i32add);
+          c.get(base).mem(SIMD.load, 16 * L).get(V_K4).simd(SIMD.i32mul).simd(SIMD.i32sub);
+          c.get(base).mem(SIMD.load, 0).simd(SIMD.i32add);
+          c.set(dst);
+        };
+        comb(L_A, Lw, V_GW);
+        comb(L_BN, Ln, V_GN);
+        // y = aw*gw - an*gn in f64 per half, rounded to f32.
+        const half = (high: boolean): void => {
+          const sel = high ? [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15] : null;
+          c.get(V_AW).get(V_GW);
+          if (sel) c.get(V_GW).simd(SIMD.shuffle, ...sel);
+          c.simd(SIMD.f64fromI32Low).simd(SIMD.f64mul);
+          c.get(V_AN).get(V_GN);
+          if (sel) c.get(V_GN).simd(SIMD.shuffle, ...sel);
+          c.simd(SIMD.f64fromI32Low).simd(SIMD.f64mul);
+          c.simd(SIMD.f64sub).simd(SIMD.demote);
+        };
+        half(false);
+        half(true);
+        c.simd(SIMD.shuffle, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23).set(V_Y);
+        // data[(mm + k) * S + s] = y[k]
+        for (let k = 0; k < 4; k++) c.get(L_O).get(V_Y).mem(SIMD.store32lane, k * S * 4).b.push(k);
+        // Minima: at s = 0 take y; later only a strictly smaller value (mask = y < mv).
+        c.get(V_Y).get(V_MV).get(V_Y).get(V_MV).simd(SIMD.f32lt);
+        c.i32(0).get(L_S).op(0x45).sub();  // -(s == 0): all lanes selected at s = 0
+        c.simd(SIMD.i32splat).op(0xfd, 0x50);  // v128.or(mask, splat(-(s == 0)))
+        c.tee(V_MASK).simd(SIMD.bitselect).set(V_MV);
+        c.get(V_SV).get(V_MP).get(V_MASK).simd(SIMD.bitselect).set(V_MP);
+        c.get(V_SV).get(V_ONE).simd(SIMD.i32add).set(V_SV);
+        c.get(L_A).i32(16).add().set(L_A);
+        c.get(L_BN).i32(16).add().set(L_BN);
+        c.get(L_O).i32(4).add().set(L_O);
+        c.get(L_S).i32(1).add().set(L_S);
+      });
+      c.get(L_MM).i32(2).shl().get(P_MINV).add().get(V_MV).mem(SIMD.store, 0);
+      c.get(L_MM).i32(2).shl().get(P_MINP).add().get(V_MP).mem(SIMD.store, 0);
+      c.get(L_MI).i32(1).add().set(L_MI);
+    });
+    c.get(L_G).i32(1).add().set(L_G);
+  });
+  c.op(0x0b);
+
+  return buildModule([...new Array(P_AW).fill(0x7f), 0x7c, 0x7c], N_I32, N_V128, c);
+}
+
+/** A module with one exported function `filter` (params, then i32 and v128 locals) and its memory. */
+function buildModule(params: number[], nI32: number, nV128: number, c: Code): Uint8Array {
+  const body: number[] = [];
+  uleb(2, body);                 // two local declarations
+  uleb(nI32, body); body.push(0x7f);
+  uleb(nV128, body); body.push(0x7b);
+  body.push(...c.b);
+
+  const mod = moduleHeader();
+  const type: number[] = [1, 0x60];
+  uleb(params.length, type);
+  type.push(...params, 0);
+  section(1, type, mod);
+  section(3, [1, 0], mod);
+  section(5, [1, 0x00, 1], mod);    // one memory, min 1 page, exported and grown from JS
+  const exp: number[] = [2];
+  str('filter', exp);
+  exp.push(0x00, 0);
+  str('memory', exp);
+  exp.push(0x02, 0);
+  section(7, exp, mod);
+  const code: number[] = [1];
+  uleb(body.length, code);
+  code.push(...body);
+  section(10, code, mod);
+  return new Uint8Array(mod);
+}
+
+// ---- float32 input: the float64 running-sum cascade of filterBlocksFloat, two channels per f64x2
+
+// params
+const F_IN = 0, F_C = 1, F_ROWS = 2, F_GROUPS = 3, F_MSFROM = 4, F_MSCOUNT = 5, F_OUT = 6, F_MINV = 7, F_MINP = 8, F_X = 9, F_A = 10, F_B = 11, F_AW = 12, F_AN = 13;
+// i32 locals
+const FL_G = 14, FL_R = 15, FL_P = 16, FL_Q = 17, FL_LO = 18, FL_HI = 19, FL_D = 20, FL_CNT = 21, FL_MI = 22, FL_S = 23, FL_O = 24, FL_MM = 25, FL_ROWB = 26, FL_I = 27;
+const FN_I32 = 14;
+// v128 locals
+const FV_S = 28, FV_Y = 29, FV_MV = 30, FV_MP = 31, FV_SV = 32, FV_ONE = 33, FV_AW = 34, FV_AN = 35, FV_MASK = 36;
+const FN_V128 = 9;
+const F64 = { add: 0xf0, sub: 0xf1, mul: 0xf2, promote: 0x5f, load64zero: 0x5d };
+
+function assembleFloat(samplesPerMs: number): Uint8Array {
+  const S = samplesPerMs;
+  const { narrow: n, wide: w } = filterWidths(S);
+  const shiftN = 4 * (w - n);
+  const c = new Code();
+  /**
+   * dst[i] = sum_{j<L} src[i+j] for i < len - L + 1, as boxPass does: s = 0 + src[0] + ... then
+   * s = s + (src[i+L-1] - src[i-1]) — the same operations in the same order per lane.
+   * `src`/`dst` are i32 locals holding byte pointers; `len` is pushed by `pushLen`.
+   */
+  const box = (src: number, srcOffset: number, dst: number, pushLen: () => void, k: number): void => {
+    const L = 2 * k + 1;
+    // cnt = len - L (iterations after the first output)
+    pushLen();
+    c.i32(L).sub().set(FL_CNT);
+    if (k === 0) {
+      // copy len values
+      c.get(src).i32(srcOffset * 16).add().set(FL_LO);
+      c.get(dst).set(FL_D);
+      c.get(FL_CNT).i32(1).add().set(FL_CNT);
+      c.loop(() => {
+        c.get(FL_CNT).op(0x45).exitIf();
+        c.get(FL_D).get(FL_LO).mem(SIMD.load, 0).mem(SIMD.store, 0);
+        c.get(FL_LO).i32(16).add().set(FL_LO);
+        c.get(FL_D).i32(16).add().set(FL_D);
+        c.get(FL_CNT).i32(1).sub().set(FL_CNT);
+      });
+      return;
+    }
+    c.op(...V128_ZERO).set(FV_S);
+    for (let j = 0; j < L; j++) c.get(FV_S).get(src).mem(SIMD.load, 16 * (srcOffset + j)).simd(F64.add).set(FV_S);
+    c.get(dst).get(FV_S).mem(SIMD.store, 0);
+    c.get(src).i32(16 * srcOffset).add().tee(FL_LO).i32(16 * L).add().set(FL_HI);
+    c.get(dst).i32(16).add().set(FL_D);
+    c.loop(() => {
+      c.get(FL_CNT).op(0x45).exitIf();
+      c.get(FV_S).get(FL_HI).mem(SIMD.load, 0).get(FL_LO).mem(SIMD.load, 0).simd(F64.sub).simd(F64.add).set(FV_S);
+      c.get(FL_D).get(FV_S).mem(SIMD.store, 0);
+      c.get(FL_LO).i32(16).add().set(FL_LO);
+      c.get(FL_HI).i32(16).add().set(FL_HI);
+      c.get(FL_D).i32(16).add().set(FL_D);
+      c.get(FL_CNT).i32(1).sub().set(FL_CNT);
+    });
+  };
+  const lenMinus = (d: number) => () => { c.get(F_ROWS).i32(d).sub(); };
+
+  c.get(F_C).i32(2).shl().set(FL_ROWB);
+  c.i32(1).simd(SIMD.i32splat).set(FV_ONE);
+  c.get(F_AW).simd(SIMD.f64splat).set(FV_AW);
+  c.get(F_AN).simd(SIMD.f64splat).set(FV_AN);
+  c.i32(0).set(FL_G);
+  c.loop(() => {
+    c.get(FL_G).get(F_GROUPS).geU().exitIf();
+    // X[r] = promote(two float32 of channels 2g, 2g+1 at row r)
+    c.get(F_IN).get(FL_G).i32(3).shl().add().set(FL_P);
+    c.get(F_X).set(FL_Q);
+    c.i32(0).set(FL_R);
+    c.loop(() => {
+      c.get(FL_R).get(F_ROWS).geU().exitIf();
+      c.get(FL_Q).get(FL_P).mem(F64.load64zero, 0).simd(F64.promote).mem(SIMD.store, 0);
+      c.get(FL_P).get(FL_ROWB).add().set(FL_P);
+      c.get(FL_Q).i32(16).add().set(FL_Q);
+      c.get(FL_R).i32(1).add().set(FL_R);
+    });
+    // Wide: X -> A -> B -> A -> B; narrow: X+shift -> A -> X -> A -> X (as filterBlocksFloat).
+    box(F_X, 0, F_A, lenMinus(0), w);
+    box(F_A, 0, F_B, lenMinus(2 * w), w);
+    box(F_B, 0, F_A, lenMinus(4 * w), w);
+    box(F_A, 0, F_B, lenMinus(6 * w), w);
+    box(F_X, shiftN, F_A, lenMinus(2 * shiftN), n);
+    box(F_A, 0, F_X, lenMinus(2 * shiftN + 2 * n), n);
+    box(F_X, 0, F_A, lenMinus(2 * shiftN + 4 * n), n);
+    box(F_A, 0, F_X, lenMinus(2 * shiftN + 6 * n), n);
+    // Output and minima, ms by ms.
+    c.i32(0).set(FL_MI);
+    c.loop(() => {
+      c.get(FL_MI).get(F_MSCOUNT).geU().exitIf();
+      // i = (msFrom + mi) * S (block output index, in v128 units -> bytes)
+      c.get(F_MSFROM).get(FL_MI).add().i32(S * 16).mul().set(FL_I);
+      c.get(FL_MI).get(F_C).mul().get(FL_G).i32(1).shl().add().tee(FL_MM).i32(S * 4).mul().get(F_OUT).add().set(FL_O);
+      c.i32(0).set(FL_S);
+      c.op(...V128_ZERO).set(FV_SV);
+      c.loop(() => {
+        c.get(FL_S).i32(S).geU().exitIf();
+        // y = fround(aw * B[i] - an * X[i]) for both lanes (lanes 0, 1 of a f32x4)
+        c.get(FV_AW).get(FL_I).get(F_B).add().mem(SIMD.load, 0).simd(F64.mul);
+        c.get(FV_AN).get(FL_I).get(F_X).add().mem(SIMD.load, 0).simd(F64.mul);
+        c.simd(F64.sub).simd(SIMD.demote).set(FV_Y);
+        c.get(FL_O).get(FV_Y).mem(SIMD.store32lane, 0).b.push(0);
+        c.get(FL_O).get(FV_Y).mem(SIMD.store32lane, S * 4).b.push(1);
+        c.get(FV_Y).get(FV_MV).get(FV_Y).get(FV_MV).simd(SIMD.f32lt);
+        c.i32(0).get(FL_S).op(0x45).sub();
+        c.simd(SIMD.i32splat).op(0xfd, 0x50);
+        c.tee(FV_MASK).simd(SIMD.bitselect).set(FV_MV);
+        c.get(FV_SV).get(FV_MP).get(FV_MASK).simd(SIMD.bitselect).set(FV_MP);
+        c.get(FV_SV).get(FV_ONE).simd(SIMD.i32add).set(FV_SV);
+        c.get(FL_I).i32(16).add().set(FL_I);
+        c.get(FL_O).i32(4).add().set(FL_O);
+        c.get(FL_S).i32(1).add().set(FL_S);
+      });
+      c.get(FL_MM).i32(2).shl().get(F_MINV).add().get(FV_MV).mem(SIMD.store32lane, 0).b.push(0);
+      c.get(FL_MM).i32(2).shl().get(F_MINV).add().get(FV_MV).mem(SIMD.store32lane, 4).b.push(1);
+      c.get(FL_MM).i32(2).shl().get(F_MINP).add().get(FV_MP).mem(SIMD.store32lane, 0).b.push(0);
+      c.get(FL_MM).i32(2).shl().get(F_MINP).add().get(FV_MP).mem(SIMD.store32lane, 4).b.push(1);
+      c.get(FL_MI).i32(1).add().set(FL_MI);
+    });
+    c.get(FL_G).i32(1).add().set(FL_G);
+  });
+  c.op(0x0b);
+  return buildModule([...new Array(F_AW).fill(0x7f), 0x7c, 0x7c], FN_I32, FN_V128, c);
+}
+
+// ---- runtime ---------------------------------------------------------------------------------
+
+// The project's lib settings (ES2023 + node types) do not declare WebAssembly; the little used here:
+interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+type WasmModule = object;
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
+}
+const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+type Kernel = (inPtr: number, C: number, rows: number, groups: number, msFrom: number, msCount: number,
+  out: number, minVal: number, minPos: number, ...rest: number[]) => void;
+
+interface Instance { memory: WasmMemory; filter: Kernel }
+
+const modules = new Map<string, WasmModule | null>();
+type Variant = 'int16' | 'uint16' | 'float32';
+
+/** True when this runtime has WebAssembly SIMD (Node >= 16.4); otherwise callers use TypeScript. */
+export function wasmSimdAvailable(): boolean {
+  return compiled(30, 'int16') !== null;
+}
+
+function compiled(S: number, variant: Variant): WasmModule | null {
+  const key = `${S}:${variant}`;
+  let m = modules.get(key);
+  if (m === undefined) {
+    try {
+      if (!WA) throw new Error('no WebAssembly');
+      m = new WA.Module(variant === 'float32' ? assembleFloat(S) : assemble(S, variant === 'uint16'));
+    } catch {
+      m = null;
+    }
+    modules.set(key, m);
+  }
+  return m;
+}
+
+/** Per-thread state: one instance per kernel variant, memory grown on demand. */
+export class WasmFilterState {
+  private readonly instances = new Map<string, Instance>();
+  instance(S: number, variant: Variant): Instance | null {
+    const key = `${S}:${variant}`;
+    let inst = this.instances.get(key);
+    if (!inst) {
+      const m = compiled(S, variant);
+      if (!m) return null;
+      const ex = new WA!.Instance(m, {}).exports as unknown as Instance;
+      inst = { memory: ex.memory, filter: ex.filter };
+      this.instances.set(key, inst);
+    }
+    return inst;
+  }
+}
+
+/**
+ * As filterBlocksInt for int16/uint16 input (same arguments, same output bit for bit), with
+ * the channel groups of four done in WebAssembly. Returns false when SIMD is unavailable or
+ * the integer path does not apply. Returns the number of leading channels it filtered (0 when
+ * it does not apply); the caller filters the rest with the TypeScript path.
+ */
+export function filterBlocksWasm(
+  input: Int16Array | Uint16Array,
+  inputStart: number,
+  firstMs: number,
+  numMs: number,
+  polarity: number,
+  dest: FilteredBuffer,
+  destMs: number,
+  c0: number,
+  c1: number,
+  state: WasmFilterState,
+): number {
+  const C = dest.numChannels;
+  const S = dest.samplesPerMs;
+  const { narrow: n, wide: w } = filterWidths(S);
+  if (w === 0 || c0 !== 0) return 0;
+  const unsigned = input instanceof Uint16Array;
+  const inst = state.instance(S, unsigned ? 'uint16' : 'int16');
+  if (!inst) return 0;
+  const groups = Math.floor(c1 / 4);
+  if (groups === 0) return 0;
+  const G = cpuGridMs(S);
+  const Lw = 2 * w + 1;
+  const P = 4 * Lw;
+  const maxRows = G * S + 8 * w;
+  // Memory map: [input rows][I4 (P + rows) v128][out G*C*S f32][minVal G*C][minPos G*C]
+  const inBytes = maxRows * C * 2;
+  const i4Ptr = Math.ceil(inBytes / 16) * 16;
+  const outPtr = i4Ptr + (P + maxRows) * 16;
+  const minVPtr = outPtr + G * C * S * 4;
+  const minPPtr = minVPtr + G * C * 4;
+  const need = minPPtr + G * C * 4;
+  const have = inst.memory.buffer.byteLength;
+  if (need > have) inst.memory.grow(Math.ceil((need - have) / 65536));
+  const buf = inst.memory.buffer;
+  // I4 before the block start is zero (x = 0 there); the kernel never writes it.
+  new Uint8Array(buf, i4Ptr, P * 16).fill(0);
+  const inView = unsigned ? new Uint16Array(buf, 0, maxRows * C) : new Int16Array(buf, 0, maxRows * C);
+  const out = new Float32Array(buf, outPtr, G * C * S);
+  const minV = new Float32Array(buf, minVPtr, G * C);
+  const minP = new Int32Array(buf, minPPtr, G * C);
+  const aw = polarity / Lw ** 4;
+  const an = polarity / (2 * n + 1) ** 4;
+  const endMs = firstMs + numMs;
+  for (let gs = gridStartMs(firstMs, S); gs < endMs; gs += G) {
+    const ge = Math.min(gs + G, endMs);
+    const rowStart = gs * S - 4 * w;
+    const rows = (ge - gs) * S + 8 * w;
+    const r0 = rowStart - inputStart;
+    if (r0 < 0 || (r0 + rows) * C > input.length) {
+      throw new RangeError(`filterBlocksCpu: input rows [${inputStart}, ${inputStart + input.length / C}) do not cover [${rowStart}, ${rowStart + rows})`);
+    }
+    const outMs0 = Math.max(gs, firstMs);
+    const count = ge - outMs0;
+    inView.set(input.subarray(r0 * C, (r0 + rows) * C));
+    inst.filter(0, C, rows, groups, outMs0 - gs, count, outPtr, minVPtr, minPPtr, i4Ptr, aw, an);
+    const slot = destMs + outMs0 - firstMs;
+    if (dest.data.length > 0) dest.data.set(out.subarray(0, count * C * S), slot * C * S);
+    if (dest.firstSamples) copyFirstSamples(out, count, C, S, 0, groups * 4, dest.firstSamples, slot);
+    dest.minVal.set(minV.subarray(0, count * C), slot * C);
+    dest.minPos.set(minP.subarray(0, count * C), slot * C);
+  }
+  // The channels past the last group of four were overwritten with scratch above: the caller
+  // filters them with the TypeScript path.
+  return groups * 4;
+}
+
+/**
+ * As filterBlocksFloat for float32 input (same output bit for bit: same float64 operations in
+ * the same order per lane), two channels per f64x2. Returns false when it does not apply.
+ */
+export function filterBlocksWasmFloat(
+  input: Float32Array,
+  inputStart: number,
+  firstMs: number,
+  numMs: number,
+  polarity: number,
+  dest: FilteredBuffer,
+  destMs: number,
+  c0: number,
+  c1: number,
+  state: WasmFilterState,
+): number {
+  const C = dest.numChannels;
+  const S = dest.samplesPerMs;
+  const { narrow: n, wide: w } = filterWidths(S);
+  if (w === 0 || c0 !== 0) return 0;
+  const inst = state.instance(S, 'float32');
+  if (!inst) return 0;
+  const groups = Math.floor(c1 / 2);
+  if (groups === 0) return 0;
+  const G = cpuGridMs(S);
+  const maxRows = G * S + 8 * w;
+  // Memory map: [input rows x C f32][X][A][B (maxRows f64x2 each)][out G*C*S f32][minVal][minPos]
+  const xPtr = Math.ceil((maxRows * C * 4) / 16) * 16;
+  const aPtr = xPtr + maxRows * 16;
+  const bPtr = aPtr + maxRows * 16;
+  const outPtr = bPtr + maxRows * 16;
+  const minVPtr = outPtr + G * C * S * 4;
+  const minPPtr = minVPtr + G * C * 4;
+  const need = minPPtr + G * C * 4;
+  const have = inst.memory.buffer.byteLength;
+  if (need > have) inst.memory.grow(Math.ceil((need - have) / 65536));
+  const buf = inst.memory.buffer;
+  const inView = new Float32Array(buf, 0, maxRows * C);
+  const out = new Float32Array(buf, outPtr, G * C * S);
+  const minV = new Float32Array(buf, minVPtr, G * C);
+  const minP = new Int32Array(buf, minPPtr, G * C);
+  const aw = polarity / (2 * w + 1) ** 4;
+  const an = polarity / (2 * n + 1) ** 4;
+  const endMs = firstMs + numMs;
+  for (let gs = gridStartMs(firstMs, S); gs < endMs; gs += G) {
+    const ge = Math.min(gs + G, endMs);
+    const rowStart = gs * S - 4 * w;
+    const rows = (ge - gs) * S + 8 * w;
+    const r0 = rowStart - inputStart;
+    if (r0 < 0 || (r0 + rows) * C > input.length) {
+      throw new RangeError(`filterBlocksCpu: input rows [${inputStart}, ${inputStart + input.length / C}) do not cover [${rowStart}, ${rowStart + rows})`);
+    }
+    const outMs0 = Math.max(gs, firstMs);
+    const count = ge - outMs0;
+    inView.set(input.subarray(r0 * C, (r0 + rows) * C));
+    inst.filter(0, C, rows, groups, outMs0 - gs, count, outPtr, minVPtr, minPPtr, xPtr, aPtr, bPtr, aw, an);
+    const slot = destMs + outMs0 - firstMs;
+    if (dest.data.length > 0) dest.data.set(out.subarray(0, count * C * S), slot * C * S);
+    if (dest.firstSamples) copyFirstSamples(out, count, C, S, 0, groups * 2, dest.firstSamples, slot);
+    dest.minVal.set(minV.subarray(0, count * C), slot * C);
+    dest.minPos.set(minP.subarray(0, count * C), slot * C);
+  }
+  return groups * 2;
+}

@@ -1,0 +1,113 @@
+/**
+ * A small pool of worker threads for the CPU filter. Work is split in time at grid-block
+ * boundaries (see filter.ts `cpuGridMs`), so the result is bit-identical to a single thread.
+ *
+ * Workers are found by `workerScript` (dist/ or a transpiled copy of the sources). Idle workers are unref'd and
+ * never keep the process alive.
+ */
+import { Worker } from 'node:worker_threads';
+import { workerScript } from './worker-script.js';
+
+export interface FilterJob {
+  id: number;
+  kind: 'int16' | 'uint16' | 'int8' | 'uint8' | 'float32';
+  input: SharedArrayBuffer;
+  inputByteOffset: number;
+  inputLength: number;
+  inputStart: number;
+  firstMs: number;
+  numMs: number;
+  polarity: number;
+  numChannels: number;
+  samplesPerMs: number;
+  capacityMs: number;
+  data: SharedArrayBuffer;
+  dataByteOffset: number;
+  minVal: SharedArrayBuffer;
+  minValByteOffset: number;
+  minPos: SharedArrayBuffer;
+  minPosByteOffset: number;
+  /** Minima-only windows: y at each ms block's first sample (optional). */
+  firstSamples?: SharedArrayBuffer;
+  firstSamplesByteOffset?: number;
+  destMs: number;
+  /** Allow the WebAssembly SIMD kernel (bit-identical to the TypeScript one). */
+  wasm: boolean;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, { resolve: () => void; reject: (e: Error) => void }>;
+}
+
+export class CpuFilterPool {
+  private slots: Slot[] = [];
+  private nextId = 1;
+  private failed: Error | null = null;
+
+  constructor(readonly size: number) {}
+
+  private starting: Promise<void> | null = null;
+
+  /** Starts the workers ahead of the first job. */
+  warm(): void {
+    if (!this.failed) this.start().catch(() => undefined);
+  }
+
+  private start(): Promise<void> {
+    this.starting ??= workerScript('engines/cpu/filter-worker').then(({ url, execArgv }) => this.spawn(url, execArgv), (e: Error) => {
+      this.failed = e;
+      throw e;
+    });
+    return this.starting;
+  }
+
+  private spawn(url: URL, execArgv: string[]): void {
+    if (this.terminated) return;
+    for (let i = 0; i < this.size; i++) {
+      const worker = new Worker(url, { execArgv });
+      const slot: Slot = { worker, pending: new Map() };
+      worker.on('message', (msg: { id: number; error?: string }) => {
+        const p = slot.pending.get(msg.id);
+        if (!p) return;
+        slot.pending.delete(msg.id);
+        if (slot.pending.size === 0) worker.unref();
+        if (msg.error) p.reject(new Error(`CPU filter worker failed: ${msg.error}`));
+        else p.resolve();
+      });
+      const fail = (e: Error): void => {
+        this.failed = e;
+        for (const p of slot.pending.values()) p.reject(new Error(`CPU filter worker died: ${e.message}`));
+        slot.pending.clear();
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        if (slot.pending.size > 0) fail(new Error(`exit code ${code}`));
+      });
+      worker.unref();
+      this.slots.push(slot);
+    }
+  }
+
+  /** Runs job i on worker i (jobs.length <= size). */
+  async run(jobs: Omit<FilterJob, 'id'>[]): Promise<void> {
+    if (this.failed) throw new Error(`CPU filter worker pool is broken: ${this.failed.message}`);
+    await this.start();
+    if (this.terminated || this.slots.length === 0) throw new Error('CPU filter worker pool was terminated');
+    return Promise.all(jobs.map((job, i) => new Promise<void>((resolve, reject) => {
+      const slot = this.slots[i % this.slots.length];
+      const id = this.nextId++;
+      slot.pending.set(id, { resolve, reject });
+      slot.worker.ref();
+      slot.worker.postMessage({ ...job, id });
+    }))).then(() => undefined);
+  }
+
+  private terminated = false;
+
+  terminate(): void {
+    this.terminated = true;
+    for (const s of this.slots) void s.worker.terminate();
+    this.slots = [];
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The engine interface: what the pipeline asks of a processor (a CPU engine on worker threads
+ * or a WebGPU engine on a device). An engine filters ms blocks of a recording into a filtered
+ * window (spec §3-§4) and provides the sort kernels of the per-segment loop (§7); it owns its
+ * threads or device and frees them on dispose. The pipeline drives engines only through this.
+ */
+import type { Recording } from '../formats/recording.js';
+import type { DataType } from '../formats/dtype.js';
+import type { FilteredBuffer } from '../core/window.js';
+import type { SortKernels } from '../stages/sort/kernels.js';
+import { filterHalo } from '../stages/filter/taps.js';
+
+export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
+
+export interface Engine {
+  readonly backend: 'webgpu' | 'cpu';
+  /** One line, e.g. "webgpu on NVIDIA H100 (hardware)" / "cpu (no WebGPU adapter: ...)". */
+  readonly description: string;
+  /**
+   * Filter ms blocks [firstMs, firstMs+numMs) of `recording` (absolute ms index; needs
+   * 1 <= firstMs and (firstMs+numMs)*S + halo <= numSamples; reads the halo from the file),
+   * write them at ms slot `destMs` of `dest` with minima. polarity = detectionPolarity.
+   */
+  filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void>;
+  /**
+   * The kernels of the per-segment loop (§7) for a window in host memory, on the calling
+   * thread. `device`: the engine's WGSL twins where it has them (tests and benchmarks; while
+   * the window is host-resident they upload their inputs on every call and lose to the host).
+   */
+  sortKernels(opts?: { device?: boolean }): SortKernels;
+  /** Frees the engine's threads or device resources; pending requests finish first. */
+  dispose(): void;
+}
+
+/** The filter front end's historical name: the same interface. */
+export type SignalProcessor = Engine;
+
+/** The shape of the data 'auto' calibrates on (a Recording has these properties). */
+export interface AutoWorkload { numChannels: number; samplesPerMs: number; dataType: DataType }
+
+/** Checks a filterBlocks request; errors name the argument, the value and the valid range. */
+export function checkRequest(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): void {
+  const S = recording.samplesPerMs;
+  const C = recording.numChannels;
+  const halo = filterHalo(S);
+  if (dest.numChannels !== C || dest.samplesPerMs !== S) {
+    throw new RangeError(`filterBlocks: dest is for ${dest.numChannels} channels x ${dest.samplesPerMs} samples/ms, the recording has ${C} x ${S}`);
+  }
+  if (!Number.isSafeInteger(firstMs) || firstMs < 1) throw new RangeError(`filterBlocks: firstMs must be an integer >= 1 (block 0 is filter padding), got ${firstMs}`);
+  if (!Number.isSafeInteger(numMs) || numMs < 0) throw new RangeError(`filterBlocks: numMs must be a non-negative integer, got ${numMs}`);
+  if ((firstMs + numMs) * S + halo > recording.numSamples) {
+    throw new RangeError(`filterBlocks: ms blocks [${firstMs}, ${firstMs + numMs}) need samples up to ${(firstMs + numMs) * S + halo} (with the ${halo}-sample filter halo), the recording has ${recording.numSamples}`);
+  }
+  if (!Number.isSafeInteger(destMs) || destMs < 0 || destMs + numMs > dest.capacityMs) {
+    throw new RangeError(`filterBlocks: destMs ${destMs} + numMs ${numMs} exceeds dest.capacityMs ${dest.capacityMs}`);
+  }
+  if (typeof polarity !== 'number' || !Number.isFinite(polarity) || polarity === 0) {
+    throw new RangeError(`filterBlocks: polarity (detectionPolarity) must be a finite non-zero number, got ${polarity}`);
+  }
+}
+

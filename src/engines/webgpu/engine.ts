@@ -1,0 +1,194 @@
+/**
+ * The WebGPU engine's filter: shaders/dog_filter.wgsl + ms_minima.wgsl through GpuFilter,
+ * pipelined over chunks, results copied into the caller's window.
+ */
+import { promises as fsp } from 'node:fs';
+import type { Recording } from '../../formats/recording.js';
+import { decodeSamples } from '../../formats/dtype.js';
+import { allocateFilteredBuffer, type FilteredBuffer } from '../../core/window.js';
+import { checkRequest, type SignalProcessor } from '../engine.js';
+import { filterHalo } from '../../stages/filter/taps.js';
+import type { GpuContext } from './context.js';
+import type { SortKernels } from '../../stages/sort/kernels.js';
+import { cpuSortKernels } from '../../stages/sort/kernels-cpu.js';
+import { kernelsForProcessor } from './kernels.js';
+import { GpuFilter, STAGED, rawEncoding, type PendingChunk } from './filter.js';
+
+/** Stage timings of the webgpu path, in milliseconds summed over chunks (see GpuSignalProcessor.stats). */
+export interface GpuFilterStats {
+  chunks: number;
+  /** Duration of the asynchronous file reads (thread pool; overlaps the other stages). */
+  readMs: number;
+  /** Time the filter loop waited for a read to finish. */
+  readWaitMs: number;
+  /** Host decode of non-direct dtypes to float32. */
+  decodeMs: number;
+  /** Upload (writeBuffer) + encoding + submission. */
+  submitMs: number;
+  /** Time waiting for the GPU to finish a chunk and map its results. */
+  waitMs: number;
+  /** Copy from the mapped staging buffer into the FilteredBuffer. */
+  copyMs: number;
+}
+
+/** Raw bytes per GPU chunk: at least this much, so per-submission costs (~0.1-1 ms) stay small. */
+const GPU_MIN_CHUNK_BYTES = 2 * 1024 * 1024;
+/** A request is split into at least this many chunks (when each stays >= GPU_MIN_CHUNK_BYTES), so its stages overlap. */
+const GPU_PIPELINE_CHUNKS = 4;
+
+export class GpuSignalProcessor implements SignalProcessor {
+  readonly backend = 'webgpu' as const;
+  private readonly filter: GpuFilter;
+  private readonly raw = [new Uint8Array(0), new Uint8Array(0)];
+  private disposed = false;
+  /** Settles when the requests so far are done; dispose waits for it before freeing buffers a read may be filling. */
+  private tail: Promise<void> = Promise.resolve();
+  private file: { recording: Recording; handle: fsp.FileHandle } | null = null;
+  readonly stats: GpuFilterStats = { chunks: 0, readMs: 0, readWaitMs: 0, decodeMs: 0, submitMs: 0, waitMs: 0, copyMs: 0 };
+
+  constructor(readonly ctx: GpuContext, public description: string, private readonly chunkBytes: number) {
+    this.filter = new GpuFilter(ctx);
+  }
+
+  /**
+   * Pipeline over chunks k = 0, 1, ... on two slots (GpuFilter: upload, device and staging
+   * buffers per slot): the file read of chunk k+1 (asynchronous, on the thread pool, straight
+   * into slot (k+1)%2's mapped upload buffer) runs while the GPU filters chunk k and the host
+   * copies chunk k-1's results out; chunk k's results are copied out only after chunk k+1 was
+   * submitted. Main-thread work per chunk: encode + submit, and one copy from the mapped
+   * results into `dest`. Each output sample is a fixed-order FIR of its own window, so the
+   * chunking never changes results.
+   */
+  filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void> {
+    if (this.disposed) return Promise.reject(new Error('filterBlocks: this signal processor was disposed'));
+    // One request at a time: requests share the two slots and their mapped upload buffers.
+    const next = this.tail.then(() => this.filterSerial(recording, firstMs, numMs, polarity, dest, destMs));
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  private async filterSerial(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void> {
+    checkRequest(recording, firstMs, numMs, polarity, dest, destMs);
+    if (dest.firstSamples) {
+      // A minima-only window asking for first samples: through a full window (the shaders
+      // read back whole chunks today), then the few values it needs.
+      const C = recording.numChannels;
+      const S = recording.samplesPerMs;
+      const full = allocateFilteredBuffer(C, S, numMs);
+      await this.filterSerial(recording, firstMs, numMs, polarity, full, 0);
+      dest.minVal.set(full.minVal, destMs * C);
+      dest.minPos.set(full.minPos, destMs * C);
+      for (let m = 0; m < numMs; m++) for (let c = 0; c < C; c++) dest.firstSamples[(destMs + m) * C + c] = full.data[(m * C + c) * S];
+      return;
+    }
+    if (numMs === 0) return;
+    const S = recording.samplesPerMs;
+    const C = recording.numChannels;
+    const halo = filterHalo(S);
+    const enc = rawEncoding(recording.dataType);
+    const bytesPerMs = S * C * Math.max(recording.itemSize, enc.bytesPerItem);
+    // Chunks of max(2 MiB, request / 4) raw bytes, at most chunkBytes / 2: two chunks are in
+    // flight, so memory stays within the chunkBytes budget (a small chunkBytes is honoured;
+    // tests use it to run many chunks through the pipeline).
+    const perSlot = Math.max(1, Math.floor(this.chunkBytes / 2));
+    const targetBytes = Math.min(perSlot, Math.max(GPU_MIN_CHUNK_BYTES, Math.ceil((numMs * bytesPerMs) / GPU_PIPELINE_CHUNKS)));
+    const chunkMs = Math.max(1, Math.min(this.filter.maxChunkMs(C, S, enc.bytesPerItem), Math.floor(targetBytes / bytesPerMs)));
+    const chunks: [number, number][] = [];
+    for (let m0 = firstMs; m0 < firstMs + numMs; m0 += chunkMs) chunks.push([m0, Math.min(chunkMs, firstMs + numMs - m0)]);
+    const st = this.stats;
+    const copy0 = this.filter.copyMs;
+    const fh = await this.openFile(recording);
+    // Chunk k's input goes into the mapped upload buffer of slot k%2: direct dtypes are read
+    // from the file straight into it; others are read into a host buffer and decoded into it.
+    const read = async (k: number): Promise<void> => {
+      const [m0, n] = chunks[k];
+      const which = k & 1;
+      const rows = n * S + 2 * halo;
+      const byteLen = rows * recording.bytesPerSample;
+      let t0 = performance.now();
+      if (enc.direct) {
+        const view = await this.filter.stage(which, byteLen);
+        t0 = performance.now();
+        await recording.readBytesIntoAsync(m0 * S - halo, rows, view, 0, fh);
+        st.readMs += performance.now() - t0;
+        return;
+      }
+      if (this.raw[which].byteLength < byteLen) this.raw[which] = new Uint8Array(byteLen);
+      const bytes = this.raw[which].subarray(0, byteLen);
+      await recording.readBytesIntoAsync(m0 * S - halo, rows, bytes, 0, fh);
+      st.readMs += performance.now() - t0;
+      const view = await this.filter.stage(which, rows * C * 4);
+      t0 = performance.now();
+      decodeSamples(bytes, recording.dataType, new Float32Array(view.buffer, view.byteOffset, rows * C), 0);
+      st.decodeMs += performance.now() - t0;
+    };
+    let reading: Promise<void> | null = read(0);
+    reading.catch(() => undefined);
+    const inFlight: PendingChunk[] = [];   // submitted, not yet collected (at most 2)
+    try {
+      for (let k = 0; k < chunks.length; k++) {
+        const [m0, n] = chunks[k];
+        let t0 = performance.now();
+        await reading;
+        reading = null;
+        st.readWaitMs += performance.now() - t0;
+        t0 = performance.now();
+        // Slot k%2 was freed when chunk k-2 was collected (previous iteration).
+        inFlight.push(await this.filter.submit(STAGED, enc, n, polarity, dest, destMs + (m0 - firstMs), k & 1));
+        st.submitMs += performance.now() - t0;
+        st.chunks++;
+        // Chunk k+1 is read (into slot (k+1)%2's upload buffer, once the GPU has copied chunk
+        // k-1 out of it) while the GPU works on chunk k and chunk k-1 is copied out.
+        if (k + 1 < chunks.length) {
+          reading = read(k + 1);
+          reading.catch(() => undefined);
+        }
+        if (inFlight.length > 1) await this.collect(inFlight.shift()!);
+      }
+      while (inFlight.length > 0) await this.collect(inFlight.shift()!);
+    } catch (e) {
+      // Leave nothing in flight: a read into a mapped buffer must finish before anything unmaps
+      // or destroys it, and every submitted chunk is collected (frees its slot, no unhandled mapping).
+      if (reading) await reading.catch(() => undefined);
+      for (const p of inFlight) await p.collect().catch(() => undefined);
+      throw e;
+    } finally {
+      st.copyMs += this.filter.copyMs - copy0;
+    }
+  }
+
+  /** The recording's file, opened once and kept open between requests for the same Recording (closed on dispose). */
+  private async openFile(recording: Recording): Promise<fsp.FileHandle> {
+    if (this.file?.recording === recording) return this.file.handle;
+    const old = this.file;
+    this.file = null;
+    await old?.handle.close().catch(() => undefined);
+    const handle = await fsp.open(recording.binaryFile, 'r');
+    this.file = { recording, handle };
+    return handle;
+  }
+
+  /** Waits for a chunk's mapping and copies it out; wait time excludes the copy. */
+  private async collect(p: PendingChunk): Promise<void> {
+    const t0 = performance.now();
+    const c0 = this.filter.copyMs;
+    await p.collect();
+    this.stats.waitMs += performance.now() - t0 - (this.filter.copyMs - c0);
+  }
+
+  sortKernels(opts: { device?: boolean } = {}): SortKernels {
+    return (opts.device ? kernelsForProcessor(this) : null) ?? cpuSortKernels();
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    void this.tail.then(() => {
+      this.filter.dispose();
+      const f = this.file;
+      this.file = null;
+      return f?.handle.close().catch(() => undefined);
+    });
+  }
+}
+

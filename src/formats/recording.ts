@@ -1,0 +1,348 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ParameterError, describeValue } from '../core/errors.js';
+import { type DataType, decodeSamples, itemSize, parseDataType } from './dtype.js';
+
+export { ParameterError } from './dtype.js';
+
+export interface RecordingOptions {
+  /** Path of the raw file: (numSamples, C) sample-major after `header` bytes. */
+  binaryFile: string;
+  dataType: DataType | string;
+  /** C rows of [x, y] in µm, in file channel order. */
+  probeGeometry: number[][];
+  samplingFrequency: number;
+  /** Inferred from the file size when absent. */
+  numSamples?: number;
+  /** Bytes skipped at the start of the file. */
+  header?: number;
+  /** Samples skipped after the header; sample index 0 is the first one after them. */
+  sampleOffset?: number;
+  /** Added to every reported spike time (any sign). */
+  recordingOffset?: number;
+}
+
+export interface SampleRange {
+  start: number;
+  numSamples: number;
+}
+
+/** Reads are split into chunks of about this many bytes so memory stays bounded for any range. */
+const READ_CHUNK_BYTES = 8 * 1024 * 1024;
+/** fs.readSync refuses lengths above 2^31-1; stay well below. */
+const MAX_READ_CALL_BYTES = 1 << 30;
+
+function fail(parameter: string, value: unknown, message: string): never {
+  throw new ParameterError(parameter, value, message);
+}
+
+function nonNegativeInteger(name: string, value: unknown, fallback: number, fix: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    fail(name, value, `${name} must be a non-negative integer, got ${describeValue(value)}; ${fix}`);
+  }
+  return value;
+}
+
+/**
+ * Validates geometry (C x 2 finite numbers) and rounds it to float32, the precision every later
+ * stage uses, so that distances computed anywhere agree.
+ */
+export function validateGeometry(value: unknown, paramName = 'probeGeometry'): Float32Array {
+  const fix = 'pass one [x, y] pair in µm per channel, in file channel order (e.g. [[0, 0], [0, 20], ...])';
+  if (!Array.isArray(value)) fail(paramName, value, `${paramName} must be an array of [x, y] rows, got ${describeValue(value)}; ${fix}`);
+  if (value.length < 1) fail(paramName, value, `${paramName} is empty; it needs at least one channel; ${fix}`);
+  const out = new Float32Array(value.length * 2);
+  for (let c = 0; c < value.length; c++) {
+    const row: unknown = value[c];
+    const isRow = Array.isArray(row) || (ArrayBuffer.isView(row) && !(row instanceof DataView));
+    const len = isRow ? (row as ArrayLike<unknown>).length : -1;
+    if (!isRow || len !== 2) {
+      fail(paramName, value, `${paramName} must be C x 2 ([x, y] per channel), but row ${c} is ` +
+        `${isRow ? `of length ${len}` : describeValue(row)}; ${fix}`);
+    }
+    for (let k = 0; k < 2; k++) {
+      const v = (row as ArrayLike<unknown>)[k];
+      if (typeof v !== 'number' || !Number.isFinite(v) || !Number.isFinite(Math.fround(v))) {
+        fail(paramName, value, `${paramName}[${c}][${k}] must be a finite number (float32 range), got ${describeValue(v)}; ${fix}`);
+      }
+      out[2 * c + k] = v;
+    }
+  }
+  return out;
+}
+
+/**
+ * A raw multi-channel recording on disk. Construction validates every input rule (spec §1) and
+ * opens the file read-only once to prove it is readable; reads open the file read-only, read just
+ * the requested range in bounded chunks, and never write.
+ */
+export class Recording {
+  readonly binaryFile: string;
+  readonly dataType: DataType;
+  readonly numSamples: number;
+  readonly numChannels: number;
+  readonly samplingFrequency: number;
+  readonly samplesPerMs: number;
+  readonly header: number;
+  readonly sampleOffset: number;
+  readonly recordingOffset: number;
+  /** [x0, y0, x1, y1, ...] in float32. */
+  readonly geometry: Float32Array;
+  /** Bytes of one item. */
+  readonly itemSize: number;
+  /** Bytes of one sample (all channels). */
+  readonly bytesPerSample: number;
+  /** File position of sample 0: header + sampleOffset * bytesPerSample. */
+  readonly dataStart: number;
+  /** File size in bytes at construction. */
+  readonly fileSize: number;
+
+  private scratch: Uint8Array | null = null;
+
+  constructor(options: RecordingOptions) {
+    if (options === null || typeof options !== 'object') {
+      fail('options', options, `Recording needs an options object { binaryFile, dataType, probeGeometry, samplingFrequency }, got ${describeValue(options)}`);
+    }
+    const { binaryFile } = options;
+    if (typeof binaryFile !== 'string' || binaryFile.length === 0) {
+      fail('binaryFile', binaryFile, `binaryFile must be the path of the raw recording file, got ${describeValue(binaryFile)}`);
+    }
+    const resolved = path.resolve(binaryFile);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(resolved);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      fail('binaryFile', binaryFile, code === 'ENOENT'
+        ? `binaryFile ${describeValue(binaryFile)} does not exist (resolved to ${resolved}); check the path`
+        : `binaryFile ${describeValue(binaryFile)} cannot be accessed (${code ?? String(e)}); check the path and its permissions`);
+    }
+    if (!stat.isFile()) {
+      fail('binaryFile', binaryFile, `binaryFile ${describeValue(binaryFile)} is not a regular file; pass the path of the raw recording file`);
+    }
+    try {
+      fs.closeSync(fs.openSync(resolved, 'r'));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      fail('binaryFile', binaryFile, `binaryFile ${describeValue(binaryFile)} cannot be opened for reading (${code ?? String(e)}); check its permissions`);
+    }
+
+    const dataType = parseDataType(options.dataType, 'dataType');
+    const geometry = validateGeometry(options.probeGeometry, 'probeGeometry');
+    const numChannels = geometry.length / 2;
+
+    const fsHz = options.samplingFrequency;
+    if (typeof fsHz !== 'number' || !Number.isFinite(fsHz) || fsHz < 1000) {
+      fail('samplingFrequency', fsHz, `samplingFrequency must be a finite number >= 1000 (Hz), got ${describeValue(fsHz)}; pass the recording's sampling rate in Hz (e.g. 30000)`);
+    }
+
+    const header = nonNegativeInteger('header', options.header, 0, 'pass the number of bytes before the first sample (0 when the file has no header)');
+    const sampleOffset = nonNegativeInteger('sampleOffset', options.sampleOffset, 0, 'pass the number of whole samples to skip after the header (0 to skip none)');
+    const recordingOffset = options.recordingOffset ?? 0;
+    if (typeof recordingOffset !== 'number' || !Number.isSafeInteger(recordingOffset)) {
+      fail('recordingOffset', recordingOffset, `recordingOffset must be an integer number of samples (any sign), got ${describeValue(recordingOffset)}`);
+    }
+
+    const size = itemSize(dataType);
+    const bytesPerSample = size * numChannels;
+    const fileSize = stat.size;
+    const dataStart = header + sampleOffset * bytesPerSample;
+    if (!(dataStart < fileSize)) {
+      // Blame header when it alone reaches the end, otherwise the sample offset that pushes past it.
+      const blameHeader = header >= fileSize || sampleOffset === 0;
+      const which = sampleOffset > 0 ? 'header + sampleOffset * channels * itemsize' : 'header';
+      fail(blameHeader ? 'header' : 'sampleOffset', blameHeader ? header : sampleOffset,
+        `offset exceeds file size: ${which} = ${header} + ${sampleOffset} * ${numChannels} * ${size} = ${dataStart} bytes, ` +
+        `but ${describeValue(binaryFile)} has ${fileSize} bytes; the offset must be smaller than the file (check header, sampleOffset, the number of channels and dataType)`);
+    }
+    const available = fileSize - dataStart;
+    const wholeSamples = Math.floor(available / bytesPerSample);
+    let numSamples: number;
+    if (options.numSamples === undefined) {
+      if (available % bytesPerSample !== 0) {
+        fail('numSamples', undefined,
+          `numSamples was not given and cannot be inferred: the ${available} bytes after the offset are not a whole number of samples ` +
+          `(${numChannels} channels x ${size} bytes of ${dataType} = ${bytesPerSample} bytes per sample; ${available % bytesPerSample} bytes left over); ` +
+          `pass numSamples (at most ${wholeSamples}) or check dataType, the channel count and header`);
+      }
+      numSamples = wholeSamples;
+    } else {
+      numSamples = options.numSamples;
+      if (typeof numSamples !== 'number' || !Number.isSafeInteger(numSamples) || numSamples <= 0) {
+        fail('numSamples', numSamples, `numSamples must be a positive integer, got ${describeValue(numSamples)}; omit it to infer it from the file size`);
+      }
+      if (numSamples > wholeSamples) {
+        fail('numSamples', numSamples,
+          `numSamples ${numSamples} does not fit in the file: ${describeValue(binaryFile)} holds ${wholeSamples} whole samples ` +
+          `of ${numChannels} channels x ${dataType} after the offset of ${dataStart} bytes; pass numSamples <= ${wholeSamples}`);
+      }
+    }
+
+    this.binaryFile = resolved;
+    this.dataType = dataType;
+    this.numSamples = numSamples;
+    this.numChannels = numChannels;
+    this.samplingFrequency = fsHz;
+    this.samplesPerMs = Math.floor(fsHz / 1000);
+    this.header = header;
+    this.sampleOffset = sampleOffset;
+    this.recordingOffset = recordingOffset;
+    this.geometry = geometry;
+    this.itemSize = size;
+    this.bytesPerSample = bytesPerSample;
+    this.dataStart = dataStart;
+    this.fileSize = fileSize;
+  }
+
+  /** A fresh copy of the geometry as C rows of [x, y], rounded to float32. */
+  get probeGeometry(): number[][] {
+    const rows: number[][] = new Array(this.numChannels);
+    for (let c = 0; c < this.numChannels; c++) rows[c] = [this.geometry[2 * c], this.geometry[2 * c + 1]];
+    return rows;
+  }
+
+  /** Duration in seconds. */
+  get durationSeconds(): number {
+    return this.numSamples / this.samplingFrequency;
+  }
+
+  private checkRange(start: unknown, numSamples: unknown, what: string): void {
+    if (typeof start !== 'number' || !Number.isSafeInteger(start) || start < 0) {
+      throw new RangeError(`${what}: start must be a non-negative integer sample index, got ${describeValue(start)}`);
+    }
+    if (typeof numSamples !== 'number' || !Number.isSafeInteger(numSamples) || numSamples < 0) {
+      throw new RangeError(`${what}: numSamples must be a non-negative integer, got ${describeValue(numSamples)}`);
+    }
+    if (start + numSamples > this.numSamples) {
+      throw new RangeError(`${what}: samples [${start}, ${start + numSamples}) are past the end of the recording, ` +
+        `which has ${this.numSamples} samples (valid start + numSamples <= ${this.numSamples})`);
+    }
+  }
+
+  /** Samples [start, start + numSamples) as float32, sample-major (numSamples x C). */
+  read(range: SampleRange): Float32Array {
+    const { start, numSamples } = range ?? ({} as SampleRange);
+    this.checkRange(start, numSamples, 'Recording.read');
+    const out = new Float32Array(numSamples * this.numChannels);
+    this.readInto(start, numSamples, out, 0);
+    return out;
+  }
+
+  /**
+   * Decodes samples [start, start + numSamples) into out[outOffset .. outOffset + numSamples*C),
+   * sample-major, without allocating per call (a reusable chunk buffer of at most 8 MiB is kept).
+   */
+  readInto(start: number, numSamples: number, out: Float32Array, outOffset = 0): void {
+    this.checkRange(start, numSamples, 'Recording.readInto');
+    const count = numSamples * this.numChannels;
+    if (!(out instanceof Float32Array)) throw new TypeError(`Recording.readInto: out must be a Float32Array, got ${describeValue(out)}`);
+    if (!Number.isSafeInteger(outOffset) || outOffset < 0 || outOffset + count > out.length) {
+      throw new RangeError(`Recording.readInto: out has ${out.length} values, cannot hold ${count} values at offset ${describeValue(outOffset)}`);
+    }
+    if (numSamples === 0) return;
+    const samplesPerChunk = Math.max(1, Math.floor(READ_CHUNK_BYTES / this.bytesPerSample));
+    const chunkBytes = Math.min(numSamples, samplesPerChunk) * this.bytesPerSample;
+    if (this.scratch === null || this.scratch.byteLength < chunkBytes) {
+      // Own ArrayBuffer at offset 0, so decodeSamples always gets aligned views.
+      this.scratch = new Uint8Array(chunkBytes);
+    }
+    const scratch = this.scratch;
+    const fd = fs.openSync(this.binaryFile, 'r');
+    try {
+      let done = 0;
+      while (done < numSamples) {
+        const n = Math.min(numSamples - done, Math.floor(scratch.byteLength / this.bytesPerSample));
+        const bytes = scratch.subarray(0, n * this.bytesPerSample);
+        this.readFully(fd, bytes, this.dataStart + (start + done) * this.bytesPerSample);
+        decodeSamples(bytes, this.dataType, out, outOffset + done * this.numChannels);
+        done += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** Raw little-endian file bytes of samples [start, start + numSamples) (e.g. for GPU upload). */
+  readBytes(range: SampleRange): Uint8Array {
+    const { start, numSamples } = range ?? ({} as SampleRange);
+    this.checkRange(start, numSamples, 'Recording.readBytes');
+    const out = new Uint8Array(numSamples * this.bytesPerSample);
+    this.readBytesInto(start, numSamples, out, 0);
+    return out;
+  }
+
+  /** Raw file bytes of samples [start, start + numSamples) into out at byte offset outOffset. */
+  readBytesInto(start: number, numSamples: number, out: Uint8Array, outOffset = 0): void {
+    this.checkRange(start, numSamples, 'Recording.readBytesInto');
+    const count = numSamples * this.bytesPerSample;
+    if (!Number.isSafeInteger(outOffset) || outOffset < 0 || outOffset + count > out.byteLength) {
+      throw new RangeError(`Recording.readBytesInto: out has ${out.byteLength} bytes, cannot hold ${count} bytes at offset ${describeValue(outOffset)}`);
+    }
+    if (count === 0) return;
+    const fd = fs.openSync(this.binaryFile, 'r');
+    try {
+      this.readFully(fd, out.subarray(outOffset, outOffset + count), this.dataStart + start * this.bytesPerSample);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * As readBytesInto, without blocking the calling thread: the read runs on libuv's thread
+   * pool (so it overlaps GPU work and host computation). Reuse `handle` (from
+   * `fs.promises.open(binaryFile, 'r')`) across calls to skip the open/close; without one the
+   * file is opened and closed here.
+   */
+  async readBytesIntoAsync(start: number, numSamples: number, out: Uint8Array, outOffset = 0, handle?: fs.promises.FileHandle): Promise<void> {
+    this.checkRange(start, numSamples, 'Recording.readBytesIntoAsync');
+    const count = numSamples * this.bytesPerSample;
+    if (!Number.isSafeInteger(outOffset) || outOffset < 0 || outOffset + count > out.byteLength) {
+      throw new RangeError(`Recording.readBytesIntoAsync: out has ${out.byteLength} bytes, cannot hold ${count} bytes at offset ${describeValue(outOffset)}`);
+    }
+    if (count === 0) return;
+    const fh = handle ?? await fs.promises.open(this.binaryFile, 'r');
+    try {
+      const position = this.dataStart + start * this.bytesPerSample;
+      let got = 0;
+      while (got < count) {
+        const len = Math.min(count - got, MAX_READ_CALL_BYTES);
+        const { bytesRead } = await fh.read(out, outOffset + got, len, position + got);
+        if (bytesRead === 0) {
+          throw new Error(`Recording: unexpected end of ${this.binaryFile} at byte ${position + got} ` +
+            `(the file had ${this.fileSize} bytes when opened; was it truncated?)`);
+        }
+        got += bytesRead;
+      }
+    } finally {
+      if (!handle) await fh.close();
+    }
+  }
+
+  private readFully(fd: number, target: Uint8Array, position: number): void {
+    let got = 0;
+    while (got < target.byteLength) {
+      const len = Math.min(target.byteLength - got, MAX_READ_CALL_BYTES);
+      const n = fs.readSync(fd, target, got, len, position + got);
+      if (n === 0) {
+        throw new Error(`Recording: unexpected end of ${this.binaryFile} at byte ${position + got} ` +
+          `(the file had ${this.fileSize} bytes when opened; was it truncated?)`);
+      }
+      got += n;
+    }
+  }
+
+  /** Plain options that reconstruct an equivalent Recording (e.g. in a worker thread). */
+  toJSON(): RecordingOptions & { numSamples: number; header: number; sampleOffset: number; recordingOffset: number; dataType: DataType } {
+    return {
+      binaryFile: this.binaryFile,
+      dataType: this.dataType,
+      probeGeometry: this.probeGeometry,
+      samplingFrequency: this.samplingFrequency,
+      numSamples: this.numSamples,
+      header: this.header,
+      sampleOffset: this.sampleOffset,
+      recordingOffset: this.recordingOffset,
+    };
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * performSpikeSorting: the two-pass, segment-parallel pipeline.
+ *
+ * Pass 1 (scan.ts) streams the recording once through the engine's filter and keeps only the
+ * per-ms minima the segmentation needs: it yields the thresholds (§5) and then the segment
+ * boundaries (§6). Pass 2 filters each segment into its own window as soon as its boundaries
+ * are known and sorts it (§7, plus the burst-fragment merge beyond the reference) on a sort
+ * worker thread, several segments at once within `workers` and `memoryLimit`. Segments are
+ * independent: a segment's spikes lie in its ms blocks 2..M-3 and its subtraction reaches
+ * ±2 ms, so nothing a segment does reaches the data after it. The units of consecutive
+ * segments are then linked by the drift-searched assignment (§10). Results are bit-identical
+ * to the sequential path (sequential.ts) for any worker count (test/pipeline/two-pass.test.ts).
+ *
+ * Memory: the scan's minima (4L ms x C) and two filter chunks, plus the windows in flight,
+ * each numMs x C x (4S + 8) bytes; independent of the recording's length.
+ */
+import { isMainThread } from 'node:worker_threads';
+import type { Recording } from '../formats/recording.js';
+import { ParameterError } from '../core/errors.js';
+import { allocateFilteredBuffer, windowBytes, type FilteredBuffer } from '../core/window.js';
+import { validateSortOptions, type ResolvedSortOptions, type SortOptions } from '../core/params.js';
+import { createSignalProcessor, type SignalProcessor } from '../engines/select.js';
+import type { SortKernels } from '../stages/sort/kernels.js';
+import { computeNeighbourhoods } from '../stages/sort/neighbours.js';
+import { emptyTimings, type SegmentTimings } from '../stages/sort/loop.js';
+import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
+import { linkSegments } from './link.js';
+import { ProgressReporter } from './progress.js';
+import { BoundaryScan, type SegmentPlan } from './scan.js';
+import type { SegmentContext, SegmentOutcome } from './segment-job.js';
+import { LocalSegmentRunner, WorkerSegmentRunner, type SegmentRunner } from './segment-runner.js';
+import { sortSequential } from './sequential.js';
+import type { SortStats } from './stats.js';
+
+export type { SortOptions, ResolvedSortOptions } from '../core/params.js';
+export { validateSortOptions } from '../core/params.js';
+
+export type { SortStats } from './stats.js';
+
+export interface SortInternals {
+  /** Sort with the one-stream sequential path (the reference for the two-pass results; tests). */
+  sequential?: boolean;
+  /** Sequential path only: use these kernels (tests). */
+  kernels?: SortKernels;
+  /**
+   * Sequential path only: run the sort kernels as the engine's WGSL twins. Off by default: the
+   * filtered buffer lives in host memory, so every kernel call uploads its inputs; measured on
+   * an NVIDIA H200 (60 s x 384 ch) this made the per-segment loop 3.5x slower (7.2 s vs 2.0 s).
+   */
+  gpuSortKernels?: boolean;
+  /** Use this processor instead of creating one (not disposed). */
+  processor?: SignalProcessor;
+  /** Sort segments on the calling thread even on the main thread (tests). */
+  localRunner?: boolean;
+}
+
+export async function performSpikeSorting(recording: Recording, options: SortOptions = {}): Promise<SortedRecording> {
+  return (await performSpikeSortingDetailed(recording, options)).sorted;
+}
+
+/** performSpikeSorting plus stage timings (used by the benchmark). */
+export async function performSpikeSortingDetailed(
+  recording: Recording,
+  options: SortOptions = {},
+  internals: SortInternals = {},
+): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
+  const opts = validateSortOptions(recording, options);
+  const tStart = performance.now();
+  const log = opts.verbose ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
+  const ownProcessor = internals.processor === undefined;
+  // 'auto' on a hardware GPU calibrates both paths on the first <= 500 ms of this recording.
+  const processor = internals.processor ?? (await createSignalProcessor(opts.backend, { ...(log ? { log } : {}), workload: recording }));
+  try {
+    if (internals.sequential) {
+      const kernels = internals.kernels ?? processor.sortKernels({ device: internals.gpuSortKernels === true });
+      try {
+        return await sortSequential(recording, opts, processor, kernels, tStart);
+      } finally {
+        if (internals.kernels === undefined) kernels.dispose?.();
+      }
+    }
+    return await sortTwoPass(recording, opts, processor, tStart, internals.localRunner === true);
+  } finally {
+    if (ownProcessor) processor.dispose();
+  }
+}
+
+/** The runner for `workers`: worker threads on the main thread, the calling thread inside a worker. */
+function makeRunner(opts: ResolvedSortOptions, local: boolean): SegmentRunner {
+  if (local || !isMainThread) return new LocalSegmentRunner();
+  return new WorkerSegmentRunner(opts.workers);
+}
+
+async function sortTwoPass(
+  recording: Recording,
+  opts: ResolvedSortOptions,
+  engine: SignalProcessor,
+  tStart: number,
+  localRunner: boolean,
+): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
+  const C = recording.numChannels;
+  const S = recording.samplesPerMs;
+  const T = Math.floor(recording.numSamples / S) - 1;
+  const totalMs = T - 1; // ms blocks 1 .. T-1
+  const L = opts.minSegmentMs;
+  const offset = recording.recordingOffset;
+  const longest = Math.min(3 * L, totalMs);
+  // A segment is at most 3L ms long (k <= M - 2L with M <= 4L): refuse up front when even one
+  // of the longest cannot fit, rather than after minutes of work.
+  if (windowBytes(C, S, longest) > opts.memoryLimit) {
+    const need = windowBytes(C, S, longest);
+    throw new ParameterError('memoryLimit', opts.memoryLimit,
+      `memoryLimit ${opts.memoryLimit} bytes cannot hold one segment: with minSegmentLength ${L / 1000} s a segment is up to ` +
+      `${longest / 1000} s long, ${need} bytes of filtered window at ${C} channels x ${recording.samplingFrequency} Hz; ` +
+      `raise memoryLimit to at least ${need} or lower minSegmentLength (memory grows linearly with it)`);
+  }
+
+  const runner = makeRunner(opts, localRunner);
+  const scan = new BoundaryScan(recording, engine, L, opts.detectionPolarity, opts.detectionSensitivity);
+  const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
+  const neighbours = computeNeighbourhoods(recording.geometry);
+  const loop = emptyTimings();
+  const segments: SegmentResult[] = [];
+  let thresholds: Float32Array | null = null;
+  let context: SegmentContext | null = null;
+  let filterMs = 0;
+  let sortMs = 0;
+  let doneMs = 0;
+  let scanMs = 0;
+  let peakInFlight = 0;
+  let peakWindowBytes = 0;
+
+  // Windows in flight and their bytes; `slotFreed` wakes the scheduler when one finishes.
+  const inFlight = new Set<Promise<void>>();
+  let bytesInFlight = 0;
+  let failure: Error | null = null;
+
+  const start = (plan: SegmentPlan, ctx: SegmentContext): void => {
+    const bytes = windowBytes(C, S, plan.numMs);
+    bytesInFlight += bytes;
+    peakWindowBytes = Math.max(peakWindowBytes, bytesInFlight);
+    const job = (async () => {
+      let win: FilteredBuffer | null = allocateFilteredBuffer(C, S, plan.numMs);
+      try {
+        const t0 = performance.now();
+        await engine.filterBlocks(recording, plan.startMs, plan.numMs, opts.detectionPolarity, win, 0);
+        filterMs += performance.now() - t0;
+        const out: SegmentOutcome = await runner.sort(win, plan.numMs, ctx);
+        win = null;
+        record(plan, out);
+      } finally {
+        bytesInFlight -= bytes;
+      }
+    })();
+    const tracked = job.catch((e: unknown) => {
+      failure ??= e instanceof Error ? e : new Error(String(e));
+      scan.stop();
+    }).finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    peakInFlight = Math.max(peakInFlight, inFlight.size);
+  };
+
+  const record = (plan: SegmentPlan, out: SegmentOutcome): void => {
+    const base = offset + plan.startMs * S;
+    const { spikes, amplitudes } = out.units;
+    for (const sp of spikes) for (let i = 0; i < sp.length; i++) sp[i] += base;
+    segments[plan.index] = { start: base, end: offset + (plan.startMs + plan.numMs) * S, spikes, amplitudes };
+    sortMs += out.sortMs;
+    for (const k of Object.keys(loop) as (keyof SegmentTimings)[]) loop[k] += out.timings[k];
+    doneMs += plan.numMs;
+    progress.update(doneMs);
+    opts.onProgress?.({ doneMs, totalMs });
+  };
+
+  try {
+    for await (const item of scan.run()) {
+      if (failure) break;
+      if ('thresholds' in item) {
+        thresholds = item.thresholds;
+        context = {
+          thresholds, neighbours, mergeBursts: opts.mergeBursts, samplingFrequency: recording.samplingFrequency,
+          params: { minSpikesPerCluster: opts.minSpikesPerCluster, mergingThreshold: opts.mergingThreshold },
+        };
+        continue;
+      }
+      const bytes = windowBytes(C, S, item.numMs);
+      // Wait for a free sort slot and room in the memory budget (one segment always fits: checked above).
+      while (!failure && inFlight.size > 0 && (inFlight.size >= runner.concurrency + 1 || bytesInFlight + bytes > opts.memoryLimit)) {
+        await Promise.race(inFlight);
+      }
+      if (failure) break;
+      start(item, context!);
+    }
+    scanMs = performance.now() - tStart;
+    await Promise.all(inFlight);
+    if (failure) throw failure;
+  } finally {
+    scan.stop();
+    await Promise.all(inFlight);
+    runner.dispose();
+  }
+
+  const tm = performance.now();
+  const sorted = linkSegments(segments, recording, opts.maxDrift);
+  const mergeMs = performance.now() - tm;
+  const totalWall = performance.now() - tStart;
+  const numUnits = sorted.length;
+  progress.finish(
+    `spikesift: sorted ${(totalMs / 1000).toFixed(1)} s x ${C} channels in ${(totalWall / 1000).toFixed(2)} s ` +
+      `(${(totalMs / totalWall).toFixed(1)}x real time) on ${engine.description}, segments on ${runner.description}: ` +
+      `${segments.length} segment${segments.length === 1 ? '' : 's'}, ${numUnits} unit${numUnits === 1 ? '' : 's'}`,
+  );
+  const st = scan.timings;
+  return {
+    sorted,
+    thresholds: thresholds!,
+    stats: {
+      backend: engine.backend,
+      backendDescription: engine.description,
+      runnerDescription: runner.description,
+      filterMs: filterMs + st.filterMs,
+      filterWaitMs: st.filterWaitMs,
+      sortMs,
+      segmentMs: st.segmentMs,
+      thresholdMs: st.thresholdMs,
+      copyMs: st.copyMs,
+      scanMs,
+      mergeMs,
+      totalMs: totalWall,
+      loop,
+      numSegments: segments.length,
+      numUnits,
+      peakInFlight,
+      peakWindowBytes,
+      recordingSeconds: totalMs / 1000,
+    },
+  };
+}

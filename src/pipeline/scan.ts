@@ -1,0 +1,155 @@
+/**
+ * Pass 1 of the two-pass pipeline: one stream over the recording, filter → per-ms minima →
+ * thresholds (§5, first window) → segment boundaries (§6), keeping only what these need: the
+ * minima of the window the drift heuristic looks at (4L ms x C values) and, for the first
+ * window, |y| of each ms block's first sample. The filtered chunks themselves are dropped; pass
+ * 2 filters each segment again into its own window.
+ *
+ * Why the boundaries can be found without sorting: a segment's spikes lie in its ms blocks
+ * 2..M-3 and its subtraction window is ±2 ms, so sorting a segment never changes the data
+ * after it; the drift heuristic of the next segment reads only unsubtracted minima. The
+ * sequential path (sequential.ts) and this scan therefore cut the recording at the same
+ * places (test/pipeline/two-pass.test.ts checks it).
+ */
+import type { Recording } from '../formats/recording.js';
+import { allocateMinimaBuffer, type FilteredBuffer } from '../core/window.js';
+import type { SignalProcessor } from '../engines/engine.js';
+import { segmentLength } from '../stages/segment/segmenter.js';
+import { thresholdsFromMagnitudes } from '../stages/segment/thresholds.js';
+
+/** A segment of the sortable range: absolute ms blocks [startMs, startMs + numMs). */
+export interface SegmentPlan {
+  index: number;
+  startMs: number;
+  numMs: number;
+}
+
+export interface ScanTimings {
+  /** Wall time of the filter requests of pass 1 (ms). */
+  filterMs: number;
+  /** Time the scan waited for the filter. */
+  filterWaitMs: number;
+  thresholdMs: number;
+  segmentMs: number;
+  /** Moving the unconsumed minima to the front of the scan buffer. */
+  copyMs: number;
+}
+
+/** Raw-filtered bytes per pass-1 chunk: large enough to keep the filter threads busy, small beside the windows. */
+const CHUNK_BYTES = 32 * 1024 * 1024;
+
+export class BoundaryScan {
+  readonly timings: ScanTimings = { filterMs: 0, filterWaitMs: 0, thresholdMs: 0, segmentMs: 0, copyMs: 0 };
+  private readonly C: number;
+  private readonly S: number;
+  private readonly endMs: number;
+  private readonly window: number;
+  private readonly chunkMs: number;
+  private stopped = false;
+
+  constructor(
+    private readonly recording: Recording,
+    private readonly engine: SignalProcessor,
+    private readonly L: number,
+    private readonly polarity: number,
+    private readonly sensitivity: number,
+  ) {
+    this.C = recording.numChannels;
+    this.S = recording.samplesPerMs;
+    // Sorting covers ms blocks 1 .. T-1 with T = floor(numSamples / S) - 1 (§2).
+    this.endMs = Math.floor(recording.numSamples / this.S) - 1;
+    const totalMs = this.endMs - 1;
+    this.window = Math.min(4 * L, totalMs);
+    this.chunkMs = Math.max(1, Math.min(this.window, Math.floor(CHUNK_BYTES / (this.C * this.S * 4))));
+  }
+
+  /** Ends the scan early (a pass-2 failure): the generator returns at its next step. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /**
+   * Yields the thresholds first (once), then the segments in order. The filter works one
+   * chunk ahead of the minima being consumed (two chunk buffers).
+   */
+  async *run(): AsyncGenerator<{ thresholds: Float32Array } | SegmentPlan> {
+    const { C, S, endMs, window, chunkMs, L } = this;
+    const t = this.timings;
+    // Minima-only chunks: the filter writes no samples (only, for the first window, y at each
+    // ms block's first sample for the thresholds).
+    const chunks: FilteredBuffer[] = [allocateMinimaBuffer(C, S, chunkMs, true), allocateMinimaBuffer(C, S, chunkMs, true)];
+    const plain: FilteredBuffer[] = chunks.map((b) => ({ ...b, firstSamples: undefined }));
+    // The chunk pipeline: chunk k is [1 + k*chunkMs, ...) in chunks[k % 2].
+    let nextStart = 1;
+    let which = 0;
+    const inFlight: { start: number; n: number; buf: FilteredBuffer; done: Promise<void> }[] = [];
+    const requestNext = (): void => {
+      if (nextStart >= endMs) return;
+      const n = Math.min(chunkMs, endMs - nextStart);
+      const buf = nextStart < 1 + window ? chunks[which] : plain[which];
+      which ^= 1;
+      const start = nextStart;
+      nextStart += n;
+      const t0 = performance.now();
+      const done = this.engine.filterBlocks(this.recording, start, n, this.polarity, buf, 0).then(() => {
+        t.filterMs += performance.now() - t0;
+      });
+      done.catch(() => undefined);  // rethrown when awaited below; never an unhandled rejection
+      inFlight.push({ start, n, buf, done });
+    };
+
+    // Minima from absolute ms `pos` on: rows [0, have) of mv.
+    const mv = new Float32Array((window + chunkMs) * C);
+    let pos = 1;
+    let have = 0;
+    const magnitudes = new Uint32Array(window * C);
+    let thresholds: Float32Array | null = null;
+
+    const takeChunk = async (): Promise<void> => {
+      const c = inFlight.shift()!;
+      const t0 = performance.now();
+      await c.done;
+      t.filterWaitMs += performance.now() - t0;
+      // The first window's first samples give the thresholds (§5: ms blocks 1 .. window).
+      const firstEnd = Math.min(c.n, 1 + window - c.start);
+      if (firstEnd > 0) {
+        const bits = new Uint32Array(c.buf.firstSamples!.buffer, c.buf.firstSamples!.byteOffset, firstEnd * C);
+        const o = (c.start - 1) * C;
+        // |y| as float32 bits: the sign bit cleared (the value Math.abs gives, -0 becomes +0).
+        for (let i = 0; i < firstEnd * C; i++) magnitudes[o + i] = bits[i] & 0x7fffffff;
+      }
+      mv.set(c.buf.minVal.subarray(0, c.n * C), (c.start - pos) * C);
+      have = c.start + c.n - pos;
+      // Only now is c.buf free for the chunk after next.
+      requestNext();
+    };
+
+    try {
+      requestNext();
+      requestNext();
+      while (pos + have < 1 + window) await takeChunk();
+      let t0 = performance.now();
+      thresholds = thresholdsFromMagnitudes(magnitudes, C, window, this.sensitivity);
+      t.thresholdMs += performance.now() - t0;
+      yield { thresholds };
+
+      let index = 0;
+      while (pos < endMs && !this.stopped) {
+        const need = Math.min(window, endMs - pos);
+        while (have < need) await takeChunk();
+        t0 = performance.now();
+        const d = segmentLength(mv, thresholds, need, L);
+        t.segmentMs += performance.now() - t0;
+        yield { index: index++, startMs: pos, numMs: d };
+        t0 = performance.now();
+        mv.copyWithin(0, d * C, have * C);
+        t.copyMs += performance.now() - t0;
+        pos += d;
+        have -= d;
+      }
+    } finally {
+      // Leave no request running into a buffer that is about to be dropped.
+      for (const c of inFlight) await c.done.catch(() => undefined);
+    }
+  }
+}

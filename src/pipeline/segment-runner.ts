@@ -1,0 +1,161 @@
+/**
+ * Where pass 2 sorts its segments: on worker threads (the default on the main thread), or on
+ * the calling thread (inside a worker thread already, e.g. sortInParallel's blocks, where the
+ * cores are taken). Either way a segment's result depends only on its window and the context,
+ * so the runner never changes a result.
+ */
+import { Worker } from 'node:worker_threads';
+import type { FilteredBuffer } from '../core/window.js';
+import { workerScript } from '../engines/cpu/worker-script.js';
+import { SegmentSorter, type SegmentContext, type SegmentOutcome } from './segment-job.js';
+
+export interface SegmentJobMessage {
+  id: number;
+  numChannels: number;
+  samplesPerMs: number;
+  numMs: number;
+  data: SharedArrayBuffer;
+  minVal: SharedArrayBuffer;
+  minPos: SharedArrayBuffer;
+  context: SegmentContext;
+}
+
+export type SegmentReply =
+  | { id: number; outcome: SegmentOutcome; error?: undefined }
+  | { id: number; error: { message: string; stack?: string }; outcome?: undefined };
+
+export interface SegmentRunner {
+  /** How many segments it sorts at once. */
+  readonly concurrency: number;
+  readonly description: string;
+  /** Sorts slots [0, numMs) of `buf` (whose arrays must be SharedArrayBuffer-backed for worker threads). */
+  sort(buf: FilteredBuffer, numMs: number, ctx: SegmentContext): Promise<SegmentOutcome>;
+  dispose(): void;
+}
+
+/** On the calling thread, one segment at a time; yields to the event loop so the filter keeps going. */
+export class LocalSegmentRunner implements SegmentRunner {
+  readonly concurrency = 1;
+  readonly description = 'the calling thread';
+  private readonly sorter = new SegmentSorter();
+  private tail: Promise<unknown> = Promise.resolve();
+
+  sort(buf: FilteredBuffer, numMs: number, ctx: SegmentContext): Promise<SegmentOutcome> {
+    const next = this.tail.then(() => this.sorter.sort(buf, numMs, ctx, 25));
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  dispose(): void {}
+}
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+}
+
+/** A pool of sort workers; each sorts one segment at a time. */
+export class WorkerSegmentRunner implements SegmentRunner {
+  readonly description: string;
+  private slots: Slot[] = [];
+  private readonly waiting: { job: Omit<SegmentJobMessage, 'id'>; resolve: (o: SegmentOutcome) => void; reject: (e: Error) => void }[] = [];
+  private readonly pending = new Map<number, { slot: Slot; resolve: (o: SegmentOutcome) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private failed: Error | null = null;
+  private disposed = false;
+  private readonly started: Promise<void>;
+
+  constructor(readonly concurrency: number) {
+    this.description = `${concurrency} sort worker thread${concurrency === 1 ? '' : 's'}`;
+    this.started = workerScript('pipeline/segment-worker').then(({ url, execArgv }) => {
+      if (this.disposed) return;
+      for (let i = 0; i < concurrency; i++) this.slots.push(this.spawn(url, execArgv));
+    });
+    this.started.catch((e: Error) => {
+      this.failed = e;
+    });
+  }
+
+  private spawn(url: URL, execArgv: string[]): Slot {
+    const worker = new Worker(url, { execArgv });
+    const slot: Slot = { worker, busy: false };
+    worker.on('message', (reply: SegmentReply) => {
+      const p = this.pending.get(reply.id);
+      if (!p) return;
+      this.pending.delete(reply.id);
+      slot.busy = false;
+      if (reply.error) p.reject(new Error(`sorting a segment failed in a worker thread: ${reply.error.message}`));
+      else p.resolve(reply.outcome);
+      this.pump();
+    });
+    const fail = (e: Error): void => {
+      this.failed ??= e;
+      for (const [id, p] of this.pending) {
+        if (p.slot === slot) {
+          this.pending.delete(id);
+          p.reject(new Error(`a sort worker thread died: ${e.message}`));
+        }
+      }
+      this.rejectWaiting();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (!this.disposed) fail(new Error(`exit code ${code}`));
+    });
+    return slot;
+  }
+
+  private rejectWaiting(): void {
+    const e = new Error(`the sort worker pool is broken: ${this.failed?.message}`);
+    for (const w of this.waiting.splice(0)) w.reject(e);
+  }
+
+  private pump(): void {
+    if (this.failed) {
+      this.rejectWaiting();
+      return;
+    }
+    for (const slot of this.slots) {
+      if (this.waiting.length === 0) return;
+      if (slot.busy) continue;
+      const w = this.waiting.shift()!;
+      const id = this.nextId++;
+      slot.busy = true;
+      this.pending.set(id, { slot, resolve: w.resolve, reject: w.reject });
+      slot.worker.postMessage({ ...w.job, id } satisfies SegmentJobMessage);
+    }
+  }
+
+  async sort(buf: FilteredBuffer, numMs: number, ctx: SegmentContext): Promise<SegmentOutcome> {
+    if (this.disposed) throw new Error('the segment runner was disposed');
+    const shared = (a: ArrayBufferView): a is ArrayBufferView & { buffer: SharedArrayBuffer } => a.buffer instanceof SharedArrayBuffer;
+    if (!shared(buf.data) || !shared(buf.minVal) || !shared(buf.minPos) || buf.data.byteOffset !== 0 || buf.minVal.byteOffset !== 0 || buf.minPos.byteOffset !== 0) {
+      throw new TypeError('WorkerSegmentRunner.sort: the window must be allocated with allocateFilteredBuffer (shared memory, offset 0)');
+    }
+    await this.started;
+    if (this.failed) throw new Error(`the sort worker pool could not start: ${this.failed.message}`);
+    return new Promise<SegmentOutcome>((resolve, reject) => {
+      this.waiting.push({
+        job: {
+          numChannels: buf.numChannels, samplesPerMs: buf.samplesPerMs, numMs,
+          data: buf.data.buffer as SharedArrayBuffer, minVal: buf.minVal.buffer as SharedArrayBuffer, minPos: buf.minPos.buffer as SharedArrayBuffer,
+          context: ctx,
+        },
+        resolve,
+        reject,
+      });
+      this.pump();
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const s of this.slots) void s.worker.terminate();
+    this.slots = [];
+    const e = new Error('the segment runner was disposed');
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+    for (const w of this.waiting.splice(0)) w.reject(e);
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Worker thread body of the segment runner: sorts one segment window at a time (in shared
+ * memory, modified in place by the subtraction) and answers with the units, whose arrays are
+ * transferred, not copied.
+ */
+import { parentPort } from 'node:worker_threads';
+import { SegmentSorter } from './segment-job.js';
+import type { SegmentJobMessage, SegmentReply } from './segment-runner.js';
+
+if (!parentPort) throw new Error('segment-worker.js must be started by the segment runner as a worker thread');
+const port = parentPort;
+const sorter = new SegmentSorter();
+
+port.on('message', (job: SegmentJobMessage) => {
+  void (async () => {
+    try {
+      const buf = {
+        numChannels: job.numChannels,
+        samplesPerMs: job.samplesPerMs,
+        capacityMs: job.numMs,
+        data: new Float32Array(job.data),
+        minVal: new Float32Array(job.minVal),
+        minPos: new Int32Array(job.minPos),
+      };
+      const out = await sorter.sort(buf, job.numMs, job.context);
+      const reply: SegmentReply = { id: job.id, outcome: out };
+      // A buffer may back several arrays; each is transferred once.
+      const transfer = new Set<ArrayBuffer>();
+      for (const a of out.units.spikes) transfer.add(a.buffer as ArrayBuffer);
+      for (const a of out.units.amplitudes) transfer.add(a.buffer as ArrayBuffer);
+      port.postMessage(reply, [...transfer]);
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      const reply: SegmentReply = { id: job.id, error: { message: e.message, stack: e.stack } };
+      port.postMessage(reply);
+    }
+  })();
+});

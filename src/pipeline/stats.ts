@@ -1,0 +1,34 @@
+/** Stage timings of one sort (wall-clock milliseconds unless said), for benchmarks and the summary line. */
+import type { SegmentTimings } from '../stages/sort/loop.js';
+
+export interface SortStats {
+  backend: 'webgpu' | 'cpu';
+  backendDescription: string;
+  /** Where segments were sorted, e.g. "2 sort worker threads". */
+  runnerDescription: string;
+  /** Stage times below are milliseconds of wall time. Filter requests, both passes (they overlap sorting): */
+  filterMs: number;
+  /** Time spent waiting for the filter: pass 1's scan waiting for chunks. */
+  filterWaitMs: number;
+  /** Sum over segments of the loop's wall time (on several threads at once: may exceed totalMs). */
+  sortMs: number;
+  /** Drift heuristic (segment lengths). */
+  segmentMs: number;
+  /** Detection thresholds from the first window. */
+  thresholdMs: number;
+  /** Moving the scan's unconsumed minima to the front. */
+  copyMs: number;
+  /** Wall time of pass 1 (thresholds and every boundary known). */
+  scanMs: number;
+  mergeMs: number;
+  totalMs: number;
+  loop: SegmentTimings;
+  numSegments: number;
+  numUnits: number;
+  /** Most segments in flight at once and their window bytes. */
+  peakInFlight: number;
+  peakWindowBytes: number;
+  /** Duration of the sorted range (s). */
+  recordingSeconds: number;
+}
+

@@ -1,0 +1,226 @@
+/**
+ * The readable definition of every bulk step of the per-segment loop (spec §7): the CPU
+ * engine runs these, and each WGSL kernel is tested against them.
+ */
+import type { FilteredBuffer } from '../../core/window.js';
+import { IntList, checkGather, checkMatchArgs, checkRow, halfSelfDot, isPeak, type SegmentMinima, type SortKernels } from './kernels.js';
+
+export function cpuSortKernels(): SortKernels {
+  return {
+    async channelScores(seg, thr) {
+      return channelScores(seg, thr);
+    },
+
+    async detectPeaks(minVal, minPos, threshold) {
+      const M = minVal.length;
+      checkRow('minPos', minPos, M);
+      const h = Math.fround(threshold);
+      const out = new IntList();
+      for (let m = 2; m <= M - 3; m++) if (isPeak(minVal, minPos, m, h)) out.push(m);
+      return out.result();
+    },
+
+    async gatherWaveforms(buf, baseMs, numMs, samples, channels) {
+      checkGather(buf, baseMs, numMs, samples, channels);
+      const C = buf.numChannels;
+      const S = buf.samplesPerMs;
+      const W = 2 * S;
+      const K = channels.length;
+      const n = samples.length;
+      const out = new Float32Array(n * K * W);
+      const data = buf.data;
+      for (let i = 0; i < n; i++) {
+        const start = samples[i] - S;
+        const m0 = Math.floor(start / S);
+        const off = start - m0 * S;
+        for (let k = 0; k < K; k++) {
+          const c = channels[k];
+          let o = (i * K + k) * W;
+          // The window covers up to three ms blocks of this channel; copy it in contiguous runs.
+          let t = 0;
+          let m = m0;
+          let s = off;
+          while (t < W) {
+            const run = Math.min(S - s, W - t);
+            const src = ((baseMs + m) * C + c) * S + s;
+            for (let j = 0; j < run; j++) out[o + j] = data[src + j];
+            o += run;
+            t += run;
+            m++;
+            s = 0;
+          }
+        }
+      }
+      return out;
+    },
+
+    async matchCandidates(minValRows, minPosTarget, templateMinima, minValTarget) {
+      const { target, M, K } = checkMatchArgs(minValRows, minPosTarget, templateMinima, minValTarget);
+      const half = halfSelfDot(templateMinima);
+      const out = new IntList();
+      for (let m = 2; m <= M - 3; m++) {
+        if (!isPeak(target, minPosTarget, m, 0)) continue;
+        let dot = 0;
+        for (let k = 0; k < K; k++) dot = Math.fround(dot + Math.fround(minValRows[k][m] * templateMinima[k]));
+        if (dot > half) out.push(m);
+      }
+      return out.result();
+    },
+
+    async meanMinima(seg, spikeMs) {
+      return meanMinima(seg, spikeMs);
+    },
+
+    async meanWindows(buf, spikes, affected) {
+      return meanWindows(buf, spikes, affected);
+    },
+
+    async subtractAndRescan(seg, spikes, affected, means, thr, score) {
+      subtractAndRescan(seg, spikes, affected, means, thr, score);
+    },
+  };
+}
+
+
+/** §7.1: transposed minima and channel scores (see SortKernels.channelScores). */
+export function channelScores(seg: SegmentMinima, thr: Float32Array): Float64Array {
+  const { buf, numMs: M, minValT, minPosT } = seg;
+  const C = buf.numChannels;
+  if (M * C > minValT.length || M * C > minPosT.length) {
+    throw new RangeError(`channelScores: a ${M}-ms segment of ${C} channels does not fit the ${minValT.length / C}-ms transposed rows`);
+  }
+  const mv = buf.minVal;
+  const mp = buf.minPos;
+  for (let m = 0; m < M; m++) {
+    const row = m * C;
+    for (let c = 0; c < C; c++) {
+      minValT[c * M + m] = mv[row + c];
+      minPosT[c * M + m] = mp[row + c];
+    }
+  }
+  const score = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    const t = thr[c];
+    let sc = 0;
+    const o = c * M;
+    for (let m = 0; m < M; m++) {
+      const e = Math.fround(minValT[o + m] - t);
+      if (e < 0) sc += e;
+    }
+    score[c] = sc;
+  }
+  return score;
+}
+
+/** §7.10 over all C channels. The ms-major minima make this a contiguous pass per spike. */
+export function meanMinima(seg: SegmentMinima, spikeMs: Int32Array): Float32Array {
+  const C = seg.buf.numChannels;
+  const mv = seg.buf.minVal;
+  const n = spikeMs.length;
+  const acc = new Float64Array(C);
+  for (let i = 0; i < n; i++) {
+    const row = spikeMs[i] * C;
+    for (let c = 0; c < C; c++) acc[c] += mv[row + c];
+  }
+  const out = new Float32Array(C);
+  for (let c = 0; c < C; c++) out[c] = acc[c] / n;
+  return out;
+}
+
+/**
+ * §7.11: mean over all spikes of the window [s - 2S, s + 2S) on each affected channel, read
+ * from the buffer before any subtraction: affected.length rows of 4S float32 values.
+ */
+export function meanWindows(buf: FilteredBuffer, spikes: Int32Array, affected: Int32Array): Float32Array {
+  const C = buf.numChannels;
+  const S = buf.samplesPerMs;
+  const data = buf.data;
+  const W = 4 * S;
+  const n = spikes.length;
+  const means = new Float32Array(affected.length * W);
+  if (n === 0) return means;
+  const acc = new Float64Array(W);
+  for (let a = 0; a < affected.length; a++) {
+    const c = affected[a];
+    acc.fill(0);
+    for (let i = 0; i < n; i++) {
+      const w0 = spikes[i] - 2 * S;
+      let blk = Math.floor(w0 / S);
+      let off = w0 - blk * S;
+      let q = 0;
+      while (q < W) {
+        const len = Math.min(S - off, W - q);
+        const base = (blk * C + c) * S + off;
+        for (let j = 0; j < len; j++) acc[q + j] += data[base + j];
+        q += len;
+        blk++;
+        off = 0;
+      }
+    }
+    for (let q = 0; q < W; q++) means[a * W + q] = acc[q] / n;
+  }
+  return means;
+}
+
+/**
+ * §7.11-7.12 (see SortKernels.subtractAndRescan). Each spike's blocks are re-scanned right
+ * after its own subtraction while they are in cache; a block shared with a later spike is
+ * re-scanned again after that one, so the final minima are those of the fully subtracted data,
+ * and each score changes by (final - original) contributions as in the reference order.
+ */
+export function subtractAndRescan(seg: SegmentMinima, spikes: Int32Array, affected: Int32Array, means: Float32Array,
+  thr: Float32Array, score: Float64Array): void {
+  const { buf, numMs: M, minValT, minPosT } = seg;
+  const C = buf.numChannels;
+  const S = buf.samplesPerMs;
+  const data = buf.data;
+  const mvMajor = buf.minVal;
+  const mpMajor = buf.minPos;
+  const W4 = 4 * S;
+  const n = spikes.length;
+  for (let i = 0; i < n; i++) {
+    const m = Math.floor(spikes[i] / S);
+    const w0 = spikes[i] - 2 * S;
+    const blk0 = Math.floor(w0 / S);
+    const off0 = w0 - blk0 * S;
+    for (let a = 0; a < affected.length; a++) {
+      const c = affected[a];
+      const mo = a * W4;
+      let blk = blk0;
+      let off = off0;
+      let q = 0;
+      while (q < W4) {
+        const len = Math.min(S - off, W4 - q);
+        const base = (blk * C + c) * S + off;
+        for (let j = 0; j < len; j++) data[base + j] -= means[mo + q + j];
+        q += len;
+        blk++;
+        off = 0;
+      }
+      const tc = thr[c];
+      const o = c * M;
+      let sc = score[c];
+      for (let b = m - 2; b <= m + 2; b++) {
+        const old = Math.fround(minValT[o + b] - tc);
+        if (old < 0) sc -= old;
+        const base = (b * C + c) * S;
+        let mv = data[base];
+        let mp = 0;
+        for (let t = 1; t < S; t++) {
+          const v = data[base + t];
+          if (v < mv) {
+            mv = v;
+            mp = t;
+          }
+        }
+        minValT[o + b] = mv;
+        minPosT[o + b] = mp;
+        mvMajor[b * C + c] = mv;
+        mpMajor[b * C + c] = mp;
+        const now = Math.fround(mv - tc);
+        if (now < 0) sc += now;
+      }
+      score[c] = sc;
+    }
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Sorting one segment (spec §7): pick the most active channel, form a template from its
+ * peaks by binary splitting, match the template against every local minimum, keep the
+ * cluster closest to the template, subtract its mean waveform and update the per-ms
+ * statistics, until every channel has failed.
+ *
+ * The segment is the first M ms slots of a FilteredBuffer (layout (ms, channel, S)); its
+ * filtered data is modified in place by the subtraction. This module holds the control flow
+ * and the decisions only: every bulk step (scores, peaks, gather, feature test, amplitudes,
+ * mean windows, subtraction with the minima rescan) goes through SortKernels.
+ */
+import type { FilteredBuffer } from '../../core/window.js';
+import type { SegmentMinima, SortKernels } from './kernels.js';
+import { Clusterer, type ClusterParams } from './clustering.js';
+import { differenceVector } from './features.js';
+
+export interface SegmentParams {
+  minSpikesPerCluster: number;
+  mergingThreshold: number;
+}
+
+export interface SegmentUnits {
+  /** Per unit, in acceptance order: ascending segment-local sample indices. */
+  spikes: Float64Array[];
+  /** Per unit: C positive numbers (negated mean per-ms minima at the unit's spikes). */
+  amplitudes: Float32Array[];
+}
+
+/** Time spent in the stages of the loop (ms), for benchmarks. */
+export interface SegmentTimings {
+  detect: number;
+  gather: number;
+  cluster: number;
+  match: number;
+  subtract: number;
+  iterations: number;
+}
+
+/** Safety bound on accepted units per channel and segment: the loop must terminate even on adversarial data. */
+export const MAX_UNITS_PER_CHANNEL = 20;
+
+/**
+ * Per-segment scratch reused across segments: transposed minima (C, M) sized for the
+ * largest segment, so memory does not depend on the recording length.
+ */
+export class SegmentWorkspace {
+  minValT: Float32Array;
+  minPosT: Int32Array;
+  readonly clusterer = new Clusterer();
+  constructor(readonly numChannels: number, capacityMs: number) {
+    this.minValT = new Float32Array(numChannels * capacityMs);
+    this.minPosT = new Int32Array(numChannels * capacityMs);
+  }
+  /** Grows the transposed rows to hold a segment of numMs ms (never shrinks). */
+  ensure(numMs: number): void {
+    if (this.minValT.length < numMs * this.numChannels) {
+      this.minValT = new Float32Array(numMs * this.numChannels);
+      this.minPosT = new Int32Array(numMs * this.numChannels);
+    }
+  }
+}
+
+export interface SortSegmentInput {
+  buf: FilteredBuffer;
+  /** M: the segment is buffer slots [0, M). */
+  numMs: number;
+  thr: Float32Array;
+  neighbours: Int32Array[];
+  params: SegmentParams;
+  kernels: SortKernels;
+  work: SegmentWorkspace;
+  timings?: SegmentTimings;
+  /**
+   * Yield to the event loop after this many ms of work (0: never), so that background work
+   * driven from this thread (the filter prefetching the next chunk) keeps going.
+   */
+  yieldMs?: number;
+}
+
+export function emptyTimings(): SegmentTimings {
+  return { detect: 0, gather: 0, cluster: 0, match: 0, subtract: 0, iterations: 0 };
+}
+
+export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits> {
+  const { buf, numMs: M, thr, neighbours, params, kernels, work } = input;
+  const tm = input.timings;
+  const C = buf.numChannels;
+  const S = buf.samplesPerMs;
+  const data = buf.data;
+  const minValT = work.minValT;
+  const minPosT = work.minPosT;
+  const Nmin = params.minSpikesPerCluster;
+  if (M * C > minValT.length) {
+    throw new RangeError(`sortSegment: a ${M}-ms segment does not fit the workspace (${minValT.length / C} ms)`);
+  }
+
+  // §7.1 transposed minima and channel scores.
+  const seg: SegmentMinima = { buf, numMs: M, minValT, minPosT };
+  const score = await kernels.channelScores(seg, thr);
+
+  const failed = new Uint8Array(C);
+  const accepted = new Int32Array(C);
+  let numFailed = 0;
+  const units: SegmentUnits = { spikes: [], amplitudes: [] };
+  const clusterer = work.clusterer;
+  const width = 2 * S;
+  const minValRow = (c: number): Float32Array => minValT.subarray(c * M, (c + 1) * M);
+  const minPosRow = (c: number): Int32Array => minPosT.subarray(c * M, (c + 1) * M);
+  const fail = (c: number): void => {
+    failed[c] = 1;
+    numFailed++;
+  };
+
+  const yieldMs = input.yieldMs ?? 0;
+  let lastYield = performance.now();
+  while (numFailed < C) {
+    if (tm) tm.iterations++;
+    if (yieldMs > 0 && performance.now() - lastYield > yieldMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      lastYield = performance.now();
+    }
+    // §7.2.1 target: lowest score among the channels still in play, first index on ties.
+    let target = -1;
+    for (let c = 0; c < C; c++) {
+      if (failed[c] === 0 && (target < 0 || score[c] < score[target])) target = c;
+    }
+    if (accepted[target] >= MAX_UNITS_PER_CHANNEL) {
+      fail(target);
+      continue;
+    }
+
+    // §7.2.2 peaks
+    let t0 = performance.now();
+    const peakMs = await kernels.detectPeaks(minValRow(target), minPosRow(target), thr[target]);
+    if (tm) tm.detect += performance.now() - t0;
+    if (peakMs.length < Nmin) {
+      fail(target);
+      continue;
+    }
+
+    // §7.3-7.5 neighbourhood, waveforms, template formation
+    const nb = neighbours[target];
+    const nch = nb.length;
+    const d = nch * width;
+    const cp: ClusterParams = { minSpikes: Nmin, lambda: params.mergingThreshold, numChannels: nch, width };
+    const tpos = target * M;
+    const peakSamples = new Int32Array(peakMs.length);
+    for (let i = 0; i < peakMs.length; i++) peakSamples[i] = peakMs[i] * S + minPosT[tpos + peakMs[i]];
+    t0 = performance.now();
+    const xPeaks = await kernels.gatherWaveforms(buf, 0, M, peakSamples, nb);
+    let t1 = performance.now();
+    if (tm) tm.gather += t1 - t0;
+    const formed = clusterer.cluster(xPeaks, peakSamples.length, d, 'formation', cp);
+    if (tm) tm.cluster += performance.now() - t1;
+    if (formed.rows.length < Nmin) {
+      fail(target);
+      continue;
+    }
+
+    // §7.6 reference vector, §7.7 template matching feature test
+    const reference = differenceVector(formed.mean, nch, width);
+    const fmin = new Float32Array(nch);
+    for (let k = 0; k < nch; k++) {
+      let mn = Infinity;
+      const o = k * width;
+      for (let t = 0; t < width; t++) if (formed.mean[o + t] < mn) mn = formed.mean[o + t];
+      fmin[k] = mn;
+    }
+    t0 = performance.now();
+    const rows: Float32Array[] = [];
+    for (let k = 0; k < nch; k++) rows.push(minValRow(nb[k]));
+    // The target leads its neighbourhood unless another site shares its coordinates.
+    const candMs = await kernels.matchCandidates(rows, minPosRow(target), fmin, nb[0] === target ? undefined : minValRow(target));
+    const candSamples = new Int32Array(candMs.length);
+    for (let i = 0; i < candMs.length; i++) candSamples[i] = candMs[i] * S + minPosT[tpos + candMs[i]];
+    t1 = performance.now();
+    if (tm) tm.match += t1 - t0;
+    if (candSamples.length < Nmin) {
+      fail(target);
+      continue;
+    }
+    const xCand = await kernels.gatherWaveforms(buf, 0, M, candSamples, nb);
+    const t2 = performance.now();
+    if (tm) tm.gather += t2 - t1;
+
+    // §7.8 final clustering, §7.9 rejection
+    const matched = clusterer.cluster(xCand, candSamples.length, d, 'matching', cp, reference);
+    if (tm) tm.cluster += performance.now() - t2;
+    if (matched.rows.length < Nmin || matched.mean[S] > thr[target]) {
+      fail(target);
+      continue;
+    }
+
+    t0 = performance.now();
+    const n = matched.rows.length;
+    const spikes = new Int32Array(n);
+    for (let i = 0; i < n; i++) spikes[i] = candSamples[matched.rows[i]];
+    // rows are ascending and candidates ascending in time, so spikes are ascending already.
+
+    // §7.10 amplitude vector over all channels (stored negated).
+    const spikeMs = new Int32Array(n);
+    for (let i = 0; i < n; i++) spikeMs[i] = Math.floor(spikes[i] / S);
+    const meanMin = await kernels.meanMinima(seg, spikeMs);
+    const amplitude = new Float32Array(C);
+    for (let c = 0; c < C; c++) amplitude[c] = -meanMin[c];
+
+    // §7.11 channels whose mean minimum is below thr/2 are affected; the mean 4-ms waveform
+    // (taken before any subtraction) is subtracted at every spike on them, §7.12 with the
+    // minima rescan and the score update.
+    let numAffected = 0;
+    for (let c = 0; c < C; c++) if (meanMin[c] < thr[c] / 2) numAffected++;
+    const affected = new Int32Array(numAffected);
+    for (let c = 0, k = 0; c < C; c++) if (meanMin[c] < thr[c] / 2) affected[k++] = c;
+    const means = await kernels.meanWindows(buf, spikes, affected);
+    await kernels.subtractAndRescan(seg, spikes, affected, means, thr, score);
+    if (tm) tm.subtract += performance.now() - t0;
+
+    // §7.13 record the unit; the target stays in play.
+    units.spikes.push(Float64Array.from(spikes));
+    units.amplitudes.push(amplitude);
+    accepted[target]++;
+  }
+  return units;
+}
+

@@ -1,0 +1,156 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { filterHalo } from '../../src/stages/filter/taps.js';
+import { dogFilterReference } from '../../src/stages/filter/reference.js';
+import { msMinimaReference, toMsLayout } from '../../src/stages/filter/minima.js';
+import { createSignalProcessor } from '../../src/engines/select.js';
+import { allocateFilteredBuffer, type FilteredBuffer } from '../../src/core/window.js';
+import { GpuUnavailableError, releaseGpuContext, setAdapterRequester } from '../../src/engines/webgpu/context.js';
+import { maxAbs, spiky, worstDiff, writeRecording } from './data.js';
+
+afterAll(async () => {
+  await setAdapterRequester(null);
+  await releaseGpuContext();
+});
+
+function referenceBlocks(values: Float32Array, C: number, S: number, firstMs: number, numMs: number, polarity: number): Float32Array {
+  const h = filterHalo(S);
+  const sub = values.subarray((firstMs * S - h) * C, ((firstMs + numMs) * S + h) * C);
+  return toMsLayout(dogFilterReference(sub, C, S, polarity), C, S, numMs);
+}
+
+function expectSame(a: FilteredBuffer, b: FilteredBuffer): void {
+  expect(worstDiff(a.data, b.data)).toBe(0);
+  expect(worstDiff(a.minVal, b.minVal)).toBe(0);
+  expect(worstDiff(a.minPos, b.minPos)).toBe(0);
+}
+
+describe('CPU signal processor', () => {
+  it('filters a recording like the reference, on the calling thread and on workers, in chunks or not', async () => {
+    const C = 24;
+    const fs = 30000;
+    const S = 30;
+    const rows = 2 * fs;
+    const t = writeRecording(spiky(rows, C, S, 1), C, fs, 'int16', 64);
+    try {
+      const values = t.rec.read({ start: 0, numSamples: rows });
+      const numMs = Math.floor(rows / S) - 2;
+      const want = referenceBlocks(values, C, S, 1, numMs, -1);
+      const inline = await createSignalProcessor('cpu', { cpuWorkers: 0, cpuSimd: false });
+      const workers = await createSignalProcessor('cpu', { cpuWorkers: 2, chunkBytes: 400_000 });
+      try {
+        expect(inline.backend).toBe('cpu');
+        expect(workers.description).toMatch(/^cpu \((WebAssembly SIMD \+ )?TypeScript, 2 worker threads/);
+        const a = allocateFilteredBuffer(C, S, numMs);
+        await inline.filterBlocks(t.rec, 1, numMs, -1, a, 0);
+        expect(worstDiff(want, a.data)).toBe(0);
+        const mm = msMinimaReference(a.data, numMs, C, S);
+        expect(worstDiff(mm.minVal, a.minVal)).toBe(0);
+        expect(worstDiff(mm.minPos, a.minPos)).toBe(0);
+        const b = allocateFilteredBuffer(C, S, numMs + 10);
+        // Uneven pieces written at shifted slots, through the worker pool (small chunkBytes: many chunks).
+        let m = 1;
+        for (const n of [333, 1, 64, 900, numMs - 1298]) {
+          await workers.filterBlocks(t.rec, m, n, -1, b, m - 1 + 10);
+          m += n;
+        }
+        const shifted = { ...b, data: b.data.subarray(10 * C * S), minVal: b.minVal.subarray(10 * C), minPos: b.minPos.subarray(10 * C) };
+        expectSame(a, shifted as FilteredBuffer);
+        // A non-shared destination still works (filtered on the calling thread).
+        // The SIMD kernel (on the workers above) and the TypeScript one are bit-identical.
+        const plain: FilteredBuffer = { numChannels: C, samplesPerMs: S, capacityMs: 50, data: new Float32Array(50 * C * S), minVal: new Float32Array(50 * C), minPos: new Int32Array(50 * C) };
+        await workers.filterBlocks(t.rec, 101, 50, -1, plain, 0);
+        expect(worstDiff(plain.data, a.data, 100 * C * S, 50 * C * S)).toBe(0);
+      } finally {
+        inline.dispose();
+        workers.dispose();
+      }
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('reads every supported dtype through the float or integer path', async () => {
+    const C = 5;
+    const fs = 20000;
+    const S = 20;
+    const rows = 4000;
+    const base = spiky(rows, C, S, 9);
+    const p = await createSignalProcessor('cpu', { cpuWorkers: 0 });
+    try {
+      for (const dt of ['int16', 'int8', 'uint8', 'uint16', 'int32', 'float32', 'float64'] as const) {
+        const vals = base.map((v) => (dt === 'int8' ? Math.max(-128, Math.min(127, Math.round(v / 8)))
+          : dt === 'uint8' ? Math.max(0, Math.min(255, Math.round(v / 8 + 128)))
+          : dt === 'uint16' ? v + 30000 : dt === 'float64' ? v * 0.37 + 0.01 : v));
+        const t = writeRecording(vals, C, fs, dt);
+        try {
+          const numMs = Math.floor(rows / S) - 2;
+          const buf = allocateFilteredBuffer(C, S, numMs);
+          await p.filterBlocks(t.rec, 1, numMs, -1, buf, 0);
+          const want = referenceBlocks(t.rec.read({ start: 0, numSamples: rows }), C, S, 1, numMs, -1);
+          const worst = worstDiff(want, buf.data);
+          // Integer types are exact; float types differ only by float64 rounding of the running sums.
+          expect(worst, dt).toBeLessThanOrEqual(maxAbs(want) * 1e-6);
+        } finally {
+          t.cleanup();
+        }
+      }
+    } finally {
+      p.dispose();
+    }
+  });
+
+  it('rejects invalid requests with errors naming the argument', async () => {
+    const t = writeRecording(spiky(3000, 4, 30, 2), 4, 30000, 'int16');
+    const p = await createSignalProcessor('cpu', { cpuWorkers: 0 });
+    try {
+      const buf = allocateFilteredBuffer(4, 30, 10);
+      await expect(p.filterBlocks(t.rec, 0, 5, -1, buf, 0)).rejects.toThrow(/firstMs/);
+      await expect(p.filterBlocks(t.rec, 95, 5, -1, buf, 0)).rejects.toThrow(/halo/);
+      await expect(p.filterBlocks(t.rec, 1, 5, -1, buf, 6)).rejects.toThrow(/capacityMs/);
+      await expect(p.filterBlocks(t.rec, 1, 5, 0, buf, 0)).rejects.toThrow(/polarity/);
+      await expect(p.filterBlocks(t.rec, 1, 5, -1, allocateFilteredBuffer(5, 30, 10), 0)).rejects.toThrow(/channels/);
+      expect(() => allocateFilteredBuffer(4, 30, 0)).toThrow(/capacityMs/);
+    } finally {
+      p.dispose();
+      t.cleanup();
+    }
+    await expect(createSignalProcessor('gpu' as never)).rejects.toThrow(/backend must be one of/);
+  });
+});
+
+describe('backend selection', () => {
+  it("'webgpu' without an adapter throws what to install; 'auto' falls back to the CPU and says why", async () => {
+    await setAdapterRequester(async () => null);
+    const err = await createSignalProcessor('webgpu').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GpuUnavailableError);
+    expect((err as Error).message).toMatch(/npm run setup/);
+    expect((err as Error).message).toMatch(/lavapipe/);
+    expect((err as Error).message).toMatch(/Mesa >= 25/);
+    const lines: string[] = [];
+    const auto = await createSignalProcessor('auto', { log: (l) => lines.push(l), cpuWorkers: 0 });
+    expect(auto.backend).toBe('cpu');
+    expect(auto.description).toMatch(/no WebGPU adapter/);
+    expect(lines.join('\n')).toContain(auto.description);
+    auto.dispose();
+  });
+
+  it("'auto' does not use a software adapter, and falls back when a hardware device fails", async () => {
+    const fakeAdapter = (description: string, fallback: boolean) => ({
+      info: { vendor: 'v', architecture: '', device: '', description, isFallbackAdapter: fallback },
+      limits: {},
+      requestDevice: async () => { throw new Error('device creation refused (test)'); },
+    }) as unknown as GPUAdapter;
+    await setAdapterRequester(async () => fakeAdapter('llvmpipe (LLVM 15.0.6, 256 bits)', false));
+    const soft = await createSignalProcessor('auto', { cpuWorkers: 0 });
+    expect(soft.backend).toBe('cpu');
+    expect(soft.description).toMatch(/software renderer/);
+    soft.dispose();
+    await setAdapterRequester(async () => fakeAdapter('Fake Discrete GPU', false));
+    const hw = await createSignalProcessor('auto', { cpuWorkers: 0 });
+    expect(hw.backend).toBe('cpu');
+    expect(hw.description).toMatch(/Fake Discrete GPU.*failed: .*refused/);
+    hw.dispose();
+    await expect(createSignalProcessor('webgpu')).rejects.toThrow(/could not create a WebGPU device on Fake Discrete GPU/);
+    await setAdapterRequester(null);
+  });
+});

@@ -1,0 +1,55 @@
+// 'auto' on a hardware adapter, exercised on the software adapter made to look like hardware:
+// it calibrates once per shape, keeps the path it measured faster, says both rates in one line.
+import { afterAll, describe, expect, it } from 'vitest';
+import { probeAdapter, releaseGpuContext, setAdapterRequester } from '../../../src/engines/webgpu/context.js';
+import { clearAutoDecisions } from '../../../src/engines/calibrate.js';
+import { createSignalProcessor } from '../../../src/engines/select.js';
+import { allocateFilteredBuffer } from '../../../src/core/window.js';
+import { spiky, writeRecording } from '../data.js';
+import { gpuAvailability } from './gpu-available.js';
+
+const gpu = await gpuAvailability('auto-hardware');
+
+afterAll(async () => {
+  await setAdapterRequester(null);
+  await releaseGpuContext();
+  clearAutoDecisions();
+});
+
+describe.skipIf(!gpu.ok)("'auto' with a hardware adapter", () => {
+  it('calibrates once per shape, picks a path, says both rates, and the chosen processor filters', async () => {
+    const real = (await probeAdapter()).adapter!;
+    const disguised = new Proxy(real, {
+      get(target, key) {
+        if (key === 'info') return { description: 'Test Discrete GPU', vendor: 'test', device: '', architecture: '', isFallbackAdapter: false };
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    await setAdapterRequester(async () => disguised);
+    const C = 8;
+    const t = writeRecording(spiky(9000, C, 30, 5), C, 30000, 'int16');
+    const lines: string[] = [];
+    try {
+      const first = await createSignalProcessor('auto', { cpuWorkers: 0, workload: t.rec, log: (l) => lines.push(l) });
+      const rates = /(\d+|\d\.\d) MB\/s.*faster than .*: (\d+|\d\.\d) MB\/s; calibrated on \d+ ms of 8 ch int16 from the recording in \d+\.\d\d s/;
+      console.log(`auto on a disguised ${gpu.name}: ${first.description}`);
+      expect(first.description).toMatch(rates);
+      expect(first.description).toMatch(first.backend === 'webgpu'
+        ? /^webgpu on Test Discrete GPU \(hardware\): .* faster than cpu \(/
+        : /^cpu \(TypeScript|^cpu \(WebAssembly/);
+      expect(lines).toEqual([`spikesift: backend ${first.description}`]);
+      const buf = allocateFilteredBuffer(C, 30, 50);
+      await first.filterBlocks(t.rec, 1, 50, -1, buf, 0);
+      expect(buf.minVal.some((v) => v !== 0)).toBe(true);
+      first.dispose();
+      // Same shape again: no new calibration, same choice.
+      const second = await createSignalProcessor('auto', { cpuWorkers: 0, workload: { numChannels: C, samplesPerMs: 30, dataType: 'int16' } });
+      expect(second.backend).toBe(first.backend);
+      expect(second.description).toMatch(/calibrated earlier in this process on \d+ ms of 8 ch int16 from the recording\)?$/);
+      second.dispose();
+    } finally {
+      t.cleanup();
+    }
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * The two-pass, segment-parallel pipeline against the sequential one-stream path: every
+ * segment boundary, spike time, amplitude vector and link must be the same bits, for any
+ * number of sort workers. Recordings are generated with known spikes and kept short with
+ * short segments, so each one has many segment boundaries.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Recording } from '../../src/formats/recording.js';
+import { generateRecording, type GenerateOptions } from '../../src/groundtruth/index.js';
+import { performSpikeSortingDetailed } from '../../src/pipeline/perform.js';
+import type { SortOptions } from '../../src/core/params.js';
+import type { SortedRecording } from '../../src/result/sorted-recording.js';
+import { ParameterError } from '../../src/core/errors.js';
+
+let root: string;
+beforeAll(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'spikesift-two-pass-'));
+});
+afterAll(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+async function make(name: string, opts: Omit<GenerateOptions, 'out'>, extra: { dataType?: string; binaryFile?: string } = {}): Promise<Recording> {
+  const g = await generateRecording({ out: path.join(root, name), ...opts });
+  return new Recording({
+    binaryFile: extra.binaryFile ?? g.binaryFile, dataType: extra.dataType ?? g.dataType,
+    probeGeometry: g.probeGeometry, samplingFrequency: g.samplingFrequency,
+  });
+}
+
+/** Asserts a and b are the same result bit for bit: boundaries, spikes, amplitudes, links, ids. */
+function expectIdentical(a: SortedRecording, b: SortedRecording, label: string): void {
+  expect(b.numSegments, `${label}: segments`).toBe(a.numSegments);
+  for (let s = 0; s < a.numSegments; s++) {
+    const x = a.segments[s];
+    const y = b.segments[s];
+    expect([y.start, y.end], `${label}: segment ${s} bounds`).toEqual([x.start, x.end]);
+    expect(y.spikes.length, `${label}: segment ${s} units`).toBe(x.spikes.length);
+    for (let u = 0; u < x.spikes.length; u++) {
+      expect(Buffer.from(y.spikes[u].buffer, y.spikes[u].byteOffset, y.spikes[u].byteLength)
+        .equals(Buffer.from(x.spikes[u].buffer, x.spikes[u].byteOffset, x.spikes[u].byteLength)), `${label}: segment ${s} unit ${u} spikes`).toBe(true);
+      expect(Buffer.from(y.amplitudes[u].buffer, y.amplitudes[u].byteOffset, y.amplitudes[u].byteLength)
+        .equals(Buffer.from(x.amplitudes[u].buffer, x.amplitudes[u].byteOffset, x.amplitudes[u].byteLength)), `${label}: segment ${s} unit ${u} amplitudes`).toBe(true);
+    }
+  }
+  expect(b.links.map((l) => Array.from(l)), `${label}: links`).toEqual(a.links.map((l) => Array.from(l)));
+  expect(b.clusterIds(), `${label}: ids`).toEqual(a.clusterIds());
+}
+
+async function both(rec: Recording, options: SortOptions, workerCounts: number[]): Promise<void> {
+  const base = { verbose: false, backend: 'cpu' as const, ...options };
+  const seq = await performSpikeSortingDetailed(rec, base, { sequential: true });
+  expect(seq.sorted.numSegments).toBeGreaterThan(2);
+  // Something to compare: units in most segments.
+  expect(seq.sorted.segments.filter((g) => g.spikes.length > 0).length).toBeGreaterThan(seq.sorted.numSegments / 2);
+  for (const workers of workerCounts) {
+    const two = await performSpikeSortingDetailed(rec, { ...base, workers });
+    expect(Array.from(two.thresholds)).toEqual(Array.from(seq.thresholds));
+    expectIdentical(seq.sorted, two.sorted, `workers ${workers}`);
+  }
+  // On the calling thread (how sortInParallel's worker threads run it) too.
+  const local = await performSpikeSortingDetailed(rec, base, { localRunner: true });
+  expectIdentical(seq.sorted, local.sorted, 'calling thread');
+}
+
+describe('two-pass pipeline', () => {
+  it('gives the sequential path\'s results bit for bit at workers 1, 2 and 3 (32 channels, many segments)', async () => {
+    const rec = await make('lin32', { preset: 'linear32', duration: 12, seed: 21 });
+    await both(rec, { minSegmentLength: 1 }, [1, 2, 3]);
+  }, 180_000);
+
+  it('matches on a drifting 64-channel recording with uneven segments, mergeBursts off', async () => {
+    const rec = await make('poly64', { preset: 'poly64', duration: 10, seed: 22, drift: { rate: 2 } });
+    await both(rec, { minSegmentLength: 0.7, mergeBursts: false }, [2]);
+  }, 180_000);
+
+  it('matches for polarity +1 on negated data and on a 20 kHz 4-channel probe', async () => {
+    const g = await generateRecording({ out: path.join(root, 'neg'), preset: 'linear32', duration: 6, seed: 23 });
+    const raw = new Int16Array(fs.readFileSync(g.binaryFile).buffer.slice(0));
+    for (let i = 0; i < raw.length; i++) raw[i] = Math.max(-32768, Math.min(32767, -raw[i]));
+    const negFile = path.join(root, 'neg', 'negated.bin');
+    fs.writeFileSync(negFile, raw);
+    const neg = new Recording({ binaryFile: negFile, dataType: 'int16', probeGeometry: g.probeGeometry, samplingFrequency: g.samplingFrequency });
+    await both(neg, { minSegmentLength: 0.5, detectionPolarity: 1 }, [2]);
+    const small = await make('four', { geometry: [[0, 0], [0, 20], [0, 40], [0, 60]], samplingFrequency: 20000, duration: 5, seed: 24 });
+    await both(small, { minSegmentLength: 0.5 }, [2]);
+  }, 180_000);
+
+  it('refuses a memoryLimit that cannot hold one segment, naming memoryLimit and minSegmentLength', async () => {
+    const rec = await make('mem', { preset: 'linear32', duration: 2, seed: 25 });
+    const err = await performSpikeSortingDetailed(rec, { verbose: false, backend: 'cpu', memoryLimit: 1e6, minSegmentLength: 0.5 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ParameterError);
+    expect((err as Error).message).toMatch(/memoryLimit 1000000 bytes cannot hold one segment/);
+    expect((err as Error).message).toMatch(/minSegmentLength/);
+  }, 60_000);
+
+  it('bounds the windows in flight by memoryLimit and the worker count', async () => {
+    const rec = await make('bound', { preset: 'linear32', duration: 8, seed: 26 });
+    // Room for about two of the longest segments: never more than that in flight.
+    const L = 500;
+    const longest = 3 * L * 32 * (30 * 4 + 8);
+    const out = await performSpikeSortingDetailed(rec, { verbose: false, backend: 'cpu', workers: 3, minSegmentLength: L / 1000, memoryLimit: 2 * longest });
+    expect(out.stats.peakWindowBytes).toBeLessThanOrEqual(2 * longest);
+    expect(out.stats.peakInFlight).toBeGreaterThanOrEqual(1);
+    const one = await performSpikeSortingDetailed(rec, { verbose: false, backend: 'cpu', workers: 1, minSegmentLength: L / 1000 });
+    expect(one.stats.peakInFlight).toBeLessThanOrEqual(2);
+    expectIdentical(one.sorted, out.sorted, 'memory-bounded');
+  }, 120_000);
+});

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { argmaxFirst, driftHeuristic, segmentLength } from '../../src/stages/segment/segmenter.js';
+
+/** Definition of H straight from spec §6, with an explicit A matrix. */
+function naiveH(minVal: Float32Array, thr: Float32Array, M: number, L: number): number[] {
+  const C = thr.length;
+  const A = (m: number, c: number): number => {
+    let s = 0;
+    for (let k = 0; k <= m; k++) s += Math.min(0, Math.fround(minVal[k * C + c] - thr[c]));
+    return s;
+  };
+  const H: number[] = [];
+  for (let j = 0; j <= M - 2 * L; j++) {
+    const r = 2 * L - 1 + j;
+    let h = 0;
+    for (let c = 0; c < C; c++) h += Math.abs(A(r, c) - 2 * A(r - L, c) + A(r - 2 * L, c));
+    H.push(h);
+  }
+  return H;
+}
+
+function activityStep(M: number, C: number, stepAt: number, channel: number): Float32Array {
+  const mv = new Float32Array(M * C);
+  for (let m = 0; m < stepAt; m++) mv[m * C + channel] = -2;
+  return mv;
+}
+
+describe('adaptive segmentation (spec §6)', () => {
+  it('quiet data gives H = 0 and segments of exactly L ms', () => {
+    const C = 3;
+    const L = 10;
+    const mv = new Float32Array(40 * C);
+    const thr = new Float32Array(C).fill(-1);
+    expect(Array.from(driftHeuristic(mv, thr, 40, L)).every((h) => h === 0)).toBe(true);
+    expect(segmentLength(mv, thr, 40, L)).toBe(10);
+  });
+
+  it('matches the definition of H on random data (21 channels, several channel tiles)', () => {
+    const C = 21;
+    const L = 7;
+    const M = 30;
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const mv = new Float32Array(M * C).map(() => -3 * rnd());
+    const thr = new Float32Array(C).map(() => -1 - rnd());
+    const H = driftHeuristic(mv, thr, M, L);
+    const ref = naiveH(mv, thr, M, L);
+    expect(H.length).toBe(ref.length);
+    for (let j = 0; j < ref.length; j++) expect(H[j]).toBeCloseTo(ref[j], 9);
+  });
+
+  it('puts the boundary where activity stops (k < L: segment k + L)', () => {
+    const C = 2;
+    const L = 10;
+    const thr = new Float32Array(C).fill(-1);
+    // activity on channel 1 for the first 17 ms: the change is at offset 17 = L + 7
+    const mv = activityStep(40, C, 17, 1);
+    expect(segmentLength(mv, thr, 40, L)).toBe(17);
+  });
+
+  it('moves a late maximum (k >= L) to the best of H[0 .. k-L], done once', () => {
+    const C = 2;
+    const L = 10;
+    const thr = new Float32Array(C).fill(-1);
+    // change at offset 25 = L + 15: k = 15 >= L, so k = argmax H[0..5]; H is 0 there -> k = 0
+    const mv = activityStep(40, C, 25, 0);
+    const H = driftHeuristic(mv, thr, 40, L);
+    expect(argmaxFirst(H)).toBe(15);
+    expect(segmentLength(mv, thr, 40, L)).toBe(10);
+  });
+
+  it('takes everything when fewer than 2L ms are buffered', () => {
+    const thr = new Float32Array(4).fill(-1);
+    expect(segmentLength(new Float32Array(19 * 4), thr, 19, 10)).toBe(19);
+  });
+
+  it('argmax returns the first index of the maximum', () => {
+    expect(argmaxFirst(Float64Array.from([1, 3, 2, 3]))).toBe(1);
+    expect(argmaxFirst(Float64Array.from([1, 3, 2, 5]), 2)).toBe(1);
+  });
+});
