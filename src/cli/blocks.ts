@@ -14,6 +14,7 @@ import path from 'node:path';
 import { Recording, type RecordingOptions } from '../formats/recording.js';
 import { mergeRecordings } from '../result/merge.js';
 import { SortedRecording } from '../result/sorted-recording.js';
+import { defaultMemoryLimit, defaultWorkers } from '../core/params.js';
 import { performSpikeSortingDetailed, type SortOptions } from '../pipeline/perform.js';
 import { UsageError, type CliIO } from './args.js';
 import { blocksFor, writeSortOutputs, type SortOutcome } from './sort.js';
@@ -160,6 +161,23 @@ export async function checkBlock(dir: string, plan: BlockPlan, index: number): P
 }
 
 /**
+ * Threads and memory of a block sorted inside a Slurm job: the node's core count and free
+ * memory (the sorter's defaults) are the whole node's, not the job's share, so several tasks
+ * on one node would oversubscribe it or pass --mem and be killed. Neither changes the result.
+ */
+export function slurmResources(env: NodeJS.ProcessEnv, defaults: { workers: number; memoryLimit: number }): { workers?: number; memoryLimit?: number } {
+  const out: { workers?: number; memoryLimit?: number } = {};
+  const cpus = Number(env.SLURM_CPUS_PER_TASK);
+  if (Number.isInteger(cpus) && cpus >= 1) out.workers = Math.min(cpus, defaults.workers);
+  const perNode = Number(env.SLURM_MEM_PER_NODE);
+  const perCpu = Number(env.SLURM_MEM_PER_CPU) * (Number.isInteger(cpus) && cpus >= 1 ? cpus : 1);
+  const mb = perNode > 0 ? perNode : perCpu > 0 ? perCpu : 0;
+  // Half the job's memory for segment windows, as the default takes half the free memory.
+  if (mb > 0) out.memoryLimit = Math.min(defaults.memoryLimit, Math.max(2 ** 27, (mb * 2 ** 20) / 2));
+  return out;
+}
+
+/**
  * `spikesift sort ... --blocks N --block I --out DIR`: sorts block I of N into
  * DIR/block-I.spikesift and DIR/block-I.json.
  */
@@ -175,9 +193,14 @@ export async function sortOneBlock(rec: Recording, options: SortOptions, request
   if (!quiet) {
     io.err(`block ${index} of ${plan.blocks}: samples [${block.sampleOffset}, ${block.sampleOffset + block.numSamples}) of ${rec.binaryFile} (${(block.numSamples / rec.samplingFrequency).toFixed(2)} s)`);
   }
+  const limits = slurmResources(process.env, { workers: defaultWorkers(), memoryLimit: defaultMemoryLimit() });
+  if (!quiet && (limits.workers !== undefined || limits.memoryLimit !== undefined)) {
+    io.err(`block ${index}: within the Slurm job's share: ${limits.workers ?? defaultWorkers()} thread(s), ${((limits.memoryLimit ?? defaultMemoryLimit()) / 2 ** 30).toFixed(2)} GiB of segment windows`);
+  }
   let lastPct = -1;
   const { sorted, stats } = await performSpikeSortingDetailed(block, {
     ...options,
+    ...limits,
     // As in sortInParallel's workers: progress goes through onProgress, one line per 10 %.
     verbose: false,
     onProgress: quiet

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { slurmResources } from '../../src/cli/blocks.js';
 import { arrayRanges, splitWords } from '../../src/cli/slurm.js';
 import { generateRecording, type GeneratedRecording } from '../../src/groundtruth/generate.js';
 import { tempDir } from '../export/helpers.js';
@@ -152,5 +153,14 @@ describe('helpers', () => {
     expect(splitWords(`a 'b c' "d \\"e\\"" f\\ g`)).toEqual(['a', 'b c', 'd "e"', 'f g']);
     expect(arrayRanges([7, 0, 1, 2, 3, 5, 8])).toBe('0-3,5,7-8');
     expect(arrayRanges([4])).toBe('4');
+  });
+
+  it('slurmResources keeps a block task within its job: --cpus-per-task threads, half its --mem', () => {
+    const node = { workers: 64, memoryLimit: 6 * 2 ** 30 };
+    expect(slurmResources({}, node)).toEqual({});
+    expect(slurmResources({ SLURM_CPUS_PER_TASK: '4', SLURM_MEM_PER_NODE: '8192' }, node)).toEqual({ workers: 4, memoryLimit: 4 * 2 ** 30 });
+    expect(slurmResources({ SLURM_CPUS_PER_TASK: '2', SLURM_MEM_PER_CPU: '1024' }, node)).toEqual({ workers: 2, memoryLimit: 2 ** 30 });
+    // Never more than the node-wide defaults.
+    expect(slurmResources({ SLURM_CPUS_PER_TASK: '128', SLURM_MEM_PER_NODE: '512000' }, node)).toEqual(node);
   });
 });

@@ -131,7 +131,10 @@ describe.skipIf(skip !== undefined)('spikesift slurm on a local Slurm cluster', 
     expect(r.out).toMatch(/submitted merge job \d+ \(runs after array \d+ succeeds\); log: .*merge-\d+\.log/);
     sameAsLocal(out);
     const logs = fs.readdirSync(path.join(out, 'slurm', 'logs'));
-    expect(logs.filter((f) => /^sort-\d+_[0-3]\.log$/.test(f))).toHaveLength(4);
+    const sortLogs = logs.filter((f) => /^sort-\d+_[0-3]\.log$/.test(f));
+    expect(sortLogs).toHaveLength(4);
+    // The script asks for one CPU per task, and the task keeps to it.
+    expect(fs.readFileSync(path.join(out, 'slurm', 'logs', sortLogs[0]), 'utf8')).toMatch(/within the Slurm job's share: 1 thread\(s\)/);
   });
 
   it('names a failed block and its log, merges nothing, and the rerun sorts only that block', async () => {
