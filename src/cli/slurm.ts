@@ -361,7 +361,8 @@ function buildScripts(jobs: Job[], outDir: string, parsed: ParsedArgs, sbatchArg
   const jobName = optString(parsed, 'job-name') ?? 'spikesift';
   const total = jobs.reduce((n, j) => n + j.plan.blocks, 0);
   const pending = jobs.flatMap((j) => j.pending.map((b) => j.base + b));
-  const arraySpec = arrayRanges(pending.length > 0 ? pending : [0]);
+  // With nothing missing the script is not submitted; written for all blocks, it re-sorts them by hand.
+  const arraySpec = pending.length > 0 ? arrayRanges(pending) : `0-${total - 1}`;
   const what = jobs.length === 1 ? `${jobs[0].sortWords[1]} as ${jobs[0].plan.blocks} block(s)` : `${jobs.length} recordings as ${total} blocks in all`;
 
   const s: string[] = [
@@ -369,7 +370,9 @@ function buildScripts(jobs: Job[], outDir: string, parsed: ParsedArgs, sbatchArg
     `# spikesift: sorts ${what}, one array task per block.`,
     '# Task T sorts one block into its folder as block-I.spikesift (+ block-I.json); the merge',
     `# job (merge.sbatch, submitted with --dependency=afterok on this array) joins them.`,
-    `# This submission runs the tasks not yet complete: --array=${arraySpec} of 0-${total - 1}.`,
+    pending.length > 0
+      ? `# This submission runs the tasks not yet complete: --array=${arraySpec} of 0-${total - 1}.`
+      : `# Every block was complete when this was written, so spikesift slurm submitted only the merge.`,
     '# After a failure, rerun (complete blocks are skipped, only the rest is resubmitted):',
     `#   ${rerun}`,
     `#SBATCH --job-name=${jobName}-sort`,
