@@ -160,6 +160,13 @@ describe.skipIf(skip !== undefined)('spikesift slurm on a local Slurm cluster', 
     expect(again.out).toMatch(/\(tasks 2; 4 block\(s\), 3 already complete, 1 to sort\)/);
     expect([0, 1, 3].map((i) => fs.statSync(path.join(out, `block-00${i}.spikesift`)).mtimeMs)).toEqual(before);
     sameAsLocal(out);
+
+    // Once everything is complete, a rerun sorts nothing and only merges again.
+    const third = await slurm('--out', out, '--wait');
+    expect(third.code, `${third.out}\n${third.err}`).toBe(0);
+    expect(third.out).toMatch(/all 4 block\(s\) are complete; submitting the merge only/);
+    expect(third.out).not.toMatch(/submitted sort array/);
+    sameAsLocal(out);
   });
 
   it('a manifest sorts several recordings in one array, each into its own folder', async () => {
