@@ -4,6 +4,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { SORT_PARAMETERS } from '../core/params.js';
 import { loadProbe } from '../formats/probe.js';
 import { Recording, type RecordingOptions } from '../formats/recording.js';
 import { SortedRecording } from '../result/sorted-recording.js';
@@ -270,15 +271,8 @@ export const PARAMETER_TO_OPTION: Record<string, string> = {
   sampleOffset: '--sample-offset',
   numSamples: '--num-samples',
   recordingOffset: '--recording-offset',
-  minSegmentLength: '--min-segment-length',
-  detectionSensitivity: '--detection-sensitivity',
-  minSpikesPerCluster: '--min-spikes-per-cluster',
-  mergingThreshold: '--merging-threshold',
-  maxDrift: '--max-drift',
-  detectionPolarity: '--detection-polarity',
-  backend: '--backend',
-  workers: '--workers',
 };
+for (const p of SORT_PARAMETERS) if (p.cli) PARAMETER_TO_OPTION[p.name] = `--${p.cli.flag}`;
 
 /**
  * Turns a library ParameterError (it carries `parameter`) into a UsageError that names the

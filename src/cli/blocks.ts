@@ -1,5 +1,5 @@
 // Sorting one block of a recording in its own process (a Slurm array task, or by hand) and
-// merging the block results afterwards. The blocks are exactly those `sort --workers N` cuts
+// merging the block results afterwards. The blocks are exactly those `sort --blocks N` cuts
 // (blocksFor in sort.ts), and each block is sorted with the same options, so the merged
 // result equals the local parallel sort bit for bit.
 //
@@ -79,6 +79,12 @@ export function samePlan(a: BlockPlan, b: BlockPlan): boolean {
   return canonical(a) === canonical(b);
 }
 
+/** The options that decide the result: threads, memory and output do not (same result for any). */
+function resultOptions(options: SortOptions): SortOptions {
+  const { workers: _w, memoryLimit: _m, verbose: _v, onProgress: _p, ...rest } = options;
+  return rest;
+}
+
 /** The plan for sorting `rec` with `options` as `requested` blocks, and the block recordings. */
 export function planBlocks(rec: Recording, options: SortOptions, requested: number): { plan: BlockPlan; recordings: Recording[] } {
   const recordings = blocksFor(rec, options, requested);
@@ -87,7 +93,7 @@ export function planBlocks(rec: Recording, options: SortOptions, requested: numb
     recording: { ...rec.toJSON(), binaryFile },
     fileSize: fs.statSync(binaryFile).size,
     // Through JSON so that the plan compares equal to one read back from block-I.json.
-    options: JSON.parse(JSON.stringify(options)) as SortOptions,
+    options: JSON.parse(JSON.stringify(resultOptions(options))) as SortOptions,
     blocks: recordings.length,
   };
   return { plan, recordings };
@@ -193,7 +199,7 @@ export async function sortOneBlock(rec: Recording, options: SortOptions, request
   if (!quiet) {
     io.err(`block ${index} of ${plan.blocks}: samples [${block.sampleOffset}, ${block.sampleOffset + block.numSamples}) of ${rec.binaryFile} (${(block.numSamples / rec.samplingFrequency).toFixed(2)} s)`);
   }
-  const limits = slurmResources(process.env, { workers: defaultWorkers(), memoryLimit: defaultMemoryLimit() });
+  const limits = slurmResources(process.env, { workers: options.workers ?? defaultWorkers(), memoryLimit: options.memoryLimit ?? defaultMemoryLimit() });
   if (!quiet && (limits.workers !== undefined || limits.memoryLimit !== undefined)) {
     io.err(`block ${index}: within the Slurm job's share: ${limits.workers ?? defaultWorkers()} thread(s), ${((limits.memoryLimit ?? defaultMemoryLimit()) / 2 ** 30).toFixed(2)} GiB of segment windows`);
   }
@@ -247,7 +253,7 @@ function listBlocks(indices: number[], blocks: number): string {
 /**
  * `spikesift merge DIR/block-*.spikesift --out DIR`: checks that the files are the complete
  * set of blocks of one plan (in any order), merges them in time order exactly as
- * `sort --workers N` does, and writes the same outputs as `sort --out DIR`.
+ * `sort --blocks N` does, and writes the same outputs as `sort --out DIR`.
  */
 export async function mergeBlocks(files: string[], outDir: string, resultName: string, maxDriftArg: number | undefined, io: CliIO): Promise<number> {
   const metas: { file: string; meta: BlockMeta }[] = [];

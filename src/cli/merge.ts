@@ -17,7 +17,7 @@ export const spec: CommandSpec = {
   ],
   details: `Block results (spikesift sort --blocks N --block I) must be the complete set of one sort; merging them
 writes everything spikesift sort --out writes (result, phy/, spikeinterface/, summary.json, recording.json),
-equal to sort --workers N.
+equal to sort --blocks N.
   spikesift merge sorted/block-*.spikesift --out sorted/result.spikesift`,
 };
 

@@ -1,5 +1,5 @@
 // spikesift slurm: sort one or many recordings on a Slurm cluster. Each recording is cut into
-// the blocks `sort --workers N` would use; one job array sorts every block still missing
+// the blocks `sort --blocks N` sorts locally; one job array sorts every block still missing
 // (`sort --blocks N --block I`), and a second job, started only when the whole array has
 // succeeded (afterok), merges each recording's blocks into OUT/result.spikesift with the same
 // exports `spikesift sort --out OUT` writes.
@@ -29,8 +29,13 @@ import {
 import { BLOCK_FORMAT, blockBaseName, blockMetaPath, checkBlock, planBlocks, samePlan, writeFileAtomic, type BlockMeta, type BlockPlan } from './blocks.js';
 import { SORT_OPTIONS, sortOptionsFrom } from './sort.js';
 
-/** What a task passes on to `spikesift sort`: the recording and sorting options. */
-const TASK_OPTIONS: OptionSpec[] = [...RECORDING_OPTIONS, ...SORT_OPTIONS.filter((o) => o.name !== 'workers')];
+/**
+ * Sorting options a task passes on to `spikesift sort`. Threads and memory are not among them:
+ * they follow --cpus-per-task and --mem inside the job (slurmResources), and --quiet would
+ * empty the logs.
+ */
+const SORTING_OPTIONS: OptionSpec[] = SORT_OPTIONS.filter((o) => !['workers', 'memory-limit'].includes(o.name) && o.group !== 'Output');
+const TASK_OPTIONS: OptionSpec[] = [...RECORDING_OPTIONS, ...SORTING_OPTIONS];
 
 const SBATCH_ARG = 'sbatch-arg';
 
@@ -41,8 +46,8 @@ export const spec: CommandSpec = {
   positionals: [{ name: 'RECORDING', optional: true, description: 'The raw binary file (or give --manifest).' }],
   options: [
     ...RECORDING_OPTIONS,
-    ...SORT_OPTIONS.filter((o) => o.name !== 'workers'),
-    { name: 'blocks', kind: 'integer', value: 'N', min: 1, required: true, description: 'Blocks per recording, one array task each (the blocks sort --workers N uses; fewer for a recording too short for N blocks of --min-segment-length).', group: 'Slurm' },
+    ...SORTING_OPTIONS,
+    { name: 'blocks', kind: 'integer', value: 'N', min: 1, required: true, description: 'Blocks per recording, one array task each (the blocks sort --blocks N uses; fewer for a recording too short for N blocks of --min-segment-length).', group: 'Slurm' },
     { name: 'out', kind: 'string', value: 'DIR', required: true, description: 'Output folder; with --manifest, each recording gets DIR/NAME. Scripts and logs go to DIR/slurm.', group: 'Slurm' },
     { name: 'manifest', kind: 'string', value: 'FILE', description: 'Sort many recordings as one array: one per line, "RECORDING [sort options] [--out NAME]" (options on the command line are the defaults; relative paths are relative to FILE; # starts a comment).', group: 'Slurm' },
     { name: 'partition', kind: 'string', value: 'P', description: 'Slurm partition (sbatch --partition) for both jobs.', group: 'Slurm' },

@@ -9,6 +9,7 @@ import { Recording } from '../formats/recording.js';
 import { mergeRecordings } from '../result/merge.js';
 import type { SortedRecording } from '../result/sorted-recording.js';
 import { performSpikeSortingDetailed, validateSortOptions, type SortOptions } from '../pipeline/perform.js';
+import { SORT_DEFAULTS, SORT_PARAMETERS } from '../core/params.js';
 import {
   RECORDING_OPTIONS,
   RESULT_FILE,
@@ -31,17 +32,36 @@ import {
   type ParsedArgs,
 } from './args.js';
 
-export const SORT_OPTIONS: OptionSpec[] = [
-  { name: 'min-segment-length', kind: 'number', value: 'S', description: 'Shortest segment in seconds; the recording is cut into segments at least this long where the activity changes (drift). Clipped to >= 0.1.', defaultText: '10', group: 'Sorting' },
-  { name: 'detection-sensitivity', kind: 'number', value: 'K', description: 'Detection threshold in multiples of the median absolute filtered signal; higher finds fewer, larger spikes.', defaultText: '10', group: 'Sorting' },
-  { name: 'min-spikes-per-cluster', kind: 'number', value: 'N', description: 'Smallest number of spikes for a unit to be kept (clipped to >= 2).', defaultText: '5', group: 'Sorting' },
-  { name: 'merging-threshold', kind: 'number', value: 'X', description: 'Split acceptance threshold of the clustering, strictly between 0 and 1; higher merges more.', defaultText: '0.4', group: 'Sorting' },
-  { name: 'max-drift', kind: 'number', value: 'UM', description: 'Largest drift in µm searched between consecutive segments (rounded to a multiple of 5).', defaultText: '30', group: 'Sorting' },
-  { name: 'detection-polarity', kind: 'number', value: 'P', description: 'Multiplies the data before detection so spikes point down: -1 for negative spikes, 1 for positive; with data stored as a*x+b use -1/a.', defaultText: '-1', group: 'Sorting' },
-  { name: 'no-merge-bursts', kind: 'flag', description: 'Keep the reference behaviour: do not merge burst fragments (later, smaller spikes of a burst) into their unit within a segment.', group: 'Sorting' },
-  { name: 'backend', kind: 'string', value: 'NAME', choices: ['auto', 'webgpu', 'cpu'], description: 'Where filtering and the bulk sorting steps run: webgpu needs a GPU adapter; auto uses a hardware GPU when it measures faster than the CPU path, else the CPU.', defaultText: 'auto', group: 'Sorting' },
-  { name: 'workers', kind: 'integer', value: 'N', min: 1, description: 'Sort N time blocks of the recording in parallel worker threads, then merge them (spikes within a few ms of block edges are lost).', defaultText: '1', group: 'Sorting' },
-];
+/** The sorting options, generated from the parameter table (core/params.ts): one source for flags, help and defaults. */
+export const SORT_OPTIONS: OptionSpec[] = SORT_PARAMETERS.filter((p) => p.cli !== null).map((p): OptionSpec => {
+  const cli = p.cli!;
+  const unit = p.unit && p.kind !== 'boolean' ? ` (${p.unit})` : '';
+  const group = p.name === 'verbose' ? 'Output' : 'Sorting';
+  if (p.kind === 'boolean') return { name: cli.flag, kind: 'flag', description: p.help, group };
+  return {
+    name: cli.flag,
+    kind: p.kind === 'integer' ? 'integer' : p.kind === 'choice' ? 'string' : 'number',
+    value: cli.value,
+    description: `${p.help}${unit}; ${p.range}.`,
+    defaultText: p.defaultText,
+    ...(p.choices ? { choices: p.choices } : {}),
+    ...(p.kind === 'integer' ? { min: 1 } : {}),
+    group,
+  };
+});
+
+/** Local block-parallel sorting (the recording split in time, sorted as separate recordings, merged). */
+export const BLOCKS_OPTION: OptionSpec = {
+  name: 'blocks', kind: 'integer', value: 'N', min: 1, defaultText: '1', group: 'Sorting',
+  description: 'Sort N time blocks of the recording as separate recordings in parallel worker threads, then merge them (spikes within a few ms of block edges are lost; --workers alone keeps the exact result).',
+};
+
+
+/** One block of --blocks N, for cluster jobs (spikesift slurm); the merged blocks equal --blocks N. */
+export const BLOCK_OPTION: OptionSpec = {
+  name: 'block', kind: 'integer', value: 'I', min: 0, group: 'Sorting',
+  description: 'With --blocks N: sort only block I (0 to N-1) into OUT/block-I.spikesift and OUT/block-I.json; spikesift merge OUT/block-*.spikesift --out OUT then gives what --blocks N gives.',
+};
 
 export const spec: CommandSpec = {
   name: 'sort',
@@ -52,30 +72,33 @@ export const spec: CommandSpec = {
     { ...RECORDING_OPTIONS[1], required: true },
     { ...RECORDING_OPTIONS[2], required: true },
     ...RECORDING_OPTIONS.slice(3),
-    ...SORT_OPTIONS,
-    { name: 'blocks', kind: 'integer', value: 'N', min: 1, description: 'With --block: cut the recording into the N blocks --workers N would use and sort only one of them (for cluster jobs; see spikesift slurm).', group: 'Blocks' },
-    { name: 'block', kind: 'integer', value: 'I', min: 0, description: 'The block to sort, 0 to N-1; writes OUT/block-I.spikesift and OUT/block-I.json, to be joined by spikesift merge OUT/block-*.spikesift --out OUT.', group: 'Blocks' },
+    ...SORT_OPTIONS.filter((o) => o.group !== 'Output'),
+    BLOCKS_OPTION,
+    BLOCK_OPTION,
     { name: 'out', kind: 'string', value: 'DIR', required: true, description: 'Output folder (created if needed; files of the same names are replaced).', group: 'Output' },
-    { name: 'quiet', kind: 'flag', description: 'No progress output on stderr.', group: 'Output' },
+    ...SORT_OPTIONS.filter((o) => o.group === 'Output'),
   ],
   details: `Example:
   spikesift sort data.bin --probe probe.json --sampling-frequency 30000 --dtype int16 --out sorted/
   spikesift info sorted/ && spikesift report sorted/ --out sorted/report.html`,
 };
 
+/** SortOptions from the parsed command line, by the parameter table (only options given; quiet is left to the caller). */
 export function sortOptionsFrom(parsed: ParsedArgs): SortOptions {
-  const o: SortOptions = {};
-  const n = (name: string) => optNumber(parsed, name);
-  if (n('min-segment-length') !== undefined) o.minSegmentLength = n('min-segment-length');
-  if (n('detection-sensitivity') !== undefined) o.detectionSensitivity = n('detection-sensitivity');
-  if (n('min-spikes-per-cluster') !== undefined) o.minSpikesPerCluster = n('min-spikes-per-cluster');
-  if (n('merging-threshold') !== undefined) o.mergingThreshold = n('merging-threshold');
-  if (n('max-drift') !== undefined) o.maxDrift = n('max-drift');
-  if (n('detection-polarity') !== undefined) o.detectionPolarity = n('detection-polarity');
-  if (optFlag(parsed, 'no-merge-bursts')) o.mergeBursts = false;
-  const backend = optString(parsed, 'backend');
-  if (backend !== undefined) o.backend = backend as SortOptions['backend'];
-  return o;
+  const o: Record<string, unknown> = {};
+  for (const p of SORT_PARAMETERS) {
+    if (p.cli === null || p.name === 'verbose') continue;
+    if (p.kind === 'boolean') {
+      if (optFlag(parsed, p.cli.flag)) o[p.name] = p.cli.negate ? false : true;
+    } else if (p.kind === 'choice') {
+      const v = optString(parsed, p.cli.flag);
+      if (v !== undefined) o[p.name] = v;
+    } else {
+      const v = optNumber(parsed, p.cli.flag);
+      if (v !== undefined) o[p.name] = v;
+    }
+  }
+  return o as SortOptions;
 }
 
 /**
@@ -111,13 +134,13 @@ export function splitIntoBlocks(rec: Recording, n: number, minBlockSamples: numb
 }
 
 /**
- * The blocks `--workers n` sorts, shared with `--blocks n --block i` so that a block sorted by
+ * The blocks `--blocks n` sorts, shared with `--blocks n --block i` so that a block sorted by
  * itself (e.g. as a Slurm task) is the same block the worker pool sorts.
  */
 export function blocksFor(rec: Recording, options: SortOptions, n: number): Recording[] {
   // A block shorter than one minimum segment would hold a single, shorter-than-asked segment
   // (fewer spikes per unit to cluster); keep blocks at least that long.
-  const minSeg = Math.max(0.1, options.minSegmentLength ?? 10);
+  const minSeg = Math.max(0.1, options.minSegmentLength ?? SORT_DEFAULTS.minSegmentLength);
   return splitIntoBlocks(rec, n, Math.round(minSeg * rec.samplingFrequency));
 }
 
@@ -128,22 +151,25 @@ export interface SortOutcome {
   blocks: number;
 }
 
-/** Sorts `rec` with one process or, with workers > 1, in parallel blocks merged afterwards. */
-export async function sortRecording(rec: Recording, options: SortOptions, workers: number, quiet: boolean, io: CliIO): Promise<SortOutcome> {
+/**
+ * Sorts `rec` in one pass (segments on `options.workers` threads, the exact result) or, with
+ * blocks > 1, as that many time blocks sorted as separate recordings in parallel and merged.
+ */
+export async function sortRecording(rec: Recording, options: SortOptions, blocksWanted: number, quiet: boolean, io: CliIO): Promise<SortOutcome> {
   const t0 = performance.now();
-  if (workers <= 1) {
+  if (blocksWanted <= 1) {
     const { sorted, stats } = await performSpikeSortingDetailed(rec, { ...options, verbose: !quiet });
     return { result: sorted, backend: stats.backendDescription, seconds: (performance.now() - t0) / 1000, blocks: 1 };
   }
   const { sortInParallel } = await import('../parallel/sort-in-parallel.js');
-  const blocks = blocksFor(rec, options, workers);
-  if (!quiet && blocks.length < workers) {
-    io.err(`note: the recording is long enough for ${blocks.length} block(s) of >= --min-segment-length, sorting with ${blocks.length} worker(s)`);
+  const blocks = blocksFor(rec, options, blocksWanted);
+  if (!quiet && blocks.length < blocksWanted) {
+    io.err(`note: the recording is long enough for ${blocks.length} block(s) of >= --min-segment-length, sorting ${blocks.length} block(s)`);
   }
   let lastPct = -1;
   const parts = await sortInParallel(blocks, {
     ...options,
-    workers: Math.min(workers, blocks.length),
+    workers: blocks.length,
     verbose: false,
     onProgress: quiet
       ? undefined
@@ -158,7 +184,7 @@ export async function sortRecording(rec: Recording, options: SortOptions, worker
   const result = parts.length === 1 ? parts[0] : mergeRecordings(parts, { maxDrift: options.maxDrift });
   return {
     result,
-    backend: `${options.backend ?? 'auto'} in ${Math.min(workers, blocks.length)} worker thread(s)`,
+    backend: `${options.backend ?? SORT_DEFAULTS.backend}, ${blocks.length} blocks in worker threads`,
     seconds: (performance.now() - t0) / 1000,
     blocks: blocks.length,
   };
@@ -198,18 +224,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const out = optString(parsed, 'out')!;
   ensureOutDir(out, 'sort');
   const quiet = optFlag(parsed, 'quiet');
-  const workers = optNumber(parsed, 'workers') ?? 1;
   const blockCount = optNumber(parsed, 'blocks');
   const block = optNumber(parsed, 'block');
-  if (blockCount !== undefined || block !== undefined) {
+  if (block !== undefined) {
     if (blockCount === undefined) throw new UsageError('--block needs --blocks N (the number of blocks the recording is cut into)', 'sort');
-    if (block === undefined) throw new UsageError(`--blocks ${blockCount} needs --block I (which block to sort, 0 to ${blockCount - 1}); to sort all blocks in this process use --workers ${blockCount}`, 'sort');
     if (block >= blockCount) throw new UsageError(`--block must be below --blocks (${blockCount}), got ${block}`, 'sort');
-    if (parsed.options.workers !== undefined) throw new UsageError('--workers cannot be combined with --block: one process sorts one block', 'sort');
     const { sortOneBlock } = await import('./blocks.js');
     return sortOneBlock(rec, options, blockCount, block, out, quiet, io);
   }
-  const outcome = await sortRecording(rec, options, workers, quiet, io);
+  const outcome = await sortRecording(rec, options, blockCount ?? 1, quiet, io);
   const summary = await writeSortOutputs(out, rec, outcome);
   io.out(
     `sorted ${summary.recordingSeconds.toFixed(2)} s on ${rec.numChannels} channels in ${summary.seconds.toFixed(2)} s (${summary.backend}): ` +

@@ -1,12 +1,17 @@
 /**
- * Sorting parameters: defaults and validation rules of spec §1. Every rejection is a
- * ParameterError naming the parameter, the value received and what to pass instead.
+ * THE parameter table of performSpikeSorting: every option's name, type, range, default, unit
+ * and help, with its validation rule (spec §1). It drives the library's validation and its
+ * rejection of unknown option names, the CLI's `sort` options and `--help`, and the README's
+ * table (scripts/update-readme.mjs writes it; a test checks the README matches). A default is
+ * written here and nowhere else. Every rejection is a ParameterError naming the parameter, the
+ * value received and what to pass instead.
  */
 import { availableParallelism, freemem } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { ParameterError, describeValue } from './errors.js';
-import { roundDrift, roundHalfEven } from '../stages/track/assignment.js';
-import type { BackendChoice } from '../engines/select.js';
+import { roundDrift, roundHalfEven } from './rounding.js';
+
+export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 
 export interface SortProgress {
   /** Milliseconds of the sortable range processed so far. */
@@ -30,21 +35,16 @@ export interface SortOptions {
   detectionPolarity?: number;
   /** Progress bar and summary on stderr (default true). */
   verbose?: boolean;
-  /** 'auto' (WebGPU when an adapter exists, else CPU), 'webgpu' or 'cpu' (default 'auto'). */
+  /** 'auto' (WebGPU when a hardware adapter measures faster, else CPU), 'webgpu' or 'cpu' (default 'auto'). */
   backend?: BackendChoice;
-  /**
-   * Merge burst fragments within each segment (default true): units on the same peak channel
-   * with a similar footprint whose spikes mostly follow a larger unit's by 1.5-25 ms (the
-   * shrinking late spikes of complex-spike bursts) join that unit. Beyond the reference
-   * algorithm; false gives the reference's behaviour. See src/sorting/burst-merge.ts.
-   */
+  /** Merge burst fragments within each segment (default true; false: the reference behaviour). */
   mergeBursts?: boolean;
-  /** Called after each sorted segment. */
-  onProgress?: (p: SortProgress) => void;
   /** Segments sorted at once on worker threads (default: the machine's available cores). */
   workers?: number;
-  /** Bytes of segment windows in flight at once (default: half the free memory, at most 6 GiB). */
+  /** Bytes of segment windows in flight at once (default: half the free memory, 1 to 6 GiB). */
   memoryLimit?: number;
+  /** Called after each sorted segment. */
+  onProgress?: (p: SortProgress) => void;
 }
 
 export interface ResolvedSortOptions {
@@ -58,9 +58,9 @@ export interface ResolvedSortOptions {
   verbose: boolean;
   backend: BackendChoice;
   mergeBursts: boolean;
-  onProgress: ((p: SortProgress) => void) | undefined;
   workers: number;
   memoryLimit: number;
+  onProgress: ((p: SortProgress) => void) | undefined;
 }
 
 /** What validateSortOptions needs to know about the recording. */
@@ -71,17 +71,28 @@ export interface RecordingShape {
   samplesPerMs?: number;
 }
 
-export const SORT_DEFAULTS = Object.freeze({
-  minSegmentLength: 10,
-  detectionSensitivity: 10,
-  minSpikesPerCluster: 5,
-  mergingThreshold: 0.4,
-  maxDrift: 30,
-  detectionPolarity: -1,
-  verbose: true,
-  backend: 'auto' as BackendChoice,
-  mergeBursts: true,
-});
+export type ParameterKind = 'number' | 'integer' | 'boolean' | 'choice' | 'function';
+
+export interface ParameterSpec {
+  /** The option's name in SortOptions. */
+  name: keyof SortOptions;
+  kind: ParameterKind;
+  /** 'choice' values. */
+  choices?: readonly string[];
+  /** The default value, or how it is found (evaluated when options are validated). */
+  default: number | boolean | string | undefined | (() => number);
+  /** The default as documentation shows it. */
+  defaultText: string;
+  unit: string;
+  /** The valid range as documentation shows it. */
+  range: string;
+  help: string;
+  /**
+   * The command-line flag (without dashes); `negate`: a flag that sets a boolean option to
+   * false (e.g. --no-merge-bursts). null: library only.
+   */
+  cli: { flag: string; value?: string; negate?: boolean } | null;
+}
 
 /** Below this rate the wide DoG width floor(S/4.75) is 0 and the filtered signal is identically zero. */
 export const MIN_SORTING_RATE_HZ = 5000;
@@ -97,24 +108,160 @@ export function defaultWorkers(): number {
 
 /** Segment windows in flight by default: half the free memory, between 1 and 6 GiB. */
 export function defaultMemoryLimit(): number {
-  return Math.max(2 ** 30, Math.min(freemem() / 2, 6 * 2 ** 30));
+  return Math.floor(Math.max(2 ** 30, Math.min(freemem() / 2, 6 * 2 ** 30)));
 }
+
+export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
+  {
+    name: 'minSegmentLength', kind: 'number', default: 10, defaultText: '10', unit: 's', range: '>= 0.1 (clipped), whole ms',
+    help: 'Shortest segment; the recording is cut into segments at least this long where the activity changes (drift). Memory per segment in flight is about 3·L·C·fs·4 bytes at most (1.4 GB for 384 channels at 30 kHz, L = 10 s): lower it to save memory.',
+    cli: { flag: 'min-segment-length', value: 'S' },
+  },
+  {
+    name: 'detectionSensitivity', kind: 'number', default: 10, defaultText: '10', unit: '', range: '> 0',
+    help: 'κ: threshold = −κ·median|filtered| per channel (first sample of each ms of the first 4L ms); higher finds fewer, larger spikes.',
+    cli: { flag: 'detection-sensitivity', value: 'K' },
+  },
+  {
+    name: 'minSpikesPerCluster', kind: 'number', default: 5, defaultText: '5', unit: 'spikes', range: '>= 2 (clipped)',
+    help: 'Smallest number of spikes for a unit to be kept.',
+    cli: { flag: 'min-spikes-per-cluster', value: 'N' },
+  },
+  {
+    name: 'mergingThreshold', kind: 'number', default: 0.4, defaultText: '0.4', unit: '', range: '(0, 1)',
+    help: 'λ: how different two halves must be (difference vectors) to stay split; higher merges more.',
+    cli: { flag: 'merging-threshold', value: 'X' },
+  },
+  {
+    name: 'maxDrift', kind: 'number', default: 30, defaultText: '30', unit: 'µm', range: '>= 0, rounded half to even to a multiple of 5',
+    help: 'Largest drift searched when linking segments (and recordings).',
+    cli: { flag: 'max-drift', value: 'UM' },
+  },
+  {
+    name: 'detectionPolarity', kind: 'number', default: -1, defaultText: '-1', unit: '', range: 'non-zero',
+    help: 'Multiplies the data so spikes point down: −1 for negative spikes, +1 for positive, −1/a for data saved as a·x+b.',
+    cli: { flag: 'detection-polarity', value: 'P' },
+  },
+  {
+    name: 'backend', kind: 'choice', choices: ['auto', 'webgpu', 'cpu'], default: 'auto', defaultText: 'auto', unit: '', range: 'auto, webgpu, cpu',
+    help: 'Where filtering runs: webgpu needs a GPU adapter; auto uses a hardware GPU when it measures faster than the CPU path, else the CPU, and says why.',
+    cli: { flag: 'backend', value: 'NAME' },
+  },
+  {
+    name: 'workers', kind: 'integer', default: defaultWorkers, defaultText: 'available cores', unit: 'threads', range: '>= 1',
+    help: 'Segments sorted at once on worker threads; results are the same for any number.',
+    cli: { flag: 'workers', value: 'N' },
+  },
+  {
+    name: 'memoryLimit', kind: 'number', default: defaultMemoryLimit, defaultText: 'half the free memory, 1–6 GiB', unit: 'bytes', range: '> 0, at least one longest segment',
+    help: 'Bound on the filtered windows of the segments in flight (each about numMs·C·(4S+8) bytes); fewer segments run at once when they would exceed it.',
+    cli: { flag: 'memory-limit', value: 'BYTES' },
+  },
+  {
+    name: 'mergeBursts', kind: 'boolean', default: true, defaultText: 'true', unit: '', range: 'true, false',
+    help: 'Merge burst fragments (the later, smaller spikes of a burst) into their unit within each segment (beyond the reference; false gives the reference behaviour).',
+    cli: { flag: 'no-merge-bursts', negate: true },
+  },
+  {
+    name: 'verbose', kind: 'boolean', default: true, defaultText: 'true', unit: '', range: 'true, false',
+    help: 'Progress bar (ms done, × real time, ETA) and a one-line summary on stderr.',
+    cli: { flag: 'quiet', negate: true },
+  },
+  {
+    name: 'onProgress', kind: 'function', default: undefined, defaultText: '—', unit: '', range: '({ doneMs, totalMs }) => void',
+    help: 'Called after each sorted segment.',
+    cli: null,
+  },
+] satisfies ParameterSpec[]);
+
+/** The defaults as values (the functional ones evaluated now). */
+export function sortDefaults(): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const p of SORT_PARAMETERS) out[p.name] = typeof p.default === 'function' ? p.default() : p.default;
+  return out;
+}
+
+/** The constant defaults, frozen (workers and memoryLimit depend on the machine: see sortDefaults()). */
+export const SORT_DEFAULTS = Object.freeze(Object.fromEntries(
+  SORT_PARAMETERS.filter((p) => typeof p.default !== 'function' && p.default !== undefined).map((p) => [p.name, p.default]),
+)) as Readonly<{
+  minSegmentLength: number; detectionSensitivity: number; minSpikesPerCluster: number; mergingThreshold: number;
+  maxDrift: number; detectionPolarity: number; backend: BackendChoice; mergeBursts: boolean; verbose: boolean;
+}>;
 
 function reject(parameter: string, value: unknown, message: string): never {
   throw new ParameterError(parameter, value, message);
 }
 
-function finiteNumber(name: string, value: unknown, fallback: number, fix: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    reject(name, value, `${name} must be a finite number, got ${describeValue(value)}; ${fix}`);
+/** Levenshtein distance, for "did you mean" on misspelled option names. */
+export function editDistance(a: string, b: string): number {
+  const prev = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+      diag = up;
+    }
   }
-  return value;
+  return prev[b.length];
+}
+
+/** The closest of `names` to `name`, when it is close enough to be a likely misspelling. */
+export function closestName(name: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const n of names) {
+    const d = editDistance(name, n);
+    if (d < bestD) {
+      bestD = d;
+      best = n;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+/** Type check of one option against its table entry; returns the value or the default. */
+function typed(spec: ParameterSpec, value: unknown): unknown {
+  const def = typeof spec.default === 'function' ? spec.default() : spec.default;
+  if (value === undefined) return def;
+  const name = spec.name;
+  switch (spec.kind) {
+    case 'number':
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        reject(name, value, `${name} must be a finite number${spec.unit ? ` (${spec.unit})` : ''}, got ${describeValue(value)}; pass ${spec.range}, e.g. ${spec.defaultText.match(/^-?[\d.]+$/) ? spec.defaultText : def}`);
+      }
+      if (spec.kind === 'integer' && !Number.isInteger(value)) {
+        reject(name, value, `${name} must be a whole number (${spec.range}), got ${describeValue(value)}`);
+      }
+      return value;
+    case 'boolean':
+      if (typeof value !== 'boolean') reject(name, value, `${name} must be true or false, got ${describeValue(value)}`);
+      return value;
+    case 'choice':
+      if (typeof value !== 'string' || !spec.choices!.includes(value)) {
+        reject(name, value, `${name} must be ${spec.choices!.map((c) => `'${c}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')}, got ${describeValue(value)}`);
+      }
+      return value;
+    case 'function':
+      if (typeof value !== 'function') reject(name, value, `${name} must be a function ${spec.range}, got ${describeValue(value)}`);
+      return value;
+  }
 }
 
 export function validateSortOptions(recording: RecordingShape, options: SortOptions = {}): ResolvedSortOptions {
   if (options === null || typeof options !== 'object') {
     reject('options', options, `sorting options must be an object such as { detectionSensitivity: 10 }, got ${describeValue(options)}`);
+  }
+  const names = SORT_PARAMETERS.map((p) => p.name as string);
+  for (const key of Object.keys(options)) {
+    if (names.includes(key)) continue;
+    const near = closestName(key, names);
+    reject(key, (options as Record<string, unknown>)[key],
+      `unknown sorting option ${JSON.stringify(key)}${near ? `; did you mean ${JSON.stringify(near)}?` : ''} (valid options: ${names.join(', ')})`);
   }
 
   const fsHz = recording.samplingFrequency;
@@ -137,81 +284,54 @@ export function validateSortOptions(recording: RecordingShape, options: SortOpti
       `${fsHz} Hz, sorting needs at least ${MIN_SORTING_MS} (${MIN_SORTING_MS * S} samples); pass a longer recording`);
   }
 
-  const minSegmentLength = finiteNumber('minSegmentLength', options.minSegmentLength, SORT_DEFAULTS.minSegmentLength,
-    'pass the minimum segment length in seconds, e.g. 10');
-  const minSegmentMs = roundHalfEven(1000 * Math.max(0.1, minSegmentLength));
+  const v: Record<string, unknown> = {};
+  for (const p of SORT_PARAMETERS) v[p.name] = typed(p, (options as Record<string, unknown>)[p.name]);
 
-  const detectionSensitivity = finiteNumber('detectionSensitivity', options.detectionSensitivity,
-    SORT_DEFAULTS.detectionSensitivity, 'pass a positive number, e.g. 10');
+  // The rules beyond type and presence (spec §1).
+  const minSegmentMs = roundHalfEven(1000 * Math.max(0.1, v.minSegmentLength as number));
+  const detectionSensitivity = v.detectionSensitivity as number;
   if (!(detectionSensitivity > 0)) {
     reject('detectionSensitivity', detectionSensitivity,
       `detectionSensitivity must be > 0, got ${describeValue(detectionSensitivity)}; pass a positive number, e.g. 10 (higher finds fewer, larger spikes)`);
   }
-
-  const minSpikesRaw = finiteNumber('minSpikesPerCluster', options.minSpikesPerCluster,
-    SORT_DEFAULTS.minSpikesPerCluster, 'pass a number of spikes, e.g. 5');
-  const minSpikesPerCluster = Math.max(2, minSpikesRaw);
-
-  const mergingThreshold = finiteNumber('mergingThreshold', options.mergingThreshold,
-    SORT_DEFAULTS.mergingThreshold, 'pass a number strictly between 0 and 1, e.g. 0.4');
+  const minSpikesPerCluster = Math.max(2, v.minSpikesPerCluster as number);
+  const mergingThreshold = v.mergingThreshold as number;
   if (!(mergingThreshold > 0 && mergingThreshold < 1)) {
     reject('mergingThreshold', mergingThreshold,
       `mergingThreshold must be strictly between 0 and 1, got ${describeValue(mergingThreshold)}; pass e.g. 0.4 (higher merges more)`);
   }
-
-  const maxDriftRaw = finiteNumber('maxDrift', options.maxDrift, SORT_DEFAULTS.maxDrift, 'pass a distance in µm >= 0, e.g. 30');
+  const maxDriftRaw = v.maxDrift as number;
   if (!(maxDriftRaw >= 0)) {
     reject('maxDrift', maxDriftRaw, `maxDrift must be >= 0 (µm), got ${describeValue(maxDriftRaw)}; pass e.g. 30, or 0 for no drift`);
   }
-  const maxDrift = roundDrift(maxDriftRaw);
-
-  const detectionPolarity = finiteNumber('detectionPolarity', options.detectionPolarity,
-    SORT_DEFAULTS.detectionPolarity, 'pass -1 for negative-going spikes, +1 for positive-going ones');
+  const detectionPolarity = v.detectionPolarity as number;
   if (detectionPolarity === 0) {
     reject('detectionPolarity', detectionPolarity,
       `detectionPolarity must be non-zero, got 0; pass -1 for negative-going spikes, +1 for positive-going ones (or -1/a for data saved as a*x+b)`);
   }
-
-  let verbose: boolean = SORT_DEFAULTS.verbose;
-  if (options.verbose !== undefined) {
-    if (typeof options.verbose !== 'boolean') {
-      reject('verbose', options.verbose, `verbose must be true or false, got ${describeValue(options.verbose)}`);
-    }
-    verbose = options.verbose;
-  }
-
-  let backend: BackendChoice = SORT_DEFAULTS.backend;
-  if (options.backend !== undefined) {
-    if (options.backend !== 'auto' && options.backend !== 'webgpu' && options.backend !== 'cpu') {
-      reject('backend', options.backend, `backend must be 'auto', 'webgpu' or 'cpu', got ${describeValue(options.backend)}`);
-    }
-    backend = options.backend;
-  }
-
-  let mergeBursts: boolean = SORT_DEFAULTS.mergeBursts;
-  if (options.mergeBursts !== undefined) {
-    if (typeof options.mergeBursts !== 'boolean') {
-      reject('mergeBursts', options.mergeBursts, `mergeBursts must be true or false, got ${describeValue(options.mergeBursts)}; pass false for the reference algorithm's behaviour`);
-    }
-    mergeBursts = options.mergeBursts;
-  }
-
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
-    reject('onProgress', options.onProgress, `onProgress must be a function ({ doneMs, totalMs }) => void, got ${describeValue(options.onProgress)}`);
-  }
-
-  const workers = finiteNumber('workers', options.workers, defaultWorkers(), 'pass a number of threads, e.g. 2');
-  if (!(Number.isInteger(workers) && workers >= 1)) {
+  const workers = v.workers as number;
+  if (!(workers >= 1)) {
     reject('workers', workers, `workers must be a whole number >= 1, got ${describeValue(workers)}; pass e.g. 2 (segments sorted at once)`);
   }
-  const memoryLimit = finiteNumber('memoryLimit', options.memoryLimit, defaultMemoryLimit(), 'pass a number of bytes, e.g. 4e9');
+  const memoryLimit = v.memoryLimit as number;
   if (!(memoryLimit > 0)) {
     reject('memoryLimit', memoryLimit, `memoryLimit must be a positive number of bytes, got ${describeValue(memoryLimit)}; pass e.g. 4e9`);
   }
 
   return {
-    workers, memoryLimit,
-    minSegmentMs, detectionSensitivity, minSpikesPerCluster, mergingThreshold, maxDrift,
-    detectionPolarity, verbose, backend, mergeBursts, onProgress: options.onProgress,
+    minSegmentMs, detectionSensitivity, minSpikesPerCluster, mergingThreshold, maxDrift: roundDrift(maxDriftRaw),
+    detectionPolarity, verbose: v.verbose as boolean, backend: v.backend as BackendChoice, mergeBursts: v.mergeBursts as boolean,
+    workers, memoryLimit, onProgress: v.onProgress as ResolvedSortOptions['onProgress'],
   };
+}
+
+/** The README's option table, generated from SORT_PARAMETERS. */
+export function parameterTableMarkdown(): string {
+  const cell = (t: string): string => t.replace(/\|/g, '\\|');
+  const rows = SORT_PARAMETERS.map((p) => {
+    const cli = p.cli ? ` (CLI \`--${p.cli.flag}\`${p.cli.negate ? ' sets false' : ''})` : '';
+    const unit = p.unit ? ` ${p.unit}` : '';
+    return `| \`${p.name}\` | ${p.kind === 'choice' ? 'string' : p.kind} | ${cell(p.defaultText)}${/^-?[\d.]+$/.test(p.defaultText) ? unit : ''} | ${cell(p.range)} | ${cell(p.help)}${cli} |`;
+  });
+  return ['| option | type | default | range | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }

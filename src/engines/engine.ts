@@ -10,7 +10,7 @@ import type { FilteredBuffer } from '../core/window.js';
 import type { SortKernels } from '../stages/sort/kernels.js';
 import { filterHalo } from '../stages/filter/taps.js';
 
-export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
+export type { BackendChoice } from '../core/params.js';
 
 export interface Engine {
   readonly backend: 'webgpu' | 'cpu';

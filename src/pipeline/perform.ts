@@ -11,13 +11,14 @@
  * segments are then linked by the drift-searched assignment (§10). Results are bit-identical
  * to the sequential path (sequential.ts) for any worker count (test/pipeline/two-pass.test.ts).
  *
- * Memory: the scan's minima (4L ms x C) and two filter chunks, plus the windows in flight,
- * each numMs x C x (4S + 8) bytes; independent of the recording's length.
+ * Memory: the scan's minima (4L ms x C) and two filter chunks, plus the pooled windows of the
+ * segments in flight, each numMs x C x (4S + 8) bytes; independent of the recording's length.
  */
 import { isMainThread } from 'node:worker_threads';
 import type { Recording } from '../formats/recording.js';
 import { ParameterError } from '../core/errors.js';
-import { allocateFilteredBuffer, windowBytes, type FilteredBuffer } from '../core/window.js';
+import { windowBytes, type FilteredBuffer } from '../core/window.js';
+import { WindowPool } from './window-pool.js';
 import { validateSortOptions, type ResolvedSortOptions, type SortOptions } from '../core/params.js';
 import { createSignalProcessor, type SignalProcessor } from '../engines/select.js';
 import type { SortKernels } from '../stages/sort/kernels.js';
@@ -128,31 +129,25 @@ async function sortTwoPass(
   let doneMs = 0;
   let scanMs = 0;
   let peakInFlight = 0;
-  let peakWindowBytes = 0;
 
-  // Windows in flight and their bytes; `slotFreed` wakes the scheduler when one finishes.
+  // Segments in flight (each with a window from the pool); the scheduler waits on them.
   const inFlight = new Set<Promise<void>>();
-  let bytesInFlight = 0;
+  const pool = new WindowPool(C, S, opts.memoryLimit);
   let failure: Error | null = null;
 
-  const start = (plan: SegmentPlan, ctx: SegmentContext): void => {
-    const bytes = windowBytes(C, S, plan.numMs);
-    bytesInFlight += bytes;
-    peakWindowBytes = Math.max(peakWindowBytes, bytesInFlight);
+  const start = (plan: SegmentPlan, win: FilteredBuffer, ctx: SegmentContext): void => {
     const job = (async () => {
-      let win: FilteredBuffer | null = allocateFilteredBuffer(C, S, plan.numMs);
       try {
         const t0 = performance.now();
         await engine.filterBlocks(recording, plan.startMs, plan.numMs, opts.detectionPolarity, win, 0);
         filterMs += performance.now() - t0;
         const out: SegmentOutcome = await runner.sort(win, plan.numMs, ctx);
-        win = null;
         record(plan, out);
       } finally {
-        bytesInFlight -= bytes;
+        pool.release(win);
       }
     })();
-    const tracked = job.catch((e: unknown) => {
+    const tracked: Promise<void> = job.catch((e: unknown) => {
       failure ??= e instanceof Error ? e : new Error(String(e));
       scan.stop();
     }).finally(() => inFlight.delete(tracked));
@@ -183,13 +178,17 @@ async function sortTwoPass(
         };
         continue;
       }
-      const bytes = windowBytes(C, S, item.numMs);
-      // Wait for a free sort slot and room in the memory budget (one segment always fits: checked above).
-      while (!failure && inFlight.size > 0 && (inFlight.size >= runner.concurrency + 1 || bytesInFlight + bytes > opts.memoryLimit)) {
+      // One segment filters while `concurrency` sort; a window must fit the memory budget
+      // (one of the longest always does: checked above).
+      let win: FilteredBuffer | null = null;
+      while (!failure) {
+        if (inFlight.size < runner.concurrency + 1) win = pool.tryAcquire(item.numMs);
+        if (win) break;
+        if (inFlight.size === 0) throw new Error(`internal error: no window for a ${item.numMs}-ms segment with nothing in flight`);
         await Promise.race(inFlight);
       }
-      if (failure) break;
-      start(item, context!);
+      if (failure || !win) break;
+      start(item, win, context!);
     }
     scanMs = performance.now() - tStart;
     await Promise.all(inFlight);
@@ -198,6 +197,7 @@ async function sortTwoPass(
     scan.stop();
     await Promise.all(inFlight);
     runner.dispose();
+    pool.clear();
   }
 
   const tm = performance.now();
@@ -231,7 +231,7 @@ async function sortTwoPass(
       numSegments: segments.length,
       numUnits,
       peakInFlight,
-      peakWindowBytes,
+      peakWindowBytes: pool.peakBytes,
       recordingSeconds: totalMs / 1000,
     },
   };

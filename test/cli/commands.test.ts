@@ -53,7 +53,7 @@ describe('help and argument errors', () => {
       for (const o of specs[c].options) expect(r.out, `${c} --${o.name}`).toContain(`--${o.name}`);
     }
     const sortHelp = (await cli('help', 'sort')).out;
-    for (const o of ['probe', 'sampling-frequency', 'dtype', 'header', 'sample-offset', 'num-samples', 'recording-offset', 'min-segment-length', 'detection-sensitivity', 'min-spikes-per-cluster', 'merging-threshold', 'max-drift', 'detection-polarity', 'backend', 'workers', 'quiet', 'out']) {
+    for (const o of ['probe', 'sampling-frequency', 'dtype', 'header', 'sample-offset', 'num-samples', 'recording-offset', 'min-segment-length', 'detection-sensitivity', 'min-spikes-per-cluster', 'merging-threshold', 'max-drift', 'detection-polarity', 'backend', 'workers', 'memory-limit', 'blocks', 'no-merge-bursts', 'quiet', 'out']) {
       expect(sortHelp).toContain(`--${o}`);
       expect(sortSpec.options.some((s) => s.name === o)).toBe(true);
     }

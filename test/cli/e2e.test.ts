@@ -121,9 +121,9 @@ describe('spikesift sort, info, export, merge, report, compare', () => {
     expect(secondHalf.every((t) => t >= half && t < gen.numSamples)).toBe(true);
   });
 
-  it('--workers 2 sorts two blocks in worker threads and merges them', async () => {
+  it('--blocks 2 sorts two blocks in worker threads and merges them', async () => {
     const out = path.join(root, 'workers');
-    const r = await cli(...sortArgs(out, '--workers', 2));
+    const r = await cli(...sortArgs(out, '--blocks', 2));
     expect(r.code, r.err).toBe(0);
     const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
     expect(summary.blocks).toBe(2);

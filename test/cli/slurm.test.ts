@@ -1,6 +1,6 @@
 // spikesift slurm on a real one-node Slurm cluster (scripts/slurm-local.sh, started and stopped
 // here): a generated recording sorted as 4 array tasks and merged by the dependent job must
-// equal sort --workers 4 byte for byte; a failing block is named with its log, nothing is
+// equal sort --blocks 4 byte for byte; a failing block is named with its log, nothing is
 // merged, and the rerun sorts only that block. Skips (saying why) where Slurm is not installed.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -63,7 +63,7 @@ function slurm(...args: string[]) {
 
 const bytes = (...p: string[]) => fs.readFileSync(path.join(...p));
 
-/** The local reference, `sort --workers N`, run by the same spikesift the tasks run. */
+/** The local reference, `sort --blocks N`, run by the same spikesift the tasks run. */
 function localSort(...args: (string | number)[]): void {
   const r = spawnSync('bash', ['-c', `${command} "$@"`, 'spikesift', 'sort', gen.binaryFile, ...recordingArgs(), '--quiet', ...args.map(String)], { encoding: 'utf8', timeout: 90_000 });
   expect(r.status, r.stderr).toBe(0);
@@ -91,7 +91,7 @@ describe.skipIf(skip !== undefined)('spikesift slurm on a local Slurm cluster', 
     // Dense, clear units, so that the byte equality is over hundreds of sorted spikes.
     gen = await generateRecording({ out: path.join(root, 'gen'), preset: 'linear32', duration: 4, seed: 3, numUnits: 8, firingRateRange: [10, 30], snrRange: [6, 20], drift: { rate: 2 } });
     local = path.join(root, 'local');
-    localSort('--workers', 4, '--out', local);
+    localSort('--blocks', 4, '--out', local);
     expect(JSON.parse(fs.readFileSync(path.join(local, 'summary.json'), 'utf8')).blocks).toBe(4);
     const saved = await SortedRecording.load(path.join(local, 'result.spikesift'));
     expect(saved.segments.reduce((n, seg) => n + seg.spikes.reduce((m, t) => m + t.length, 0), 0)).toBeGreaterThan(300);
@@ -123,7 +123,7 @@ describe.skipIf(skip !== undefined)('spikesift slurm on a local Slurm cluster', 
     expect(fs.existsSync(path.join(out, 'block-000.spikesift'))).toBe(false);
   });
 
-  it('sorts 4 blocks as an array and merges them; the result equals sort --workers 4 byte for byte', async () => {
+  it('sorts 4 blocks as an array and merges them; the result equals sort --blocks 4 byte for byte', async () => {
     const out = path.join(root, 'slurm');
     const r = await slurm('--out', out, '--wait');
     expect(r.code, `${r.out}\n${r.err}`).toBe(0);
@@ -184,7 +184,7 @@ describe.skipIf(skip !== undefined)('spikesift slurm on a local Slurm cluster', 
     expect(r.err).toMatch(/note: first is long enough for 2 block\(s\)/);
     expect(r.out).toMatch(/tasks 0-3; 4 block\(s\), 0 already complete, 4 to sort/);
     const first = path.join(root, 'local-first');
-    localSort('--num-samples', 30000, '--workers', 4, '--out', first);
+    localSort('--num-samples', 30000, '--blocks', 4, '--out', first);
     expect(bytes(out, 'first', 'result.spikesift').equals(bytes(first, 'result.spikesift'))).toBe(true);
     const second = JSON.parse(fs.readFileSync(path.join(out, 'second', 'summary.json'), 'utf8'));
     expect(second.blocks).toBe(2);

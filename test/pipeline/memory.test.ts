@@ -1,6 +1,6 @@
 /**
  * Memory does not grow with recording length: the sorter streams through a buffer of
- * 4L ms (+ an L-ms prefetch region). Peak RSS is measured in fresh child processes.
+ * pass 1 keeps 4L ms of minima, pass 2 the windows of the segments in flight. Peak RSS is measured in fresh child processes.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
