@@ -476,6 +476,24 @@ function queueStates(ids: string[]): Map<string, { state: string; reason: string
   return out;
 }
 
+/** DIR/slurm/submitted.json: the jobs of the last submission, so a rerun can see them. */
+const SUBMITTED_FILE = 'submitted.json';
+
+/** Jobs of the previous submission still queued or running (their tasks would race a rerun's). */
+function previousJobsActive(scriptDir: string): string[] {
+  let ids: string[];
+  try {
+    const last = JSON.parse(fs.readFileSync(path.join(scriptDir, SUBMITTED_FILE), 'utf8')) as { sort?: string; merge?: string };
+    ids = [last.sort, last.merge].filter((x): x is string => typeof x === 'string' && /^\d+$/.test(x));
+  } catch {
+    return [];
+  }
+  if (ids.length === 0) return [];
+  const states = queueStates(ids);
+  if (!states) return [];
+  return [...new Set([...states].filter(([, st]) => ACTIVE.has(st.state)).map(([id]) => id.split('_')[0]))].sort((a, b) => Number(a) - Number(b));
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -585,6 +603,14 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const scripts = buildScripts(jobs, outDir, parsed, sbatchArgs, command, rerun);
 
+  const active = previousJobsActive(scripts.dir);
+  if (active.length > 0 && !dryRun) {
+    throw new UsageError(
+      `jobs ${active.join(', ')} of the previous submission into ${outDir} are still queued or running; a rerun now would sort their blocks twice. ` +
+        `Wait for them (squeue -j ${active.join(',')}) or cancel them (scancel ${active.join(' ')}), then run this again`,
+      'slurm',
+    );
+  }
   fs.mkdirSync(scripts.logs, { recursive: true });
   writeFileAtomic(scripts.sortFile, scripts.sort);
   writeFileAtomic(scripts.mergeFile, scripts.merge);
@@ -612,6 +638,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     const r = sbatch([scripts.sortFile]);
     if (!r.ok) {
       io.err(`spikesift slurm: the sort array was not submitted: ${r.message}`);
+      if (/array/i.test(r.message)) {
+        io.err(`note: the array's task ids go up to ${total - 1}; a cluster's MaxArraySize (scontrol show config) may be lower: use fewer --blocks or split the manifest`);
+      }
       return 1;
     }
     sortId = r.id;
@@ -621,6 +650,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   }
   const mergeArgs = sortId ? [`--dependency=afterok:${sortId}`, '--kill-on-invalid-dep=yes', scripts.mergeFile] : [scripts.mergeFile];
   const m = sbatch(mergeArgs);
+  writeFileAtomic(path.join(scripts.dir, SUBMITTED_FILE), JSON.stringify({ sort: sortId, merge: m.ok ? m.id : undefined, at: new Date().toISOString() }, null, 2) + '\n');
   if (!m.ok) {
     io.err(`spikesift slurm: the merge job was not submitted: ${m.message}`);
     if (sortId) io.err(`the sort array ${sortId} is queued; submit the merge by hand: sbatch --dependency=afterok:${sortId} --kill-on-invalid-dep=yes ${scripts.mergeFile}`);

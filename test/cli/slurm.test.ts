@@ -169,6 +169,23 @@ describe.skipIf(skip !== undefined)('spikesift slurm on a local Slurm cluster', 
     sameAsLocal(out);
   });
 
+  it('refuses a rerun while the previous submission is still queued', async () => {
+    const out = path.join(root, 'held');
+    const first = await slurm('--out', out, '--sbatch-arg=--hold');
+    expect(first.code, first.err).toBe(0);
+    const ids = [...first.out.matchAll(/submitted (?:sort array|merge job) (\d+)/g)].map((m) => m[1]);
+    expect(ids).toHaveLength(2);
+    try {
+      const again = await slurm('--out', out);
+      expect(again.code).toBe(2);
+      expect(again.err).toContain(`jobs ${ids.join(', ')} of the previous submission into ${out} are still queued or running`);
+      expect(again.err).toContain(`scancel ${ids.join(' ')}`);
+    } finally {
+      spawnSync('scancel', ids, { env });
+    }
+    expect(fs.readdirSync(out).filter((f) => f.startsWith('block-'))).toEqual([]);
+  });
+
   it('a manifest sorts several recordings in one array, each into its own folder', async () => {
     const manifest = path.join(root, 'manifest.txt');
     // Two 1-s pieces of the file (2 blocks each), the second named relative to the manifest.
