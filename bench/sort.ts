@@ -3,7 +3,12 @@
  * 384-channel probes at 30 kHz per backend, with a stage breakdown and peak memory, as a
  * markdown table on stdout (the integrator copies it to bench/RESULTS.md).
  *
- *   npm run bench:sort -- [--seconds N] [--channels 32,64,384] [--backend cpu,webgpu,webgpu-kernels,auto] [--min-segment S] [--keep]
+ *   npm run bench:sort -- [--seconds N] [--channels 32,64,128,384,1536] [--workers 1,default] [--backend cpu,webgpu,webgpu-kernels,auto]
+ *                         [--min-segment S] [--baseline DIR] [--keep]
+ *
+ * --workers: rows per worker count ("default" = the library's default, all available cores).
+ * --baseline DIR: also sort each recording with the code of another checkout (e.g. a git
+ * worktree of an older commit) in the same run, on the same data, for before/after rows.
  *
  * Backends: cpu; webgpu (WGSL filter, TypeScript sort kernels: the default of that backend);
  * webgpu-kernels (WGSL filter and WGSL sort kernels); auto. By default cpu, plus webgpu when the
@@ -11,35 +16,42 @@
  *
  * Each configuration runs in its own child process so that peak memory (maxRSS) belongs to
  * that run alone. Recordings are generated once into the temp folder (presets linear32, poly64,
- * np384, seed 1) and reused by later runs unless they are removed (they are removed at the end
- * unless --keep).
+ * poly128, np384, np2-1536, seed 1) and reused by later runs unless they are removed (they are
+ * removed at the end unless --keep).
  *
  * Columns: "x real time" = recording seconds / wall seconds of performSpikeSorting (processor
  * start-up included). "read" = one sequential pass reading the same bytes (measured separately;
  * the filter reads them again inside "filter"). "filter" = wall time of the filter requests
  * (they run on worker threads and overlap sorting), "filter wait" = time the sorter waited for
- * them. "loop" = the per-segment loop (§7) with its parts: detect, gather, cluster, match,
- * subtract(+statistics). Then thresholds (§5), the drift heuristic (§6) and moving the unsorted
- * remainder to the front of the buffer; "merge" = linking segments (§10).
+ * them. "loop" = the per-segment loop (§7) summed over segments (several run at once on worker
+ * threads, so it can exceed the wall time) with its parts: detect, gather, cluster, match,
+ * subtract(+statistics). Then thresholds (§5), the drift heuristic (§6) and moving minima (or,
+ * sequential path, the unsorted remainder) to the front of the buffer; "pass 1" = wall time until
+ * every boundary is known; "merge" = linking segments (§10).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateRecording, loadGroundTruth } from '../src/groundtruth/index.js';
 import type { ProbePreset } from '../src/groundtruth/probes.js';
-import { Recording } from '../src/formats/recording.js';
 import { probeAdapter } from '../src/engines/webgpu/context.js';
-import { performSpikeSortingDetailed, type SortStats } from '../src/pipeline/perform.js';
+import type { SortStats } from '../src/pipeline/perform.js';
 
 type Backend = 'cpu' | 'webgpu' | 'auto' | 'webgpu-kernels';
-interface Args { seconds: number; channels: number[]; backends: Backend[]; minSegment: number; keep: boolean; explicitBackends: boolean }
+interface Args {
+  seconds: number; channels: number[]; backends: Backend[]; minSegment: number; keep: boolean; explicitBackends: boolean;
+  workers: (number | 'default')[]; baseline: string | null;
+}
 
-const PRESET: Record<number, ProbePreset> = { 32: 'linear32', 64: 'poly64', 384: 'np384' };
+const PRESET: Record<number, ProbePreset> = { 32: 'linear32', 64: 'poly64', 128: 'poly128', 384: 'np384', 1536: 'np2-1536' };
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { seconds: 60, channels: [32, 64, 384], backends: ['cpu', 'webgpu'], minSegment: 10, keep: false, explicitBackends: false };
+  const a: Args = {
+    seconds: 60, channels: [32, 64, 128, 384, 1536], backends: ['cpu', 'webgpu'], minSegment: 10, keep: false, explicitBackends: false,
+    workers: [1, 'default'], baseline: null,
+  };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = (): string => {
@@ -54,14 +66,17 @@ function parseArgs(argv: string[]): Args {
       a.explicitBackends = true;
     }
     else if (k === '--min-segment') a.minSegment = Number(v());
+    else if (k === '--workers') a.workers = v().split(',').map((w) => (w === 'default' ? 'default' : Number(w)));
+    else if (k === '--baseline') a.baseline = v();
     else if (k === '--keep') a.keep = true;
     else if (k === '--help' || k === '-h') {
-      console.log('usage: npm run bench:sort -- [--seconds N] [--channels 32,64,384] [--backend cpu,webgpu,webgpu-kernels,auto] [--min-segment S] [--keep]');
+      console.log('usage: npm run bench:sort -- [--seconds N] [--channels 32,64,128,384,1536] [--workers 1,default] [--backend cpu,webgpu,webgpu-kernels,auto] [--min-segment S] [--baseline DIR] [--keep]');
       process.exit(0);
     } else throw new Error(`unknown argument ${k} (try --help)`);
   }
   if (!(a.seconds >= 1)) throw new Error(`--seconds must be >= 1, got ${a.seconds}`);
-  for (const c of a.channels) if (!PRESET[c]) throw new Error(`--channels: ${c} is not one of 32, 64, 384 (the generator's presets)`);
+  for (const c of a.channels) if (!PRESET[c]) throw new Error(`--channels: ${c} is not one of ${Object.keys(PRESET).join(', ')} (the generator's presets)`);
+  for (const w of a.workers) if (w !== 'default' && !(Number.isInteger(w) && w >= 1)) throw new Error(`--workers: ${w} is not a whole number >= 1 or "default"`);
   for (const b of a.backends) if (!['cpu', 'webgpu', 'auto', 'webgpu-kernels'].includes(b)) throw new Error(`--backend: ${b} is not cpu, webgpu, webgpu-kernels or auto`);
   return a;
 }
@@ -77,8 +92,20 @@ function recordingDir(channels: number, seconds: number): string {
   return join(tmpdir(), 'spikesift-bench', `${PRESET[channels]}-${seconds}s-seed1`);
 }
 
-async function child(spec: { dir: string; backend: Backend; minSegment: number }): Promise<void> {
+interface ChildSpec { dir: string; backend: Backend; minSegment: number; workers: number | 'default'; root: string | null }
+
+/** The modules of a checkout: this one, or --baseline's (older layouts had src/io and src/sorting). */
+async function modulesOf(root: string | null): Promise<{ Recording: typeof import('../src/formats/recording.js').Recording; perform: typeof import('../src/pipeline/perform.js') }> {
+  const base = root === null ? new URL('../src/', import.meta.url).href : `${pathToFileURL(join(root, 'src')).href}/`;
+  const pick = (a: string, b: string): string => (existsSync(fileURLToPath(new URL(a, base))) ? a : b);
+  const rec = await import(new URL(pick('formats/recording.ts', 'io/recording.ts'), base).href);
+  const perform = await import(new URL(pick('pipeline/perform.ts', 'sorting/perform.ts'), base).href);
+  return { Recording: rec.Recording, perform };
+}
+
+async function child(spec: ChildSpec): Promise<void> {
   const gt = loadGroundTruth(join(spec.dir, 'ground_truth.json'));
+  const { Recording, perform } = await modulesOf(spec.root);
   const rec = new Recording({
     binaryFile: join(spec.dir, 'recording.bin'), dataType: gt.dataType, probeGeometry: gt.probeGeometry,
     samplingFrequency: gt.samplingFrequency,
@@ -93,9 +120,10 @@ async function child(spec: { dir: string; backend: Backend; minSegment: number }
   }
   const readMs = performance.now() - t0;
   const gpuSortKernels = spec.backend === 'webgpu-kernels';
-  const { sorted, stats } = await performSpikeSortingDetailed(rec, {
+  const { sorted, stats } = await perform.performSpikeSortingDetailed(rec, {
     verbose: false, backend: spec.backend === 'webgpu-kernels' ? 'webgpu' : spec.backend, minSegmentLength: spec.minSegment, detectionPolarity: gt.detectionPolarity,
-  }, { gpuSortKernels });
+    ...(spec.workers === 'default' || spec.root !== null ? {} : { workers: spec.workers }),
+  }, gpuSortKernels ? { gpuSortKernels, sequential: true } : {});
   const out: ChildResult = { stats, readMs, maxRssMiB: process.resourceUsage().maxRSS / 1024, units: sorted.length };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
@@ -126,8 +154,8 @@ async function main(): Promise<void> {
     `WebGPU adapter: ${probe.adapter ? `${probe.name}${probe.isSoftware ? ' (software)' : ''}` : `none (${probe.reason})`}`);
   if (skipped.length > 0) console.log(`Skipped backends: ${skipped.join(', ')} (${probe.adapter ? 'software adapter; pass --backend to run it anyway' : 'no adapter'})`);
   console.log('');
-  console.log('| channels | backend | x real time | wall s | read s | filter s | filter wait s | loop s (detect / gather / cluster / match / subtract) | thresholds / segmentation / buffer moves s | merge s | segments | units | peak RSS MiB |');
-  console.log('|---:|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|');
+  console.log('| channels | code | backend | workers | x real time | wall s | read s | pass 1 s | filter s | filter wait s | loop s (detect / gather / cluster / match / subtract) | thresholds / segmentation / buffer moves s | merge s | segments | units | peak RSS MiB |');
+  console.log('|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|');
 
   const self = fileURLToPath(import.meta.url);
   const loader = new URL('../scripts/ts-loader.mjs', import.meta.url).href;
@@ -139,20 +167,28 @@ async function main(): Promise<void> {
       await generateRecording({ out: dir, preset: PRESET[C], duration: args.seconds, seed: 1 });
       made.push(dir);
     }
+    const runs: { backend: Backend; workers: number | 'default'; root: string | null }[] = [];
     for (const backend of backends) {
+      if (args.baseline !== null) runs.push({ backend, workers: 'default', root: args.baseline });
+      for (const workers of args.workers) runs.push({ backend, workers, root: null });
+    }
+    for (const run of runs) {
+      const { backend } = run;
       const isTs = self.endsWith('.ts');
       const r = spawnSync(process.execPath, [...(isTs ? ['--import', loader] : []), self, '--child',
-        JSON.stringify({ dir, backend, minSegment: args.minSegment })], { encoding: 'utf8', maxBuffer: 1 << 24 });
+        JSON.stringify({ dir, backend, minSegment: args.minSegment, workers: run.workers, root: run.root } satisfies ChildSpec)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const code = run.root === null ? 'this' : `baseline (${run.root})`;
       if (r.status !== 0) {
-        console.log(`| ${C} | ${backend} | failed: ${(r.stderr || '').trim().split('\n').slice(-1)[0]} |`);
+        console.log(`| ${C} | ${code} | ${backend} | ${run.workers} | failed: ${(r.stderr || '').trim().split('\n').slice(-1)[0]} |`);
         continue;
       }
       const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
       const s = res.stats;
       const l = s.loop;
       const label = backendLabel(backend, s.backendDescription);
-      console.log(`| ${C} | ${label} | ${(s.recordingSeconds / (s.totalMs / 1000)).toFixed(1)} | ${fmt(s.totalMs)} | ` +
-        `${fmt(res.readMs)} | ${fmt(s.filterMs)} | ${fmt(s.filterWaitMs)} | ${fmt(s.sortMs)} (${fmt(l.detect)} / ${fmt(l.gather)} / ` +
+      const workers = run.root !== null ? 'sequential' : run.workers === 'default' ? `${cpus().length} (default)` : String(run.workers);
+      console.log(`| ${C} | ${code} | ${label} | ${workers} | ${(s.recordingSeconds / (s.totalMs / 1000)).toFixed(1)} | ${fmt(s.totalMs)} | ` +
+        `${fmt(res.readMs)} | ${s.scanMs === undefined ? '—' : fmt(s.scanMs)} | ${fmt(s.filterMs)} | ${fmt(s.filterWaitMs)} | ${fmt(s.sortMs)} (${fmt(l.detect)} / ${fmt(l.gather)} / ` +
         `${fmt(l.cluster)} / ${fmt(l.match)} / ${fmt(l.subtract)}) | ${fmt(s.thresholdMs)} / ${fmt(s.segmentMs)} / ${fmt(s.copyMs)} | ${fmt(s.mergeMs)} | ${s.numSegments} | ${res.units} | ${res.maxRssMiB.toFixed(0)} |`);
     }
   }

@@ -1,7 +1,7 @@
 // Probe layouts for synthetic recordings and their probeinterface description.
 
-export type ProbePreset = 'linear32' | 'poly64' | 'np384';
-export const PROBE_PRESETS: readonly ProbePreset[] = ['linear32', 'poly64', 'np384'];
+export type ProbePreset = 'linear32' | 'poly64' | 'poly128' | 'np384' | 'np2-1536';
+export const PROBE_PRESETS: readonly ProbePreset[] = ['linear32', 'poly64', 'poly128', 'np384', 'np2-1536'];
 
 export interface ProbeLayout {
   /** C x 2 (x, y) in µm, in file channel order. */
@@ -16,8 +16,11 @@ export interface ProbeLayout {
 /**
  * - linear32: one column of 32 sites at 25 µm pitch.
  * - poly64: two columns 32 µm apart, 20 µm pitch in each, the second staggered by half a pitch.
+ * - poly128: as poly64 with 64 rows per column.
  * - np384: Neuropixels-1.0-like: 192 rows 20 µm apart, two sites per row, rows alternating
  *   between x = (43, 11) and (59, 27) µm, i.e. four staggered columns.
+ * - np2-1536: a Neuropixels-2.0 four-shank layout recorded on all 1536 sites (as a quad-base
+ *   probe does): shanks 250 µm apart, each two columns 32 µm apart with rows 15 µm apart.
  */
 export function presetLayout(preset: ProbePreset): ProbeLayout {
   const positions: number[][] = [];
@@ -31,6 +34,17 @@ export function presetLayout(preset: ProbePreset): ProbeLayout {
         positions.push([32, 20 * i + 10]);
       }
       return { positions, shape: 'circle', shapeParams: { radius: 7.5 }, name: 'poly64' };
+    case 'poly128':
+      for (let i = 0; i < 64; i++) {
+        positions.push([0, 20 * i]);
+        positions.push([32, 20 * i + 10]);
+      }
+      return { positions, shape: 'circle', shapeParams: { radius: 7.5 }, name: 'poly128' };
+    case 'np2-1536':
+      for (let shank = 0; shank < 4; shank++) {
+        for (let i = 0; i < 384; i++) positions.push([250 * shank + 32 * (i % 2), 15 * Math.floor(i / 2)]);
+      }
+      return { positions, shape: 'square', shapeParams: { width: 12 }, name: 'np2-1536' };
     case 'np384': {
       const xs = [43, 11, 59, 27];
       for (let i = 0; i < 384; i++) positions.push([xs[i % 4]!, 20 * Math.floor(i / 2)]);

@@ -14,7 +14,7 @@
 import type { Recording } from '../formats/recording.js';
 import { allocateMinimaBuffer, type FilteredBuffer } from '../core/window.js';
 import type { SignalProcessor } from '../engines/engine.js';
-import { segmentLength } from '../stages/segment/segmenter.js';
+import { excessRows, segmentLengthFromExcess } from '../stages/segment/segmenter.js';
 import { thresholdsFromMagnitudes } from '../stages/segment/thresholds.js';
 
 /** A segment of the sortable range: absolute ms blocks [startMs, startMs + numMs). */
@@ -98,8 +98,10 @@ export class BoundaryScan {
       inFlight.push({ start, n, buf, done });
     };
 
-    // Minima from absolute ms `pos` on: rows [0, have) of mv.
+    // From absolute ms `pos` on, rows [0, have): the raw minima until the thresholds are known,
+    // then each block's sub-threshold excess (all the drift heuristic reads; excessRows).
     const mv = new Float32Array((window + chunkMs) * C);
+    const H = new Float64Array(window + 1);
     let pos = 1;
     let have = 0;
     const magnitudes = new Uint32Array(window * C);
@@ -118,7 +120,8 @@ export class BoundaryScan {
         // |y| as float32 bits: the sign bit cleared (the value Math.abs gives, -0 becomes +0).
         for (let i = 0; i < firstEnd * C; i++) magnitudes[o + i] = bits[i] & 0x7fffffff;
       }
-      mv.set(c.buf.minVal.subarray(0, c.n * C), (c.start - pos) * C);
+      if (thresholds) excessRows(c.buf.minVal, thresholds, c.n, mv, c.start - pos);
+      else mv.set(c.buf.minVal.subarray(0, c.n * C), (c.start - pos) * C);
       have = c.start + c.n - pos;
       // Only now is c.buf free for the chunk after next.
       requestNext();
@@ -131,6 +134,9 @@ export class BoundaryScan {
       let t0 = performance.now();
       thresholds = thresholdsFromMagnitudes(magnitudes, C, window, this.sensitivity);
       t.thresholdMs += performance.now() - t0;
+      t0 = performance.now();
+      excessRows(mv, thresholds, have, mv);
+      t.segmentMs += performance.now() - t0;
       yield { thresholds };
 
       let index = 0;
@@ -138,7 +144,7 @@ export class BoundaryScan {
         const need = Math.min(window, endMs - pos);
         while (have < need) await takeChunk();
         t0 = performance.now();
-        const d = segmentLength(mv, thresholds, need, L);
+        const d = segmentLengthFromExcess(mv, C, need, L, H);
         t.segmentMs += performance.now() - t0;
         yield { index: index++, startMs: pos, numMs: d };
         t0 = performance.now();

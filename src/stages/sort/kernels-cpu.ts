@@ -91,11 +91,21 @@ export function channelScores(seg: SegmentMinima, thr: Float32Array): Float64Arr
   }
   const mv = buf.minVal;
   const mp = buf.minPos;
-  for (let m = 0; m < M; m++) {
-    const row = m * C;
-    for (let c = 0; c < C; c++) {
-      minValT[c * M + m] = mv[row + c];
-      minPosT[c * M + m] = mp[row + c];
+  // Tiled transpose: a tile's rows and columns both stay in cache (a plain double loop misses
+  // the cache on every write once C x M exceeds it).
+  const TM = 64;
+  const TC = 64;
+  for (let m0 = 0; m0 < M; m0 += TM) {
+    const m1 = Math.min(M, m0 + TM);
+    for (let c0 = 0; c0 < C; c0 += TC) {
+      const c1 = Math.min(C, c0 + TC);
+      for (let c = c0; c < c1; c++) {
+        const o = c * M;
+        for (let m = m0; m < m1; m++) {
+          minValT[o + m] = mv[m * C + c];
+          minPosT[o + m] = mp[m * C + c];
+        }
+      }
     }
   }
   const score = new Float64Array(C);
