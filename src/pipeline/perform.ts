@@ -87,6 +87,9 @@ export async function performSpikeSortingDetailed(
 }
 
 /** The runner for `workers`: worker threads on the main thread, the calling thread inside a worker. */
+/** The scan keeps its filtered chunks when they take at most this fraction of memoryLimit. */
+const KEEP_FRACTION = 8;
+
 function makeRunner(opts: ResolvedSortOptions, local: boolean): SegmentRunner {
   if (local || !isMainThread) return new LocalSegmentRunner();
   return new WorkerSegmentRunner(opts.workers);
@@ -117,7 +120,11 @@ async function sortTwoPass(
   }
 
   const runner = makeRunner(opts, localRunner);
-  const scan = new BoundaryScan(recording, engine, L, opts.detectionPolarity, opts.detectionSensitivity);
+  // Where the scan's filtered chunks take little memory (up to ~128 channels at the defaults),
+  // they are kept and copied into the segment windows instead of filtering every segment again.
+  const keptBytes = BoundaryScan.keptBytes(C, S, L, totalMs);
+  const keepSamples = keptBytes <= opts.memoryLimit / KEEP_FRACTION;
+  const scan = new BoundaryScan(recording, engine, L, opts.detectionPolarity, opts.detectionSensitivity, keepSamples);
   const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
   const neighbours = computeNeighbourhoods(recording.geometry);
   const loop = emptyTimings();
@@ -132,15 +139,17 @@ async function sortTwoPass(
 
   // Segments in flight (each with a window from the pool); the scheduler waits on them.
   const inFlight = new Set<Promise<void>>();
-  const pool = new WindowPool(C, S, opts.memoryLimit);
+  const pool = new WindowPool(C, S, keepSamples ? opts.memoryLimit - keptBytes : opts.memoryLimit);
   let failure: Error | null = null;
 
   const start = (plan: SegmentPlan, win: FilteredBuffer, ctx: SegmentContext): void => {
     const job = (async () => {
       try {
-        const t0 = performance.now();
-        await engine.filterBlocks(recording, plan.startMs, plan.numMs, opts.detectionPolarity, win, 0);
-        filterMs += performance.now() - t0;
+        if (!keepSamples) {
+          const t0 = performance.now();
+          await engine.filterBlocks(recording, plan.startMs, plan.numMs, opts.detectionPolarity, win, 0);
+          filterMs += performance.now() - t0;
+        }
         const out: SegmentOutcome = await runner.sort(win, plan.numMs, ctx);
         record(plan, out);
       } finally {
@@ -188,6 +197,8 @@ async function sortTwoPass(
         await Promise.race(inFlight);
       }
       if (failure || !win) break;
+      // Kept chunks are released when the scan resumes: copy now.
+      if (keepSamples) scan.copySegment(item, win);
       start(item, win, context!);
     }
     scanMs = performance.now() - tStart;

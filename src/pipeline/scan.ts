@@ -12,10 +12,10 @@
  * places (test/pipeline/two-pass.test.ts checks it).
  */
 import type { Recording } from '../formats/recording.js';
-import { allocateMinimaBuffer, type FilteredBuffer } from '../core/window.js';
+import { allocateFilteredBuffer, allocateMinimaBuffer, windowBytes, type FilteredBuffer } from '../core/window.js';
 import type { SignalProcessor } from '../engines/engine.js';
 import { excessRows, segmentLengthFromExcess } from '../stages/segment/segmenter.js';
-import { thresholdsFromMagnitudes } from '../stages/segment/thresholds.js';
+import { firstSampleMagnitudes, thresholdsFromMagnitudes } from '../stages/segment/thresholds.js';
 
 /** A segment of the sortable range: absolute ms blocks [startMs, startMs + numMs). */
 export interface SegmentPlan {
@@ -46,13 +46,21 @@ export class BoundaryScan {
   private readonly window: number;
   private readonly chunkMs: number;
   private stopped = false;
+  /** keepSamples: filtered chunks not yet copied into a segment window, in time order. */
+  private readonly kept: { start: number; n: number; buf: FilteredBuffer }[] = [];
+  private readonly spare: FilteredBuffer[] = [];
 
+  /**
+   * @param keepSamples keep the filtered chunks until each segment's window is filled from them
+   *   (copySegment), so pass 2 need not filter again. Memory: about keptBytes().
+   */
   constructor(
     private readonly recording: Recording,
     private readonly engine: SignalProcessor,
     private readonly L: number,
     private readonly polarity: number,
     private readonly sensitivity: number,
+    readonly keepSamples = false,
   ) {
     this.C = recording.numChannels;
     this.S = recording.samplesPerMs;
@@ -61,6 +69,35 @@ export class BoundaryScan {
     const totalMs = this.endMs - 1;
     this.window = Math.min(4 * L, totalMs);
     this.chunkMs = Math.max(1, Math.min(this.window, Math.floor(CHUNK_BYTES / (this.C * this.S * 4))));
+  }
+
+  /** Bytes of filtered chunks held at most when keeping samples: the 4L-ms lookahead and two chunks. */
+  static keptBytes(C: number, S: number, L: number, totalMs: number): number {
+    const window = Math.min(4 * L, totalMs);
+    const chunkMs = Math.max(1, Math.min(window, Math.floor(CHUNK_BYTES / (C * S * 4))));
+    return windowBytes(C, S, window + 3 * chunkMs);
+  }
+
+  /**
+   * keepSamples: fills slots [0, plan.numMs) of `win` from the kept chunks. Call it before the
+   * generator is resumed after yielding `plan` (the chunks it needs are released then).
+   */
+  copySegment(plan: SegmentPlan, win: FilteredBuffer): void {
+    const { C, S } = this;
+    const end = plan.startMs + plan.numMs;
+    let filled = 0;
+    for (const k of this.kept) {
+      const a = Math.max(k.start, plan.startMs);
+      const b = Math.min(k.start + k.n, end);
+      if (a >= b) continue;
+      const src = a - k.start;
+      const dst = a - plan.startMs;
+      win.data.set(k.buf.data.subarray(src * C * S, (b - k.start) * C * S), dst * C * S);
+      win.minVal.set(k.buf.minVal.subarray(src * C, (b - k.start) * C), dst * C);
+      win.minPos.set(k.buf.minPos.subarray(src * C, (b - k.start) * C), dst * C);
+      filled += b - a;
+    }
+    if (filled !== plan.numMs) throw new Error(`internal error: the kept chunks cover ${filled} of segment ${plan.index}'s ${plan.numMs} ms`);
   }
 
   /** Ends the scan early (a pass-2 failure): the generator returns at its next step. */
@@ -77,7 +114,8 @@ export class BoundaryScan {
     const t = this.timings;
     // Minima-only chunks: the filter writes no samples (only, for the first window, y at each
     // ms block's first sample for the thresholds).
-    const chunks: FilteredBuffer[] = [allocateMinimaBuffer(C, S, chunkMs, true), allocateMinimaBuffer(C, S, chunkMs, true)];
+    const keep = this.keepSamples;
+    const chunks: FilteredBuffer[] = keep ? [] : [allocateMinimaBuffer(C, S, chunkMs, true), allocateMinimaBuffer(C, S, chunkMs, true)];
     const plain: FilteredBuffer[] = chunks.map((b) => ({ ...b, firstSamples: undefined }));
     // The chunk pipeline: chunk k is [1 + k*chunkMs, ...) in chunks[k % 2].
     let nextStart = 1;
@@ -86,8 +124,13 @@ export class BoundaryScan {
     const requestNext = (): void => {
       if (nextStart >= endMs) return;
       const n = Math.min(chunkMs, endMs - nextStart);
-      const buf = nextStart < 1 + window ? chunks[which] : plain[which];
-      which ^= 1;
+      let buf: FilteredBuffer;
+      if (keep) {
+        buf = this.spare.pop() ?? allocateFilteredBuffer(C, S, chunkMs);
+      } else {
+        buf = nextStart < 1 + window ? chunks[which] : plain[which];
+        which ^= 1;
+      }
       const start = nextStart;
       nextStart += n;
       const t0 = performance.now();
@@ -114,7 +157,9 @@ export class BoundaryScan {
       t.filterWaitMs += performance.now() - t0;
       // The first window's first samples give the thresholds (§5: ms blocks 1 .. window).
       const firstEnd = Math.min(c.n, 1 + window - c.start);
-      if (firstEnd > 0) {
+      if (firstEnd > 0 && keep) {
+        firstSampleMagnitudes(c.buf, 0, firstEnd, magnitudes, c.start - 1);
+      } else if (firstEnd > 0) {
         const bits = new Uint32Array(c.buf.firstSamples!.buffer, c.buf.firstSamples!.byteOffset, firstEnd * C);
         const o = (c.start - 1) * C;
         // |y| as float32 bits: the sign bit cleared (the value Math.abs gives, -0 becomes +0).
@@ -123,7 +168,8 @@ export class BoundaryScan {
       if (thresholds) excessRows(c.buf.minVal, thresholds, c.n, mv, c.start - pos);
       else mv.set(c.buf.minVal.subarray(0, c.n * C), (c.start - pos) * C);
       have = c.start + c.n - pos;
-      // Only now is c.buf free for the chunk after next.
+      if (keep) this.kept.push(c);
+      // Only now is c.buf free for the chunk after next (or, keeping samples, a spare one).
       requestNext();
     };
 
@@ -152,10 +198,14 @@ export class BoundaryScan {
         t.copyMs += performance.now() - t0;
         pos += d;
         have -= d;
+        // Chunks wholly before the next segment were copied into their windows.
+        while (this.kept.length > 0 && this.kept[0].start + this.kept[0].n <= pos) this.spare.push(this.kept.shift()!.buf);
       }
     } finally {
       // Leave no request running into a buffer that is about to be dropped.
       for (const c of inFlight) await c.done.catch(() => undefined);
+      this.kept.length = 0;
+      this.spare.length = 0;
     }
   }
 }

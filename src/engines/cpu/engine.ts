@@ -106,7 +106,9 @@ export class CpuSignalProcessor implements SignalProcessor {
     const S = dest.samplesPerMs;
     const G = cpuGridMs(S);
     // Below ~100k output samples the message round trip costs more than it saves.
-    if (!this.pool || !sharedDest || n * C * S < 100_000) {
+    // While the workers are still starting (the first ~100 ms), the calling thread filters
+    // instead of waiting for them: same grid blocks, same bits.
+    if (!this.pool || !sharedDest || n * C * S < 100_000 || !this.pool.ready) {
       filterBlocksCpu(input, inputStart, m0, n, polarity, dest, destMs, 0, C, this.scratch);
       return Promise.resolve();
     }

@@ -48,6 +48,12 @@ export class CpuFilterPool {
   constructor(readonly size: number) {}
 
   private starting: Promise<void> | null = null;
+  private online = 0;
+
+  /** Whether every worker has loaded its module and answered (until then a job would wait for it). */
+  get ready(): boolean {
+    return this.online === this.size && this.slots.length === this.size;
+  }
 
   /** Starts the workers ahead of the first job. */
   warm(): void {
@@ -67,6 +73,9 @@ export class CpuFilterPool {
     for (let i = 0; i < this.size; i++) {
       const worker = new Worker(url, { execArgv });
       const slot: Slot = { worker, pending: new Map() };
+      worker.once('online', () => {
+        this.online++;
+      });
       worker.on('message', (msg: { id: number; error?: string }) => {
         const p = slot.pending.get(msg.id);
         if (!p) return;

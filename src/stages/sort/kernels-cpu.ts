@@ -147,28 +147,33 @@ export function meanWindows(buf: FilteredBuffer, spikes: Int32Array, affected: I
   const data = buf.data;
   const W = 4 * S;
   const n = spikes.length;
-  const means = new Float32Array(affected.length * W);
+  const A = affected.length;
+  const means = new Float32Array(A * W);
   if (n === 0) return means;
-  const acc = new Float64Array(W);
-  for (let a = 0; a < affected.length; a++) {
-    const c = affected[a];
-    acc.fill(0);
-    for (let i = 0; i < n; i++) {
-      const w0 = spikes[i] - 2 * S;
-      let blk = Math.floor(w0 / S);
-      let off = w0 - blk * S;
+  // Spike outer, channel inner: one spike's blocks of neighbouring channels sit side by side
+  // in the (ms, channel, S) layout. Each accumulator still sums its spikes in ascending order.
+  const acc = new Float64Array(A * W);
+  for (let i = 0; i < n; i++) {
+    const w0 = spikes[i] - 2 * S;
+    const blk0 = Math.floor(w0 / S);
+    const off0 = w0 - blk0 * S;
+    for (let a = 0; a < A; a++) {
+      const c = affected[a];
+      const ao = a * W;
+      let blk = blk0;
+      let off = off0;
       let q = 0;
       while (q < W) {
         const len = Math.min(S - off, W - q);
         const base = (blk * C + c) * S + off;
-        for (let j = 0; j < len; j++) acc[q + j] += data[base + j];
+        for (let j = 0; j < len; j++) acc[ao + q + j] += data[base + j];
         q += len;
         blk++;
         off = 0;
       }
     }
-    for (let q = 0; q < W; q++) means[a * W + q] = acc[q] / n;
   }
+  for (let k = 0; k < A * W; k++) means[k] = acc[k] / n;
   return means;
 }
 
