@@ -5,8 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SORT_PARAMETERS } from '../core/params.js';
-import { loadProbe } from '../formats/probe.js';
-import { Recording, type RecordingOptions } from '../formats/recording.js';
+import { Recording } from '../formats/recording.js';
 import { SortedRecording } from '../result/sorted-recording.js';
 
 /** A bad command line: the CLI prints the message and exits with status 2. */

@@ -10,7 +10,7 @@ import { generateRecording } from '../groundtruth/generate.js';
 import { Recording } from '../formats/recording.js';
 import { ensureOutDir, optFlag, optNumber, optString, parseArgs, type CliIO, type Command, type CommandSpec } from './args.js';
 import { accuracyFromGroundTruth } from './report.js';
-import { sortRecording, writeSortOutputs } from './sort.js';
+import { sortRecording, writeSortOutputs } from './sort-run.js';
 
 export const DEMO_DEFAULTS = Object.freeze({ preset: 'poly64', duration: 20, seed: 1, driftRate: 1.5, jumpUm: 10, minSegmentLength: 5 });
 

@@ -23,6 +23,7 @@ type Loaded = { kind: 'own'; command: Command } | { kind: 'external'; command: E
 const COMMANDS: { name: string; summary: string; load: () => Promise<Loaded> }[] = [
   { name: 'sort', summary: 'Sort a raw recording; writes the result, Phy and SpikeInterface folders and a summary.', load: async () => ({ kind: 'own', command: (await import('./sort.js')).command }) },
   { name: 'merge', summary: 'Merge results of consecutive recordings on one probe.', load: async () => ({ kind: 'own', command: (await import('./merge.js')).command }) },
+  { name: 'slurm', summary: 'Sort recordings on a Slurm cluster: a job array sorts the blocks, a dependent job merges them.', load: async () => ({ kind: 'own', command: (await import('./slurm.js')).command }) },
   { name: 'info', summary: 'Print units, segments, spikes and time span of a result.', load: async () => ({ kind: 'own', command: (await import('./info.js')).command }) },
   { name: 'export', summary: 'Export a result as a Phy folder or a SpikeInterface folder.', load: async () => ({ kind: 'own', command: (await import('./export.js')).command }) },
   { name: 'report', summary: 'Write a self-contained HTML report (raster, waveforms on the probe, drift, rates, accuracy).', load: async () => ({ kind: 'own', command: (await import('./report.js')).command }) },

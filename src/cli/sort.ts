@@ -1,17 +1,14 @@
 // spikesift sort: sort one recording and write everything a user needs next to each other:
 // the saved result, Phy and SpikeInterface folders, and a summary.
 
-import fs from 'node:fs';
 import path from 'node:path';
-import { exportPhy } from '../export/phy.js';
-import { exportSpikeInterface } from '../export/spikeinterface.js';
-import { Recording } from '../formats/recording.js';
-import { mergeRecordings } from '../result/merge.js';
-import type { SortedRecording } from '../result/sorted-recording.js';
-import { performSpikeSortingDetailed, validateSortOptions, type SortOptions } from '../pipeline/perform.js';
-import { SORT_DEFAULTS, SORT_PARAMETERS } from '../core/params.js';
-import { RECORDING_OPTIONS, RESULT_FILE, asUsageError, ensureOutDir, formatHelp, optFlag, optNumber, optString, parseArgs, summarize, type SummaryJson, writeRecordingDescription, type CliIO, type Command, type CommandSpec, type OptionSpec, type ParsedArgs } from './args.js';
+import { validateSortOptions, type SortOptions } from '../pipeline/perform.js';
+import { SORT_PARAMETERS } from '../core/params.js';
+import { RECORDING_OPTIONS, RESULT_FILE, UsageError, asUsageError, ensureOutDir, optFlag, optNumber, optString, parseArgs, type CliIO, type Command, type CommandSpec, type OptionSpec, type ParsedArgs } from './args.js';
 import { recordingFromArgs } from './format-recording.js';
+import { sortRecording, writeSortOutputs } from './sort-run.js';
+
+export { blocksFor, sortRecording, splitIntoBlocks, writeSortOutputs, type SortOutcome } from './sort-run.js';
 
 /** The sorting options, generated from the parameter table (core/params.ts): one source for flags, help and defaults. */
 export const SORT_OPTIONS: OptionSpec[] = SORT_PARAMETERS.filter((p) => p.cli !== null).map((p): OptionSpec => {
@@ -38,6 +35,12 @@ export const BLOCKS_OPTION: OptionSpec = {
 };
 
 
+/** One block of --blocks N, for cluster jobs (spikesift slurm); the merged blocks equal --blocks N. */
+export const BLOCK_OPTION: OptionSpec = {
+  name: 'block', kind: 'integer', value: 'I', min: 0, group: 'Sorting',
+  description: 'With --blocks N: sort only block I (0 to N-1) into OUT/block-I.spikesift and OUT/block-I.json; spikesift merge OUT/block-*.spikesift --out OUT then gives what --blocks N gives.',
+};
+
 export const spec: CommandSpec = {
   name: 'sort',
   summary: 'Sort a raw binary recording. Writes OUT/result.spikesift (the saved result), OUT/phy (Phy folder), OUT/spikeinterface (NumpyFolderSorting), OUT/summary.json and OUT/recording.json (how to reopen the recording, used by report and export).',
@@ -47,6 +50,7 @@ export const spec: CommandSpec = {
     ...RECORDING_OPTIONS,
     ...SORT_OPTIONS.filter((o) => o.group !== 'Output'),
     BLOCKS_OPTION,
+    BLOCK_OPTION,
     { name: 'out', kind: 'string', value: 'DIR', required: true, description: 'Output folder (created if needed; files of the same names are replaced).', group: 'Output' },
     ...SORT_OPTIONS.filter((o) => o.group === 'Output'),
   ],
@@ -75,107 +79,6 @@ export function sortOptionsFrom(parsed: ParsedArgs): SortOptions {
   return o as SortOptions;
 }
 
-/**
- * Splits a recording into `n` consecutive blocks of whole ms, each its own Recording over the
- * same file (sampleOffset and recordingOffset shifted), so block spike times stay on the
- * recording's time line and the blocks can be merged. Fewer blocks when they would be
- * shorter than `minBlockSamples`.
- */
-export function splitIntoBlocks(rec: Recording, n: number, minBlockSamples: number): Recording[] {
-  const S = rec.samplesPerMs;
-  const maxBlocks = Math.max(1, Math.floor(rec.numSamples / Math.max(S, minBlockSamples)));
-  const blocks = Math.min(n, maxBlocks);
-  const msTotal = Math.floor(rec.numSamples / S);
-  const out: Recording[] = [];
-  let start = 0;
-  for (let b = 0; b < blocks; b++) {
-    const end = b === blocks - 1 ? rec.numSamples : Math.floor((msTotal * (b + 1)) / blocks) * S;
-    out.push(
-      new Recording({
-        ...rec.toJSON(),
-        sampleOffset: rec.sampleOffset + start,
-        numSamples: end - start,
-        recordingOffset: rec.recordingOffset + start,
-      }),
-    );
-    start = end;
-  }
-  return out;
-}
-
-export interface SortOutcome {
-  result: SortedRecording;
-  backend: string;
-  seconds: number;
-  blocks: number;
-}
-
-/**
- * Sorts `rec` in one pass (segments on `options.workers` threads, the exact result) or, with
- * blocks > 1, as that many time blocks sorted as separate recordings in parallel and merged.
- */
-export async function sortRecording(rec: Recording, options: SortOptions, blocksWanted: number, quiet: boolean, io: CliIO): Promise<SortOutcome> {
-  const t0 = performance.now();
-  if (blocksWanted <= 1) {
-    const { sorted, stats } = await performSpikeSortingDetailed(rec, { ...options, verbose: !quiet, onWarning: (m) => io.err(`warning: ${m}`) });
-    return { result: sorted, backend: stats.backendDescription, seconds: (performance.now() - t0) / 1000, blocks: 1 };
-  }
-  const { sortInParallel } = await import('../parallel/sort-in-parallel.js');
-  // A block shorter than one minimum segment would hold a single, shorter-than-asked segment
-  // (fewer spikes per unit to cluster); keep blocks at least that long.
-  const minSeg = Math.max(0.1, options.minSegmentLength ?? SORT_DEFAULTS.minSegmentLength);
-  const blocks = splitIntoBlocks(rec, blocksWanted, Math.round(minSeg * rec.samplingFrequency));
-  if (!quiet && blocks.length < blocksWanted) {
-    io.err(`note: the recording is long enough for ${blocks.length} block(s) of >= --min-segment-length, sorting ${blocks.length} block(s)`);
-  }
-  let lastPct = -1;
-  const parts = await sortInParallel(blocks, {
-    ...options,
-    workers: blocks.length,
-    verbose: false,
-    onProgress: quiet
-      ? undefined
-      : (p) => {
-          const pct = p.totalMs > 0 ? Math.floor((100 * p.doneMs) / p.totalMs / 10) * 10 : 0;
-          if (pct !== lastPct) {
-            lastPct = pct;
-            io.err(`sorting: ${pct}% (${p.blocksDone}/${p.blocks} blocks done)`);
-          }
-        },
-  });
-  const result = parts.length === 1 ? parts[0] : mergeRecordings(parts, { maxDrift: options.maxDrift });
-  // Workers cannot call back into this thread: the checks of the raw data and of the rates run here.
-  const { inputWarnings, sortedRateWarnings } = await import('../pipeline/plausibility.js');
-  for (const w of [...inputWarnings(rec, new Float32Array(0), []), ...sortedRateWarnings(result, rec.numChannels, rec.durationSeconds)]) io.err(`warning: ${w}`);
-  return {
-    result,
-    backend: `${options.backend ?? SORT_DEFAULTS.backend}, ${blocks.length} blocks in worker threads`,
-    seconds: (performance.now() - t0) / 1000,
-    blocks: blocks.length,
-  };
-}
-
-/** Saves the result and writes the Phy and SpikeInterface folders and summary.json into `out`. */
-export async function writeSortOutputs(
-  out: string,
-  rec: Recording,
-  outcome: SortOutcome,
-): Promise<SummaryJson> {
-  const resultFile = path.join(out, RESULT_FILE);
-  await outcome.result.save(resultFile);
-  writeRecordingDescription(out, rec);
-  exportPhy(outcome.result, path.join(out, 'phy'), { recording: rec });
-  exportSpikeInterface(outcome.result, path.join(out, 'spikeinterface'), { origin: rec.recordingOffset, gainToMicrovolts: rec.gainToMicrovolts });
-  const summary = summarize(outcome.result, {
-    seconds: outcome.seconds,
-    backend: outcome.backend,
-    blocks: outcome.blocks,
-    files: { result: RESULT_FILE, phy: 'phy', spikeinterface: 'spikeinterface', recording: 'recording.json' },
-  });
-  fs.writeFileSync(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-  return summary;
-}
-
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const parsed = parseArgs(spec, argv);
   const rec = await recordingFromArgs(parsed.positionals[0], parsed, 'sort', undefined, (m) => io.err(`warning: ${m}`));
@@ -188,7 +91,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const out = optString(parsed, 'out')!;
   ensureOutDir(out, 'sort');
   const quiet = optFlag(parsed, 'quiet');
-  const outcome = await sortRecording(rec, options, optNumber(parsed, 'blocks') ?? 1, quiet, io);
+  const blockCount = optNumber(parsed, 'blocks');
+  const block = optNumber(parsed, 'block');
+  if (block !== undefined) {
+    if (blockCount === undefined) throw new UsageError('--block needs --blocks N (the number of blocks the recording is cut into)', 'sort');
+    if (block >= blockCount) throw new UsageError(`--block must be below --blocks (${blockCount}), got ${block}`, 'sort');
+    const { sortOneBlock } = await import('./blocks.js');
+    return sortOneBlock(rec, options, blockCount, block, out, quiet, io);
+  }
+  const outcome = await sortRecording(rec, options, blockCount ?? 1, quiet, io);
   const summary = await writeSortOutputs(out, rec, outcome);
   io.out(
     `sorted ${summary.recordingSeconds.toFixed(2)} s on ${rec.numChannels} channels${rec.fileChannels !== rec.numChannels ? ` (of ${rec.fileChannels} file columns)` : ''} in ${summary.seconds.toFixed(2)} s (${summary.backend}): ` +

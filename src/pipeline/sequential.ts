@@ -21,7 +21,7 @@ import { mergeBurstFragments } from '../stages/sort/burst-merge.js';
 import { computeNeighbourhoods } from '../stages/sort/neighbours.js';
 import type { ResolvedSortOptions } from '../core/params.js';
 import { segmentLength } from '../stages/segment/segmenter.js';
-import { emptyTimings, SegmentWorkspace, sortSegment, type SegmentTimings } from '../stages/sort/loop.js';
+import { emptyTimings, SegmentWorkspace, sortSegment } from '../stages/sort/loop.js';
 import { computeThresholds } from '../stages/segment/thresholds.js';
 import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
 import { ProgressReporter } from './progress.js';

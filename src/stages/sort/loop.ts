@@ -86,7 +86,6 @@ export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits
   const tm = input.timings;
   const C = buf.numChannels;
   const S = buf.samplesPerMs;
-  const data = buf.data;
   const minValT = work.minValT;
   const minPosT = work.minPosT;
   const Nmin = params.minSpikesPerCluster;
