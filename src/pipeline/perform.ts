@@ -88,9 +88,6 @@ export async function performSpikeSortingDetailed(
 }
 
 /** The runner for `workers`: worker threads on the main thread, the calling thread inside a worker. */
-/** The scan keeps its filtered chunks when they take at most this fraction of memoryLimit. */
-const KEEP_FRACTION = 8;
-
 function makeRunner(opts: ResolvedSortOptions, local: boolean): SegmentRunner {
   if (local || !isMainThread) return new LocalSegmentRunner();
   return new WorkerSegmentRunner(opts.workers);
@@ -121,10 +118,13 @@ async function sortTwoPass(
   }
 
   const runner = makeRunner(opts, localRunner);
-  // Where the scan's filtered chunks take little memory (up to ~128 channels at the defaults),
-  // they are kept and copied into the segment windows instead of filtering every segment again.
+  // The scan's filtered chunks are kept and copied into the segment windows, so nothing is
+  // filtered twice, when they fit the memory budget beside one longest window per sort thread
+  // (384 channels at 30 kHz and the defaults: 2.1 GB + 1.4 GB per thread). Otherwise (e.g. 1536
+  // channels) pass 1 keeps only minima and pass 2 filters each segment again: the same bits,
+  // in less memory, for one more filter pass.
   const keptBytes = BoundaryScan.keptBytes(C, S, L, totalMs);
-  const keepSamples = keptBytes <= opts.memoryLimit / KEEP_FRACTION;
+  const keepSamples = keptBytes + runner.concurrency * windowBytes(C, S, longest) <= opts.memoryLimit;
   const scan = new BoundaryScan(recording, engine, L, opts.detectionPolarity, opts.detectionSensitivity, keepSamples);
   const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
   const neighbours = computeNeighbourhoods(recording.geometry);
@@ -189,11 +189,11 @@ async function sortTwoPass(
         };
         continue;
       }
-      // One segment filters while `concurrency` sort; a window must fit the memory budget
-      // (one of the longest always does: checked above).
+      // `concurrency` segments sort at once (filtering pass 2 itself, one more filters
+      // meanwhile); a window must fit the memory budget (one of the longest always does).
       let win: FilteredBuffer | null = null;
       while (!failure) {
-        if (inFlight.size < runner.concurrency + 1) win = pool.tryAcquire(item.numMs);
+        if (inFlight.size < runner.concurrency + (keepSamples ? 0 : 1)) win = pool.tryAcquire(item.numMs);
         if (win) break;
         if (inFlight.size === 0) throw new Error(`internal error: no window for a ${item.numMs}-ms segment with nothing in flight`);
         await Promise.race(inFlight);
@@ -232,6 +232,7 @@ async function sortTwoPass(
       backend: engine.backend,
       backendDescription: engine.description,
       runnerDescription: runner.description,
+      pass2: keepSamples ? 'kept' : 'refiltered',
       filterMs: filterMs + st.filterMs,
       filterWaitMs: st.filterWaitMs,
       sortMs,

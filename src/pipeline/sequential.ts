@@ -169,6 +169,7 @@ export async function sortSequential(
       backend: processor.backend,
       backendDescription: processor.description,
       runnerDescription: 'the calling thread (sequential path)',
+      pass2: 'sequential',
       scanMs: 0,
       peakInFlight: 1,
       peakWindowBytes: windowBytes(C, S, capacity),

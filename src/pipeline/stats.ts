@@ -18,6 +18,11 @@ export interface SortStats {
   thresholdMs: number;
   /** Moving the scan's unconsumed minima to the front. */
   copyMs: number;
+  /**
+   * How pass 2 got each segment's window: copied from pass 1's kept chunks ('kept') or filtered
+   * again ('refiltered', when the kept chunks would not fit memoryLimit); 'sequential': one stream.
+   */
+  pass2: 'kept' | 'refiltered' | 'sequential';
   /** Wall time of pass 1 (thresholds and every boundary known). */
   scanMs: number;
   mergeMs: number;

@@ -14,6 +14,7 @@ import { performSpikeSortingDetailed } from '../../src/pipeline/perform.js';
 import type { SortOptions } from '../../src/core/params.js';
 import type { SortedRecording } from '../../src/result/sorted-recording.js';
 import { ParameterError } from '../../src/core/errors.js';
+import { windowBytes } from '../../src/core/window.js';
 
 let root: string;
 beforeAll(() => {
@@ -58,9 +59,17 @@ async function both(rec: Recording, options: SortOptions, workerCounts: number[]
   expect(seq.sorted.segments.filter((g) => g.spikes.length > 0).length).toBeGreaterThan(seq.sorted.numSegments / 2);
   for (const workers of workerCounts) {
     const two = await performSpikeSortingDetailed(rec, { ...base, workers });
+    expect(two.stats.pass2).toBe('kept');
     expect(Array.from(two.thresholds)).toEqual(Array.from(seq.thresholds));
     expectIdentical(seq.sorted, two.sorted, `workers ${workers}`);
   }
+  // With a memory budget too small to keep pass 1's filtered chunks, pass 2 filters every
+  // segment again: the same bits.
+  const L = Math.round(1000 * (options.minSegmentLength ?? 10));
+  const tight = 3 * windowBytes(rec.numChannels, rec.samplesPerMs, 3 * L);
+  const refiltered = await performSpikeSortingDetailed(rec, { ...base, workers: 2, memoryLimit: tight });
+  expect(refiltered.stats.pass2).toBe('refiltered');
+  expectIdentical(seq.sorted, refiltered.sorted, 'refiltered');
   // On the calling thread (how sortInParallel's worker threads run it) too.
   const local = await performSpikeSortingDetailed(rec, base, { localRunner: true });
   expectIdentical(seq.sorted, local.sorted, 'calling thread');
