@@ -119,12 +119,13 @@ async function sortTwoPass(
 
   const runner = makeRunner(opts, localRunner);
   // The scan's filtered chunks are kept and copied into the segment windows, so nothing is
-  // filtered twice, when they fit the memory budget beside one longest window per sort thread
-  // (384 channels at 30 kHz and the defaults: 2.1 GB + 1.4 GB per thread). Otherwise (e.g. 1536
-  // channels) pass 1 keeps only minima and pass 2 filters each segment again: the same bits,
-  // in less memory, for one more filter pass.
+  // filtered twice, when they and one longest window per sort thread take at most half the
+  // memory budget (at the defaults: up to ~128 channels at 30 kHz, L = 10 s; 384 channels would
+  // take 2.1 GB + 1.4 GB per thread). Otherwise pass 1 keeps only minima and pass 2 filters each
+  // segment again: the same bits, in bounded memory, for one more filter pass. A larger
+  // memoryLimit buys the faster path.
   const keptBytes = BoundaryScan.keptBytes(C, S, L, totalMs);
-  const keepSamples = keptBytes + runner.concurrency * windowBytes(C, S, longest) <= opts.memoryLimit;
+  const keepSamples = keptBytes + runner.concurrency * windowBytes(C, S, longest) <= opts.memoryLimit / 2;
   const scan = new BoundaryScan(recording, engine, L, opts.detectionPolarity, opts.detectionSensitivity, keepSamples);
   const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
   const neighbours = computeNeighbourhoods(recording.geometry);
@@ -140,7 +141,7 @@ async function sortTwoPass(
 
   // Segments in flight (each with a window from the pool); the scheduler waits on them.
   const inFlight = new Set<Promise<void>>();
-  const pool = new WindowPool(C, S, keepSamples ? opts.memoryLimit - keptBytes : opts.memoryLimit);
+  const pool = new WindowPool(C, S, longest, keepSamples ? opts.memoryLimit - keptBytes : opts.memoryLimit);
   let failure: Error | null = null;
 
   const start = (plan: SegmentPlan, win: FilteredBuffer, ctx: SegmentContext): void => {

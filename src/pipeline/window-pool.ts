@@ -4,7 +4,11 @@
  * segment (freshly allocated shared memory is returned to the system only when every thread's
  * garbage collector has dropped it, which made peak memory grow with the recording's length).
  *
- * `bytes` counts every window the pool holds, busy or free: the memory budget bounds it.
+ * Every window has the capacity of the longest possible segment, so any free window takes any
+ * segment and none is ever dropped for a larger one (a dropped shared buffer stays resident until
+ * every thread has collected it: dropping and reallocating let peak memory climb past the
+ * budget). Only the pages a segment writes become resident, so a window costs what the longest
+ * segment it held needs. `bytes` counts every window held, busy or free, at full capacity.
  */
 import { allocateFilteredBuffer, windowBytes, type FilteredBuffer } from '../core/window.js';
 
@@ -13,7 +17,8 @@ export class WindowPool {
   private held = 0;
   private peak = 0;
 
-  constructor(private readonly numChannels: number, private readonly samplesPerMs: number, private readonly limit: number) {}
+  constructor(private readonly numChannels: number, private readonly samplesPerMs: number, private readonly capacityMs: number,
+    private readonly limit: number) {}
 
   /** Bytes of all windows held (busy and free). */
   get bytes(): number {
@@ -29,27 +34,16 @@ export class WindowPool {
     return windowBytes(this.numChannels, this.samplesPerMs, capacityMs);
   }
 
-  /**
-   * A window of at least numMs ms, or null when none is free that fits and a new one would
-   * take the pool past its limit (wait for a release, then ask again).
-   */
+  /** A window for a numMs-ms segment, or null when none is free and a new one would take the pool past its limit (wait for a release, then ask again). */
   tryAcquire(numMs: number): FilteredBuffer | null {
-    // The smallest free window that fits.
-    let best = -1;
-    for (let i = 0; i < this.free.length; i++) {
-      const c = this.free[i].capacityMs;
-      if (c >= numMs && (best < 0 || c < this.free[best].capacityMs)) best = i;
-    }
-    if (best >= 0) return this.free.splice(best, 1)[0];
-    // Free windows that are too small make room for a new one, smallest first.
-    this.free.sort((a, b) => a.capacityMs - b.capacityMs);
-    while (this.held + this.size(numMs) > this.limit && this.free.length > 0) {
-      this.held -= this.size(this.free.shift()!.capacityMs);
-    }
-    if (this.held + this.size(numMs) > this.limit && this.held > 0) return null;
-    this.held += this.size(numMs);
+    if (numMs > this.capacityMs) throw new RangeError(`WindowPool: a ${numMs}-ms segment exceeds the ${this.capacityMs}-ms windows`);
+    const free = this.free.pop();
+    if (free) return free;
+    const size = this.size(this.capacityMs);
+    if (this.held + size > this.limit && this.held > 0) return null;
+    this.held += size;
     this.peak = Math.max(this.peak, this.held);
-    return allocateFilteredBuffer(this.numChannels, this.samplesPerMs, numMs);
+    return allocateFilteredBuffer(this.numChannels, this.samplesPerMs, this.capacityMs);
   }
 
   release(w: FilteredBuffer): void {

@@ -108,9 +108,12 @@ export class CpuSignalProcessor implements SignalProcessor {
     // Below ~100k output samples the message round trip costs more than it saves.
     // While the workers are still starting (the first ~100 ms), the calling thread filters
     // instead of waiting for them: same grid blocks, same bits.
-    if (!this.pool || !sharedDest || n * C * S < 100_000 || !this.pool.ready) {
+    const starting = this.pool !== null && !this.pool.ready;
+    if (!this.pool || !sharedDest || n * C * S < 100_000 || starting) {
       filterBlocksCpu(input, inputStart, m0, n, polarity, dest, destMs, 0, C, this.scratch);
-      return Promise.resolve();
+      // Let the event loop run, so that the workers' start-up is noticed and the next chunk
+      // goes to them (a synchronous loop of inline chunks would never see them come online).
+      return starting ? new Promise((resolve) => setImmediate(resolve)) : Promise.resolve();
     }
     // Split in time at grid-block boundaries: each worker owns whole grid blocks.
     const blocks: [number, number][] = [];
