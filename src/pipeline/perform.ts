@@ -25,7 +25,7 @@ import type { SortKernels } from '../stages/sort/kernels.js';
 import { computeNeighbourhoods } from '../stages/sort/neighbours.js';
 import { emptyTimings, type SegmentTimings } from '../stages/sort/loop.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
-import { linkSegments } from './link.js';
+import { linkPair, linkSegments } from './link.js';
 import { ProgressReporter } from './progress.js';
 import { BoundaryScan, type SegmentPlan } from './scan.js';
 import type { SegmentContext, SegmentOutcome } from './segment-job.js';
@@ -89,7 +89,9 @@ export async function performSpikeSortingDetailed(
 
 /** The runner for `workers`: worker threads on the main thread, the calling thread inside a worker. */
 function makeRunner(opts: ResolvedSortOptions, local: boolean): SegmentRunner {
-  if (local || !isMainThread) return new LocalSegmentRunner();
+  // One segment at a time gains nothing from a thread of its own: the calling thread sorts it
+  // (yielding to the scan every 25 ms) and no worker starts or warms up.
+  if (local || !isMainThread || opts.workers === 1) return new LocalSegmentRunner();
   return new WorkerSegmentRunner(opts.workers);
 }
 
@@ -166,11 +168,21 @@ async function sortTwoPass(
     peakInFlight = Math.max(peakInFlight, inFlight.size);
   };
 
+  // Links between neighbouring segments are computed as soon as both are sorted, while later
+  // segments still sort (at 1536 channels each link is O(units² x C x drift steps), seconds).
+  const links: (Int32Array | undefined)[] = [];
+  let linkMs = 0;
   const record = (plan: SegmentPlan, out: SegmentOutcome): void => {
     const base = offset + plan.startMs * S;
     const { spikes, amplitudes } = out.units;
     for (const sp of spikes) for (let i = 0; i < sp.length; i++) sp[i] += base;
-    segments[plan.index] = { start: base, end: offset + (plan.startMs + plan.numMs) * S, spikes, amplitudes };
+    const k = plan.index;
+    segments[k] = { start: base, end: offset + (plan.startMs + plan.numMs) * S, spikes, amplitudes };
+    const t0 = performance.now();
+    for (const j of [k - 1, k]) {
+      if (j >= 0 && segments[j] && segments[j + 1] && !links[j]) links[j] = linkPair(segments[j], segments[j + 1], recording, opts.maxDrift);
+    }
+    linkMs += performance.now() - t0;
     sortMs += out.sortMs;
     for (const k of Object.keys(loop) as (keyof SegmentTimings)[]) loop[k] += out.timings[k];
     doneMs += plan.numMs;
@@ -215,8 +227,8 @@ async function sortTwoPass(
   }
 
   const tm = performance.now();
-  const sorted = linkSegments(segments, recording, opts.maxDrift);
-  const mergeMs = performance.now() - tm;
+  const sorted = linkSegments(segments, recording, opts.maxDrift, links);
+  const mergeMs = linkMs + performance.now() - tm;
   deliverWarnings(sortedRateWarnings(sorted, C, totalMs / 1000), opts.onWarning, opts.verbose);
   const totalWall = performance.now() - tStart;
   const numUnits = sorted.length;
