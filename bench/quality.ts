@@ -1,11 +1,14 @@
 /**
  * Sorting quality against ground truth, with a breakdown of where accuracy is lost.
  *
- *   node --import ./scripts/ts-loader.mjs bench/quality.ts [--only name,name] [--save-sorted] [--sort-options JSON]
+ *   node --import ./scripts/ts-loader.mjs bench/quality.ts [--only name,name] [--modes reference,improved]
+ *        [--segments 10,5] [--save-sorted] [--sort-options JSON]
  *
- * Generates a few recordings with the generator's defaults (SNR 3-20, bursts, close pairs,
- * background units) into <tmpdir>/spikesift-quality (reused when present), sorts each with the
- * sorter's defaults (backend 'cpu') and prints markdown tables (results: bench/QUALITY.md).
+ * Generates recordings with the generator's defaults (SNR 3-20, bursts, close pairs, background
+ * units) plus what the reference loses (sparse large units at 0.3-2 Hz, units that start or stop
+ * mid-recording, zigzag drift on Neuropixels-1.0 geometry, 10-minute recordings) into
+ * <tmpdir>/spikesift-quality-v2 (reused when present), sorts each in both modes and at each
+ * minimum segment length (backend 'cpu') and prints markdown tables (results: bench/QUALITY.md).
  *
  * Per ground-truth unit three numbers are compared:
  *  - detectable: its filteredSnr (trough after the detector's filter / filtered noise sd)
@@ -34,27 +37,35 @@ import type { ProbePreset } from '../src/groundtruth/probes.js';
 import { Recording } from '../src/formats/recording.js';
 import type { SortedRecording } from '../src/result/sorted-recording.js';
 import { performSpikeSortingDetailed, type SortOptions } from '../src/pipeline/perform.js';
+import { presetLayout } from '../src/groundtruth/probes.js';
+import type { GenerateOptions } from '../src/groundtruth/generate.js';
 
-interface Config { name: string; preset: ProbePreset; duration: number; seed: number; driftRate: number }
+/** 'np64': the first 64 sites of the Neuropixels-1.0-like np384 layout (4 staggered x positions, 20 µm rows). */
+interface Config { name: string; kind: 'static' | 'drifting' | '10-minute'; preset: ProbePreset | 'np64'; duration: number; seed: number; extra: Omit<GenerateOptions, 'out'> }
 
+// What the reference loses (issue 11): sparse high-SNR units (0.3-2 Hz), units that start or
+// stop mid-recording, zigzag drift on Neuropixels-1.0 geometry, 10-minute recordings.
+const HARD = { sparseUnits: 3, lifetimeFraction: 0.25 };
+const ZIGZAG = { drift: { zigzag: { amplitude: 20, period: 100 } } };
 export const CONFIGS: Config[] = [
-  { name: 'linear32-60s-seed1', preset: 'linear32', duration: 60, seed: 1, driftRate: 0 },
-  { name: 'linear32-60s-seed2', preset: 'linear32', duration: 60, seed: 2, driftRate: 0 },
-  { name: 'linear32-60s-seed3', preset: 'linear32', duration: 60, seed: 3, driftRate: 0 },
-  { name: 'poly64-60s-drift1-seed1', preset: 'poly64', duration: 60, seed: 1, driftRate: 1 },
-  { name: 'poly64-60s-drift1-seed2', preset: 'poly64', duration: 60, seed: 2, driftRate: 1 },
-  { name: 'np384-30s-seed1', preset: 'np384', duration: 30, seed: 1, driftRate: 0 },
-  { name: 'np384-30s-seed2', preset: 'np384', duration: 30, seed: 2, driftRate: 0 },
+  { name: 'lin32-60s-seed1', kind: 'static', preset: 'linear32', duration: 60, seed: 1, extra: HARD },
+  { name: 'lin32-60s-seed2', kind: 'static', preset: 'linear32', duration: 60, seed: 2, extra: HARD },
+  { name: 'np64-zigzag-120s-seed1', kind: 'drifting', preset: 'np64', duration: 120, seed: 1, extra: { ...HARD, ...ZIGZAG } },
+  { name: 'np64-zigzag-120s-seed2', kind: 'drifting', preset: 'np64', duration: 120, seed: 2, extra: { ...HARD, ...ZIGZAG } },
+  { name: 'np64-zigzag-120s-seed3', kind: 'drifting', preset: 'np64', duration: 120, seed: 3, extra: { ...HARD, ...ZIGZAG } },
+  { name: 'lin32-600s-seed1', kind: '10-minute', preset: 'linear32', duration: 600, seed: 1, extra: HARD },
+  { name: 'lin32-600s-seed2', kind: '10-minute', preset: 'linear32', duration: 600, seed: 2, extra: HARD },
 ];
 
-export const QUALITY_DIR = join(tmpdir(), 'spikesift-quality');
+export const QUALITY_DIR = join(tmpdir(), 'spikesift-quality-v2');
 
 export async function ensureRecording(cfg: Config): Promise<{ dir: string; gt: GroundTruth; rec: Recording }> {
   const dir = join(QUALITY_DIR, cfg.name);
   if (!existsSync(join(dir, 'ground_truth.json'))) {
     mkdirSync(dir, { recursive: true });
     process.stderr.write(`generating ${cfg.name} into ${dir} ...\n`);
-    await generateRecording({ out: dir, preset: cfg.preset, duration: cfg.duration, seed: cfg.seed, drift: { rate: cfg.driftRate } });
+    const probe = cfg.preset === 'np64' ? { geometry: presetLayout('np384').positions.slice(0, 64) } : { preset: cfg.preset };
+    await generateRecording({ out: dir, ...probe, duration: cfg.duration, seed: cfg.seed, ...cfg.extra });
   }
   const gt = loadGroundTruth(join(dir, 'ground_truth.json'));
   const rec = new Recording({
@@ -66,6 +77,7 @@ export async function ensureRecording(cfg: Config): Promise<{ dir: string; gt: G
 
 export interface UnitBreakdown {
   id: number;
+  snr: number;
   filteredSnr: number;
   thresholdSd: number;
   detectable: boolean;
@@ -90,6 +102,12 @@ export interface Breakdown {
   numFalsePositive: number;
   numRedundant: number;
   links: { correct: number; wrong: number; dropped: number };
+  /**
+   * Along every id, each pair of successive segments where it has a unit (across skipped
+   * segments too): both units matching (agreement >= 0.5) the same GT unit (true) or
+   * different ones (false link).
+   */
+  idLinks: { true: number; false: number };
 }
 
 /** The loss breakdown of one sorted result (see the file comment). */
@@ -139,27 +157,46 @@ export function breakdown(gt: GroundTruth, sorted: SortedRecording, thresholds: 
     const thresholdSd = gt.detectorNoiseSd ? -thresholds[u.bestChannel]! / gt.detectorNoiseSd : NaN;
     const filteredSnr = u.filteredSnr ?? NaN;
     return {
-      id: u.id, filteredSnr, thresholdSd, detectable: filteredSnr >= thresholdSd, oracle,
+      id: u.id, snr: u.snr ?? NaN, filteredSnr, thresholdSd, detectable: filteredSnr >= thresholdSd, oracle,
       chained: chainedOf.get(u.id) ?? 0, inFirstSegment: best[g]![0]!.agreement >= 0.5,
       numGt: nGt, found: tp, splitOff, mergedIn: nSorted - tp,
     };
   });
+  // GT unit matched by each sorted unit of each segment (agreement >= 0.5), or -1.
+  const matchOf: Int32Array[] = segs.map((seg) => new Int32Array(seg.spikes.length).fill(-1));
+  best.forEach((perSeg, g) => perSeg.forEach((b, s) => { if (b.agreement >= 0.5) matchOf[s]![b.unit] = g; }));
+  const idLinks = { true: 0, false: 0 };
+  for (const id of sorted.clusterIds()) {
+    const chain = sorted.chain(id);
+    let prev = -1;
+    for (let s = 0; s < chain.length; s++) {
+      if (chain[s]! < 0) continue;
+      const m = matchOf[s]![chain[s]!]!;
+      if (m >= 0 && prev >= 0) { if (m === prev) idLinks.true++; else idLinks.false++; }
+      prev = m >= 0 ? m : prev;
+    }
+  }
   return {
+    idLinks,
     units, meanAccuracy: report.totals.meanAccuracy, wellDetected: report.totals.numWellDetected,
     numSegments: segs.length, numIds: sorted.length, numFalsePositive: report.totals.numFalsePositive,
     numRedundant: report.totals.numRedundant, links,
   };
 }
 
-function parseArgs(argv: string[]): { only: string[] | null; saveSorted: boolean; sortOptions: SortOptions } {
-  const a = { only: null as string[] | null, saveSorted: false, sortOptions: {} as SortOptions };
+interface Args { only: string[] | null; saveSorted: boolean; sortOptions: SortOptions; modes: ('reference' | 'improved')[]; segments: number[] }
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { only: null, saveSorted: false, sortOptions: {}, modes: ['reference', 'improved'], segments: [10, 5] };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (k === '--only') a.only = (argv[++i] ?? '').split(',');
     else if (k === '--save-sorted') a.saveSorted = true;
     else if (k === '--sort-options') a.sortOptions = JSON.parse(argv[++i] ?? '{}') as SortOptions;
+    else if (k === '--modes') a.modes = (argv[++i] ?? '').split(',') as Args['modes'];
+    else if (k === '--segments') a.segments = (argv[++i] ?? '').split(',').map(Number);
     else if (k === '--help' || k === '-h') {
-      console.log('usage: node --import ./scripts/ts-loader.mjs bench/quality.ts [--only name,name] [--save-sorted] [--sort-options JSON]');
+      console.log('usage: node --import ./scripts/ts-loader.mjs bench/quality.ts [--only name,name] [--modes reference,improved] [--segments 10,5] [--save-sorted] [--sort-options JSON]');
       console.log(`recordings: ${CONFIGS.map((c) => c.name).join(', ')}`);
       process.exit(0);
     } else throw new Error(`unknown argument ${k} (try --help)`);
@@ -168,68 +205,65 @@ function parseArgs(argv: string[]): { only: string[] | null; saveSorted: boolean
 }
 
 const f2 = (x: number): string => x.toFixed(2);
-const f3 = (x: number): string => x.toFixed(3);
+const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : '-');
+const BANDS: [string, number, number][] = [['SNR < 6', 0, 6], ['6-10', 6, 10], ['>= 10', 10, Infinity]];
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const configs = CONFIGS.filter((c) => !args.only || args.only.includes(c.name));
   const rows: string[] = [];
   const linkRows: string[] = [];
-  const segRows: string[] = [];
-  let sumAcc = 0;
+  const acc = new Map<string, number>();
   for (const cfg of configs) {
     const { dir, gt, rec } = await ensureRecording(cfg);
-    const t0 = performance.now();
-    const { sorted, thresholds } = await performSpikeSortingDetailed(rec, { verbose: false, backend: 'cpu', detectionPolarity: gt.detectionPolarity, ...args.sortOptions });
-    const seconds = (performance.now() - t0) / 1000;
-    if (args.saveSorted) {
-      await sorted.save(join(dir, 'sorted.spks'));
-      const { writeFileSync } = await import('node:fs');
-      writeFileSync(join(dir, 'thresholds.json'), JSON.stringify(Array.from(thresholds)));
-    }
-    const b = breakdown(gt, sorted, thresholds);
-    const N = b.units.length;
-    const det = b.units.filter((u) => u.detectable);
-    const lossBelow = b.units.filter((u) => !u.detectable).reduce((s, u) => s + (1 - u.chained), 0) / N;
-    const lossSeg = det.reduce((s, u) => s + (1 - u.oracle), 0) / N;
-    const lossLink = det.reduce((s, u) => s + (u.oracle - u.chained), 0) / N;
-    const meanOracleDet = det.length ? det.reduce((s, u) => s + u.oracle, 0) / det.length : NaN;
-    const meanChainedDet = det.length ? det.reduce((s, u) => s + u.chained, 0) / det.length : NaN;
-    const noFirst = det.filter((u) => !u.inFirstSegment && u.oracle >= 0.5).length;
-    const lostByLinking = det.filter((u) => u.oracle >= 0.5 && u.chained < 0.5).length;
-    const detGt = det.reduce((s, u) => s + u.numGt, 0);
-    const pct = (x: number): string => `${((100 * x) / Math.max(1, detGt)).toFixed(1)}%`;
-    const found = det.reduce((s, u) => s + u.found, 0);
-    const splitOff = det.reduce((s, u) => s + u.splitOff, 0);
-    const mergedIn = det.reduce((s, u) => s + u.mergedIn, 0);
-    segRows.push(`| ${cfg.name} | ${detGt} | ${pct(found)} | ${pct(splitOff)} | ${pct(detGt - found - splitOff)} | ${pct(mergedIn)} |`);
-    sumAcc += b.meanAccuracy;
-    rows.push(`| ${cfg.name} | ${N} | ${det.length} | ${b.numSegments} | ${b.numIds} | ${b.numFalsePositive} / ${b.numRedundant} | **${f3(b.meanAccuracy)}** | ${b.wellDetected} | ` +
-      `${f3(meanOracleDet)} | ${f3(meanChainedDet)} | ${f3(lossBelow)} | ${f3(lossSeg)} | ${f3(lossLink)} | ${seconds.toFixed(1)} |`);
-    linkRows.push(`| ${cfg.name} | ${b.links.correct} | ${b.links.wrong} | ${b.links.dropped} | ${lostByLinking} | ${noFirst} |`);
-    process.stderr.write(`${cfg.name}: mean accuracy ${f3(b.meanAccuracy)} (${seconds.toFixed(1)} s)\n`);
-    if (process.env.QUALITY_UNITS) {
-      for (const u of b.units) {
-        process.stderr.write(`  unit ${u.id}: fSNR ${f2(u.filteredSnr)} thr ${f2(u.thresholdSd)} oracle ${f3(u.oracle)} chained ${f3(u.chained)} gt ${u.numGt} found ${u.found} split ${u.splitOff} merged ${u.mergedIn}${u.inFirstSegment ? '' : ' (not in segment 0)'}\n`);
+    for (const L of args.segments) {
+      for (const mode of args.modes) {
+        const t0 = performance.now();
+        const { sorted, thresholds } = await performSpikeSortingDetailed(rec, {
+          verbose: false, backend: 'cpu', detectionPolarity: gt.detectionPolarity, minSegmentLength: L, mode, ...args.sortOptions,
+        });
+        const seconds = (performance.now() - t0) / 1000;
+        if (args.saveSorted) await sorted.save(join(dir, `sorted-${mode}-L${L}.spks`));
+        const b = breakdown(gt, sorted, thresholds);
+        const N = b.units.length;
+        const det = b.units.filter((u) => u.detectable);
+        const lossBelow = b.units.filter((u) => !u.detectable).reduce((s, u) => s + (1 - u.chained), 0) / N;
+        const lossSeg = det.reduce((s, u) => s + (1 - u.oracle), 0) / N;
+        const lossLink = det.reduce((s, u) => s + (u.oracle - u.chained), 0) / N;
+        const bands = BANDS.map(([, lo, hi]) => {
+          const us = b.units.filter((u) => u.snr >= lo && u.snr < hi);
+          return us.length ? `${f3(us.reduce((s, u) => s + u.chained, 0) / us.length)} (${us.length})` : '-';
+        });
+        acc.set(`${cfg.name}|${L}|${mode}`, b.meanAccuracy);
+        rows.push(`| ${cfg.name} | ${cfg.kind} | ${L} | ${mode} | ${N} | ${det.length} | ${b.numSegments} | ${b.numIds} | ${b.numFalsePositive} / ${b.numRedundant} | **${f3(b.meanAccuracy)}** | ` +
+          `${bands.join(' | ')} | ${f3(lossBelow)} | ${f3(lossSeg)} | ${f3(lossLink)} | ${b.idLinks.true} / ${b.idLinks.false} | ${seconds.toFixed(1)} |`);
+        linkRows.push(`| ${cfg.name} | ${L} | ${mode} | ${b.links.correct} | ${b.links.wrong} | ${b.links.dropped} |`);
+        process.stderr.write(`${cfg.name} L=${L} ${mode}: mean accuracy ${f3(b.meanAccuracy)}, ids ${b.numIds}, fp ${b.numFalsePositive}, false links ${b.idLinks.false} (${seconds.toFixed(1)} s)\n`);
+        if (process.env.QUALITY_UNITS) {
+          for (const u of b.units) {
+            process.stderr.write(`  unit ${u.id}: snr ${f2(u.snr)} fSNR ${f2(u.filteredSnr)} thr ${f2(u.thresholdSd)} oracle ${f3(u.oracle)} chained ${f3(u.chained)} gt ${u.numGt} found ${u.found} split ${u.splitOff} merged ${u.mergedIn}${u.inFirstSegment ? '' : ' (not in segment 0)'}\n`);
+          }
+        }
       }
     }
   }
-  console.log('| recording | GT units | detectable | segments | ids | false positive / redundant ids | mean accuracy | well detected (>= 0.8) | per-segment ceiling, detectable | chained, detectable | loss: below threshold | loss: in segments | loss: linking | sort s |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log(`| recording | kind | L s | mode | GT units | detectable | segments | ids | false positive / redundant ids | mean accuracy | ${BANDS.map((b) => b[0]).join(' | ')} | loss: detection | loss: in segments | loss: linking | id links true / false | sort s |`);
+  console.log('|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);
   console.log('');
-  console.log(`Mean of mean accuracies: ${f3(sumAcc / configs.length)}`);
+  if (args.modes.includes('reference') && args.modes.includes('improved')) {
+    console.log('Mean accuracy, improved minus reference (per recording, per L):');
+    console.log('');
+    for (const cfg of configs) {
+      const d = args.segments.map((L) => `L ${L}: ${f3(acc.get(`${cfg.name}|${L}|improved`)! - acc.get(`${cfg.name}|${L}|reference`)!)}`);
+      console.log(`- ${cfg.name} (${cfg.kind}): ${d.join(', ')}`);
+    }
+    console.log('');
+  }
+  console.log('Links between consecutive segments where a GT unit has a unit with agreement >= 0.5 on both sides (links of the result):');
   console.log('');
-  console.log('Detectable units, summed over segments, best unit of each segment (% of their GT spikes):');
-  console.log('');
-  console.log('| recording | GT spikes | found by best unit | split off to other units | missed | other spikes merged into best unit |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const r of segRows) console.log(r);
-  console.log('');
-  console.log('Links between consecutive segments where a GT unit has a unit with agreement >= 0.5 on both sides:');
-  console.log('');
-  console.log('| recording | correct | wrong | dropped | detectable units with ceiling >= 0.5 but chained < 0.5 | of those with ceiling >= 0.5, no match in segment 0 |');
-  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log('| recording | L s | mode | correct | wrong | dropped |');
+  console.log('|---|---:|---|---:|---:|---:|');
   for (const r of linkRows) console.log(r);
 }
 

@@ -15,7 +15,7 @@ export const SORT_OPTIONS: OptionSpec[] = SORT_PARAMETERS.filter((p) => p.cli !=
   const cli = p.cli!;
   const unit = p.unit && p.kind !== 'boolean' ? ` (${p.unit})` : '';
   const group = p.name === 'verbose' ? 'Output' : 'Sorting';
-  if (p.kind === 'boolean') return { name: cli.flag, kind: 'flag', description: p.help, group };
+  if (p.kind === 'boolean' || cli.sets !== undefined) return { name: cli.flag, kind: 'flag', description: p.help, group };
   return {
     name: cli.flag,
     kind: p.kind === 'integer' ? 'integer' : p.kind === 'choice' ? 'string' : 'number',
@@ -23,7 +23,7 @@ export const SORT_OPTIONS: OptionSpec[] = SORT_PARAMETERS.filter((p) => p.cli !=
     description: `${p.help}${unit}; ${p.range}.`,
     defaultText: p.defaultText,
     ...(p.choices ? { choices: p.choices } : {}),
-    ...(p.kind === 'integer' ? { min: 1 } : {}),
+    ...(p.kind === 'integer' ? { min: /^>= 0\b/.test(p.range) ? 0 : 1 } : {}),
     group,
   };
 });
@@ -66,7 +66,9 @@ export function sortOptionsFrom(parsed: ParsedArgs): SortOptions {
   const o: Record<string, unknown> = {};
   for (const p of SORT_PARAMETERS) {
     if (p.cli === null || p.name === 'verbose') continue;
-    if (p.kind === 'boolean') {
+    if (p.cli.sets !== undefined) {
+      if (optFlag(parsed, p.cli.flag)) o[p.name] = p.cli.sets;
+    } else if (p.kind === 'boolean') {
       if (optFlag(parsed, p.cli.flag)) o[p.name] = p.cli.negate ? false : true;
     } else if (p.kind === 'choice') {
       const v = optString(parsed, p.cli.flag);

@@ -13,6 +13,13 @@ import { roundDrift, roundHalfEven } from './rounding.js';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'cpu';
 
+/**
+ * 'reference': spec §1-§10 exactly (no burst merge, §7.3 neighbourhoods, §10 chains as ids).
+ * 'improved': beyond the reference, measured in bench/QUALITY.md (burst merge, balanced
+ * neighbourhoods, tracks that may skip, start and end, a plausibility ceiling on links).
+ */
+export type SortMode = 'improved' | 'reference';
+
 export interface SortProgress {
   /** Milliseconds of the sortable range processed so far. */
   doneMs: number;
@@ -37,7 +44,11 @@ export interface SortOptions {
   verbose?: boolean;
   /** 'auto' (WebGPU when a hardware adapter measures faster, else CPU), 'webgpu' or 'cpu' (default 'auto'). */
   backend?: BackendChoice;
-  /** Merge burst fragments within each segment (default true; false: the reference behaviour). */
+  /** 'improved' (default) or 'reference' (spec §1-§10 exactly). */
+  mode?: SortMode;
+  /** Mode 'improved': segments a track may skip and keep its id (default 3). */
+  maxSkippedSegments?: number;
+  /** Merge burst fragments within each segment (default true in mode 'improved'; always false in mode 'reference'). */
   mergeBursts?: boolean;
   /** Segments sorted at once on worker threads (default: the machine's available cores). */
   workers?: number;
@@ -62,6 +73,8 @@ export interface ResolvedSortOptions {
   detectionPolarity: number;
   verbose: boolean;
   backend: BackendChoice;
+  mode: SortMode;
+  maxSkippedSegments: number;
   mergeBursts: boolean;
   workers: number;
   memoryLimit: number;
@@ -95,9 +108,10 @@ export interface ParameterSpec {
   help: string;
   /**
    * The command-line flag (without dashes); `negate`: a flag that sets a boolean option to
-   * false (e.g. --no-merge-bursts). null: library only.
+   * false (e.g. --no-merge-bursts); `sets`: a flag that sets a choice option to this value
+   * (e.g. --reference sets mode 'reference'). null: library only.
    */
-  cli: { flag: string; value?: string; negate?: boolean } | null;
+  cli: { flag: string; value?: string; negate?: boolean; sets?: string } | null;
 }
 
 /** Below this rate the wide DoG width floor(S/4.75) is 0 and the filtered signal is identically zero. */
@@ -164,8 +178,18 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
     cli: { flag: 'memory-limit', value: 'BYTES' },
   },
   {
+    name: 'mode', kind: 'choice', choices: ['improved', 'reference'], default: 'improved', defaultText: 'improved', unit: '', range: 'improved, reference',
+    help: "'reference' reproduces the published algorithm exactly (spec §1-§10: ids are the first segment's clusters whose chain of links never breaks; no burst merge). 'improved' follows every unit through the whole recording as a track (it may skip segments, start late and end), refuses implausible links, balances neighbourhoods among equidistant sites and merges burst fragments: see bench/QUALITY.md.",
+    cli: { flag: 'reference', sets: 'reference' },
+  },
+  {
+    name: 'maxSkippedSegments', kind: 'integer', default: 3, defaultText: '3', unit: 'segments', range: '>= 0',
+    help: "Mode 'improved': a unit missing from up to this many consecutive segments keeps its id when it reappears within maxDrift per segment of the gap (0: a track ends at its first missing segment). Mode 'reference' ignores it.",
+    cli: { flag: 'max-skipped-segments', value: 'N' },
+  },
+  {
     name: 'mergeBursts', kind: 'boolean', default: true, defaultText: 'true', unit: '', range: 'true, false',
-    help: 'Merge burst fragments (the later, smaller spikes of a burst) into their unit within each segment (beyond the reference; false gives the reference behaviour).',
+    help: "Merge burst fragments (the later, smaller spikes of a burst) into their unit within each segment (beyond the reference; mode 'reference' never merges).",
     cli: { flag: 'no-merge-bursts', negate: true },
   },
   {
@@ -197,7 +221,7 @@ export const SORT_DEFAULTS = Object.freeze(Object.fromEntries(
   SORT_PARAMETERS.filter((p) => typeof p.default !== 'function' && p.default !== undefined).map((p) => [p.name, p.default]),
 )) as Readonly<{
   minSegmentLength: number; detectionSensitivity: number; minSpikesPerCluster: number; mergingThreshold: number;
-  maxDrift: number; detectionPolarity: number; backend: BackendChoice; mergeBursts: boolean; verbose: boolean;
+  maxDrift: number; detectionPolarity: number; backend: BackendChoice; mode: SortMode; maxSkippedSegments: number; mergeBursts: boolean; verbose: boolean;
 }>;
 
 function reject(parameter: string, value: unknown, message: string): never {
@@ -329,9 +353,20 @@ export function validateSortOptions(recording: RecordingShape, options: SortOpti
     reject('memoryLimit', memoryLimit, `memoryLimit must be a positive number of bytes, got ${describeValue(memoryLimit)}; pass e.g. 4e9`);
   }
 
+  const mode = v.mode as SortMode;
+  if (mode === 'reference' && options.mergeBursts === true) {
+    reject('mergeBursts', true,
+      "mergeBursts true cannot be combined with mode 'reference' (the reference algorithm has no burst merge); drop mergeBursts, or use mode 'improved'");
+  }
+  const mergeBursts = mode === 'reference' ? false : (v.mergeBursts as boolean);
+  const maxSkippedSegments = v.maxSkippedSegments as number;
+  if (!(maxSkippedSegments >= 0)) {
+    reject('maxSkippedSegments', maxSkippedSegments, `maxSkippedSegments must be a whole number >= 0, got ${describeValue(maxSkippedSegments)}; pass e.g. 3, or 0 to end a track at its first missing segment`);
+  }
+
   return {
     minSegmentMs, detectionSensitivity, minSpikesPerCluster, mergingThreshold, maxDrift: roundDrift(maxDriftRaw),
-    detectionPolarity, verbose: v.verbose as boolean, backend: v.backend as BackendChoice, mergeBursts: v.mergeBursts as boolean,
+    detectionPolarity, verbose: v.verbose as boolean, backend: v.backend as BackendChoice, mode, maxSkippedSegments, mergeBursts,
     workers, memoryLimit, onProgress: v.onProgress as ResolvedSortOptions['onProgress'], onWarning: v.onWarning as ResolvedSortOptions['onWarning'],
   };
 }
@@ -340,7 +375,7 @@ export function validateSortOptions(recording: RecordingShape, options: SortOpti
 export function parameterTableMarkdown(): string {
   const cell = (t: string): string => t.replace(/\|/g, '\\|');
   const rows = SORT_PARAMETERS.map((p) => {
-    const cli = p.cli ? ` (CLI \`--${p.cli.flag}\`${p.cli.negate ? ' sets false' : ''})` : '';
+    const cli = p.cli ? ` (CLI \`--${p.cli.flag}\`${p.cli.negate ? ' sets false' : p.cli.sets ? ` sets '${p.cli.sets}'` : ''})` : '';
     const unit = p.unit ? ` ${p.unit}` : '';
     return `| \`${p.name}\` | ${p.kind === 'choice' ? 'string' : p.kind} | ${cell(p.defaultText)}${/^-?[\d.]+$/.test(p.defaultText) ? unit : ''} | ${cell(p.range)} | ${cell(p.help)}${cli} |`;
   });

@@ -38,6 +38,8 @@ export interface DriftOptions {
    * so 0 (default) is rigid and 0.5 moves the top 1.5x and the bottom 0.5x as far.
    */
   nonRigid?: number;
+  /** Triangle-wave drift added to the rest: 0 at t = 0, up to +amplitude, down to -amplitude, one cycle per period (s). Default none. */
+  zigzag?: { amplitude: number; period: number } | null;
 }
 
 /** Drift as resolved: the probe's centre and half length are filled in for the depth dependence. */
@@ -47,6 +49,7 @@ export interface ResolvedDrift {
   nonRigid: number;
   centreY: number;
   halfLength: number;
+  zigzag?: { amplitude: number; period: number } | null;
 }
 
 export interface GenerateOptions {
@@ -79,6 +82,17 @@ export interface GenerateOptions {
   amplitudeRange?: [number, number] | null;
   /** Mean firing rates (Hz), log-uniform. Default [1, 15]. */
   firingRateRange?: [number, number];
+  /** Extra sparse, large units (ground truth): SNR in sparseSnrRange, rate in sparseRateRange. Default 0. */
+  sparseUnits?: number;
+  /** Default [10, 20]. */
+  sparseSnrRange?: [number, number];
+  /** Hz, default [0.3, 2]. */
+  sparseRateRange?: [number, number];
+  /**
+   * Fraction of the ground-truth units that start (first spike after 20-60% of the duration) or
+   * stop (last spike before 40-80% of it) mid-recording, half each. Default 0.
+   */
+  lifetimeFraction?: number;
   /** Fraction of units that fire bursts with amplitude decrement. Default 0.2. */
   burstFraction?: number;
   /** Fraction of units placed as close pairs (10-25 µm apart, amplitude within ±15%). Default 0.15. */
@@ -114,6 +128,10 @@ export interface ResolvedGenerateOptions {
   snrRange: [number, number];
   amplitudeRange: [number, number] | null;
   firingRateRange: [number, number];
+  sparseUnits: number;
+  sparseSnrRange: [number, number];
+  sparseRateRange: [number, number];
+  lifetimeFraction: number;
   burstFraction: number;
   closePairFraction: number;
   backgroundUnits: number;
@@ -221,6 +239,14 @@ export function resolveGenerateOptions(o: GenerateOptions): { resolved: Resolved
     };
   }).sort((a, b) => a.time - b.time);
   const nonRigid = num('drift.nonRigid', d.nonRigid, 0, (x) => x >= 0 && x <= 1, 'in [0, 1] (0 = rigid drift)');
+  let zigzag: { amplitude: number; period: number } | null = null;
+  if (d.zigzag != null) {
+    if (typeof d.zigzag !== 'object') fail('drift.zigzag', d.zigzag, 'must be { amplitude: µm, period: s }');
+    zigzag = {
+      amplitude: num('drift.zigzag.amplitude', d.zigzag.amplitude, NaN, () => true, 'a finite number (µm)'),
+      period: num('drift.zigzag.period', d.zigzag.period, NaN, (x) => x > 0, 'a positive number of seconds'),
+    };
+  }
   let ymin = Infinity, ymax = -Infinity;
   for (const p of layout.positions) { ymin = Math.min(ymin, p[1]!); ymax = Math.max(ymax, p[1]!); }
   const centreY = (ymin + ymax) / 2, halfLength = Math.max((ymax - ymin) / 2, 1);
@@ -236,13 +262,17 @@ export function resolveGenerateOptions(o: GenerateOptions): { resolved: Resolved
     numUnits,
     seed,
     noiseLevel,
-    drift: { rate, jumps, nonRigid, centreY, halfLength },
+    drift: { rate, jumps, nonRigid, centreY, halfLength, ...(zigzag ? { zigzag } : {}) },
     dataType,
     scale,
     offset,
     snrRange: range('snrRange', o.snrRange, [3, 20], 0),
     amplitudeRange: o.amplitudeRange == null ? null : range('amplitudeRange', o.amplitudeRange, [30, 200], 0),
     firingRateRange: range('firingRateRange', o.firingRateRange, [1, 15], 0),
+    sparseUnits: num('sparseUnits', o.sparseUnits, 0, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer'),
+    sparseSnrRange: range('sparseSnrRange', o.sparseSnrRange, [10, 20], 0),
+    sparseRateRange: range('sparseRateRange', o.sparseRateRange, [0.3, 2], 0),
+    lifetimeFraction: num('lifetimeFraction', o.lifetimeFraction, 0, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
     burstFraction: num('burstFraction', o.burstFraction, 0.2, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
     closePairFraction: num('closePairFraction', o.closePairFraction, 0.15, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
     backgroundUnits: num('backgroundUnits', o.backgroundUnits, 2 * numUnits, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer'),
@@ -264,9 +294,13 @@ export function resolveGenerateOptions(o: GenerateOptions): { resolved: Resolved
  * Displacement (µm along y) at time t (s) of a unit whose depth at t = 0 is y0; without y0 (or
  * for rigid drift) the nominal displacement. `drift` is ground_truth.json's "drift".
  */
-export function driftAt(drift: { rate: number; jumps: DriftJump[]; nonRigid?: number; centreY?: number; halfLength?: number }, t: number, y0?: number): number {
+export function driftAt(drift: { rate: number; jumps: DriftJump[]; nonRigid?: number; centreY?: number; halfLength?: number; zigzag?: { amplitude: number; period: number } | null }, t: number, y0?: number): number {
   let d = drift.rate * t;
   for (const j of drift.jumps) if (t >= j.time) d += j.um;
+  if (drift.zigzag) {
+    const ph = (t / drift.zigzag.period) % 1;
+    d += drift.zigzag.amplitude * (ph < 0.25 ? 4 * ph : ph < 0.75 ? 2 - 4 * ph : 4 * ph - 4);
+  }
   if (y0 !== undefined && drift.nonRigid) d *= 1 + (drift.nonRigid * (y0 - (drift.centreY ?? 0))) / (drift.halfLength ?? 1);
   return d;
 }
@@ -343,6 +377,15 @@ function buildUnits(R: ResolvedGenerateOptions, g: TableGeometry, gx: Float64Arr
       units.push(makeUnit(rng, i, false, x, y, z, amp(), R, g, gx, gy, R.firingRateRange, -1));
     }
   }
+  // Sparse units draw from their own stream, so adding them leaves the others unchanged.
+  const srng = new Rng(R.seed, STREAM.sparse);
+  for (let i = 0; i < R.sparseUnits; i++) {
+    const x = srng.range(ext.xmin - 10, ext.xmax + 10);
+    const y = srng.range(ext.ymin + 20, ext.ymax - 20);
+    const z = srng.range(15, 40);
+    const a = R.noiseLevel > 0 ? srng.logRange(R.sparseSnrRange[0], R.sparseSnrRange[1]) * R.noiseLevel : srng.logRange(80, 200);
+    units.push(makeUnit(srng, R.numUnits + i, false, x, y, z, a, R, g, gx, gy, R.sparseRateRange, -1));
+  }
   const brng = new Rng(R.seed, STREAM.background);
   for (let i = 0; i < R.backgroundUnits; i++) {
     const x = brng.range(ext.xmin - 60, ext.xmax + 60);
@@ -351,7 +394,7 @@ function buildUnits(R: ResolvedGenerateOptions, g: TableGeometry, gx: Float64Arr
     const a = R.noiseLevel > 0
       ? brng.logRange(R.backgroundSnrRange[0], R.backgroundSnrRange[1]) * R.noiseLevel
       : brng.logRange(0.5, 3);
-    units.push(makeUnit(brng, R.numUnits + i, true, x, y, z, a, R, g, gx, gy, [1, 8], -1));
+    units.push(makeUnit(brng, R.numUnits + R.sparseUnits + i, true, x, y, z, a, R, g, gx, gy, [1, 8], -1));
   }
   return units;
 }
@@ -559,6 +602,20 @@ export async function generateRecording(options: GenerateOptions): Promise<Gener
   for (const u of units) {
     const base = u.background ? STREAM.backgroundTrainBase : STREAM.unitTrainBase;
     makeSpikeTrain(u, new Rng(R.seed, base + u.index), { samplingFrequency: fsHz, numSamples: N, firstSample, endSample: Math.max(firstSample, endSample) });
+  }
+  if (R.lifetimeFraction > 0) {
+    const lrng = new Rng(R.seed, STREAM.lifetime);
+    for (const u of units) {
+      if (u.background) continue;
+      const draw = lrng.uniform();
+      const starts = lrng.uniform() < 0.5;
+      const at = Math.round(N * (starts ? lrng.range(0.2, 0.6) : lrng.range(0.4, 0.8)));
+      if (draw >= R.lifetimeFraction) continue;
+      const keep: number[] = [];
+      for (let k = 0; k < u.spikes.length; k++) if (starts ? u.spikes[k]! >= at : u.spikes[k]! < at) keep.push(k);
+      u.spikes = Float64Array.from(keep, (k) => u.spikes[k]!);
+      u.spikeAmp = Float32Array.from(keep, (k) => u.spikeAmp[k]!);
+    }
   }
 
   const nm = buildNoise(R, gy, ext);

@@ -19,6 +19,8 @@ export const STREAM = {
   noise: 3,
   channels: 4,
   lfp: 5,
+  sparse: 6,
+  lifetime: 7,
   /** Per-unit spike trains use UNIT_TRAIN_BASE + unit index so adding units leaves others' trains unchanged. */
   unitTrainBase: 1000,
   backgroundTrainBase: 1_000_000,

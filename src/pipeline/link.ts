@@ -1,23 +1,37 @@
 /**
- * Linking (§10): the units of consecutive segments are paired by the drift-searched
- * assignment, and the segments with their links become a SortedRecording. Reported boundaries
- * tile the whole recording: the first segment starts at recordingOffset, the last ends at
+ * Linking: the units of consecutive segments become one SortedRecording. Mode 'reference'
+ * pairs them by the drift-searched assignment (§10) and the ids are the unbroken chains; mode
+ * 'improved' builds tracks (stages/track/tracks.ts). Reported boundaries tile the whole
+ * recording: the first segment starts at recordingOffset, the last ends at
  * recordingOffset + numSamples.
  */
 import type { Recording } from '../formats/recording.js';
+import type { SortMode } from '../core/params.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
 import { assignClusters } from '../stages/track/assignment.js';
+import { buildTracks } from '../stages/track/tracks.js';
 
 /** The link between segments i and i+1 (§10): for each unit of segment i, its unit in segment i+1 or -1. */
 export function linkPair(a: SegmentResult, b: SegmentResult, recording: Recording, maxDrift: number): Int32Array {
   return assignClusters(a.amplitudes, b.amplitudes, recording.geometry, maxDrift);
 }
 
-/** `done[i]`: links already computed (as segments finished), the rest are computed here. */
+/** What linking needs from the resolved options. */
+export interface LinkOptions {
+  mode: SortMode;
+  maxDrift: number;
+  maxSkippedSegments: number;
+}
+
+/** Extends the first and last segments to the recording's ends (§2). */
+function tile(segments: SegmentResult[], recording: Recording): void {
+  segments[0].start = recording.recordingOffset;
+  segments[segments.length - 1].end = recording.recordingOffset + recording.numSamples;
+}
+
+/** `done[i]`: links already computed (as segments finished), the rest are computed here (§10 chains). */
 export function linkSegments(segments: SegmentResult[], recording: Recording, maxDrift: number, done: (Int32Array | undefined)[] = []): SortedRecording {
-  const offset = recording.recordingOffset;
-  segments[0].start = offset;
-  segments[segments.length - 1].end = offset + recording.numSamples;
+  tile(segments, recording);
   const links: Int32Array[] = [];
   for (let i = 0; i + 1 < segments.length; i++) links.push(done[i] ?? linkPair(segments[i], segments[i + 1], recording, maxDrift));
   return new SortedRecording({
@@ -27,4 +41,25 @@ export function linkSegments(segments: SegmentResult[], recording: Recording, ma
     samplingFrequency: recording.samplingFrequency,
     numChannels: recording.numChannels,
   });
+}
+
+/** Tracks over the segments (mode 'improved'). */
+export function trackSegments(segments: SegmentResult[], recording: Recording, maxDrift: number, maxSkippedSegments: number): SortedRecording {
+  tile(segments, recording);
+  const { tracks, links } = buildTracks(segments, recording.geometry, { maxDrift, maxSkippedSegments });
+  return new SortedRecording({
+    segments,
+    links,
+    tracks,
+    probeGeometry: recording.probeGeometry,
+    samplingFrequency: recording.samplingFrequency,
+    numChannels: recording.numChannels,
+  });
+}
+
+/** The result by the mode: §10 chains ('reference', with links already computed in `done`) or tracks. */
+export function finishSegments(segments: SegmentResult[], recording: Recording, opts: LinkOptions, done: (Int32Array | undefined)[] = []): SortedRecording {
+  return opts.mode === 'reference'
+    ? linkSegments(segments, recording, opts.maxDrift, done)
+    : trackSegments(segments, recording, opts.maxDrift, opts.maxSkippedSegments);
 }

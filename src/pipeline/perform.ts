@@ -25,7 +25,7 @@ import type { SortKernels } from '../stages/sort/kernels.js';
 import { computeNeighbourhoods } from '../stages/sort/neighbours.js';
 import { emptyTimings, type SegmentTimings } from '../stages/sort/loop.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
-import { linkPair, linkSegments } from './link.js';
+import { finishSegments, linkPair } from './link.js';
 import { ProgressReporter } from './progress.js';
 import { BoundaryScan, type SegmentPlan } from './scan.js';
 import type { SegmentContext, SegmentOutcome } from './segment-job.js';
@@ -130,7 +130,7 @@ async function sortTwoPass(
   const keepSamples = keptBytes + runner.concurrency * windowBytes(C, S, longest) <= opts.memoryLimit / 2;
   const scan = new BoundaryScan(recording, engine, L, opts.detectionPolarity, opts.detectionSensitivity, keepSamples);
   const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
-  const neighbours = computeNeighbourhoods(recording.geometry);
+  const neighbours = computeNeighbourhoods(recording.geometry, opts.mode === 'improved');
   const loop = emptyTimings();
   const segments: SegmentResult[] = [];
   let thresholds: Float32Array | null = null;
@@ -179,7 +179,8 @@ async function sortTwoPass(
     const k = plan.index;
     segments[k] = { start: base, end: offset + (plan.startMs + plan.numMs) * S, spikes, amplitudes };
     const t0 = performance.now();
-    for (const j of [k - 1, k]) {
+    // Tracks (mode 'improved') are built once all segments are in.
+    if (opts.mode === 'reference') for (const j of [k - 1, k]) {
       if (j >= 0 && segments[j] && segments[j + 1] && !links[j]) links[j] = linkPair(segments[j], segments[j + 1], recording, opts.maxDrift);
     }
     linkMs += performance.now() - t0;
@@ -227,7 +228,7 @@ async function sortTwoPass(
   }
 
   const tm = performance.now();
-  const sorted = linkSegments(segments, recording, opts.maxDrift, links);
+  const sorted = finishSegments(segments, recording, opts, links);
   const mergeMs = linkMs + performance.now() - tm;
   deliverWarnings(sortedRateWarnings(sorted, C, totalMs / 1000), opts.onWarning, opts.verbose);
   const totalWall = performance.now() - tStart;

@@ -12,7 +12,7 @@
  */
 import type { Recording } from '../formats/recording.js';
 import type { SortedRecording, SegmentResult } from '../result/sorted-recording.js';
-import { linkSegments } from './link.js';
+import { finishSegments } from './link.js';
 import type { SortStats } from './stats.js';
 import type { SignalProcessor } from '../engines/engine.js';
 import { allocateFilteredBuffer, windowBytes, type FilteredBuffer } from '../core/window.js';
@@ -62,7 +62,7 @@ export async function sortSequential(
   const buf: FilteredBuffer = allocateFilteredBuffer(C, S, capacity);
   // A segment is at most 3L ms long (k <= M - 2L with M <= 4L, so k + L <= 3L).
   const work = new SegmentWorkspace(C, Math.min(window, 3 * L));
-  const neighbours = computeNeighbourhoods(recording.geometry);
+  const neighbours = computeNeighbourhoods(recording.geometry, opts.mode === 'improved');
   const loop = emptyTimings();
   let filterMs = 0;
   let filterWaitMs = 0;
@@ -152,7 +152,7 @@ export async function sortSequential(
   }
 
   const tm = performance.now();
-  const sorted = linkSegments(segments, recording, opts.maxDrift);
+  const sorted = finishSegments(segments, recording, opts);
   const mergeMs = performance.now() - tm;
   deliverWarnings(sortedRateWarnings(sorted, C, totalMs / 1000), opts.onWarning, opts.verbose);
   const totalWall = performance.now() - tStart;

@@ -1,6 +1,13 @@
 /**
  * The result of sorting: segments (each with its units' spike trains and amplitude vectors)
- * plus the assignment chain linking each segment's units to the next segment's (spec §10).
+ * plus the links between each segment's units and the next segment's, and the cluster ids.
+ *
+ * Two kinds of ids:
+ *  - chains (spec §10, mode 'reference', and every result without `tracks`): ids are the first
+ *    segment's unit indices whose chain of links never breaks;
+ *  - tracks (mode 'improved'): `tracks[s][k]` is the track id of unit k of segment s. A track
+ *    has at most one unit per segment; it may skip segments, start after segment 0 and end.
+ *    Ids are the track ids; -1 marks a unit that belongs to no listed track.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
@@ -22,6 +29,8 @@ export interface SortedRecordingInit {
   probeGeometry: number[][];
   samplingFrequency: number;
   numChannels: number;
+  /** Per segment, per unit: its track id (>= 0) or -1 (in no listed track). Absent: ids are §10 chains. */
+  tracks?: Int32Array[];
 }
 
 /**
@@ -46,11 +55,15 @@ export interface TransferableSortedRecording {
   amplitudes: Float32Array;
   /** links[0], links[1], ... concatenated (lengths = unitCounts[0 .. numSegments-2]). */
   links: Int32Array;
+  /** tracks[0], tracks[1], ... concatenated (one per unit), when the ids are tracks. */
+  tracks?: Int32Array;
 }
 
 /** File format constants of save()/load(). */
 export const SORTED_FILE_MAGIC = 'SPKSIFT\0';
-export const SORTED_FILE_VERSION = 1;
+/** Version 2 adds the `tracks` block; results without tracks are still written as version 1. */
+export const SORTED_FILE_VERSION = 2;
+const CHAIN_FILE_VERSION = 1;
 const PREAMBLE_BYTES = 56; // magic 8 + version 4 + header length 4 + payload length 8 + sha256 32
 
 function fail(message: string): never {
@@ -77,6 +90,9 @@ export class SortedRecording {
   /** chains[id * numSegments + s] = unit index of cluster id in segment s, or -1 once broken. */
   readonly #chains: Int32Array;
   readonly #validIds: number[];
+  /** Row of each valid id in #chains (tracks); for chains the row is the id itself. */
+  readonly #rowOf: Map<number, number> | null;
+  readonly #tracks: readonly Int32Array[] | null;
 
   /**
    * Takes ownership of the typed arrays in `init` (they are not copied); do not modify them
@@ -164,43 +180,104 @@ export class SortedRecording {
       }
       if (unit >= 0) valid.push(id);
     }
-    this.#chains = chains;
-    this.#validIds = valid;
+    if (init.tracks === undefined) {
+      this.#chains = chains;
+      this.#validIds = valid;
+      this.#rowOf = null;
+      this.#tracks = null;
+      return;
+    }
+    // Tracks: each id's unit per segment, validated (one unit per track and segment).
+    const tracks = init.tracks;
+    if (!Array.isArray(tracks) || tracks.length !== nSeg) {
+      fail(`tracks must have one Int32Array per segment (${nSeg}), received ${Array.isArray(tracks) ? tracks.length : typeof tracks}`);
+    }
+    const rowOf = new Map<number, number>();
+    tracks.forEach((t, s) => {
+      const k = segments[s].spikes.length;
+      if (!(t instanceof Int32Array) || t.length !== k) fail(`tracks[${s}] must be an Int32Array of ${k} entries (one per unit of segment ${s})`);
+      for (let u = 0; u < k; u++) {
+        if (!Number.isInteger(t[u]) || t[u] < -1) fail(`tracks[${s}][${u}] = ${t[u]} is not -1 or a track id >= 0`);
+        if (t[u] >= 0 && !rowOf.has(t[u])) rowOf.set(t[u], 0);
+      }
+    });
+    const ids = [...rowOf.keys()].sort((a, b) => a - b);
+    ids.forEach((id, row) => rowOf.set(id, row));
+    const rows = new Int32Array(ids.length * nSeg).fill(-1);
+    tracks.forEach((t, s) => {
+      for (let u = 0; u < t.length; u++) {
+        if (t[u] < 0) continue;
+        const at = rowOf.get(t[u])! * nSeg + s;
+        if (rows[at] >= 0) fail(`track ${t[u]} has two units in segment ${s} (${rows[at]} and ${u}); a track has at most one unit per segment`);
+        rows[at] = u;
+      }
+    });
+    this.#chains = rows;
+    this.#validIds = ids;
+    this.#rowOf = rowOf;
+    this.#tracks = Object.freeze(tracks.slice());
   }
 
-  /** Ascending valid cluster ids (indices of the first segment's units whose chain never breaks). */
+  /** True when the ids are tracks (mode 'improved'); false for §10 chains. */
+  get tracked(): boolean {
+    return this.#tracks !== null;
+  }
+
+  /** Per segment, per unit: its track id or -1 (tracked results); null for §10 chains. */
+  get tracks(): readonly Int32Array[] | null {
+    return this.#tracks;
+  }
+
+  /**
+   * Ascending valid cluster ids: for chains, indices of the first segment's units whose chain
+   * never breaks (§10); for tracks, every listed track.
+   */
   clusterIds(): number[] {
     return this.#validIds.slice();
   }
 
   validClusterId(id: number): boolean {
-    if (!Number.isInteger(id) || id < 0 || id >= this.segments[0].spikes.length) return false;
+    if (!Number.isInteger(id) || id < 0) return false;
+    if (this.#rowOf) return this.#rowOf.has(id);
+    if (id >= this.segments[0].spikes.length) return false;
     return this.#chains[id * this.segments.length + this.segments.length - 1] >= 0;
   }
 
-  #check(id: number): void {
+  #check(id: number): number {
     if (!this.validClusterId(id)) {
       throw new RangeError(
-        `SortedRecording: cluster id ${String(id)} is not valid; ${describeValidIds(this.#validIds, this.segments[0].spikes.length)}`,
+        `SortedRecording: cluster id ${String(id)} is not valid; ${this.#rowOf
+          ? (this.#validIds.length ? `valid ids (tracks) are ${this.#validIds.length <= 20 ? this.#validIds.join(', ') : `${this.#validIds.slice(0, 20).join(', ')}, ...`}` : 'this recording has no clusters')
+          : describeValidIds(this.#validIds, this.segments[0].spikes.length)}`,
       );
     }
+    return this.#rowOf ? this.#rowOf.get(id)! : id;
   }
 
-  /** Unit index of cluster `id` in each segment (for tracking a cluster through segments). */
+  /** Unit index of cluster `id` in each segment, -1 where a track skips or has not started or has ended. */
   chain(id: number): Int32Array {
-    this.#check(id);
+    const row = this.#check(id);
     const n = this.segments.length;
-    return this.#chains.slice(id * n, (id + 1) * n);
+    return this.#chains.slice(row * n, (row + 1) * n);
   }
 
-  /** The cluster's spike train: its units' trains concatenated along the chain (ascending). */
+  /** Indices of the segments where cluster `id` has a unit (all of them for a §10 chain). */
+  segmentsOf(id: number): number[] {
+    const chain = this.chain(id);
+    const out: number[] = [];
+    for (let s = 0; s < chain.length; s++) if (chain[s] >= 0) out.push(s);
+    return out;
+  }
+
+  /** The cluster's spike train: its units' trains concatenated over its segments (ascending). */
   spikes(id: number): Float64Array {
     const chain = this.chain(id);
     let total = 0;
-    for (let s = 0; s < chain.length; s++) total += this.segments[s].spikes[chain[s]].length;
+    for (let s = 0; s < chain.length; s++) if (chain[s] >= 0) total += this.segments[s].spikes[chain[s]].length;
     const out = new Float64Array(total);
     let offset = 0;
     for (let s = 0; s < chain.length; s++) {
+      if (chain[s] < 0) continue;
       const train = this.segments[s].spikes[chain[s]];
       out.set(train, offset);
       offset += train.length;
@@ -208,10 +285,15 @@ export class SortedRecording {
     return out;
   }
 
-  /** One amplitude vector (C values) per segment, copies. */
+  /**
+   * One amplitude vector (C values, copies) per segment where the cluster has a unit, in
+   * segment order; segmentsOf(id) says which segments they are.
+   */
   amplitudeVectors(id: number): Float32Array[] {
     const chain = this.chain(id);
-    return Array.from(chain, (unit, s) => this.segments[s].amplitudes[unit].slice());
+    const out: Float32Array[] = [];
+    for (let s = 0; s < chain.length; s++) if (chain[s] >= 0) out.push(this.segments[s].amplitudes[chain[s]].slice());
+    return out;
   }
 
   /** Every valid cluster's spike train, keyed by id in ascending order. */
@@ -242,16 +324,21 @@ export class SortedRecording {
     return this.segments.length;
   }
 
-  /** One single-segment recording per segment (no re-sorting; ids are that segment's unit indices). */
+  /**
+   * One single-segment recording per segment (no re-sorting). For chains, ids are that
+   * segment's unit indices; for tracks, they stay the track ids (the same unit keeps its id in
+   * every part).
+   */
   splitIntoSegments(): SortedRecording[] {
     return this.segments.map(
-      (seg) =>
+      (seg, s) =>
         new SortedRecording({
           segments: [seg],
           links: [],
           probeGeometry: this.probeGeometry,
           samplingFrequency: this.samplingFrequency,
           numChannels: this.numChannels,
+          ...(this.#tracks ? { tracks: [this.#tracks[s]] } : {}),
         }),
     );
   }
@@ -294,7 +381,7 @@ export class SortedRecording {
       links.set(l, lo);
       lo += l.length;
     }
-    return {
+    const out: TransferableSortedRecording = {
       kind: 'spikesift.SortedRecording',
       samplingFrequency: this.samplingFrequency,
       numChannels: C,
@@ -307,11 +394,22 @@ export class SortedRecording {
       amplitudes,
       links,
     };
+    if (this.#tracks) {
+      const tracks = new Int32Array(totalUnits);
+      let at = 0;
+      for (const t of this.#tracks) {
+        tracks.set(t, at);
+        at += t.length;
+      }
+      out.tracks = tracks;
+    }
+    return out;
   }
 
   /** The ArrayBuffers of a transferable form (for worker.postMessage(value, transferList)). */
   static transferList(t: TransferableSortedRecording): ArrayBuffer[] {
-    return [t.starts, t.ends, t.unitCounts, t.spikeCounts, t.spikes, t.amplitudes, t.links].map((a) => a.buffer as ArrayBuffer);
+    const arrays = [t.starts, t.ends, t.unitCounts, t.spikeCounts, t.spikes, t.amplitudes, t.links, ...(t.tracks ? [t.tracks] : [])];
+    return arrays.map((a) => a.buffer as ArrayBuffer);
   }
 
   /** Rebuilds a SortedRecording from toTransferable()'s output (validated; arrays are sliced views, not copies). */
@@ -326,9 +424,11 @@ export class SortedRecording {
       ['spikeCounts', t.spikeCounts, Int32Array], ['spikes', t.spikes, Float64Array],
       ['amplitudes', t.amplitudes, Float32Array], ['links', t.links, Int32Array],
     ];
+    if (t.tracks !== undefined) typed.push(['tracks', t.tracks, Int32Array]);
     for (const [name, value, ctor] of typed) {
       if (!(value instanceof ctor)) fail(`transferable field ${name} must be a ${ctor.name}`);
     }
+    if (t.tracks !== undefined && t.tracks.length !== t.spikeCounts.length) fail(`tracks has ${t.tracks.length} entries, expected ${t.spikeCounts.length} (one per unit)`);
     if (!Number.isInteger(C) || C < 1) fail(`numChannels must be a positive integer, received ${String(C)}`);
     if (t.starts.length !== nSeg || t.ends.length !== nSeg) fail('starts/ends must have one entry per segment');
     let totalUnits = 0;
@@ -367,12 +467,22 @@ export class SortedRecording {
       links.push(t.links.subarray(lo, lo + t.unitCounts[s]));
       lo += t.unitCounts[s];
     }
+    let tracks: Int32Array[] | undefined;
+    if (t.tracks) {
+      tracks = [];
+      let at = 0;
+      for (let s = 0; s < nSeg; s++) {
+        tracks.push(t.tracks.subarray(at, at + t.unitCounts[s]));
+        at += t.unitCounts[s];
+      }
+    }
     return new SortedRecording({
       segments,
       links,
       probeGeometry: t.probeGeometry,
       samplingFrequency: t.samplingFrequency,
       numChannels: C,
+      ...(tracks ? { tracks } : {}),
     });
   }
 
@@ -413,14 +523,16 @@ export class SortedRecording {
 //
 // Little-endian. Preamble (56 bytes):
 //   0  8 bytes  magic "SPKSIFT\0"
-//   8  uint32   format version (1)
+//   8  uint32   format version (1: §10 chains; 2: with the optional "tracks" block)
 //  12  uint32   header length H (bytes of UTF-8 JSON, padded with spaces to a multiple of 8)
 //  16  uint64   payload length P
 //  24  32 bytes SHA-256 of bytes [56, 56 + H + P) (header and payload)
 //  56  H bytes  JSON header: { format, version, samplingFrequency, numChannels, probeGeometry,
 //               numSegments, numUnits, numSpikes, blocks: [{ name, type, offset, length }] }
 //  56+H P bytes payload: the typed-array blocks of TransferableSortedRecording, each starting
-//               at an offset (relative to the payload) that is a multiple of 8.
+//               at an offset (relative to the payload) that is a multiple of 8. Version 2
+//               adds a "tracks" block (int32, one per unit) for results whose ids are tracks;
+//               results without tracks are written as version 1, readable by older versions.
 
 const BLOCKS = [
   ['starts', 'float64'],
@@ -431,23 +543,25 @@ const BLOCKS = [
   ['amplitudes', 'float32'],
   ['links', 'int32'],
 ] as const;
-type BlockName = (typeof BLOCKS)[number][0];
+const TRACKS_BLOCK = ['tracks', 'int32'] as const;
+type BlockName = (typeof BLOCKS)[number][0] | 'tracks';
 const CTORS = { float64: Float64Array, float32: Float32Array, int32: Int32Array } as const;
 
 const pad8 = (n: number) => (n + 7) & ~7;
 
 export function encodeSortedRecording(rec: SortedRecording): Uint8Array {
   const t = rec.toTransferable();
+  const version = t.tracks ? SORTED_FILE_VERSION : CHAIN_FILE_VERSION;
   const blocks: { name: BlockName; type: keyof typeof CTORS; offset: number; length: number }[] = [];
   let payloadLength = 0;
-  for (const [name, type] of BLOCKS) {
-    const arr = t[name];
+  for (const [name, type] of t.tracks ? [...BLOCKS, TRACKS_BLOCK] : BLOCKS) {
+    const arr = t[name]!;
     blocks.push({ name, type, offset: payloadLength, length: arr.length });
     payloadLength = pad8(payloadLength + arr.byteLength);
   }
   const header = {
     format: 'spikesift.SortedRecording',
-    version: SORTED_FILE_VERSION,
+    version,
     samplingFrequency: t.samplingFrequency,
     numChannels: t.numChannels,
     probeGeometry: t.probeGeometry,
@@ -463,13 +577,13 @@ export function encodeSortedRecording(rec: SortedRecording): Uint8Array {
   const H = headerBytes.length;
   const out = Buffer.alloc(PREAMBLE_BYTES + H + payloadLength);
   out.write(SORTED_FILE_MAGIC, 0, 'latin1');
-  out.writeUInt32LE(SORTED_FILE_VERSION, 8);
+  out.writeUInt32LE(version, 8);
   out.writeUInt32LE(H, 12);
   out.writeBigUInt64LE(BigInt(payloadLength), 16);
   headerBytes.copy(out, PREAMBLE_BYTES);
   const payloadStart = PREAMBLE_BYTES + H;
   for (const b of blocks) {
-    const arr = t[b.name];
+    const arr = t[b.name]!;
     const src = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
     out.set(src, payloadStart + b.offset);
   }
@@ -512,8 +626,9 @@ export function decodeSortedRecording(bytes: Uint8Array, source = 'buffer'): Sor
   const payloadStart = PREAMBLE_BYTES + H;
   const payloadLength = Number(P);
   const arrays: Partial<Record<BlockName, Float64Array | Float32Array | Int32Array>> = {};
-  for (const [name, type] of BLOCKS) {
+  for (const [name, type] of version >= 2 ? [...BLOCKS, TRACKS_BLOCK] : BLOCKS) {
     const found = header.blocks.find((x) => x && x.name === name);
+    if (!found && name === 'tracks') continue; // version 2 without tracks: §10 chains
     if (!found) return bad(`header block "${name}" is missing`);
     const b = found;
     if (b.type !== type || !Number.isInteger(b.offset) || !Number.isInteger(b.length) || b.offset < 0 || b.length < 0) {
@@ -546,6 +661,7 @@ export function decodeSortedRecording(bytes: Uint8Array, source = 'buffer'): Sor
       spikes: arrays.spikes as Float64Array,
       amplitudes: arrays.amplitudes as Float32Array,
       links: arrays.links as Int32Array,
+      ...(arrays.tracks ? { tracks: arrays.tracks as Int32Array } : {}),
     });
   } catch (err) {
     return bad(`inconsistent content: ${(err as Error).message}`);

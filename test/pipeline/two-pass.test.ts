@@ -48,6 +48,8 @@ function expectIdentical(a: SortedRecording, b: SortedRecording, label: string):
     }
   }
   expect(b.links.map((l) => Array.from(l)), `${label}: links`).toEqual(a.links.map((l) => Array.from(l)));
+  expect(b.tracked, `${label}: tracked`).toBe(a.tracked);
+  expect(b.tracks?.map((t) => Array.from(t)), `${label}: tracks`).toEqual(a.tracks?.map((t) => Array.from(t)));
   expect(b.clusterIds(), `${label}: ids`).toEqual(a.clusterIds());
 }
 
@@ -84,6 +86,11 @@ describe('two-pass pipeline', () => {
   it('matches on a drifting 64-channel recording with uneven segments, mergeBursts off', async () => {
     const rec = await make('poly64', { preset: 'poly64', duration: 10, seed: 22, drift: { rate: 2 } });
     await both(rec, { minSegmentLength: 0.7, mergeBursts: false }, [2]);
+  }, 180_000);
+
+  it("matches in mode 'reference' (§10 chains) on a drifting recording", async () => {
+    const rec = await make('poly64-ref', { preset: 'poly64', duration: 10, seed: 27, drift: { rate: 2 } });
+    await both(rec, { minSegmentLength: 0.7, mode: 'reference' }, [2]);
   }, 180_000);
 
   it('matches for polarity +1 on negated data and on a 20 kHz 4-channel probe', async () => {
