@@ -305,7 +305,7 @@ export async function mergeBlocks(files: string[], outDir: string, resultName: s
   if (maxDriftArg !== undefined && maxDriftArg !== (maxDrift ?? 30)) {
     throw new UsageError(`--max-drift ${maxDriftArg} differs from the --max-drift the blocks were sorted with (${maxDrift ?? 30}); leave it out when merging blocks`, 'merge');
   }
-  const merged = results.length === 1 ? results[0] : mergeRecordings(results, { maxDrift });
+  const merged = results.length === 1 ? results[0] : mergeRecordings(results, { maxDrift, maxSkippedSegments: plan.options.maxSkippedSegments });
   let rec: Recording;
   try {
     rec = new Recording(plan.recording);

@@ -88,7 +88,7 @@ export async function sortRecording(rec: Recording, options: SortOptions, blocks
           }
         },
   });
-  const result = parts.length === 1 ? parts[0] : mergeRecordings(parts, { maxDrift: options.maxDrift });
+  const result = parts.length === 1 ? parts[0] : mergeRecordings(parts, { maxDrift: options.maxDrift, maxSkippedSegments: options.maxSkippedSegments });
   // Workers cannot call back into this thread: the checks of the raw data and of the rates run here.
   const { inputWarnings, sortedRateWarnings } = await import('../pipeline/plausibility.js');
   for (const w of [...inputWarnings(rec, new Float32Array(0), []), ...sortedRateWarnings(result, rec.numChannels, rec.durationSeconds)]) io.err(`warning: ${w}`);

@@ -1,12 +1,27 @@
 /**
- * Joining sorted recordings in time and mapping clusters between them (spec §10).
+ * Joining sorted recordings in time and mapping clusters between them: spec §10 for results
+ * whose ids are chains (mode 'reference'); for results with tracks (mode 'improved'), the
+ * tracks are built again over all segments (stages/track/tracks.ts).
  */
-import { assignClusters, checkMaxDrift } from '../stages/track/assignment.js';
+import { SORT_DEFAULTS } from '../core/params.js';
+import { applyShiftPlan, cachedShiftPlan } from '../stages/track/drift.js';
+import { assignClusters, assignClustersDetailed, checkMaxDrift } from '../stages/track/assignment.js';
+import { aboveFloor, buildTracks, linkPlausible } from '../stages/track/tracks.js';
 import { SortedRecording, type SegmentResult } from './sorted-recording.js';
 
 export interface MergeOptions {
   /** Largest vertical drift (µm) searched between neighbouring segments; rounded half-to-even to a multiple of 5. Default 30. */
   maxDrift?: number;
+  /** Tracks only: segments a track may skip and keep its id (default: the sorting default, 3). */
+  maxSkippedSegments?: number;
+}
+
+function resolveSkips(opts: MergeOptions | undefined, fn: string): number {
+  const k = opts?.maxSkippedSegments ?? SORT_DEFAULTS.maxSkippedSegments;
+  if (!Number.isInteger(k) || k < 0) {
+    throw new RangeError(`${fn}: maxSkippedSegments must be a whole number >= 0, received ${String(k)}; use e.g. ${SORT_DEFAULTS.maxSkippedSegments}`);
+  }
+  return k;
 }
 
 function resolveMaxDrift(opts: MergeOptions | undefined, fn: string): number {
@@ -50,9 +65,14 @@ function checkCompatible(a: SortedRecording, b: SortedRecording, nameA: string, 
 }
 
 /**
- * Concatenates sorted recordings that follow each other in time on the same probe. Each pair of
- * neighbours is bridged by one new assignment between the last segment of the earlier recording
- * and the first segment of the later one; ids of the result are the first recording's.
+ * Concatenates sorted recordings that follow each other in time on the same probe.
+ * Chains (§10, every input without tracks): each pair of neighbours is bridged by one new
+ * assignment between the last segment of the earlier recording and the first segment of the
+ * later one; ids of the result are the first recording's.
+ * Tracks (any input with tracks): the tracks are built again over all segments, so a unit
+ * continues across the joins as it does between segments of one sort (skips included). The
+ * tracker decides each segment from the ones before it: the first recording keeps its ids when
+ * it was tracked with the same maxDrift and maxSkippedSegments.
  */
 export function mergeRecordings(list: SortedRecording[], opts?: MergeOptions): SortedRecording {
   const fn = 'mergeRecordings';
@@ -68,6 +88,7 @@ export function mergeRecordings(list: SortedRecording[], opts?: MergeOptions): S
     }
   });
   const maxDrift = resolveMaxDrift(opts, fn);
+  const skips = resolveSkips(opts, fn);
   const first = list[0];
   for (let i = 1; i < list.length; i++) {
     checkCompatible(first, list[i], 'recording 0', `recording ${i}`, fn);
@@ -83,6 +104,14 @@ export function mergeRecordings(list: SortedRecording[], opts?: MergeOptions): S
 
   const segments: SegmentResult[] = [];
   const links: Int32Array[] = [];
+  if (list.some((r) => r.tracked)) {
+    for (const rec of list) segments.push(...rec.segments);
+    const t = buildTracks(segments, first.geometry, { maxDrift, maxSkippedSegments: skips });
+    return new SortedRecording({
+      segments, links: t.links, tracks: t.tracks,
+      probeGeometry: first.probeGeometry, samplingFrequency: first.samplingFrequency, numChannels: first.numChannels,
+    });
+  }
   list.forEach((rec, i) => {
     if (i > 0) {
       const last = segments[segments.length - 1];
@@ -101,8 +130,30 @@ export function mergeRecordings(list: SortedRecording[], opts?: MergeOptions): S
 }
 
 /**
- * Maps cluster ids of `source` to cluster ids of `target` (same probe) by one drift-searched
- * assignment between their first segments; pairs are kept only where both ids are valid.
+ * A cluster's amplitude vector over the whole result: the mean of its segments' vectors
+ * weighted by their spike counts.
+ */
+function meanVector(r: SortedRecording, id: number): Float32Array {
+  const chain = r.chain(id);
+  const out = new Float64Array(r.numChannels);
+  let n = 0;
+  chain.forEach((u, s) => {
+    if (u < 0) return;
+    const w = r.segments[s].spikes[u].length;
+    const v = r.segments[s].amplitudes[u];
+    for (let c = 0; c < out.length; c++) out[c] += w * v[c];
+    n += w;
+  });
+  return Float32Array.from(out, (x) => (n > 0 ? x / n : 0));
+}
+
+/**
+ * Maps cluster ids of `source` to cluster ids of `target` (same probe).
+ * Chains on both sides (§10): one drift-searched assignment between their first segments;
+ * pairs are kept only where both ids are valid.
+ * Otherwise (tracks on either side): one drift-searched assignment between the valid ids'
+ * whole-result amplitude vectors (spike-weighted means over their segments), pairs kept only
+ * where plausible (the same ceiling as links between segments).
  */
 export function mapClusters(source: SortedRecording, target: SortedRecording, opts?: MergeOptions): Map<number, number> {
   const fn = 'mapClusters';
@@ -110,6 +161,22 @@ export function mapClusters(source: SortedRecording, target: SortedRecording, op
   if (!(target instanceof SortedRecording)) throw new TypeError(`${fn}: target must be a SortedRecording, received ${describe(target)}`);
   const maxDrift = resolveMaxDrift(opts, fn);
   checkCompatible(source, target, 'source', 'target', fn);
+  if (source.tracked || target.tracked) {
+    const ids1 = source.clusterIds();
+    const ids2 = target.clusterIds();
+    const v1 = ids1.map((id) => aboveFloor(meanVector(source, id)));
+    const v2 = ids2.map((id) => aboveFloor(meanVector(target, id)));
+    const { mapping, shiftUm } = assignClustersDetailed(v1, v2, source.geometry, maxDrift);
+    const C = source.numChannels;
+    const out = new Map<number, number>();
+    mapping.forEach((j, i) => {
+      if (j < 0) return;
+      const sa = applyShiftPlan(cachedShiftPlan(source.geometry, shiftUm / 2), v1[i], 1);
+      const sb = applyShiftPlan(cachedShiftPlan(source.geometry, -shiftUm / 2), v2[j], 1);
+      if (sa.length === C && linkPlausible(v1[i], v2[j], sa, sb, source.geometry, maxDrift) === null) out.set(ids1[i], ids2[j]);
+    });
+    return out;
+  }
   const mapping = assignClusters(source.segments[0].amplitudes, target.segments[0].amplitudes, source.geometry, maxDrift);
   const out = new Map<number, number>();
   for (let id = 0; id < mapping.length; id++) {

@@ -66,5 +66,9 @@ describe('sort options from the command line', () => {
     expect(o.mergeBursts).toBe(false);
     expect(o.detectionPolarity).toBe(-0.195);
     expect(o.maxDrift).toBe(15);
+    expect(o.mode).toBeUndefined();
+    const r = sortOptionsFrom(parseArgs(sortSpec, [...base, '--reference', '--max-skipped-segments', '0']));
+    expect(r.mode).toBe('reference');
+    expect(r.maxSkippedSegments).toBe(0);
   });
 });

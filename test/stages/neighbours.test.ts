@@ -19,4 +19,16 @@ describe('neighbourhoods (spec §7.3)', () => {
     expect(Array.from(nb[2])).toEqual([0, 2, 1, 3]);
     expect(Array.from(nb[3])).toEqual([3, 1, 0, 2]);
   });
+
+  it('balanced (mode improved): among equidistant sites keeps above and below even, then left and right, then index', () => {
+    // Target 0 at (0,0); two sites above it at 11.2 µm; four sites at 20 µm for two places:
+    // above (1), right (4), below (5), left (6).
+    const geo = Float32Array.from([0, 0, 0, 20, 10, 5, -10, 5, 20, 0, 0, -20, -20, 0]);
+    expect(Array.from(computeNeighbourhoods(geo)[0])).toEqual([0, 2, 3, 1, 4]);
+    expect(Array.from(computeNeighbourhoods(geo, true)[0])).toEqual([0, 2, 3, 4, 5]);
+    // Without a choice to make (every equidistant site fits), both rules agree.
+    const col: number[] = [];
+    for (let r = 0; r < 10; r++) col.push(0, 25 * r);
+    expect(computeNeighbourhoods(Float32Array.from(col), true).map((n) => Array.from(n))).toEqual(computeNeighbourhoods(Float32Array.from(col)).map((n) => Array.from(n)));
+  });
 });

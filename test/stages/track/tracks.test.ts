@@ -1,0 +1,93 @@
+/**
+ * Tracks (mode 'improved'): units that skip segments keep their id, units that start late get
+ * a new one, tracks end, one-segment tracks are not listed, and implausible assignment pairs
+ * (too far apart, or too different in amplitude) are refused where §10 would link them.
+ */
+import { describe, expect, it } from 'vitest';
+import { assignClusters } from '../../../src/stages/track/assignment.js';
+import { buildTracks, centroid, aboveFloor, relativeDistance, MIN_TRACK_SEGMENTS } from '../../../src/stages/track/tracks.js';
+import { footprint, linearGeometry } from '../../result/helpers.js';
+
+const geometry = linearGeometry(32);
+const geo32 = Float32Array.from(geometry.flat());
+/** A unit's amplitude vector: a footprint at depth y on a noise floor of 2. */
+const unit = (y: number, peak = 60): Float32Array => Float32Array.from(footprint(geometry, y, peak), (v) => v + 2);
+const opts = { maxDrift: 30, maxSkippedSegments: 3 };
+
+describe('buildTracks', () => {
+  it('keeps the id of a unit that skips segments, gives a late unit a new id, and ends tracks', () => {
+    // Unit A (y 100) in every segment; B (y 400) skips segments 2 and 3; C (y 650) starts in
+    // segment 2; D (y 250) is in segments 0 and 1 only.
+    const segments = [
+      { amplitudes: [unit(100), unit(400), unit(250, 80)] },
+      { amplitudes: [unit(250, 80), unit(100), unit(400)] },
+      { amplitudes: [unit(100), unit(650, 90)] },
+      { amplitudes: [unit(650, 90), unit(100)] },
+      { amplitudes: [unit(100), unit(400), unit(650, 90)] },
+    ];
+    const { tracks, links } = buildTracks(segments, geo32, opts);
+    const [a, b, d] = [tracks[0][0], tracks[0][1], tracks[0][2]];
+    expect(new Set([a, b, d]).size).toBe(3);
+    expect(Array.from(tracks[1])).toEqual([d, a, b]);
+    const c = tracks[2][1];
+    expect(c).not.toBe(-1);
+    expect([a, b, d]).not.toContain(c);
+    expect(Array.from(tracks[2])).toEqual([a, c]);
+    expect(Array.from(tracks[3])).toEqual([c, a]);
+    // B reappears after two missing segments with its own id.
+    expect(Array.from(tracks[4])).toEqual([a, b, c]);
+    // Links: only between neighbouring segments.
+    expect(Array.from(links[0])).toEqual([1, 2, 0]);
+    expect(Array.from(links[1])).toEqual([-1, 0, -1]);
+  });
+
+  it('ends a track after maxSkippedSegments missing segments (0: at the first)', () => {
+    const segments = [{ amplitudes: [unit(100), unit(400)] }, { amplitudes: [unit(100)] }, { amplitudes: [unit(100), unit(400)] }];
+    const kept = buildTracks(segments, geo32, opts).tracks;
+    expect(kept[2][1]).toBe(kept[0][1]);
+    const ended = buildTracks(segments, geo32, { ...opts, maxSkippedSegments: 0 }).tracks;
+    expect(ended[0][1]).toBe(-1); // seen in one segment only: not listed
+    expect(ended[2][1]).toBe(-1); // a new track, also seen once
+    expect(ended[2][0]).toBe(ended[0][0]);
+  });
+
+  it(`does not list tracks seen in fewer than ${MIN_TRACK_SEGMENTS} segments (unless the result has one segment)`, () => {
+    const two = buildTracks([{ amplitudes: [unit(100), unit(500)] }, { amplitudes: [unit(100)] }], geo32, opts).tracks;
+    expect(two[0][0]).toBeGreaterThanOrEqual(0);
+    expect(two[0][1]).toBe(-1);
+    const one = buildTracks([{ amplitudes: [unit(100), unit(500)] }], geo32, opts).tracks;
+    expect(Array.from(one[0])).toEqual([0, 1]);
+  });
+
+  it('refuses links §10 would make between units far apart or of very different amplitude', () => {
+    // Segment 1 has only a unit 500 µm away from segment 0's: the assignment pairs them anyway.
+    const far = [{ amplitudes: [unit(100)] }, { amplitudes: [unit(600)] }, { amplitudes: [unit(600)] }];
+    expect(Array.from(assignClusters(far[0].amplitudes, far[1].amplitudes, geo32, 30))).toEqual([0]);
+    const t = buildTracks(far, geo32, opts);
+    expect(t.tracks[0][0]).toBe(-1);
+    expect(t.tracks[1][0]).not.toBe(-1);
+    expect(t.refused.position).toBeGreaterThan(0);
+    // Same place, a third of the amplitude: not the same unit.
+    const weak = [{ amplitudes: [unit(100, 90)] }, { amplitudes: [unit(100, 30)] }];
+    const w = buildTracks(weak, geo32, opts);
+    expect(w.refused.amplitude).toBe(1);
+    expect(Array.from(w.links[0])).toEqual([-1]);
+    // A 10% change is a link.
+    const ok = buildTracks([{ amplitudes: [unit(100, 90)] }, { amplitudes: [unit(105, 81)] }], geo32, opts);
+    expect(Array.from(ok.links[0])).toEqual([0]);
+  });
+
+  it('follows drift across a gap within maxDrift per segment of the gap', () => {
+    // 50 µm over two boundaries (one skipped segment): within 2 x 30 µm.
+    const segments = [{ amplitudes: [unit(100), unit(500)] }, { amplitudes: [unit(500)] }, { amplitudes: [unit(150), unit(500)] }];
+    const { tracks } = buildTracks(segments, geo32, opts);
+    expect(tracks[2][0]).toBe(tracks[0][0]);
+  });
+
+  it('centroid and relative distance measure position and shape on the units\' channels', () => {
+    const [, y] = centroid(aboveFloor(unit(212)), geo32);
+    expect(Math.abs(y - 212)).toBeLessThan(5);
+    expect(relativeDistance(aboveFloor(unit(100, 60)), aboveFloor(unit(100, 60)))).toBe(0);
+    expect(relativeDistance(aboveFloor(unit(100, 60)), aboveFloor(unit(100, 30)))).toBeCloseTo(0.5, 1);
+  });
+});
