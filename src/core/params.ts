@@ -46,7 +46,7 @@ export interface SortOptions {
   backend?: BackendChoice;
   /** 'improved' (default) or 'reference' (spec §1-§10 exactly). */
   mode?: SortMode;
-  /** Mode 'improved': segments a track may skip and keep its id (default 3). */
+  /** Mode 'improved': segments a track may skip and keep its id (default 30). */
   maxSkippedSegments?: number;
   /** Merge burst fragments within each segment (default true in mode 'improved'; always false in mode 'reference'). */
   mergeBursts?: boolean;
@@ -183,8 +183,8 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
     cli: { flag: 'reference', sets: 'reference' },
   },
   {
-    name: 'maxSkippedSegments', kind: 'integer', default: 3, defaultText: '3', unit: 'segments', range: '>= 0',
-    help: "Mode 'improved': a unit missing from up to this many consecutive segments keeps its id when it reappears within maxDrift per segment of the gap (0: a track ends at its first missing segment). Mode 'reference' ignores it.",
+    name: 'maxSkippedSegments', kind: 'integer', default: 30, defaultText: '30', unit: 'segments', range: '>= 0',
+    help: "Mode 'improved': a unit missing from up to this many consecutive segments (a rare unit with fewer than minSpikesPerCluster spikes in them) keeps its id when it reappears within maxDrift per segment of the gap, at most 3·maxDrift (0: a track ends at its first missing segment). Mode 'reference' ignores it.",
     cli: { flag: 'max-skipped-segments', value: 'N' },
   },
   {

@@ -2,16 +2,17 @@
  * Tracks (beyond §10): every unit of every segment belongs to a track. Segments are taken in
  * time order; each segment's units are matched to the tracks seen so far in stages:
  *  1. tracks seen in the previous segment, by the §10 drift-searched assignment (maxDrift);
- *  2. then, for g = 1 .. maxSkippedSegments, tracks last seen g + 1 segments ago (they skipped
- *     g segments) against the units still free, searching (g + 1) x maxDrift, since drift adds
- *     up over the gap.
+ *  2. then, for g = 1 .. min(maxSkippedSegments, ONLINE_MAX_GAP), tracks last seen g + 1
+ *     segments ago (they skipped g segments) against the units still free, searching
+ *     (g + 1) x maxDrift, since drift adds up over the gap;
+ *  3. after all segments, pieces separated by longer gaps (up to maxSkippedSegments) are
+ *     joined (joinPieces).
  * An assigned pair is a link only when it is plausible (linkPlausible): the units' positions
  * (amplitude-weighted centroids) differ by no more than the drift allowed for the gap, and
  * their shifted amplitude vectors differ by no more than LINK_RELATIVE_DISTANCE of the larger
  * one. Units left free start new tracks; a track not seen for more than maxSkippedSegments
- * segments has ended. Track ids are given in order of creation (segment, then unit index),
- * and the decision for a segment depends only on the segments before it, so tracking the
- * concatenation of two results reproduces the first one's ids.
+ * segments has ended. Track ids are those of each track's first piece, given in order of
+ * creation (segment, then unit index).
  *
  * Cost: per segment, one assignment per stage (the §10 cost: units² x C per drift step).
  */
@@ -29,10 +30,11 @@ export const LINK_POSITION_TOLERANCE_UM = 20;
 /** Channels within this distance (µm) of a unit's best site enter its centroid. */
 const CENTROID_RADIUS_UM = 60;
 /**
- * A track is listed (an id) when it has units in at least this many segments (or in every
- * segment of a shorter result). Measured on ground truth (bench/QUALITY.md): tracks seen in one
- * segment only are mostly noise or fragments (the false-positive ids), and the reference lists
- * none of them either unless the recording is one segment.
+ * A track is listed (an id) when one of its pieces (what the segment-by-segment pass links,
+ * before pieces are joined across long gaps) has units in at least this many segments (or in
+ * every segment of a shorter result). Measured on ground truth (bench/QUALITY.md): pieces seen
+ * in one segment only are mostly noise or fragments (the false-positive ids), also when two of
+ * them are joined; the reference lists none of them unless the recording is one segment.
  */
 export const MIN_TRACK_SEGMENTS = 2;
 /** Channels where either unit has at least this fraction of the larger peak enter the comparison. */
@@ -125,7 +127,22 @@ interface Track {
   lastSegment: number;
   /** Floor-removed amplitude vector of its latest unit. */
   vector: Float32Array;
+  firstSegment: number;
+  firstVector: Float32Array;
 }
+
+/**
+ * Joining track pieces (after the segment-by-segment pass): a unit that fires too rarely to be
+ * clustered in most segments (e.g. 1 Hz in 5-s segments with minSpikesPerCluster 5) leaves
+ * pieces separated by more than maxSkippedSegments. A piece that starts after another ends
+ * continues it when the pair is plausible, the drift allowed growing with the gap up to
+ * JOIN_MAX_DRIFT_STEPS x maxDrift (drift is bounded over long times: a probe settles, it does not
+ * move maxDrift every segment), for gaps longer than ONLINE_MAX_GAP up to maxSkippedSegments
+ * segments. Best pairs first.
+ */
+const JOIN_MAX_DRIFT_STEPS = 3;
+/** The segment-by-segment pass tries gaps up to this many segments; longer ones (up to maxSkippedSegments) are joined after it. */
+export const ONLINE_MAX_GAP = 3;
 
 /** Stacks vectors row-major (k x C). */
 function stack(vectors: Float32Array[], C: number): Float32Array {
@@ -143,6 +160,7 @@ export function buildTracks(segments: readonly { amplitudes: readonly Float32Arr
   const links: Int32Array[] = [];
   const refused = { position: 0, amplitude: 0 };
   let active: Track[] = [];
+  const all: Track[] = [];
   let nextId = 0;
   segments.forEach((seg, s) => {
     const floors = seg.amplitudes.map((v) => aboveFloor(v));
@@ -150,7 +168,7 @@ export function buildTracks(segments: readonly { amplitudes: readonly Float32Arr
     const label = new Int32Array(k).fill(-1);
     const free = new Uint8Array(k).fill(1);
     if (s > 0) links.push(new Int32Array(segments[s - 1].amplitudes.length).fill(-1));
-    for (let g = 0; g <= K && s > 0; g++) {
+    for (let g = 0; g <= Math.min(K, ONLINE_MAX_GAP) && s > 0; g++) {
       const cand = active.filter((t) => t.lastSegment === s - 1 - g);
       const units: number[] = [];
       for (let u = 0; u < k; u++) if (free[u]) units.push(u);
@@ -184,20 +202,67 @@ export function buildTracks(segments: readonly { amplitudes: readonly Float32Arr
     }
     for (let u = 0; u < k; u++) {
       if (!free[u]) continue;
-      const t: Track = { id: nextId++, lastSegment: s, vector: floors[u] };
+      const t: Track = { id: nextId++, lastSegment: s, vector: floors[u], firstSegment: s, firstVector: floors[u] };
       active.push(t);
+      all.push(t);
       label[u] = t.id;
     }
-    active = active.filter((t) => t.lastSegment >= s - K);
+    active = active.filter((t) => t.lastSegment >= s - ONLINE_MAX_GAP);
     tracks.push(label);
   });
-  // Ids stay those of creation (so a result's ids do not depend on what follows it); tracks
-  // with too little evidence are only hidden.
+  // Evidence per piece, before joining.
   const need = Math.min(MIN_TRACK_SEGMENTS, segments.length);
   const seen = new Int32Array(nextId);
   for (const t of tracks) for (let u = 0; u < t.length; u++) seen[t[u]]++;
-  for (const t of tracks) for (let u = 0; u < t.length; u++) if (seen[t[u]] < need) t[u] = -1;
+  const root = joinPieces(all, geometry, D, K);
+  const listed = new Uint8Array(nextId);
+  for (let id = 0; id < nextId; id++) if (seen[id] >= need) listed[root(id)] = 1;
+  for (const t of tracks) for (let u = 0; u < t.length; u++) t[u] = listed[root(t[u])] ? root(t[u]) : -1;
   return { tracks, links, refused };
+}
+
+/** Joins pieces (see ONLINE_MAX_GAP); returns each piece's track id (that of its first piece). */
+function joinPieces(all: Track[], geometry: Float32Array, D: number, K: number): (id: number) => number {
+  const pos = new Map<number, [number, number]>();
+  for (const t of all) {
+    pos.set(t.id, centroid(t.vector, geometry));
+    pos.set(-1 - t.id, centroid(t.firstVector, geometry));
+  }
+  const pairs: { a: Track; b: Track; score: number }[] = [];
+  for (const a of all) {
+    const [ax, ay] = pos.get(a.id)!;
+    for (const b of all) {
+      const gap = b.firstSegment - a.lastSegment - 1;
+      // Gaps up to ONLINE_MAX_GAP were tried by the segment-by-segment pass.
+      if (gap <= ONLINE_MAX_GAP || gap > K) continue;
+      const allowed = D * Math.min(gap + 1, JOIN_MAX_DRIFT_STEPS);
+      const [bx, by] = pos.get(-1 - b.id)!;
+      if (Math.abs(by - ay) > allowed + LINK_POSITION_TOLERANCE_UM || Math.abs(bx - ax) > LINK_POSITION_TOLERANCE_UM) continue;
+      const { shiftUm } = assignClustersDetailed([a.vector], [b.firstVector], geometry, allowed);
+      const sa = applyShiftPlan(cachedShiftPlan(geometry, shiftUm / 2), a.vector, 1);
+      const sb = applyShiftPlan(cachedShiftPlan(geometry, -shiftUm / 2), b.firstVector, 1);
+      const why = linkPlausible(a.vector, b.firstVector, sa, sb, geometry, allowed);
+      if (why) continue;
+      pairs.push({ a, b, score: relativeDistance(sa, sb) });
+    }
+  }
+  // Best first; ties by earlier pieces, so the result does not depend on the order of `all`.
+  pairs.sort((x, y) => x.score - y.score || x.a.id - y.a.id || x.b.id - y.b.id);
+  const hasNext = new Set<number>();
+  const hasPrev = new Set<number>();
+  const root = new Map<number, number>();
+  const find = (id: number): number => {
+    let r = id;
+    while (root.has(r)) r = root.get(r)!;
+    return r;
+  };
+  for (const { a, b } of pairs) {
+    if (hasNext.has(a.id) || hasPrev.has(b.id)) continue;
+    hasNext.add(a.id);
+    hasPrev.add(b.id);
+    root.set(b.id, find(a.id));
+  }
+  return find;
 }
 
 export { DRIFT_STEP_UM };

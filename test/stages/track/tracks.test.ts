@@ -91,3 +91,20 @@ describe('buildTracks', () => {
     expect(relativeDistance(aboveFloor(unit(100, 60)), aboveFloor(unit(100, 30)))).toBeCloseTo(0.5, 1);
   });
 });
+
+describe('joining pieces across long gaps', () => {
+  it('joins a rare unit missing from more than 3 segments, up to maxSkippedSegments, and lists it when a piece spans 2 segments', () => {
+    // The unit at 300 µm is clustered in segments 0-1, then missing for 6 segments, then in 8-9.
+    const segs = Array.from({ length: 10 }, (_, s) => ({ amplitudes: s < 2 || s >= 8 ? [unit(100), unit(300, 90)] : [unit(100)] }));
+    const joined = buildTracks(segs, geo32, { maxDrift: 30, maxSkippedSegments: 30 }).tracks;
+    expect(joined[9][1]).toBe(joined[0][1]);
+    expect(joined[0][1]).toBeGreaterThanOrEqual(0);
+    const apart = buildTracks(segs, geo32, { maxDrift: 30, maxSkippedSegments: 5 }).tracks;
+    expect(apart[9][1]).not.toBe(apart[0][1]);
+    // One-segment pieces are not listed, joined or not.
+    const lone = Array.from({ length: 10 }, (_, s) => ({ amplitudes: s === 0 || s === 8 ? [unit(100), unit(300, 90)] : [unit(100)] }));
+    const t = buildTracks(lone, geo32, { maxDrift: 30, maxSkippedSegments: 30 }).tracks;
+    expect(t[0][1]).toBe(-1);
+    expect(t[8][1]).toBe(-1);
+  });
+});
