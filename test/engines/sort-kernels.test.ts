@@ -68,6 +68,19 @@ describe('cpuSortKernels.matchCandidates (spec §7.7)', () => {
   });
 });
 
+describe('cpuSortKernels.templateScores (recovery)', () => {
+  it('sums weight x minimum over each template\'s channels at every ms block', async () => {
+    const M = 4;
+    const C = 3;
+    // minVal[m*C + c] = -(10 m + c)
+    const minVal = Float32Array.from({ length: M * C }, (_, i) => -(10 * Math.floor(i / C) + (i % C)));
+    const s = await k.templateScores(minVal, M, C, Int32Array.from([0, 2, 1, 1]), Float32Array.from([1, 0.5, 2, 0]), 2);
+    // template 0: channels 0, 2 with weights 1, 0.5; template 1: channel 1 twice, weights 2, 0.
+    expect(Array.from(s)).toEqual([-1, -16, -31, -46, -2, -22, -42, -62]);
+    await expect(k.templateScores(minVal, M, C, Int32Array.from([0]), Float32Array.from([1, 2]), 1)).rejects.toThrow(/not K x J/);
+  });
+});
+
 describe('kernelsForProcessor', () => {
   it('gives null for the CPU backend (callers use cpuSortKernels)', async () => {
     const p = await createSignalProcessor('cpu', { cpuWorkers: 0 });

@@ -6,7 +6,7 @@ import type { SignalProcessor } from '../engine.js';
 import { GpuContext } from './context.js';
 import { BufferPool, STORAGE_IN, STORAGE_INOUT, STORAGE_OUT, dispatchSize, maxItemsPerBinding, readBack, uniformBuffer, upload } from './buffers.js';
 import { bindBuffers, getPipeline } from './pipelines.js';
-import { IntList, checkGather, checkMatchArgs, checkRow, halfSelfDot, type SortKernels } from '../../stages/sort/kernels.js';
+import { IntList, checkGather, checkMatchArgs, checkRow, checkTemplateScores, halfSelfDot, type SortKernels } from '../../stages/sort/kernels.js';
 import { cpuSortKernels } from '../../stages/sort/kernels-cpu.js';
 
 function bitsToIndices(words: Uint32Array, M: number): Int32Array {
@@ -150,6 +150,34 @@ export function gpuSortKernels(ctx: GpuContext): SortKernels {
       return runBits('template matching', 'template_match.wgsl', 'template_match',
         () => [staged('match rows', rows), staged('match target val', target), staged('match target pos', minPosTarget), staged('match f', templateMinima)],
         M, new Uint8Array(params));
+    },
+
+    async templateScores(minVal, numMs, numChannels, channels, weights, J) {
+      const K = checkTemplateScores(minVal, numMs, numChannels, channels, weights, J);
+      const total = K * numMs;
+      if (total === 0) return new Float32Array(0);
+      return ctx.run('recovery template scores', async () => {
+        const pipe = await getPipeline(ctx, 'template_scores.wgsl', 'template_scores');
+        const mv = staged('recovery minVal', minVal.subarray(0, numMs * numChannels));
+        const cb = staged('recovery channels', channels);
+        const wb = staged('recovery weights', weights);
+        const out = pool.get('recovery scores', total * 4, STORAGE_OUT());
+        const uni = uniformBuffer(ctx, new Uint32Array([numMs, numChannels, J, K]), 'recovery params');
+        try {
+          const enc = ctx.device.createCommandEncoder();
+          const pass = enc.beginComputePass();
+          pass.setPipeline(pipe);
+          pass.setBindGroup(0, bindBuffers(ctx, pipe, [mv, cb, wb, out, uni]));
+          const [x, y] = dispatchSize(ctx, Math.ceil(total / 64));
+          pass.dispatchWorkgroups(x, y);
+          pass.end();
+          ctx.device.queue.submit([enc.finish()]);
+          const back = await readBack(ctx, [{ buffer: out, offset: 0, size: total * 4 }]);
+          return new Float32Array(back, 0, total).slice();
+        } finally {
+          uni.destroy();
+        }
+      });
     },
 
     dispose() {

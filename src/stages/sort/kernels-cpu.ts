@@ -3,10 +3,14 @@
  * engine runs these, and each WGSL kernel is tested against them.
  */
 import type { FilteredBuffer } from '../../core/window.js';
-import { IntList, checkGather, checkMatchArgs, checkRow, halfSelfDot, isPeak, type SegmentMinima, type SortKernels } from './kernels.js';
+import { IntList, checkGather, checkMatchArgs, checkRow, checkTemplateScores, halfSelfDot, isPeak, type SegmentMinima, type SortKernels } from './kernels.js';
 
 export function cpuSortKernels(): SortKernels {
   return {
+    async templateScores(minVal, numMs, numChannels, channels, weights, J) {
+      return templateScores(minVal, numMs, numChannels, channels, weights, J);
+    },
+
     async channelScores(seg, thr) {
       return channelScores(seg, thr);
     },
@@ -238,4 +242,21 @@ export function subtractAndRescan(seg: SegmentMinima, spikes: Int32Array, affect
       score[c] = sc;
     }
   }
+}
+
+/** Recovery template scores (see SortKernels.templateScores): float32 products and sums, channels in order. */
+export function templateScores(minVal: Float32Array, M: number, C: number, channels: Int32Array, weights: Float32Array, J: number): Float32Array {
+  const K = checkTemplateScores(minVal, M, C, channels, weights, J);
+  const out = new Float32Array(K * M);
+  for (let k = 0; k < K; k++) {
+    const o = k * M;
+    const b = k * J;
+    for (let m = 0; m < M; m++) {
+      const row = m * C;
+      let acc = 0;
+      for (let j = 0; j < J; j++) acc = Math.fround(acc + Math.fround(weights[b + j] * minVal[row + channels[b + j]]));
+      out[o + m] = acc;
+    }
+  }
+  return out;
 }

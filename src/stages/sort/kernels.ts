@@ -54,8 +54,29 @@ export interface SortKernels {
    * of each block's contribution min(0, minVal - thr[c]).
    */
   subtractAndRescan(seg: SegmentMinima, spikes: Int32Array, affected: Int32Array, means: Float32Array, thr: Float32Array, score: Float64Array): Promise<void>;
+  /**
+   * Recovery (beyond the reference, mode 'improved'): the score of K templates at every ms block
+   * of a window's minima. Template k has J channels `channels[k*J + j]` with weights
+   * `weights[k*J + j]`; score[k*M + m] = sum_j weights[k*J + j] * minVal[m*C + channels[k*J + j]]
+   * (float32 products and sums, j ascending). `minVal` is a window's ms-major minima (m*C + c)
+   * over its slots [0, M).
+   */
+  templateScores(minVal: Float32Array, numMs: number, numChannels: number, channels: Int32Array, weights: Float32Array, J: number): Promise<Float32Array>;
   /** Frees device resources (no-op on the CPU). */
   dispose?(): void;
+}
+
+/** Shape checks shared by both templateScores twins; returns K. */
+export function checkTemplateScores(minVal: Float32Array, M: number, C: number, channels: Int32Array, weights: Float32Array, J: number): number {
+  if (!Number.isInteger(J) || J < 1) throw new RangeError(`templateScores: J (channels per template) must be a positive integer, received ${String(J)}`);
+  if (channels.length !== weights.length || channels.length % J !== 0) {
+    throw new RangeError(`templateScores: ${channels.length} channels and ${weights.length} weights are not K x J = K x ${J}`);
+  }
+  if (minVal.length < M * C) throw new RangeError(`templateScores: minVal has ${minVal.length} values, fewer than M x C = ${M} x ${C}`);
+  for (let i = 0; i < channels.length; i++) {
+    if (!(channels[i] >= 0 && channels[i] < C)) throw new RangeError(`templateScores: channel ${channels[i]} is not in 0..${C - 1}`);
+  }
+  return channels.length / J;
 }
 
 /** A growable Int32 list without per-element allocation. */

@@ -59,6 +59,28 @@ describe.skipIf(!gpu.ok)('SortKernels: WGSL twins give the TypeScript results', 
     }
   });
 
+  it('templateScores (recovery) gives the same scores', async () => {
+    g ??= gpuSortKernels(await getGpuContext());
+    for (const [M, C, K, J] of [[1000, 32, 7, 8], [5000, 64, 1, 3], [333, 5, 12, 5]] as const) {
+      const r = rng(M + C);
+      // Values on a 1/8 grid with small products: every f32 product and sum is exact, so the
+      // result does not depend on whether the device fuses multiply and add.
+      const minVal = Float32Array.from({ length: M * C }, () => Math.round(r() * -160 + 40) / 8);
+      const channels = Int32Array.from({ length: K * J }, () => Math.floor(r() * C));
+      const weights = Float32Array.from({ length: K * J }, () => Math.round(r() * 40) / 4);
+      const a = await cpu.templateScores(minVal, M, C, channels, weights, J);
+      const b = await g.templateScores(minVal, M, C, channels, weights, J);
+      expect(b.length).toBe(K * M);
+      expect(worstDiff(a, b), `M=${M} C=${C} K=${K} J=${J}`).toBe(0);
+      // Arbitrary floats: the same up to float32 rounding.
+      const noisy = Float32Array.from({ length: M * C }, () => r() * -50 + 10);
+      const c = await cpu.templateScores(noisy, M, C, channels, weights, J);
+      const d = await g.templateScores(noisy, M, C, channels, weights, J);
+      for (let i = 0; i < c.length; i++) expect(Math.abs(c[i] - d[i])).toBeLessThanOrEqual(1e-4 * (1 + Math.abs(c[i])));
+    }
+    await expect(g.templateScores(new Float32Array(10), 5, 2, Int32Array.from([2]), Float32Array.from([1]), 1)).rejects.toThrow(/channel 2 is not in 0..1/);
+  });
+
   it('gatherWaveforms returns exactly the same windows', async () => {
     g ??= gpuSortKernels(await getGpuContext());
     const C = 20;
