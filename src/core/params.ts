@@ -48,6 +48,8 @@ export interface SortOptions {
   mode?: SortMode;
   /** Mode 'improved': segments a track may skip and keep its id (default 30). */
   maxSkippedSegments?: number;
+  /** Mode 'improved': recover tracks' spikes in segments where they were not clustered, by template matching (default true). */
+  recoverSpikes?: boolean;
   /** Merge burst fragments within each segment (default true in mode 'improved'; always false in mode 'reference'). */
   mergeBursts?: boolean;
   /** Segments sorted at once on worker threads (default: the machine's available cores). */
@@ -75,6 +77,7 @@ export interface ResolvedSortOptions {
   backend: BackendChoice;
   mode: SortMode;
   maxSkippedSegments: number;
+  recoverSpikes: boolean;
   mergeBursts: boolean;
   workers: number;
   memoryLimit: number;
@@ -188,6 +191,11 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
     cli: { flag: 'max-skipped-segments', value: 'N' },
   },
   {
+    name: 'recoverSpikes', kind: 'boolean', default: true, defaultText: 'true', unit: '', range: 'true, false',
+    help: "Mode 'improved': after tracking, filter each segment again and match the tracks' templates (drift-following: each track's amplitude vector in its nearest segment) to recover their spikes in segments where they were not clustered, accepted above a threshold set from each template's noise scores; never creates a unit. Mode 'reference' never recovers.",
+    cli: { flag: 'no-recover-spikes', negate: true },
+  },
+  {
     name: 'mergeBursts', kind: 'boolean', default: true, defaultText: 'true', unit: '', range: 'true, false',
     help: "Merge burst fragments (the later, smaller spikes of a burst) into their unit within each segment (beyond the reference; mode 'reference' never merges).",
     cli: { flag: 'no-merge-bursts', negate: true },
@@ -221,7 +229,7 @@ export const SORT_DEFAULTS = Object.freeze(Object.fromEntries(
   SORT_PARAMETERS.filter((p) => typeof p.default !== 'function' && p.default !== undefined).map((p) => [p.name, p.default]),
 )) as Readonly<{
   minSegmentLength: number; detectionSensitivity: number; minSpikesPerCluster: number; mergingThreshold: number;
-  maxDrift: number; detectionPolarity: number; backend: BackendChoice; mode: SortMode; maxSkippedSegments: number; mergeBursts: boolean; verbose: boolean;
+  maxDrift: number; detectionPolarity: number; backend: BackendChoice; mode: SortMode; maxSkippedSegments: number; recoverSpikes: boolean; mergeBursts: boolean; verbose: boolean;
 }>;
 
 function reject(parameter: string, value: unknown, message: string): never {
@@ -366,7 +374,7 @@ export function validateSortOptions(recording: RecordingShape, options: SortOpti
 
   return {
     minSegmentMs, detectionSensitivity, minSpikesPerCluster, mergingThreshold, maxDrift: roundDrift(maxDriftRaw),
-    detectionPolarity, verbose: v.verbose as boolean, backend: v.backend as BackendChoice, mode, maxSkippedSegments, mergeBursts,
+    detectionPolarity, verbose: v.verbose as boolean, backend: v.backend as BackendChoice, mode, maxSkippedSegments, recoverSpikes: mode === 'improved' && (v.recoverSpikes as boolean), mergeBursts,
     workers, memoryLimit, onProgress: v.onProgress as ResolvedSortOptions['onProgress'], onWarning: v.onWarning as ResolvedSortOptions['onWarning'],
   };
 }

@@ -26,6 +26,7 @@ import { computeNeighbourhoods } from '../stages/sort/neighbours.js';
 import { emptyTimings, type SegmentTimings } from '../stages/sort/loop.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
 import { finishSegments, linkPair } from './link.js';
+import { recoverSpikes, type SegmentSpan } from './recover.js';
 import { ProgressReporter } from './progress.js';
 import { BoundaryScan, type SegmentPlan } from './scan.js';
 import type { SegmentContext, SegmentOutcome } from './segment-job.js';
@@ -171,12 +172,14 @@ async function sortTwoPass(
   // Links between neighbouring segments are computed as soon as both are sorted, while later
   // segments still sort (at 1536 channels each link is O(units² x C x drift steps), seconds).
   const links: (Int32Array | undefined)[] = [];
+  const spans: SegmentSpan[] = [];
   let linkMs = 0;
   const record = (plan: SegmentPlan, out: SegmentOutcome): void => {
     const base = offset + plan.startMs * S;
     const { spikes, amplitudes } = out.units;
     for (const sp of spikes) for (let i = 0; i < sp.length; i++) sp[i] += base;
     const k = plan.index;
+    spans[k] = { startMs: plan.startMs, numMs: plan.numMs };
     segments[k] = { start: base, end: offset + (plan.startMs + plan.numMs) * S, spikes, amplitudes };
     const t0 = performance.now();
     // Tracks (mode 'improved') are built once all segments are in.
@@ -228,8 +231,18 @@ async function sortTwoPass(
   }
 
   const tm = performance.now();
-  const sorted = finishSegments(segments, recording, opts, links);
+  let sorted = finishSegments(segments, recording, opts, links);
   const mergeMs = linkMs + performance.now() - tm;
+  const tr = performance.now();
+  if (opts.recoverSpikes) {
+    const kernels = engine.sortKernels({ device: engine.backend === 'webgpu' });
+    try {
+      sorted = (await recoverSpikes(sorted, spans, recording, engine, kernels, thresholds!, opts.detectionPolarity)).sorted;
+    } finally {
+      kernels.dispose?.();
+    }
+  }
+  const recoverMs = performance.now() - tr;
   deliverWarnings(sortedRateWarnings(sorted, C, totalMs / 1000), opts.onWarning, opts.verbose);
   const totalWall = performance.now() - tStart;
   const numUnits = sorted.length;
@@ -255,6 +268,7 @@ async function sortTwoPass(
       copyMs: st.copyMs,
       scanMs,
       mergeMs,
+      recoverMs,
       totalMs: totalWall,
       loop,
       numSegments: segments.length,

@@ -13,6 +13,7 @@
 import type { Recording } from '../formats/recording.js';
 import type { SortedRecording, SegmentResult } from '../result/sorted-recording.js';
 import { finishSegments } from './link.js';
+import { recoverSpikes, type SegmentSpan } from './recover.js';
 import type { SortStats } from './stats.js';
 import type { SignalProcessor } from '../engines/engine.js';
 import { allocateFilteredBuffer, windowBytes, type FilteredBuffer } from '../core/window.js';
@@ -113,6 +114,7 @@ export async function sortSequential(
   let copyMs = 0;
 
   const segments: SegmentResult[] = [];
+  const spans: SegmentSpan[] = [];
   const segParams = { minSpikesPerCluster: opts.minSpikesPerCluster, mergingThreshold: opts.mergingThreshold };
   while (pos < endMs) {
     const need = Math.min(window, endMs - pos);
@@ -133,6 +135,7 @@ export async function sortSequential(
     const base = offset + pos * S;
     for (const sp of units.spikes) for (let i = 0; i < sp.length; i++) sp[i] += base;
     segments.push({ start: base, end: offset + (pos + d) * S, spikes: units.spikes, amplitudes: units.amplitudes });
+    spans.push({ startMs: pos, numMs: d });
 
     // The filter writes into the buffer: let it finish before the remainder moves to the front.
     await settle();
@@ -152,8 +155,11 @@ export async function sortSequential(
   }
 
   const tm = performance.now();
-  const sorted = finishSegments(segments, recording, opts);
+  let sorted = finishSegments(segments, recording, opts);
   const mergeMs = performance.now() - tm;
+  const tr = performance.now();
+  if (opts.recoverSpikes) sorted = (await recoverSpikes(sorted, spans, recording, processor, kernels, thresholds, polarity)).sorted;
+  const recoverMs = performance.now() - tr;
   deliverWarnings(sortedRateWarnings(sorted, C, totalMs / 1000), opts.onWarning, opts.verbose);
   const totalWall = performance.now() - tStart;
   const numUnits = sorted.length;
@@ -180,6 +186,7 @@ export async function sortSequential(
       thresholdMs,
       copyMs,
       mergeMs,
+      recoverMs,
       totalMs: totalWall,
       loop,
       numSegments: segments.length,

@@ -26,6 +26,8 @@ export interface SortStats {
   /** Wall time of pass 1 (thresholds and every boundary known). */
   scanMs: number;
   mergeMs: number;
+  /** Wall time of the recovery pass (mode 'improved', recoverSpikes), its filtering included. */
+  recoverMs: number;
   totalMs: number;
   loop: SegmentTimings;
   numSegments: number;

@@ -1,0 +1,203 @@
+/**
+ * Recovery pass (mode 'improved', beyond the reference): after tracking, each segment is
+ * filtered again and the listed tracks' templates are matched against its per-ms minima, to
+ * recover spikes of known units in segments where they were not clustered (a rare unit with
+ * fewer than minSpikesPerCluster spikes there, a unit the clustering missed). Segments where a
+ * track has a unit are left alone: adding the spikes its clustering left out also pulled in
+ * the spikes of close-pair partners (measured: bench/QUALITY.md).
+ *
+ * A track's template in segment s is its amplitude vector (noise floor removed) in the nearest
+ * segment where it has a unit, so it follows drift; only segments inside a track's span
+ * (between its first and last unit) are searched, so recovery never creates a unit nor
+ * extends one beyond where it was clustered. Scores (SortKernels.templateScores: the
+ * template's J largest channels, weights -a_j, against minVal) are accepted at ms block m when
+ *  - m is a local maximum of the template's score (m-1 .. m+1),
+ *  - the score exceeds the noise: median + RECOVERY_NOISE_SDS x (1.4826 MAD) of that template's
+ *    scores over every block of the segment (almost all blocks hold no spike of it), and
+ *    lies nearer the template's own level than the noise's: above median + |a_J|² / 2,
+ *  - the template's best channel has minVal[m] below half its detection threshold,
+ *  - no spike of any unit of the segment (found or recovered) lies within 1 ms,
+ *  - no other template fits the block better: the segment's other units (listed or not: the
+ *    partner of a close pair, a fragment) and the other tracks compete, in noise sds, at m-1 .. m+1.
+ * Candidates are taken best first (score above the noise level, in noise sds).
+ */
+import type { Recording } from '../formats/recording.js';
+import type { SignalProcessor } from '../engines/engine.js';
+import { allocateFilteredBuffer } from '../core/window.js';
+import type { SortKernels } from '../stages/sort/kernels.js';
+import { aboveFloor } from '../stages/track/tracks.js';
+import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
+
+/** Channels per template. */
+export const RECOVERY_CHANNELS = 6;
+/** Noise sds a recovered spike's score must exceed the median score by. */
+export const RECOVERY_NOISE_SDS = 6;
+
+export interface SegmentSpan {
+  startMs: number;
+  numMs: number;
+}
+
+export interface RecoveryStats {
+  /** Spikes added to tracks in segments where they had no unit. */
+  addedInGaps: number;
+  /** New units (a track's spikes in a segment where it was not clustered). */
+  newUnits: number;
+  filterMs: number;
+  scoreMs: number;
+}
+
+function median(a: Float32Array): number {
+  const s = Float32Array.from(a).sort();
+  const n = s.length;
+  return n === 0 ? 0 : n % 2 ? s[n >> 1] : 0.5 * (s[(n >> 1) - 1] + s[(n >> 1)]);
+}
+
+export async function recoverSpikes(
+  sorted: SortedRecording,
+  spans: readonly SegmentSpan[],
+  recording: Recording,
+  engine: SignalProcessor,
+  kernels: SortKernels,
+  thresholds: Float32Array,
+  polarity: number,
+): Promise<{ sorted: SortedRecording; stats: RecoveryStats }> {
+  const stats: RecoveryStats = { addedInGaps: 0, newUnits: 0, filterMs: 0, scoreMs: 0 };
+  const tracks = sorted.tracks;
+  if (!tracks || sorted.numSegments !== spans.length) return { sorted, stats };
+  const C = recording.numChannels;
+  const S = recording.samplesPerMs;
+  const offset = recording.recordingOffset;
+  const nSeg = sorted.numSegments;
+  const ids = sorted.clusterIds();
+  const chains = ids.map((id) => sorted.chain(id));
+  const J = Math.min(RECOVERY_CHANNELS, C);
+  const longest = Math.max(...spans.map((p) => p.numMs));
+  const win = allocateFilteredBuffer(C, S, longest);
+  const segments: SegmentResult[] = sorted.segments.map((g) => ({ ...g, spikes: g.spikes.slice(), amplitudes: g.amplitudes.slice() }));
+  const newTracks = tracks.map((t) => Array.from(t));
+
+  for (let s = 0; s < nSeg; s++) {
+    // Tracks whose span covers s, with the template of their nearest unit.
+    const chosen: { t: number; unit: number; a: Float32Array }[] = [];
+    chains.forEach((chain, t) => {
+      let first = -1, last = -1;
+      for (let q = 0; q < nSeg; q++) if (chain[q] >= 0) { if (first < 0) first = q; last = q; }
+      if (s < first || s > last) return;
+      let near = -1;
+      for (let d = 0; d < nSeg && near < 0; d++) {
+        if (s - d >= 0 && chain[s - d] >= 0) near = s - d;
+        else if (s + d < nSeg && chain[s + d] >= 0) near = s + d;
+      }
+      // Only where the track has no unit: adding to a unit the segment clustered pulled in
+      // spikes of unclustered close-pair partners (measured: bench/QUALITY.md).
+      if (chain[s] >= 0) return;
+      chosen.push({ t, unit: chain[s], a: aboveFloor(sorted.segments[near].amplitudes[chain[near]]) });
+    });
+    if (chosen.length === 0) continue;
+    // Competitors: the segment's units that are not the unit of a chosen track.
+    const own = new Set(chosen.map((c) => c.unit));
+    const rivals: Float32Array[] = [];
+    sorted.segments[s].amplitudes.forEach((v, u) => { if (!own.has(u)) rivals.push(aboveFloor(v)); });
+    const { startMs, numMs: M } = spans[s];
+    if (M < 5) continue;
+    let t0 = performance.now();
+    await engine.filterBlocks(recording, startMs, M, polarity, win, 0);
+    stats.filterMs += performance.now() - t0;
+    const templates = [...chosen.map((c) => c.a), ...rivals];
+    const K = templates.length;
+    const channels = new Int32Array(K * J);
+    const weights = new Float32Array(K * J);
+    const best = new Int32Array(K);
+    const selfHalf = new Float64Array(K);
+    templates.forEach((a, k) => {
+      const order = Array.from(a.keys()).sort((x, y) => a[y] - a[x] || x - y).slice(0, J);
+      best[k] = order[0];
+      let ss = 0;
+      order.forEach((c, j) => {
+        channels[k * J + j] = c;
+        weights[k * J + j] = -a[c];
+        ss += a[c] * a[c];
+      });
+      selfHalf[k] = ss / 2;
+    });
+    t0 = performance.now();
+    const scores = await kernels.templateScores(win.minVal, M, C, channels, weights, J);
+    stats.scoreMs += performance.now() - t0;
+
+    // Every template's scores in noise sds.
+    const z = new Float32Array(K * M);
+    const needZ = new Float64Array(K);
+    for (let k = 0; k < K; k++) {
+      const row = scores.subarray(k * M, (k + 1) * M);
+      const med = median(row);
+      const dev = new Float32Array(M);
+      for (let m = 0; m < M; m++) dev[m] = Math.abs(row[m] - med);
+      const sd = Math.max(1.4826 * median(dev), 1e-12);
+      for (let m = 0; m < M; m++) z[k * M + m] = (row[m] - med) / sd;
+      needZ[k] = Math.max(RECOVERY_NOISE_SDS, selfHalf[k] / sd);
+    }
+    // Candidates of the chosen tracks, best first.
+    const cands: { k: number; m: number; z: number }[] = [];
+    for (let k = 0; k < chosen.length; k++) {
+      const h = thresholds[best[k]] / 2;
+      for (let m = 2; m <= M - 3; m++) {
+        const v = z[k * M + m];
+        if (!(v > needZ[k]) || v < z[k * M + m - 1] || v < z[k * M + m + 1]) continue;
+        if (!(win.minVal[m * C + best[k]] < h)) continue;
+        let rival = false;
+        for (let j = 0; j < K && !rival; j++) {
+          if (j === k) continue;
+          for (let d = -1; d <= 1; d++) if (z[j * M + m + d] > v) rival = true;
+        }
+        if (!rival) cands.push({ k, m, z: v });
+      }
+    }
+    if (cands.length === 0) continue;
+    cands.sort((x, y) => y.z - x.z || x.m - y.m || x.k - y.k);
+    // Blocks within 1 ms of a spike of the segment are taken.
+    const taken = new Uint8Array(M);
+    const base = offset + startMs * S;
+    for (const train of segments[s].spikes) {
+      for (let i = 0; i < train.length; i++) {
+        const m = Math.floor((train[i] - base) / S);
+        for (let d = -1; d <= 1; d++) if (m + d >= 0 && m + d < M) taken[m + d] = 1;
+      }
+    }
+    const found: number[][] = chosen.map(() => []);
+    for (const { k, m } of cands) {
+      if (taken[m]) continue;
+      for (let d = -1; d <= 1; d++) if (m + d >= 0 && m + d < M) taken[m + d] = 1;
+      found[k].push(base + m * S + win.minPos[m * C + best[k]]);
+    }
+    chosen.forEach(({ t }, k) => {
+      const add = found[k].sort((x, y) => x - y);
+      if (add.length === 0) return;
+      const seg = segments[s];
+      // A unit of the track in this segment: its amplitude vector by §7.10 over the recovered spikes.
+      const amp = new Float64Array(C);
+      for (const x of add) {
+        const m = Math.floor((x - base) / S);
+        for (let c = 0; c < C; c++) amp[c] += win.minVal[m * C + c];
+      }
+      seg.spikes.push(Float64Array.from(add));
+      seg.amplitudes.push(Float32Array.from(amp, (v) => -v / add.length));
+      newTracks[s].push(ids[t]);
+      stats.addedInGaps += add.length;
+      stats.newUnits++;
+    });
+  }
+  // Segment bounds were tiled to the recording: spikes stay inside them (blocks 2..M-3).
+  const links = sorted.links.map((l, i) => {
+    const out = new Int32Array(segments[i].spikes.length).fill(-1);
+    out.set(l);
+    return out;
+  });
+  return {
+    sorted: new SortedRecording({
+      segments, links, tracks: newTracks.map((t) => Int32Array.from(t)),
+      probeGeometry: sorted.probeGeometry, samplingFrequency: sorted.samplingFrequency, numChannels: sorted.numChannels,
+    }),
+    stats,
+  };
+}
