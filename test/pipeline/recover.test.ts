@@ -1,0 +1,94 @@
+/**
+ * Recovery pass: a track's spikes in a segment where it was not clustered are found again by
+ * its template, and on noise alone nothing is added. Real sorts of generated recordings with
+ * known spikes; the unit is removed from one segment by hand.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Recording } from '../../src/formats/recording.js';
+import { countMatches, generateRecording, loadGroundTruth } from '../../src/groundtruth/index.js';
+import { performSpikeSortingDetailed } from '../../src/pipeline/perform.js';
+import { recoverSpikes, type SegmentSpan } from '../../src/pipeline/recover.js';
+import { createSignalProcessor } from '../../src/engines/select.js';
+import { cpuSortKernels } from '../../src/stages/sort/kernels-cpu.js';
+import { SortedRecording } from '../../src/result/sorted-recording.js';
+
+let root: string;
+beforeAll(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), 'spikesift-recover-')); });
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+async function open(name: string, numUnits: number): Promise<{ rec: Recording; gtFile: string }> {
+  const g = await generateRecording({
+    out: path.join(root, name), preset: 'linear32', duration: 10, seed: 41, numUnits, backgroundUnits: 0,
+    snrRange: [12, 16], firingRateRange: [8, 12], burstFraction: 0, closePairFraction: 0,
+  });
+  return { rec: new Recording({ binaryFile: g.binaryFile, dataType: g.dataType, probeGeometry: g.probeGeometry, samplingFrequency: g.samplingFrequency }), gtFile: g.groundTruthFile };
+}
+
+/** The sorting ms range of each segment (the reported bounds of the first and last are tiled to the recording). */
+function spansOf(r: SortedRecording, rec: Recording): SegmentSpan[] {
+  const S = rec.samplesPerMs;
+  const T = Math.floor(rec.numSamples / S) - 1;
+  return r.segments.map((g, s) => {
+    const startMs = s === 0 ? 1 : (g.start - rec.recordingOffset) / S;
+    const endMs = s === r.numSegments - 1 ? T : (g.end - rec.recordingOffset) / S;
+    return { startMs, numMs: endMs - startMs };
+  });
+}
+
+/** `r` without track `id`'s unit in segment `s`. */
+function withoutUnit(r: SortedRecording, id: number, s: number): { cut: SortedRecording; removed: Float64Array } {
+  const u = r.chain(id)[s];
+  const segments = r.segments.map((g, q) => q !== s ? g : { ...g, spikes: g.spikes.filter((_, k) => k !== u), amplitudes: g.amplitudes.filter((_, k) => k !== u) });
+  const tracks = r.tracks!.map((t, q) => q !== s ? t : Int32Array.from(Array.from(t).filter((_, k) => k !== u)));
+  const links = r.links.map((l, q) => {
+    if (q === s) return Int32Array.from(Array.from(l).filter((_, k) => k !== u));
+    if (q === s - 1) return Int32Array.from(l, (x) => (x === u ? -1 : x > u ? x - 1 : x));
+    return l;
+  });
+  return {
+    cut: new SortedRecording({ segments, links, tracks, probeGeometry: r.probeGeometry, samplingFrequency: r.samplingFrequency, numChannels: r.numChannels }),
+    removed: r.segments[s].spikes[u],
+  };
+}
+
+describe('recoverSpikes', () => {
+  it("finds a track's spikes again in a segment where it has no unit, and adds nothing on noise", async () => {
+    const { rec, gtFile } = await open('units', 3);
+    const gt = loadGroundTruth(gtFile);
+    const { sorted, thresholds } = await performSpikeSortingDetailed(rec, { verbose: false, backend: 'cpu', minSegmentLength: 2.5, recoverSpikes: false });
+    expect(sorted.numSegments).toBeGreaterThanOrEqual(3);
+    // A track with a unit in every segment.
+    const id = sorted.clusterIds().find((x) => sorted.segmentsOf(x).slice(0, 3).join() === "0,1,2")!;
+    expect(id).toBeDefined();
+    const { cut, removed } = withoutUnit(sorted, id, 1);
+    expect(cut.segmentsOf(id).slice(0, 2)).toEqual([0, 2]);
+    const engine = await createSignalProcessor('cpu', { cpuWorkers: 0 });
+    try {
+      const { sorted: back, stats } = await recoverSpikes(cut, spansOf(sorted, rec), rec, engine, cpuSortKernels(), thresholds, -1);
+      expect(back.clusterIds()).toEqual(cut.clusterIds());
+      expect(back.segmentsOf(id).slice(0, 3)).toEqual([0, 1, 2]);
+      expect(stats.newUnits).toBeGreaterThanOrEqual(1);
+      const found = back.segments[1].spikes[back.chain(id)[1]];
+      // The recovered train agrees with what the clustering had found there...
+      const m = countMatches(removed, found, 12);
+      expect(m / (removed.length + found.length - m)).toBeGreaterThan(0.8);
+      // ... and its spikes are the ground-truth unit's.
+      const fsr = rec.samplingFrequency;
+      const best = Math.max(...gt.units.map((u) => countMatches(Float64Array.from(u.spikes), found, Math.floor(0.0004 * fsr))));
+      expect(best / found.length).toBeGreaterThan(0.9);
+      // Segments where tracks have units are not touched.
+      for (let s = 0; s < cut.numSegments; s++) if (s !== 1) expect(back.segments[s].spikes).toEqual(cut.segments[s].spikes);
+
+      // The same tracks over noise alone (same probe, no units): nothing is recovered.
+      const noise = await open('noise', 0);
+      const quiet = await recoverSpikes(cut, spansOf(sorted, noise.rec), noise.rec, engine, cpuSortKernels(), thresholds, -1);
+      expect(quiet.stats.addedInGaps).toBe(0);
+      expect(quiet.sorted.segmentsOf(id)).toEqual(cut.segmentsOf(id));
+    } finally {
+      engine.dispose();
+    }
+  }, 120_000);
+});
