@@ -187,10 +187,13 @@ export async function recoverSpikes(
       stats.newUnits++;
     });
   }
-  // Segment bounds were tiled to the recording: spikes stay inside them (blocks 2..M-3).
+  // Links follow the tracks into and out of the recovered units.
   const links = sorted.links.map((l, i) => {
     const out = new Int32Array(segments[i].spikes.length).fill(-1);
     out.set(l);
+    const next = new Map<number, number>();
+    newTracks[i + 1].forEach((id, u) => { if (id >= 0) next.set(id, u); });
+    newTracks[i].forEach((id, u) => { if (id >= 0 && next.has(id)) out[u] = next.get(id)!; });
     return out;
   });
   return {
