@@ -10,7 +10,7 @@ import type { Recording } from '../formats/recording.js';
 import { writeNpy } from '../formats/npy.js';
 import { NpyWriter, writeOpsNpy } from './npy-stream.js';
 import { NUM_PCS, spikeFeatures } from './phy-features.js';
-import { bestChannel, meanAmplitude, segmentIndexOf, spikesInTimeOrder, validIds, type SortingResultLike } from './types.js';
+import { bestChannel, meanAmplitude, segmentIndexOf, spikesInTimeOrder, validIds, vectorSegments, type SortingResultLike } from './types.js';
 
 export interface PhyExportOptions {
   /**
@@ -218,13 +218,15 @@ export function exportPhy(result: SortingResultLike, outDir: string, options: Ph
       for (let c = 0; c < k; c++) sparse[c] = mean[chans[u][c]];
       return amplitudeTemplate(sparse, nt, before, S);
     });
-    // Without the data, a spike's amplitude is its unit's on the best channel in its segment.
+    // Without the data, a spike's amplitude is its unit's on the best channel in its segment
+    // (a track has vectors only for the segments where it has a unit: those of its spikes).
+    const vectorOf = ids.map((id, u) => new Map(vectorSegments(result, id, ampVectors[u].length).map((s, j) => [s, j])));
     amplitudes = new Float64Array(total);
     for (let i = 0; i < total; i++) {
       const u = unitInOrder[i];
       const t = samples[i] + origin;
-      const seg = Math.min(segmentIndexOf(boundaries, t), ampVectors[u].length - 1);
-      amplitudes[i] = seg >= 0 ? ampVectors[u][seg][best[u]] : 0;
+      const j = vectorOf[u].get(segmentIndexOf(boundaries, t));
+      amplitudes[i] = j !== undefined ? ampVectors[u][j][best[u]] : 0;
     }
     source = 'amplitudes';
   }

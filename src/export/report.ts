@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type { Recording } from '../formats/recording.js';
 import { rasterPlotSvg } from './raster.js';
 import { esc, fmtTick, n2, niceTicks, unitColor } from './svg.js';
-import { bestChannel, meanAmplitude, validIds, type SortingResultLike } from './types.js';
+import { bestChannel, meanAmplitude, validIds, vectorSegments, type SortingResultLike } from './types.js';
 import { meanWaveforms, type MeanWaveforms } from './waveforms.js';
 
 /** One row of a ground-truth comparison, in the shape the report draws. */
@@ -297,15 +297,16 @@ export function buildReport(input: ReportInput): string {
   html.push(rasterPlotSvg(result, { width: 960 }));
 
   html.push('<h2>Position and amplitude over time</h2><p class="note">Per segment: amplitude-weighted depth of each unit (drift shows as a slope) and its amplitude on its best channel.</p>');
+  const segsOf = ids.map((id, u) => vectorSegments(result, id, ampVectors[u].length));
   const posSeries = ids.map((id, u) => ({
-    points: ampVectors[u].map((a, s) => [mids[s], centroid(geometry, a)[1]] as [number, number]).filter((p) => Number.isFinite(p[1])),
+    points: ampVectors[u].map((a, j) => [mids[segsOf[u][j]], centroid(geometry, a)[1]] as [number, number]).filter((p) => Number.isFinite(p[1])),
     color: unitColor(u),
     label: `unit ${id}`,
   }));
   html.push(lineChart(posSeries, { width: 470, height: 260, xLabel: 'time (s)', yLabel: 'depth (µm)', cls: 'drift', xRange }));
   const ampSeries = ids.map((id, u) => {
     const b = bestChannel(ampVectors[u]);
-    return { points: ampVectors[u].map((a, s) => [mids[s], a[b]] as [number, number]), color: unitColor(u), label: `unit ${id}` };
+    return { points: ampVectors[u].map((a, j) => [mids[segsOf[u][j]], a[b]] as [number, number]), color: unitColor(u), label: `unit ${id}` };
   });
   html.push(lineChart(ampSeries, { width: 470, height: 260, xLabel: 'time (s)', yLabel: 'amplitude (best channel)', cls: 'amplitude', xRange }));
 

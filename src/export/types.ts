@@ -6,13 +6,20 @@ export interface SortingResultLike {
   clusterIds(): number[];
   /** Ascending spike times (samples, recordingOffset included) of one cluster, all segments. */
   spikes(id: number): Float64Array;
-  /** One amplitude vector (C positive values) per segment along the cluster's chain. */
+  /** One amplitude vector (C positive values) per segment where the cluster has a unit (every segment of a §10 chain). */
   amplitudeVectors(id: number): Float32Array[];
+  /** The segment of each of amplitudeVectors(id) (tracks may skip segments); absent: one per segment in order. */
+  segmentsOf?(id: number): number[];
   /** [start, end) of every segment in samples (recordingOffset included); they tile the result. */
   segmentBoundaries(): [number, number][];
   validClusterId?(id: number): boolean;
   readonly probeGeometry: number[][];
   readonly samplingFrequency: number;
+}
+
+/** The segment index of each of result.amplitudeVectors(id) (`count` of them). */
+export function vectorSegments(result: SortingResultLike, id: number, count: number): number[] {
+  return result.segmentsOf ? result.segmentsOf(id) : Array.from({ length: count }, (_, s) => s);
 }
 
 /** Cluster ids that are valid (whole chain), ascending. */

@@ -232,3 +232,32 @@ describe('exportPhy with the recording', () => {
     expect(() => exportPhy(result, path.join(dir, 'phy'), { recording: rec })).toThrow(/4 channels.*8/);
   });
 });
+
+describe('exportPhy with tracks (mode improved)', () => {
+  it("takes each spike's amplitude from its own segment's vector when a track skips segments", async () => {
+    const { SortedRecording } = await import('../../src/result/sorted-recording.js');
+    const { result } = buildSorting({ numSamples: 30000, numSegments: 3, units: 2 });
+    // Unit 1 starts in segment 1: its track has vectors for segments 1 and 2 only.
+    const segments = result.segments.map((g, s) => (s !== 0 ? g : { ...g, spikes: [g.spikes[0]], amplitudes: [g.amplitudes[0]] }));
+    const tracked = new SortedRecording({
+      segments, links: [Int32Array.from([0]), Int32Array.from([0, 1])], tracks: [Int32Array.from([0]), Int32Array.from([0, 1]), Int32Array.from([0, 1])],
+      probeGeometry: GEOMETRY, samplingFrequency: 30000, numChannels: C,
+    });
+    expect(tracked.segmentsOf(1)).toEqual([1, 2]);
+    const dir = path.join(tempDir(), 'phy-tracks');
+    exportPhy(tracked, dir);
+    const clusters = Array.from(readNpy(path.join(dir, 'spike_clusters.npy')).data as Int32Array);
+    const amps = Array.from(readNpy(path.join(dir, 'amplitudes.npy')).data as Float64Array);
+    const times = Array.from(readNpy(path.join(dir, 'spike_times.npy')).data as BigInt64Array, Number);
+    const best = 2; // unit 1 peaks on channel 2
+    let checked = 0;
+    clusters.forEach((k, i) => {
+      if (k !== 1) return;
+      const s = segments.findIndex((g) => times[i] >= g.start && times[i] < g.end);
+      expect(s).not.toBe(0);
+      expect(amps[i]).toBeCloseTo(segments[s].amplitudes[1][best], 4);
+      checked++;
+    });
+    expect(checked).toBe(40);
+  });
+});
