@@ -9,7 +9,7 @@ export { readOpenEphysStructure, type OpenEphysInfo, type OpenEphysStream, type 
 export { readNpy, writeNpy, encodeNpy, writeNpyStructured, type NpyArray } from './formats/npy.js';
 
 // Sorting
-export { performSpikeSorting, type SortOptions, type ResolvedSortOptions, validateSortOptions } from './pipeline/perform.js';
+export { performSpikeSorting, type SortOptions, type ResolvedSortOptions, type SortMode, validateSortOptions } from './pipeline/perform.js';
 export { SORT_DEFAULTS } from './core/params.js';
 
 // Results, merging, mapping, parallel blocks

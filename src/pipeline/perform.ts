@@ -35,7 +35,7 @@ import { sortSequential } from './sequential.js';
 import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
 import type { SortStats } from './stats.js';
 
-export type { SortOptions, ResolvedSortOptions } from '../core/params.js';
+export type { SortOptions, ResolvedSortOptions, SortMode } from '../core/params.js';
 export { validateSortOptions } from '../core/params.js';
 
 export type { SortStats } from './stats.js';
