@@ -13,13 +13,13 @@ import { type ExampleOptions, filesFromArgs, generatedData, isMain, logger, open
 
 export interface SegmentTrack {
   segment: number;
-  /** Unit index within the segment (from the result's own chain of assignments). */
+  /** Unit index within the segment (from the result's own chain or track; -1 where a track skips the segment or has not started or has ended). */
   unit: number;
   spikes: number;
   /** Channel with the largest amplitude and its y position (µm). */
   peakChannel: number;
   peakDepth: number;
-  /** The unit mapClusters finds for this cluster in the segment on its own (-1: none). */
+  /** The unit mapClusters finds for this cluster in the segment on its own (-1: none; -1 too where the cluster has no unit). */
   mappedUnit: number;
 }
 
@@ -27,18 +27,21 @@ export function trackCluster(result: SortedRecording, id: number, opts: ExampleO
   const log = logger(opts);
   const chain = result.chain(id);
   const parts = result.splitIntoSegments();
-  const vectors = result.amplitudeVectors(id);
   const track = parts.map((part, s): SegmentTrack => {
-    const v = vectors[s];
+    const u = chain[s];
+    if (u < 0) return { segment: s, unit: -1, spikes: 0, peakChannel: -1, peakDepth: NaN, mappedUnit: -1 };
+    const v = result.segments[s].amplitudes[u];
     let peak = 0;
     for (let c = 1; c < v.length; c++) if (v[c] > v[peak]) peak = c;
-    // An independent check of the chain: match the cluster's first-segment footprint directly
-    // against this segment's units, with drift simulation.
-    const mapped = mapClusters(result, part, { maxDrift: opts.sortOptions?.maxDrift ?? 30 }).get(id) ?? -1;
+    // An independent check: match the cluster's footprint (first segment for a chain, the whole
+    // track for a track) directly against this segment's units, with drift simulation. A part of
+    // a chain result has the segment's unit indices as ids, a part of a tracked one its track ids.
+    const to = mapClusters(result, part, { maxDrift: opts.sortOptions?.maxDrift ?? 30 }).get(id);
+    const mapped = to === undefined ? -1 : part.tracked ? part.chain(to)[0] : to;
     return {
       segment: s,
-      unit: chain[s],
-      spikes: part.segments[0].spikes[chain[s]].length,
+      unit: u,
+      spikes: part.segments[0].spikes[u].length,
       peakChannel: peak,
       peakDepth: result.probeGeometry[peak][1],
       mappedUnit: mapped,

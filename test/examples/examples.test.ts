@@ -124,8 +124,11 @@ describe('examples', () => {
     expect(track.length).toBe(single.numSegments);
     expect(track.map((t) => t.unit)).toEqual(Array.from(single.chain(id)));
     expect(track.reduce((n, t) => n + t.spikes, 0)).toBe(single.spikes(id).length);
-    expect(track[0].mappedUnit).toBe(id);
-    expect(track[1].mappedUnit).toBe(track[1].unit);
+    // The cluster's own unit wherever it has one (for a §10 chain, unit 0 of segment 0 is the id).
+    const present = track.filter((t) => t.unit >= 0);
+    expect(present.length).toBeGreaterThanOrEqual(2);
+    expect(present[0].mappedUnit).toBe(single.tracked ? present[0].unit : id);
+    expect(present[1].mappedUnit).toBe(present[1].unit);
   });
 
   it('transient-neurons: each reference cluster gets a presence row over the long recording\'s segments', async () => {

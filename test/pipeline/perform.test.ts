@@ -84,7 +84,7 @@ describe('performSpikeSorting on generated recordings', () => {
       firingRateRange: [5, 15], drift: { rate: 1 },
     });
     const gt = loadGroundTruth(g.groundTruthFile);
-    const sorted = await performSpikeSorting(open(g), { verbose: false, minSegmentLength: 3, detectionPolarity: g.detectionPolarity });
+    const sorted = await performSpikeSorting(open(g), { verbose: false, minSegmentLength: 3, detectionPolarity: g.detectionPolarity, mode: 'reference' });
     expect(sorted.numSegments).toBeGreaterThanOrEqual(3);
     const report = compareToGroundTruth(gt, sorted);
     // a unit only scores >= 0.8 over the whole recording when its id survives every segment link
@@ -92,6 +92,10 @@ describe('performSpikeSorting on generated recordings', () => {
     for (const id of sorted.clusterIds()) {
       expect(sorted.amplitudeVectors(id).length).toBe(sorted.numSegments);
     }
+    // Tracks (the default) keep at least as many units well detected.
+    const tracked = await performSpikeSorting(open(g), { verbose: false, minSegmentLength: 3, detectionPolarity: g.detectionPolarity });
+    expect(tracked.tracked).toBe(true);
+    expect(compareToGroundTruth(gt, tracked).totals.numWellDetected).toBeGreaterThanOrEqual(report.totals.numWellDetected);
   }, 120_000);
 
   it('merges burst fragments by default (beyond the reference; mergeBursts: false turns it off)', async () => {
