@@ -71,8 +71,9 @@ function checkCompatible(a: SortedRecording, b: SortedRecording, nameA: string, 
  * later one; ids of the result are the first recording's.
  * Tracks (any input with tracks): the tracks are built again over all segments, so a unit
  * continues across the joins as it does between segments of one sort (skips included). The
- * tracker decides each segment from the ones before it: the first recording keeps its ids when
- * it was tracked with the same maxDrift and maxSkippedSegments.
+ * segment-by-segment pass decides each segment from the ones before it, so with the same
+ * maxDrift and maxSkippedSegments the first recording keeps its ids, except where the joining of
+ * pieces across long gaps (tracks.ts) now prefers a piece of a later recording.
  */
 export function mergeRecordings(list: SortedRecording[], opts?: MergeOptions): SortedRecording {
   const fn = 'mergeRecordings';
