@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ParameterError } from '../core/errors.js';
+import { joinNegativeValues } from './args.js';
 import { compareToGroundTruth, formatComparison, type SpikeTrains } from '../groundtruth/compare.js';
 import { loadGroundTruth } from '../groundtruth/types.js';
 
@@ -38,6 +39,9 @@ Example: spikesift compare gt60/ground_truth.json sorted60
 `;
 
 class ArgError extends Error {}
+
+/** Options that take a value (so that "--delta-ms -1" reaches the check of its value). */
+const VALUE_OPTIONS = ['delta-ms', 'sampling-frequency', 'json'];
 
 async function loadSorted(arg: string): Promise<SpikeTrains> {
   let stat: fs.Stats;
@@ -83,7 +87,7 @@ export async function run(argv: string[]): Promise<number> {
     let parsed;
     try {
       parsed = parseArgs({
-        args: argv,
+        args: joinNegativeValues(argv, VALUE_OPTIONS),
         allowPositionals: true,
         strict: true,
         options: {

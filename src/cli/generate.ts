@@ -2,6 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { ParameterError } from '../core/errors.js';
+import { joinNegativeValues } from './args.js';
 import { loadProbe } from '../formats/probe.js';
 import { generateRecording, type GenerateOptions } from '../groundtruth/generate.js';
 import { PROBE_PRESETS, type ProbePreset } from '../groundtruth/probes.js';
@@ -32,7 +33,7 @@ Options:
   --seed N                  Non-negative integer seed. Default 0.
   --noise UV                Broadband noise sd in µV. Default 10.
   --drift UM_PER_S          Gradual drift of all units along the probe (µm/s, + = towards
-                            larger y; write a negative value as --drift=-2). Default 0.
+                            larger y, - = towards smaller y). Default 0.
   --jump T:UM               Abrupt drift of UM µm at time T s; repeat for several jumps.
   --non-rigid F             Depth-dependent drift in [0, 1]: units at the top of the probe
                             move (1 + F) times, at the bottom (1 - F) times as far. Default 0.
@@ -57,6 +58,10 @@ Example: spikesift generate --preset np384 --duration 60 --drift 1 --jump 30:20 
 `;
 
 class ArgError extends Error {}
+
+/** Options that take a value (so that "--drift -2" is read as the value -2). */
+const VALUE_OPTIONS = ['out', 'preset', 'probe', 'duration', 'sampling-frequency', 'units', 'seed', 'noise', 'drift', 'jump', 'non-rigid', 'dtype', 'scale', 'offset',
+  'snr', 'rates', 'background', 'burst-fraction', 'pair-fraction', 'noise-correlation', 'lfp', 'dc'];
 
 function number(name: string, v: string | undefined, check: (x: number) => boolean, rule: string): number | undefined {
   if (v === undefined) return undefined;
@@ -85,7 +90,7 @@ export async function run(argv: string[]): Promise<number> {
     let parsed;
     try {
       parsed = parseArgs({
-        args: argv,
+        args: joinNegativeValues(argv, VALUE_OPTIONS),
         allowPositionals: false,
         strict: true,
         options: {

@@ -10,6 +10,7 @@ import { mergeRecordings } from '../result/merge.js';
 import type { SortedRecording } from '../result/sorted-recording.js';
 import { performSpikeSortingDetailed, type SortOptions } from '../pipeline/perform.js';
 import { SORT_DEFAULTS } from '../core/params.js';
+import type { CommandSteps } from './steps.js';
 import { RESULT_FILE, summarize, type SummaryJson, writeRecordingDescription, type CliIO } from './args.js';
 
 /**
@@ -100,18 +101,25 @@ export async function sortRecording(rec: Recording, options: SortOptions, blocks
   };
 }
 
-/** Saves the result and writes the Phy and SpikeInterface folders and summary.json into `out`. */
+/**
+ * Saves the result and writes the Phy and SpikeInterface folders and summary.json into `out`
+ * (for the CLI: the staging folder of an OutputFolder). With `steps`, the exports are reported
+ * as steps with their times (they take as long as the sort on large probes).
+ */
 export async function writeSortOutputs(
   out: string,
   rec: Recording,
   outcome: SortOutcome,
   resultName: string = RESULT_FILE,
+  steps?: CommandSteps,
 ): Promise<SummaryJson> {
+  const run = <T>(label: string, fn: () => T | Promise<T>): Promise<T> => (steps ? steps.step(label, fn) : Promise.resolve(fn()));
   const resultFile = path.join(out, resultName);
   await outcome.result.save(resultFile);
   writeRecordingDescription(out, rec);
-  exportPhy(outcome.result, path.join(out, 'phy'), { recording: rec });
-  exportSpikeInterface(outcome.result, path.join(out, 'spikeinterface'), { origin: rec.recordingOffset, gainToMicrovolts: rec.gainToMicrovolts });
+  await run('writing the Phy folder', () => exportPhy(outcome.result, path.join(out, 'phy'), { recording: rec }));
+  await run('writing the SpikeInterface folder', () =>
+    exportSpikeInterface(outcome.result, path.join(out, 'spikeinterface'), { origin: rec.recordingOffset, gainToMicrovolts: rec.gainToMicrovolts }));
   const summary = summarize(outcome.result, {
     seconds: outcome.seconds,
     backend: outcome.backend,
@@ -121,4 +129,3 @@ export async function writeSortOutputs(
   fs.writeFileSync(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   return summary;
 }
-

@@ -73,6 +73,12 @@ export function mergeRecordings(list: SortedRecording[], opts?: MergeOptions): S
     checkCompatible(first, list[i], 'recording 0', `recording ${i}`, fn);
     const prev = list[i - 1];
     const cur = list[i];
+    // Out of order is not an overlap: say which order they must be in.
+    if (cur.endTime() <= prev.startTime()) {
+      throw new RangeError(
+        `${fn}: recording ${i} ${fmtRange(cur)} comes before recording ${i - 1} ${fmtRange(prev)}: the list is not in time order; pass the results sorted by startTime(), e.g. list.sort((a, b) => a.startTime() - b.startTime())`,
+      );
+    }
     // Touching (end == start) is allowed: blocks cut from one file tile it exactly.
     if (prev.endTime() > cur.startTime()) {
       throw new RangeError(
