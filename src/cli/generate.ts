@@ -2,7 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { ParameterError } from '../core/errors.js';
-import { joinNegativeValues } from './args.js';
+import { joinNegativeValues, processIO, type CliIO } from './args.js';
 import { loadProbe } from '../formats/probe.js';
 import { generateRecording, type GenerateOptions } from '../groundtruth/generate.js';
 import { PROBE_PRESETS, type ProbePreset } from '../groundtruth/probes.js';
@@ -79,9 +79,9 @@ function pair(name: string, v: string | undefined): [number, number] | undefined
   return parts as [number, number];
 }
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIO = processIO): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(help);
+    io.out(help);
     return 0;
   }
   let options: GenerateOptions;
@@ -162,23 +162,26 @@ export async function run(argv: string[]): Promise<number> {
     for (const k of Object.keys(options) as (keyof GenerateOptions)[]) if (options[k] === undefined) delete options[k];
   } catch (e) {
     if (e instanceof ArgError) {
-      process.stderr.write(`spikesift generate: ${e.message}\n`);
+      io.err(`spikesift generate: ${e.message}\n`);
       return 2;
     }
     throw e;
   }
   try {
-    // Progress only on a terminal, so scripts and logs get the summary alone.
-    const showProgress = !quiet && process.stderr.isTTY === true;
+    // Progress redrawn on a terminal; in logs one line per 10 %.
+    const tty = io.isTTY === true && io.errRaw !== undefined;
     let lastPct = -1;
-    if (showProgress) {
+    if (!quiet) {
       options.onProgress = ({ doneSamples, totalSamples }) => {
-        const pct = Math.floor((100 * doneSamples) / totalSamples);
-        if (pct !== lastPct) { lastPct = pct; process.stderr.write(`\rgenerating ${pct}%`); }
+        const pct = Math.floor((100 * doneSamples) / totalSamples / (tty ? 1 : 10)) * (tty ? 1 : 10);
+        if (pct === lastPct) return;
+        lastPct = pct;
+        if (tty) io.errRaw!(`\rgenerating ${pct}%`);
+        else io.err(`generating: ${pct}%`);
       };
     }
     const r = await generateRecording(options);
-    if (showProgress) process.stderr.write('\r\x1b[K');
+    if (!quiet && tty) io.errRaw!('\r\x1b[K');
     if (!quiet) {
       const s = r.summary;
       const lines = [
@@ -190,15 +193,15 @@ export async function run(argv: string[]): Promise<number> {
         `sort:    spikesift sort ${r.binaryFile} --probe ${r.probeFile} --sampling-frequency ${r.samplingFrequency} --dtype ${r.dataType} --detection-polarity ${+r.detectionPolarity.toPrecision(6)} --out OUT`,
         `compare: spikesift compare ${r.groundTruthFile} OUT`,
       ];
-      process.stdout.write(lines.join('\n') + '\n');
+      io.out(lines.join('\n') + '\n');
     }
     return 0;
   } catch (e) {
     if (e instanceof ParameterError) {
-      process.stderr.write(`spikesift generate: ${e.message}\n`);
+      io.err(`spikesift generate: ${e.message}\n`);
       return 2;
     }
-    process.stderr.write(`spikesift generate: failed: ${(e as Error).message}\n`);
+    io.err(`spikesift generate: failed: ${(e as Error).message}\n`);
     return 1;
   }
 }

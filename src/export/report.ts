@@ -3,6 +3,7 @@
 // rates and, with ground truth, accuracy per unit. No network: every picture is inline SVG,
 // the only script is inline and only adds highlighting and a render check.
 
+import { checkOptionNames } from '../core/params.js';
 import fs from 'node:fs';
 import type { Recording } from '../formats/recording.js';
 import { rasterPlotSvg } from './raster.js';
@@ -247,6 +248,7 @@ if(card){card.classList.add('hl');card.scrollIntoView({behavior:'smooth',block:'
 
 /** Builds the report page as one HTML string. */
 export function buildReport(input: ReportInput): string {
+  checkOptionNames('buildReport', input, ['result', 'recording', 'waveforms', 'accuracy', 'title', 'meta', 'maxSpikesPerUnit']);
   const { result } = input;
   const geometry = result.probeGeometry;
   const C = geometry.length;

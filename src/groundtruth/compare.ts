@@ -6,6 +6,7 @@
 // get_redundant_units, get_overmerged_units, get_bad_units). One difference: wellDetected lists
 // GT unit ids (SpikeInterface lists the matched sorted ids; the count is the same).
 
+import { checkOptionNames } from '../core/params.js';
 import { solveAssignment } from '../stages/track/linear-assignment.js';
 import { ParameterError, describeValue } from '../core/errors.js';
 import type { GroundTruthLike } from './types.js';
@@ -211,6 +212,7 @@ export function checkSameRecording(groundTruth: unknown, sorted: unknown): void 
 }
 
 export function compareToGroundTruth(groundTruth: GroundTruthLike | SpikeTrains, sorted: SpikeTrains, opts: CompareOptions = {}): ComparisonReport {
+  checkOptionNames('compareToGroundTruth', opts, ['samplingFrequency', 'deltaMs', 'matchScore', 'chanceScore', 'redundantScore', 'overmergedScore', 'wellDetectedScore', 'snrField', 'snrBins']);
   const gtFs = (groundTruth as GroundTruthLike)?.samplingFrequency;
   const fsIn = opts.samplingFrequency ?? gtFs;
   if (typeof fsIn !== 'number' || !Number.isFinite(fsIn) || fsIn <= 0) {

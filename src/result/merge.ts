@@ -1,6 +1,7 @@
 /**
  * Joining sorted recordings in time and mapping clusters between them (spec §10).
  */
+import { checkOptionNames } from '../core/params.js';
 import { assignClusters, checkMaxDrift } from '../stages/track/assignment.js';
 import { SortedRecording, type SegmentResult } from './sorted-recording.js';
 
@@ -10,6 +11,7 @@ export interface MergeOptions {
 }
 
 function resolveMaxDrift(opts: MergeOptions | undefined, fn: string): number {
+  checkOptionNames(fn, opts, ['maxDrift']);
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
     throw new TypeError(`${fn}: options must be an object like { maxDrift: 30 }, received ${String(opts)}`);
   }
