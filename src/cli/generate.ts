@@ -180,6 +180,10 @@ export async function run(argv: string[], io: CliIO = processIO): Promise<number
         else io.err(`generating: ${pct}%`);
       };
     }
+    if (!quiet && !tty) {
+      lastPct = 0;
+      io.err('generating: 0%');
+    }
     const r = await generateRecording(options);
     if (!quiet && tty) io.errRaw!('\r\x1b[K');
     if (!quiet) {

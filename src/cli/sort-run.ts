@@ -11,7 +11,7 @@ import type { SortedRecording } from '../result/sorted-recording.js';
 import { performSpikeSortingDetailed, type SortOptions } from '../pipeline/perform.js';
 import { SORT_DEFAULTS } from '../core/params.js';
 import type { CommandSteps } from './steps.js';
-import { RESULT_FILE, summarize, type SummaryJson, writeRecordingDescription, type CliIO } from './args.js';
+import { RESULT_FILE, processIO, summarize, type SummaryJson, writeRecordingDescription, type CliIO } from './args.js';
 
 /**
  * Splits a recording into `n` consecutive blocks of whole ms, each its own Recording over the
@@ -66,7 +66,24 @@ export interface SortOutcome {
 export async function sortRecording(rec: Recording, options: SortOptions, blocksWanted: number, quiet: boolean, io: CliIO): Promise<SortOutcome> {
   const t0 = performance.now();
   if (blocksWanted <= 1) {
-    const { sorted, stats } = await performSpikeSortingDetailed(rec, { ...options, verbose: !quiet, onWarning: (m) => io.err(`warning: ${m}`) });
+    // The library's progress bar writes to process.stderr; another sink (tests, embedding
+    // programs) gets one line per 10 % through it instead.
+    let lastPct = -1;
+    const own = io === processIO;
+    const { sorted, stats } = await performSpikeSortingDetailed(rec, {
+      ...options,
+      verbose: !quiet && own,
+      onWarning: (m) => io.err(`warning: ${m}`),
+      ...(quiet || own ? {} : {
+        onProgress: (p: { doneMs: number; totalMs: number }) => {
+          const pct = p.totalMs > 0 ? Math.floor((100 * p.doneMs) / p.totalMs / 10) * 10 : 0;
+          if (pct !== lastPct) {
+            lastPct = pct;
+            io.err(`sorting: ${pct}%`);
+          }
+        },
+      }),
+    });
     return { result: sorted, backend: stats.backendDescription, seconds: (performance.now() - t0) / 1000, blocks: 1 };
   }
   const { sortInParallel } = await import('../parallel/sort-in-parallel.js');
