@@ -1,6 +1,7 @@
 // Issue 13: a command line and library that never lose work and never mislead. One test per
 // case reported by a new user, each with the message they now get.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateRecording, type GeneratedRecording } from '../../src/groundtruth/generate.js';
@@ -208,5 +209,22 @@ describe('reading output', () => {
       '--detection-polarity', gen.detectionPolarity, '--backend', 'cpu', '--quiet', '--out', path.join(root, 'one-segment'));
     expect(one.code, one.err).toBe(0);
     expect(one.out).toMatch(/, 1 segment$/m);
+  });
+});
+
+describe('temp folders', () => {
+  it('the demo removes its temporary folder unless asked to keep it', async () => {
+    const before = new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('spikesift-demo-')));
+    const r = await cli('demo', '--duration', 2, '--preset', 'linear32', '--backend', 'cpu', '--quiet');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^done in .*: nothing kept \(the temporary folder is removed\); pass --keep or --out DIR to keep the recording, the outputs and report\.html$/m);
+    expect(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('spikesift-demo-') && !before.has(n))).toEqual([]);
+    const kept = path.join(root, 'demo-kept');
+    const k = await cli('demo', '--duration', 2, '--preset', 'linear32', '--backend', 'cpu', '--quiet', '--out', kept);
+    expect(k.code, k.err).toBe(0);
+    expect(fs.existsSync(path.join(kept, 'report.html'))).toBe(true);
+    const again = await cli('demo', '--duration', 2, '--preset', 'linear32', '--backend', 'cpu', '--quiet', '--out', kept);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/--out ".*demo-kept" already holds a previous demo .*; pass another folder, or add --overwrite to replace it/);
   });
 });
