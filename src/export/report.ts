@@ -122,10 +122,20 @@ function probeGlyph(
   return parts.join('');
 }
 
+/** How a unit is named everywhere in the report: the sorter's id and the Phy cluster id (exportPhy numbers valid ids 0..n-1 in order). */
+function unitLabel(id: number, phyIndex: number): string {
+  return `unit ${id} (Phy ${phyIndex})`;
+}
+
+/** Colour key of the depth and amplitude charts: one swatch per unit. */
+function legend(series: { color: string; label?: string }[]): string {
+  return '<div class="legend">' + series.map((s) => `<span><i style="background:${s.color}"></i>${esc(s.label ?? '')}</span>`).join('') + '</div>';
+}
+
 /** Generic small line chart: one or more series of (x, y) points. */
 function lineChart(
   series: { points: [number, number][]; color: string; label?: string }[],
-  opts: { width: number; height: number; xLabel: string; yLabel: string; cls: string; xRange?: [number, number] },
+  opts: { width: number; height: number; xLabel: string; yLabel: string; cls: string; xRange?: [number, number]; fromZero?: boolean },
 ): string {
   const { width: W, height: H } = opts;
   const m = { l: 48, r: 10, t: 10, b: 34 };
@@ -141,12 +151,17 @@ function lineChart(
     y0 = 0;
     y1 = 1;
   }
+  // Amplitudes from zero: a change from 23 to 26 must look like the 13 % it is.
+  if (opts.fromZero) {
+    y0 = Math.min(0, y0);
+    y1 = Math.max(0, y1);
+  }
   if (y1 - y0 < 1e-9) {
     y0 -= 1;
     y1 += 1;
   }
   const pad = (y1 - y0) * 0.08;
-  y0 -= pad;
+  if (!opts.fromZero || y0 < 0) y0 -= pad;
   y1 += pad;
   if (x1 <= x0) x1 = x0 + 1;
   const X = (x: number) => m.l + ((x - x0) / (x1 - x0)) * (W - m.l - m.r);
@@ -222,6 +237,8 @@ td.num,th.num{text-align:right}
 .unit.hl{outline:3px solid #f5a623}
 .raster-row{cursor:pointer}
 .note{color:#666;font-size:12px}
+.legend{display:flex;flex-wrap:wrap;gap:4px 12px;font-size:11px;max-width:960px;margin:4px 0 12px}
+.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
 `;
 
 // Records any script error into a DOM attribute before anything else runs, so a headless
@@ -302,14 +319,15 @@ export function buildReport(input: ReportInput): string {
   const posSeries = ids.map((id, u) => ({
     points: ampVectors[u].map((a, s) => [mids[s], centroid(geometry, a)[1]] as [number, number]).filter((p) => Number.isFinite(p[1])),
     color: unitColor(u),
-    label: `unit ${id}`,
+    label: unitLabel(id, u),
   }));
   html.push(lineChart(posSeries, { width: 470, height: 260, xLabel: 'time (s)', yLabel: 'depth (µm)', cls: 'drift', xRange }));
   const ampSeries = ids.map((id, u) => {
     const b = bestChannel(ampVectors[u]);
-    return { points: ampVectors[u].map((a, s) => [mids[s], a[b]] as [number, number]), color: unitColor(u), label: `unit ${id}` };
+    return { points: ampVectors[u].map((a, s) => [mids[s], a[b]] as [number, number]), color: unitColor(u), label: unitLabel(id, u) };
   });
-  html.push(lineChart(ampSeries, { width: 470, height: 260, xLabel: 'time (s)', yLabel: 'amplitude (best channel)', cls: 'amplitude', xRange }));
+  html.push(lineChart(ampSeries, { width: 470, height: 260, xLabel: 'time (s)', yLabel: 'amplitude (best channel)', cls: 'amplitude', xRange, fromZero: true }));
+  html.push(legend(ampSeries));
 
   html.push('<h2>Firing rates</h2>');
   html.push(barChart(ids.map((id, u) => ({ label: String(id), value: rates[u], color: unitColor(u) })), { width: 960, yLabel: 'rate (Hz)' }));
@@ -340,10 +358,10 @@ export function buildReport(input: ReportInput): string {
     const color = unitColor(u);
     const glyph = probeGlyph(geometry, chans, amp, color, waves ? { data: waves.waveforms[u], nt: waves.numSamples, C } : undefined);
     const [cx, cy] = centroid(geometry, amp);
-    const ampOverTime = lineChart([ampSeries[u]], { width: 216, height: 110, xLabel: 'time (s)', yLabel: 'amplitude', cls: 'unit-amplitude', xRange });
+    const ampOverTime = lineChart([ampSeries[u]], { width: 216, height: 110, xLabel: 'time (s)', yLabel: 'amplitude', cls: 'unit-amplitude', xRange, fromZero: true });
     const acc = accByUnit.get(id);
     html.push(
-      `<section class="unit" data-unit="${id}" id="unit-${id}"><h3 style="color:${color}">unit ${id}</h3>` +
+      `<section class="unit" data-unit="${id}" id="unit-${id}"><h3 style="color:${color}">${unitLabel(id, u)}</h3>` +
         `<div>${counts[u]} spikes · ${rates[u].toFixed(2)} Hz · best channel ${b} · at (${Number.isFinite(cx) ? cx.toFixed(0) : '?'}, ${Number.isFinite(cy) ? cy.toFixed(0) : '?'}) µm · amplitude ${amp[b].toFixed(1)}${gain ? ` (${(amp[b] * gain[b]).toFixed(0)} µV)` : ''}</div>` +
         (acc ? `<div>GT ${esc(acc.gtUnit)}: accuracy ${acc.accuracy.toFixed(3)}</div>` : '') +
         glyph +
