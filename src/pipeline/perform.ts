@@ -29,7 +29,7 @@ import { linkPair, linkSegments } from './link.js';
 import { ProgressReporter } from './progress.js';
 import { BoundaryScan, type SegmentPlan } from './scan.js';
 import type { SegmentContext, SegmentOutcome } from './segment-job.js';
-import { LocalSegmentRunner, WorkerSegmentRunner, type SegmentRunner } from './segment-runner.js';
+import { HybridSegmentRunner, LocalSegmentRunner, type SegmentRunner } from './segment-runner.js';
 import { sortSequential } from './sequential.js';
 import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
 import type { SortStats } from './stats.js';
@@ -54,6 +54,8 @@ export interface SortInternals {
   processor?: SignalProcessor;
   /** Sort segments on the calling thread even on the main thread (tests). */
   localRunner?: boolean;
+  /** Start the sort worker threads at once instead of when the calling thread is busy (tests: the worker path runs even on small recordings). */
+  eagerWorkers?: boolean;
 }
 
 export async function performSpikeSorting(recording: Recording, options: SortOptions = {}): Promise<SortedRecording> {
@@ -81,18 +83,18 @@ export async function performSpikeSortingDetailed(
         if (internals.kernels === undefined) kernels.dispose?.();
       }
     }
-    return await sortTwoPass(recording, opts, processor, tStart, internals.localRunner === true);
+    return await sortTwoPass(recording, opts, processor, tStart, makeRunner(opts, internals.localRunner === true, internals.eagerWorkers === true));
   } finally {
     if (ownProcessor) processor.dispose();
   }
 }
 
 /** The runner for `workers`: worker threads on the main thread, the calling thread inside a worker. */
-function makeRunner(opts: ResolvedSortOptions, local: boolean): SegmentRunner {
+function makeRunner(opts: ResolvedSortOptions, local: boolean, eagerWorkers: boolean): SegmentRunner {
   // One segment at a time gains nothing from a thread of its own: the calling thread sorts it
   // (yielding to the scan every 25 ms) and no worker starts or warms up.
   if (local || !isMainThread || opts.workers === 1) return new LocalSegmentRunner();
-  return new WorkerSegmentRunner(opts.workers);
+  return new HybridSegmentRunner(opts.workers, eagerWorkers ? 0 : undefined);
 }
 
 async function sortTwoPass(
@@ -100,7 +102,7 @@ async function sortTwoPass(
   opts: ResolvedSortOptions,
   engine: SignalProcessor,
   tStart: number,
-  localRunner: boolean,
+  runner: SegmentRunner,
 ): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
   const C = recording.numChannels;
   const S = recording.samplesPerMs;
@@ -119,7 +121,6 @@ async function sortTwoPass(
       `raise memoryLimit to at least ${need} or lower minSegmentLength (memory grows linearly with it)`);
   }
 
-  const runner = makeRunner(opts, localRunner);
   // The scan's filtered chunks are kept and copied into the segment windows, so nothing is
   // filtered twice, when they and one longest window per sort thread take at most half the
   // memory budget (at the defaults: up to ~128 channels at 30 kHz, L = 10 s; 384 channels would
