@@ -71,7 +71,7 @@ function probeGlyph(
   channels: number[],
   amp: Float32Array,
   color: string,
-  wave?: { data: Float32Array; nt: number; C: number },
+  wave?: { data: Float32Array; nt: number; C: number; samplingFrequency: number; microvoltsPerUnit: number | null },
 ): string {
   const W = 220;
   const H = 220;
@@ -108,6 +108,18 @@ function probeGlyph(
         d += `${t === 0 ? 'M' : 'L'}${n2(x)} ${n2(y)}`;
       }
       parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.2"/>`);
+    }
+    // Scale bars, bottom left: the waveform's duration and its largest excursion (in µV when the
+    // recording's format gives the gain, else in the file's filtered units).
+    if (peak > 0) {
+      const ms = (1000 * Math.max(1, wave.nt - 1)) / wave.samplingFrequency;
+      const value = wave.microvoltsPerUnit !== null ? `${fmtTick(peak * wave.microvoltsPerUnit)} µV` : `${fmtTick(peak)} (filtered units)`;
+      const x0 = 6;
+      const y0 = H - 6;
+      parts.push(`<g class="scale-bar" stroke="#333" stroke-width="1.2" font-family="sans-serif" font-size="9" fill="#333">` +
+        `<line x1="${x0}" y1="${y0}" x2="${n2(x0 + glyphW)}" y2="${y0}"/><line x1="${x0}" y1="${y0}" x2="${x0}" y2="${n2(y0 - glyphH / 2)}"/>` +
+        `<text x="${n2(x0 + glyphW + 3)}" y="${y0 + 3}" stroke="none">${ms.toFixed(1)} ms</text>` +
+        `<text x="${x0 + 3}" y="${n2(y0 - glyphH / 2 + 3)}" stroke="none">${esc(value)}</text></g>`);
     }
   } else {
     let peak = 0;
@@ -356,7 +368,7 @@ export function buildReport(input: ReportInput): string {
     const b = bestChannel(ampVectors[u]);
     const chans = nearestChannels(geometry, b, Math.min(C, 16));
     const color = unitColor(u);
-    const glyph = probeGlyph(geometry, chans, amp, color, waves ? { data: waves.waveforms[u], nt: waves.numSamples, C } : undefined);
+    const glyph = probeGlyph(geometry, chans, amp, color, waves ? { data: waves.waveforms[u], nt: waves.numSamples, C, samplingFrequency: fsHz, microvoltsPerUnit: gain ? gain[b] : null } : undefined);
     const [cx, cy] = centroid(geometry, amp);
     const ampOverTime = lineChart([ampSeries[u]], { width: 216, height: 110, xLabel: 'time (s)', yLabel: 'amplitude', cls: 'unit-amplitude', xRange, fromZero: true });
     const acc = accByUnit.get(id);
