@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import { checkOptionNames } from '../core/params.js';
 import * as path from 'node:path';
 import { type DataType, ParameterError, decodeSamples, describeValue, itemSize, parseDataType } from './dtype.js';
 import type { RecordingOptions } from './recording-options.js';
@@ -101,7 +100,6 @@ export class Recording {
     if (options === null || typeof options !== 'object') {
       fail('options', options, `Recording needs an options object { binaryFile, dataType, probeGeometry, samplingFrequency }, got ${describeValue(options)}`);
     }
-    checkOptionNames('Recording', options, ['binaryFile', 'dataType', 'probeGeometry', 'samplingFrequency', 'numSamples', 'header', 'sampleOffset', 'recordingOffset', 'fileChannels', 'channels', 'gainToMicrovolts']);
     const { binaryFile } = options;
     if (typeof binaryFile !== 'string' || binaryFile.length === 0) {
       fail('binaryFile', binaryFile, `binaryFile must be the path of the raw recording file, got ${describeValue(binaryFile)}`);

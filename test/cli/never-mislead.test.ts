@@ -192,7 +192,6 @@ describe('the library rejects misspelt options', () => {
     await expect(generateRecording({ out: path.join(root, 'x'), durtion: 1 } as never)).rejects.toThrow(/generateRecording: unknown option "durtion"; did you mean "duration"\?/);
     expect(() => mergeRecordings([result], { maxDrfit: 10 } as never)).toThrow(/mergeRecordings: unknown option "maxDrfit"; did you mean "maxDrift"\?/);
     expect(() => compareToGroundTruth(loadGroundTruth(gen.groundTruthFile), result, { deltaMS: 1 } as never)).toThrow(/compareToGroundTruth: unknown option "deltaMS"; did you mean "deltaMs"\?/);
-    expect(() => new Recording({ binaryFile: gen.binaryFile, dataType: 'int16', probeGeometry: gen.probeGeometry, samplingFrequency: 30000, sampleOfset: 1 } as never)).toThrow(/Recording: unknown option "sampleOfset"; did you mean "sampleOffset"\?/);
   });
 });
 
