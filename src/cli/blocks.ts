@@ -240,7 +240,7 @@ export async function sortOneBlock(rec: Recording, options: SortOptions, request
     backend: stats.backendDescription,
   };
   writeFileAtomic(blockMetaPath(file), JSON.stringify(meta, null, 2) + '\n');
-  io.out(`sorted block ${index} of ${plan.blocks} in ${seconds.toFixed(2)} s (${stats.backendDescription}): ${sorted.length} units, ${sorted.numSegments} segments; wrote ${file}`);
+  io.out(`sorted block ${index} of ${plan.blocks} in ${seconds.toFixed(2)} s (${stats.backendDescription}): ${plural(sorted.length, 'unit')}, ${plural(sorted.numSegments, 'segment')}; wrote ${file}`);
   return 0;
 }
 

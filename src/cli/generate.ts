@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { ParameterError } from '../core/errors.js';
 import { joinNegativeValues, processIO, type CliIO } from './args.js';
+import { plural } from './words.js';
 import { loadProbe } from '../formats/probe.js';
 import { generateRecording, type GenerateOptions } from '../groundtruth/generate.js';
 import { PROBE_PRESETS, type ProbePreset } from '../groundtruth/probes.js';
@@ -190,10 +191,10 @@ export async function run(argv: string[], io: CliIO = processIO): Promise<number
       const s = r.summary;
       const lines = [
         `wrote ${r.dir}: ${r.numChannels} channels x ${r.numSamples} samples (${(r.numSamples / r.samplingFrequency).toFixed(3)} s at ${r.samplingFrequency} Hz, ${r.dataType}) in ${s.seconds.toFixed(1)} s`,
-        `${s.numUnits} units (${s.numSpikes} spikes), ${s.numBackgroundUnits} background units` +
+        `${plural(s.numUnits, 'unit')} (${plural(s.numSpikes, 'spike')}), ${plural(s.numBackgroundUnits, 'background unit')}` +
           (s.snr ? `, SNR ${s.snr.min.toFixed(1)}..${s.snr.max.toFixed(1)} (median ${s.snr.median.toFixed(1)})` : '') +
           `, rates ${s.firingRate.min.toFixed(1)}..${s.firingRate.max.toFixed(1)} Hz (median ${s.firingRate.median.toFixed(1)})` +
-          (s.numAboveDefaultThreshold !== null ? `; ${s.numAboveDefaultThreshold} units reach the default detection threshold` : ''),
+          (s.numAboveDefaultThreshold !== null ? `; ${s.numAboveDefaultThreshold === 1 ? '1 unit reaches' : `${s.numAboveDefaultThreshold} units reach`} the default detection threshold` : ''),
         `sort:    spikesift sort ${r.binaryFile} --probe ${r.probeFile} --sampling-frequency ${r.samplingFrequency} --dtype ${r.dataType} --detection-polarity ${+r.detectionPolarity.toPrecision(6)} --out OUT`,
         `compare: spikesift compare ${r.groundTruthFile} OUT`,
       ];

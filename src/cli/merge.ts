@@ -27,6 +27,7 @@ equal to sort --blocks N.
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const parsed = parseArgs(spec, argv);
+  const steps = new CommandSteps(io, false);
   const outArg = optString(parsed, 'out')!;
   // `--out DIR/result.spikesift` names the file; everything else is a folder.
   const out = outArg.endsWith('.spikesift') ? path.dirname(outArg) : outArg;
@@ -41,9 +42,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
     // Block results are merged into the folder that holds them (spikesift slurm's layout).
     const target = openOutputFolder(out, 'sort', 'merge', { overwrite: optFlag(parsed, 'overwrite') });
-    const steps = new CommandSteps(io, false);
     try {
-      const code = await steps.step('merging the blocks', () => mergeBlocks(files, out, resultName, optNumber(parsed, 'max-drift'), io, target, steps));
+      const code = await mergeBlocks(files, out, resultName, optNumber(parsed, 'max-drift'), io, target, steps);
       steps.finish(`wrote ${path.join(out, resultName)}, ${path.join(out, 'phy')}/, ${path.join(out, 'spikeinterface')}/, ${path.join(out, 'summary.json')}`);
       return code;
     } finally {
@@ -85,6 +85,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     fs.writeFileSync(path.join(target.staging, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
     reportNotes(io, target.commit());
     io.out(`merged ${plural(results.length, 'result')}: ${plural(merged.length, 'unit')} over ${plural(merged.numSegments, 'segment')}, ${plural(summary.totalSpikes, 'spike')}; wrote ${path.join(out, resultName)}`);
+    steps.finish(`wrote ${path.join(out, resultName)}, ${path.join(out, 'summary.json')}`);
   } finally {
     target.abort();
   }

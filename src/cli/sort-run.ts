@@ -11,6 +11,7 @@ import type { SortedRecording } from '../result/sorted-recording.js';
 import { performSpikeSortingDetailed, type SortOptions } from '../pipeline/perform.js';
 import { SORT_DEFAULTS } from '../core/params.js';
 import type { CommandSteps } from './steps.js';
+import { plural } from './words.js';
 import { RESULT_FILE, processIO, summarize, type SummaryJson, writeRecordingDescription, type CliIO } from './args.js';
 
 /**
@@ -112,7 +113,7 @@ export async function sortRecording(rec: Recording, options: SortOptions, blocks
   for (const w of [...inputWarnings(rec, new Float32Array(0), []), ...sortedRateWarnings(result, rec.numChannels, rec.durationSeconds)]) io.err(`warning: ${w}`);
   return {
     result,
-    backend: `${options.backend ?? SORT_DEFAULTS.backend}, ${blocks.length} blocks in worker threads`,
+    backend: `${options.backend ?? SORT_DEFAULTS.backend}, ${plural(blocks.length, 'block')} in worker threads`,
     seconds: (performance.now() - t0) / 1000,
     blocks: blocks.length,
   };
