@@ -113,7 +113,7 @@ function probeGlyph(
     // recording's format gives the gain, else in the file's filtered units).
     if (peak > 0) {
       const ms = (1000 * Math.max(1, wave.nt - 1)) / wave.samplingFrequency;
-      const value = wave.microvoltsPerUnit !== null ? `${fmtTick(peak * wave.microvoltsPerUnit)} µV` : `${fmtTick(peak)} (filtered units)`;
+      const value = wave.microvoltsPerUnit !== null ? `${+(peak * wave.microvoltsPerUnit).toPrecision(3)} µV` : `${+peak.toPrecision(3)} (filtered units)`;
       const x0 = 6;
       const y0 = H - 6;
       parts.push(`<g class="scale-bar" stroke="#333" stroke-width="1.2" font-family="sans-serif" font-size="9" fill="#333">` +
