@@ -3,7 +3,7 @@
  * whose ids are chains (mode 'reference'); for results with tracks (mode 'improved'), the
  * tracks are built again over all segments (stages/track/tracks.ts).
  */
-import { SORT_DEFAULTS } from '../core/params.js';
+import { SORT_DEFAULTS, checkOptionNames } from '../core/params.js';
 import { applyShiftPlan, cachedShiftPlan } from '../stages/track/drift.js';
 import { assignClusters, assignClustersDetailed, checkMaxDrift } from '../stages/track/assignment.js';
 import { aboveFloor, buildTracks, linkPlausible } from '../stages/track/tracks.js';
@@ -25,6 +25,7 @@ function resolveSkips(opts: MergeOptions | undefined, fn: string): number {
 }
 
 function resolveMaxDrift(opts: MergeOptions | undefined, fn: string): number {
+  checkOptionNames(fn, opts, ['maxDrift', 'maxSkippedSegments']);
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
     throw new TypeError(`${fn}: options must be an object like { maxDrift: 30 }, received ${String(opts)}`);
   }
@@ -95,6 +96,12 @@ export function mergeRecordings(list: SortedRecording[], opts?: MergeOptions): S
     checkCompatible(first, list[i], 'recording 0', `recording ${i}`, fn);
     const prev = list[i - 1];
     const cur = list[i];
+    // Out of order is not an overlap: say which order they must be in.
+    if (cur.endTime() <= prev.startTime()) {
+      throw new RangeError(
+        `${fn}: recording ${i} ${fmtRange(cur)} comes before recording ${i - 1} ${fmtRange(prev)}: the list is not in time order; pass the results sorted by startTime(), e.g. list.sort((a, b) => a.startTime() - b.startTime())`,
+      );
+    }
     // Touching (end == start) is allowed: blocks cut from one file tile it exactly.
     if (prev.endTime() > cur.startTime()) {
       throw new RangeError(
