@@ -9,6 +9,7 @@ import type { DataType } from '../formats/dtype.js';
 import type { FilteredBuffer } from '../core/window.js';
 import type { SortKernels } from '../stages/sort/kernels.js';
 import { filterHalo } from '../stages/filter/taps.js';
+import type { DeviceStage } from '../result/info.js';
 
 export type { BackendChoice } from '../core/params.js';
 
@@ -16,6 +17,14 @@ export interface Engine {
   readonly backend: 'webgpu' | 'cpu';
   /** One line, e.g. "webgpu on NVIDIA H100 (hardware)" / "cpu (no WebGPU adapter: ...)". */
   readonly description: string;
+  /** The GPU adapter's name, or null for an engine that uses none. */
+  readonly adapter: string | null;
+  /**
+   * The steps that have run on the GPU since the last clear (the engine adds a step when it
+   * submits that step's work, so this says what ran, not what could run). The pipeline clears
+   * it when a sort starts and saves it in SortedRecording.info.stagesOnDevice.
+   */
+  readonly stagesOnDevice: Set<DeviceStage>;
   /**
    * Filter ms blocks [firstMs, firstMs+numMs) of `recording` (absolute ms index; needs
    * 1 <= firstMs and (firstMs+numMs)*S + halo <= numSamples; reads the halo from the file),

@@ -33,6 +33,7 @@ import { LocalSegmentRunner, WorkerSegmentRunner, type SegmentRunner } from './s
 import { sortSequential } from './sequential.js';
 import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
 import type { SortStats } from './stats.js';
+import { orderStages, packageVersion, type SortInfo } from '../result/info.js';
 
 export type { SortOptions, ResolvedSortOptions } from '../core/params.js';
 export { validateSortOptions } from '../core/params.js';
@@ -72,7 +73,40 @@ export async function performSpikeSortingDetailed(
   const ownProcessor = internals.processor === undefined;
   // 'auto' on a hardware GPU calibrates both paths on the first <= 500 ms of this recording.
   const processor = internals.processor ?? (await createSignalProcessor(opts.backend, { ...(log ? { log } : {}), workload: recording }));
+  // What runs on the device is recorded from here on (an 'auto' calibration does not count).
+  processor.stagesOnDevice.clear();
   try {
+    const out = await sortWith(recording, opts, processor, internals, tStart);
+    out.sorted.info = await sortInfo(opts, processor);
+    return out;
+  } finally {
+    if (ownProcessor) processor.dispose();
+  }
+}
+
+/** The provenance saved with a result (SortedRecording.info). */
+export async function sortInfo(opts: ResolvedSortOptions, engine: SignalProcessor): Promise<SortInfo> {
+  const parameters: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(opts)) if (typeof v !== 'function' && v !== undefined) parameters[k] = v;
+  return {
+    version: await packageVersion(),
+    parameters,
+    engine: engine.backend,
+    engineDescription: engine.description,
+    adapter: engine.adapter,
+    stagesOnDevice: orderStages(engine.stagesOnDevice),
+    date: new Date().toISOString(),
+  };
+}
+
+async function sortWith(
+  recording: Recording,
+  opts: ResolvedSortOptions,
+  processor: SignalProcessor,
+  internals: SortInternals,
+  tStart: number,
+): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
+  {
     if (internals.sequential) {
       const kernels = internals.kernels ?? processor.sortKernels({ device: internals.gpuSortKernels === true });
       try {
@@ -82,8 +116,6 @@ export async function performSpikeSortingDetailed(
       }
     }
     return await sortTwoPass(recording, opts, processor, tStart, internals.localRunner === true);
-  } finally {
-    if (ownProcessor) processor.dispose();
   }
 }
 

@@ -4,6 +4,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { checkSortInfo, type SortInfo } from './info.js';
+
+export type { SortInfo } from './info.js';
 
 export interface SegmentResult {
   /** [start, end) in sample times including recordingOffset. */
@@ -46,6 +49,8 @@ export interface TransferableSortedRecording {
   amplitudes: Float32Array;
   /** links[0], links[1], ... concatenated (lengths = unitCounts[0 .. numSegments-2]). */
   links: Int32Array;
+  /** Provenance (SortedRecording.info), when known. */
+  info?: SortInfo | null;
 }
 
 /** File format constants of save()/load(). */
@@ -73,6 +78,12 @@ export class SortedRecording {
   readonly links: readonly Int32Array[];
   /** Probe geometry as float32 [x0, y0, x1, y1, ...] (what the drift simulation uses). */
   readonly geometry: Float32Array;
+  /**
+   * Provenance of the sort (version, parameters, engine, adapter, steps run on the GPU); set by
+   * the pipeline, saved and loaded with the result; null for results without it (older files,
+   * merged or split results).
+   */
+  info: SortInfo | null = null;
 
   /** chains[id * numSegments + s] = unit index of cluster id in segment s, or -1 once broken. */
   readonly #chains: Int32Array;
@@ -306,6 +317,7 @@ export class SortedRecording {
       spikes,
       amplitudes,
       links,
+      ...(this.info ? { info: this.info } : {}),
     };
   }
 
@@ -367,13 +379,15 @@ export class SortedRecording {
       links.push(t.links.subarray(lo, lo + t.unitCounts[s]));
       lo += t.unitCounts[s];
     }
-    return new SortedRecording({
+    const rec = new SortedRecording({
       segments,
       links,
       probeGeometry: t.probeGeometry,
       samplingFrequency: t.samplingFrequency,
       numChannels: C,
     });
+    if (t.info != null) rec.info = checkSortInfo(t.info);
+    return rec;
   }
 
   // ---------------------------------------------------------------- persistence
@@ -418,7 +432,8 @@ export class SortedRecording {
 //  16  uint64   payload length P
 //  24  32 bytes SHA-256 of bytes [56, 56 + H + P) (header and payload)
 //  56  H bytes  JSON header: { format, version, samplingFrequency, numChannels, probeGeometry,
-//               numSegments, numUnits, numSpikes, blocks: [{ name, type, offset, length }] }
+//               numSegments, numUnits, numSpikes, blocks: [{ name, type, offset, length }],
+//               info (optional, SortInfo: provenance; absent in older files) }
 //  56+H P bytes payload: the typed-array blocks of TransferableSortedRecording, each starting
 //               at an offset (relative to the payload) that is a multiple of 8.
 
@@ -455,6 +470,7 @@ export function encodeSortedRecording(rec: SortedRecording): Uint8Array {
     numUnits: t.spikeCounts.length,
     numSpikes: t.spikes.length,
     blocks,
+    ...(t.info ? { info: t.info } : {}),
   };
   let headerText = JSON.stringify(header);
   const rawLength = Buffer.byteLength(headerText, 'utf8');
@@ -502,6 +518,7 @@ export function decodeSortedRecording(bytes: Uint8Array, source = 'buffer'): Sor
   let header: {
     format?: string; samplingFrequency: number; numChannels: number; probeGeometry: number[][];
     blocks: { name: BlockName; type: keyof typeof CTORS; offset: number; length: number }[];
+    info?: unknown;
   };
   try {
     header = JSON.parse(buf.toString('utf8', PREAMBLE_BYTES, PREAMBLE_BYTES + H));
@@ -546,6 +563,7 @@ export function decodeSortedRecording(bytes: Uint8Array, source = 'buffer'): Sor
       spikes: arrays.spikes as Float64Array,
       amplitudes: arrays.amplitudes as Float32Array,
       links: arrays.links as Int32Array,
+      ...(header.info != null ? { info: header.info as SortInfo } : {}),
     });
   } catch (err) {
     return bad(`inconsistent content: ${(err as Error).message}`);

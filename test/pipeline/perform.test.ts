@@ -255,6 +255,8 @@ describe('failures', () => {
     const failing = {
       backend: real.backend,
       description: 'cpu (failing after the first request)',
+      adapter: null,
+      stagesOnDevice: real.stagesOnDevice,
       async filterBlocks(...args: Parameters<typeof real.filterBlocks>) {
         if (calls++ > 0) throw new Error('disk went away');
         return real.filterBlocks(...args);

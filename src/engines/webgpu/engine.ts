@@ -9,6 +9,7 @@ import { allocateFilteredBuffer, type FilteredBuffer } from '../../core/window.j
 import { checkRequest, type SignalProcessor } from '../engine.js';
 import { filterHalo } from '../../stages/filter/taps.js';
 import type { GpuContext } from './context.js';
+import type { DeviceStage } from '../../result/info.js';
 import type { SortKernels } from '../../stages/sort/kernels.js';
 import { cpuSortKernels } from '../../stages/sort/kernels-cpu.js';
 import { kernelsForProcessor } from './kernels.js';
@@ -38,6 +39,7 @@ const GPU_PIPELINE_CHUNKS = 4;
 
 export class GpuSignalProcessor implements SignalProcessor {
   readonly backend = 'webgpu' as const;
+  readonly stagesOnDevice = new Set<DeviceStage>();
   private readonly filter: GpuFilter;
   private readonly raw = [new Uint8Array(0), new Uint8Array(0)];
   private disposed = false;
@@ -47,7 +49,11 @@ export class GpuSignalProcessor implements SignalProcessor {
   readonly stats: GpuFilterStats = { chunks: 0, readMs: 0, readWaitMs: 0, decodeMs: 0, submitMs: 0, waitMs: 0, copyMs: 0 };
 
   constructor(readonly ctx: GpuContext, public description: string, private readonly chunkBytes: number) {
-    this.filter = new GpuFilter(ctx);
+    this.filter = new GpuFilter(ctx, this.stagesOnDevice);
+  }
+
+  get adapter(): string {
+    return this.ctx.adapterName;
   }
 
   /**

@@ -11,6 +11,7 @@ import { BufferPool, STORAGE_IN, STORAGE_OUT, alignUp, dispatchSize, encodeCopie
 import { bindBuffers, getPipeline } from './pipelines.js';
 import { dogTaps, filterHalo, filterWidths } from '../../stages/filter/taps.js';
 import type { FilteredBuffer } from '../../core/window.js';
+import type { DeviceStage } from '../../result/info.js';
 
 /** How raw samples reach the shader: `mode` of dog_filter.wgsl and whether bytes go up as stored. */
 export interface RawEncoding { mode: number; direct: boolean; bytesPerItem: number }
@@ -54,7 +55,7 @@ export class GpuFilter {
   /** Milliseconds spent copying mapped results into destinations (stage timing). */
   copyMs = 0;
 
-  constructor(readonly ctx: GpuContext) {
+  constructor(readonly ctx: GpuContext, private readonly stages: Set<DeviceStage> = new Set()) {
     this.pool = new BufferPool(ctx);
   }
 
@@ -219,6 +220,8 @@ export class GpuFilter {
         { buffer: minPosBuf, offset: 0, size: minCount * 4 },
       ]);
       ctx.device.queue.submit([enc2.finish()]);
+      this.stages.add('filter');
+      this.stages.add('minima');
       return { staging, at };
     });
     this.busy.add(slot);
