@@ -31,12 +31,8 @@ export interface Engine {
    * write them at ms slot `destMs` of `dest` with minima. polarity = detectionPolarity.
    */
   filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void>;
-  /**
-   * The kernels of the per-segment loop (§7) for a window in host memory, on the calling
-   * thread. `device`: the engine's WGSL twins where it has them (tests and benchmarks; while
-   * the window is host-resident they upload their inputs on every call and lose to the host).
-   */
-  sortKernels(opts?: { device?: boolean }): SortKernels;
+  /** The kernels of the per-segment loop (§7) for a window in host memory, on the calling thread. */
+  sortKernels(): SortKernels;
   /** Frees the engine's threads or device resources; pending requests finish first. */
   dispose(): void;
 }

@@ -45,12 +45,6 @@ export interface SortInternals {
   sequential?: boolean;
   /** Sequential path only: use these kernels (tests). */
   kernels?: SortKernels;
-  /**
-   * Sequential path only: run the sort kernels as the engine's WGSL twins. Off by default: the
-   * filtered buffer lives in host memory, so every kernel call uploads its inputs; measured on
-   * an NVIDIA H200 (60 s x 384 ch) this made the per-segment loop 3.5x slower (7.2 s vs 2.0 s).
-   */
-  gpuSortKernels?: boolean;
   /** Use this processor instead of creating one (not disposed). */
   processor?: SignalProcessor;
   /** Sort segments on the calling thread even on the main thread (tests). */
@@ -108,7 +102,7 @@ async function sortWith(
 ): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
   {
     if (internals.sequential) {
-      const kernels = internals.kernels ?? processor.sortKernels({ device: internals.gpuSortKernels === true });
+      const kernels = internals.kernels ?? processor.sortKernels();
       try {
         return await sortSequential(recording, opts, processor, kernels, tStart);
       } finally {

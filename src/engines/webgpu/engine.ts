@@ -12,7 +12,6 @@ import type { GpuContext } from './context.js';
 import type { DeviceStage } from '../../result/info.js';
 import type { SortKernels } from '../../stages/sort/kernels.js';
 import { cpuSortKernels } from '../../stages/sort/kernels-cpu.js';
-import { kernelsForProcessor } from './kernels.js';
 import { GpuFilter, STAGED, rawEncoding, type PendingChunk } from './filter.js';
 
 /** Stage timings of the webgpu path, in milliseconds summed over chunks (see GpuSignalProcessor.stats). */
@@ -182,8 +181,9 @@ export class GpuSignalProcessor implements SignalProcessor {
     this.stats.waitMs += performance.now() - t0 - (this.filter.copyMs - c0);
   }
 
-  sortKernels(opts: { device?: boolean } = {}): SortKernels {
-    return (opts.device ? kernelsForProcessor(this) : null) ?? cpuSortKernels();
+  /** Kernels for a host window (the sequential path): the CPU definitions. */
+  sortKernels(): SortKernels {
+    return cpuSortKernels();
   }
 
   dispose(): void {
