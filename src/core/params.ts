@@ -43,6 +43,8 @@ export interface SortOptions {
   workers?: number;
   /** Bytes of segment windows in flight at once (default: half the free memory, 1 to 6 GiB). */
   memoryLimit?: number;
+  /** Bytes of GPU memory the WebGPU engine may use for its segment windows, filter chunks and scratch (default 8 GiB). */
+  gpuMemoryLimit?: number;
   /** Called after each sorted segment. */
   onProgress?: (p: SortProgress) => void;
   /**
@@ -65,6 +67,7 @@ export interface ResolvedSortOptions {
   mergeBursts: boolean;
   workers: number;
   memoryLimit: number;
+  gpuMemoryLimit: number;
   onProgress: ((p: SortProgress) => void) | undefined;
   onWarning: ((message: string) => void) | undefined;
 }
@@ -162,6 +165,11 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
     name: 'memoryLimit', kind: 'number', default: defaultMemoryLimit, defaultText: 'half the free memory, 1–6 GiB', unit: 'bytes', range: '> 0, at least one longest segment',
     help: 'Bound on the filtered windows of the segments in flight (each sized for the longest segment, 3L·C·(4S+8) bytes: 1.4 GB at 384 channels, 30 kHz, L = 10 s) and the filtered chunks pass 1 keeps for pass 2 (kept only when both take at most half of it); fewer segments run at once when they would exceed it.',
     cli: { flag: 'memory-limit', value: 'BYTES' },
+  },
+  {
+    name: 'gpuMemoryLimit', kind: 'number', default: 8 * 1024 ** 3, defaultText: '8589934592 (8 GiB)', unit: 'bytes', range: '> 0, at least one longest segment window',
+    help: 'Bound on the GPU memory of the WebGPU engine: its device-resident segment windows (each for the longest segment, 3L·C·(4S+8) bytes: 5.9 GB at 1536 channels, 30 kHz, L = 10 s) plus up to 768 MiB for filter chunks and kernel scratch; fewer segments are in flight on the GPU when more would exceed it. Ignored by the CPU engine.',
+    cli: { flag: 'gpu-memory-limit', value: 'BYTES' },
   },
   {
     name: 'mergeBursts', kind: 'boolean', default: true, defaultText: 'true', unit: '', range: 'true, false',
@@ -328,11 +336,15 @@ export function validateSortOptions(recording: RecordingShape, options: SortOpti
   if (!(memoryLimit > 0)) {
     reject('memoryLimit', memoryLimit, `memoryLimit must be a positive number of bytes, got ${describeValue(memoryLimit)}; pass e.g. 4e9`);
   }
+  const gpuMemoryLimit = v.gpuMemoryLimit as number;
+  if (!(gpuMemoryLimit > 0)) {
+    reject('gpuMemoryLimit', gpuMemoryLimit, `gpuMemoryLimit must be a positive number of bytes, got ${describeValue(gpuMemoryLimit)}; pass e.g. 8e9`);
+  }
 
   return {
     minSegmentMs, detectionSensitivity, minSpikesPerCluster, mergingThreshold, maxDrift: roundDrift(maxDriftRaw),
     detectionPolarity, verbose: v.verbose as boolean, backend: v.backend as BackendChoice, mergeBursts: v.mergeBursts as boolean,
-    workers, memoryLimit, onProgress: v.onProgress as ResolvedSortOptions['onProgress'], onWarning: v.onWarning as ResolvedSortOptions['onWarning'],
+    workers, memoryLimit, gpuMemoryLimit, onProgress: v.onProgress as ResolvedSortOptions['onProgress'], onWarning: v.onWarning as ResolvedSortOptions['onWarning'],
   };
 }
 

@@ -7,7 +7,7 @@
 import type { Recording } from '../formats/recording.js';
 import type { DataType } from '../formats/dtype.js';
 import type { FilteredBuffer } from '../core/window.js';
-import type { SortKernels } from '../stages/sort/kernels.js';
+import type { SortKernels, SortSegment } from '../stages/sort/kernels.js';
 import { filterHalo } from '../stages/filter/taps.js';
 import type { DeviceStage } from '../result/info.js';
 
@@ -33,8 +33,40 @@ export interface Engine {
   filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void>;
   /** The kernels of the per-segment loop (§7) for a window in host memory, on the calling thread. */
   sortKernels(): SortKernels;
+  /**
+   * Pass 2 on windows the engine keeps itself (the WebGPU engine: in GPU memory, so that a
+   * segment's filtered data never leaves the device). Absent: the pipeline sorts host windows
+   * (filterBlocks + sortKernels).
+   */
+  readonly resident?: ResidentWindows;
   /** Frees the engine's threads or device resources; pending requests finish first. */
   dispose(): void;
+}
+
+/**
+ * Segment windows an engine keeps in its own memory, with the kernels that work on them. The
+ * pipeline plans them once, then for each segment: acquire, fill, sort with `kernels` (the
+ * loop of stages/sort/loop.ts through sortSegmentOn), release.
+ */
+export interface ResidentWindows<Seg extends SortSegment = SortSegment> {
+  /**
+   * Plans windows of `capacityMs` ms for C channels at S samples/ms within `budgetBytes` of the
+   * engine's memory; returns how many may be in flight. Throws (naming the budget's parameter)
+   * when not even one fits.
+   */
+  plan(numChannels: number, samplesPerMs: number, capacityMs: number, budgetBytes: number): number;
+  /** A window of the plan (waits while all are in use). */
+  acquire(): Promise<Seg>;
+  /** Filters ms blocks [firstMs, firstMs + numMs) of `recording` into `seg` (with its minima); seg.numMs becomes numMs. */
+  fill(recording: Recording, firstMs: number, numMs: number, polarity: number, seg: Seg): Promise<void>;
+  readonly kernels: SortKernels<Seg>;
+  release(seg: Seg): void;
+  /** Bytes of engine memory held now and at most (GPU memory for the WebGPU engine). */
+  memory(): { bytes: number; peakBytes: number };
+  /** Time per step on the device (ms), where the device reports it (timestamp queries); else empty. */
+  deviceTimes(): Record<string, number>;
+  /** Frees the windows. */
+  clear(): void;
 }
 
 /** The filter front end's historical name: the same interface. */

@@ -30,6 +30,7 @@ import { ProgressReporter } from './progress.js';
 import { BoundaryScan, type SegmentPlan } from './scan.js';
 import type { SegmentContext, SegmentOutcome } from './segment-job.js';
 import { LocalSegmentRunner, WorkerSegmentRunner, type SegmentRunner } from './segment-runner.js';
+import { sortResidentSegment } from './segment-job.js';
 import { sortSequential } from './sequential.js';
 import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
 import type { SortStats } from './stats.js';
@@ -145,7 +146,12 @@ async function sortTwoPass(
       `raise memoryLimit to at least ${need} or lower minSegmentLength (memory grows linearly with it)`);
   }
 
-  const runner = makeRunner(opts, localRunner);
+  // An engine with resident windows (WebGPU: in GPU memory) fills and sorts each segment
+  // where it keeps it, segments in flight on the calling thread; otherwise host windows go to
+  // the sort workers.
+  const resident = engine.resident;
+  const residentWindows = resident ? resident.plan(C, S, longest, opts.gpuMemoryLimit) : 0;
+  const runner: SegmentRunner = resident ? new LocalSegmentRunner() : makeRunner(opts, localRunner);
   // The scan's filtered chunks are kept and copied into the segment windows, so nothing is
   // filtered twice, when they and one longest window per sort thread take at most half the
   // memory budget (at the defaults: up to ~128 channels at 30 kHz, L = 10 s; 384 channels would
@@ -153,7 +159,7 @@ async function sortTwoPass(
   // segment again: the same bits, in bounded memory, for one more filter pass. A larger
   // memoryLimit buys the faster path.
   const keptBytes = BoundaryScan.keptBytes(C, S, L, totalMs);
-  const keepSamples = keptBytes + runner.concurrency * windowBytes(C, S, longest) <= opts.memoryLimit / 2;
+  const keepSamples = !resident && keptBytes + runner.concurrency * windowBytes(C, S, longest) <= opts.memoryLimit / 2;
   const scan = new BoundaryScan(recording, engine, L, opts.detectionPolarity, opts.detectionSensitivity, keepSamples);
   const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
   const neighbours = computeNeighbourhoods(recording.geometry);
@@ -184,6 +190,27 @@ async function sortTwoPass(
         record(plan, out);
       } finally {
         pool.release(win);
+      }
+    })();
+    const tracked: Promise<void> = job.catch((e: unknown) => {
+      failure ??= e instanceof Error ? e : new Error(String(e));
+      scan.stop();
+    }).finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    peakInFlight = Math.max(peakInFlight, inFlight.size);
+  };
+
+  const startResident = (plan: SegmentPlan, ctx: SegmentContext): void => {
+    const r = resident!;
+    const job = (async () => {
+      const seg = await r.acquire();
+      try {
+        const t0 = performance.now();
+        await r.fill(recording, plan.startMs, plan.numMs, opts.detectionPolarity, seg);
+        filterMs += performance.now() - t0;
+        record(plan, await sortResidentSegment(seg, r.kernels, ctx));
+      } finally {
+        r.release(seg);
       }
     })();
     const tracked: Promise<void> = job.catch((e: unknown) => {
@@ -228,6 +255,12 @@ async function sortTwoPass(
         };
         continue;
       }
+      if (resident) {
+        while (!failure && inFlight.size >= residentWindows) await Promise.race(inFlight);
+        if (failure) break;
+        startResident(item, context!);
+        continue;
+      }
       // `concurrency` segments sort at once (filtering pass 2 itself, one more filters
       // meanwhile); a window must fit the memory budget (one of the longest always does).
       let win: FilteredBuffer | null = null;
@@ -251,6 +284,7 @@ async function sortTwoPass(
     runner.dispose();
     pool.clear();
   }
+  const deviceMemory = resident?.memory();
 
   const tm = performance.now();
   const sorted = linkSegments(segments, recording, opts.maxDrift, links);
@@ -260,7 +294,7 @@ async function sortTwoPass(
   const numUnits = sorted.length;
   progress.finish(
     `spikesift: sorted ${(totalMs / 1000).toFixed(1)} s x ${C} channels in ${(totalWall / 1000).toFixed(2)} s ` +
-      `(${(totalMs / totalWall).toFixed(1)}x real time) on ${engine.description}, segments on ${runner.description}: ` +
+      `(${(totalMs / totalWall).toFixed(1)}x real time) on ${engine.description}, segments on ${resident ? `the device, ${residentWindows} in flight` : runner.description}: ` +
       `${segments.length} segment${segments.length === 1 ? '' : 's'}, ${numUnits} unit${numUnits === 1 ? '' : 's'}`,
   );
   const st = scan.timings;
@@ -270,8 +304,8 @@ async function sortTwoPass(
     stats: {
       backend: engine.backend,
       backendDescription: engine.description,
-      runnerDescription: runner.description,
-      pass2: keepSamples ? 'kept' : 'refiltered',
+      runnerDescription: resident ? `device-resident windows, ${residentWindows} in flight, host clustering on the calling thread` : runner.description,
+      pass2: resident ? 'device' : keepSamples ? 'kept' : 'refiltered',
       filterMs: filterMs + st.filterMs,
       filterWaitMs: st.filterWaitMs,
       sortMs,
@@ -286,6 +320,7 @@ async function sortTwoPass(
       numUnits,
       peakInFlight,
       peakWindowBytes: pool.peakBytes,
+      ...(deviceMemory ? { gpuPeakBytes: deviceMemory.peakBytes, deviceMs: resident!.deviceTimes() } : {}),
       recordingSeconds: totalMs / 1000,
     },
   };

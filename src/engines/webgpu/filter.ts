@@ -12,6 +12,7 @@ import { bindBuffers, getPipeline } from './pipelines.js';
 import { dogTaps, filterHalo, filterWidths } from '../../stages/filter/taps.js';
 import type { FilteredBuffer } from '../../core/window.js';
 import type { DeviceStage } from '../../result/info.js';
+import { DeviceSegment } from './device-window.js';
 
 /** How raw samples reach the shader: `mode` of dog_filter.wgsl and whether bytes go up as stored. */
 export interface RawEncoding { mode: number; direct: boolean; bytesPerItem: number }
@@ -43,20 +44,24 @@ function createMappedUpload(ctx: GpuContext, size: number, label: string): GPUBu
   return ctx.device.createBuffer({ size, usage: BufferUsage.MAP_WRITE | BufferUsage.COPY_SRC, mappedAtCreation: true, label });
 }
 
+interface Upload { buffer: GPUBuffer; mapped: boolean; mapping: Promise<void> | null; staged: number; range: ArrayBuffer | null }
+
 /** A submitted chunk: `collect()` waits for the GPU and copies the results into the destination. */
 export interface PendingChunk { collect(): Promise<void> }
 
 export class GpuFilter {
   private readonly pool: BufferPool;
+  private readonly ownsPool: boolean;
   private readonly taps = new Map<string, GPUBuffer>();
   private readonly busy = new Set<number>();
   /** Per-slot MAP_WRITE | COPY_SRC upload buffers (see `stage`). */
-  private readonly uploads = new Map<number, { buffer: GPUBuffer; mapped: boolean; mapping: Promise<void> | null; staged: number; range: ArrayBuffer | null }>();
+  private readonly uploads = new Map<number, Upload>();
   /** Milliseconds spent copying mapped results into destinations (stage timing). */
   copyMs = 0;
 
-  constructor(readonly ctx: GpuContext, private readonly stages: Set<DeviceStage> = new Set()) {
-    this.pool = new BufferPool(ctx);
+  constructor(readonly ctx: GpuContext, private readonly stages: Set<DeviceStage> = new Set(), pool?: BufferPool) {
+    this.ownsPool = pool === undefined;
+    this.pool = pool ?? new BufferPool(ctx);
   }
 
   /** Largest number of ms blocks one `run` may take for C channels (device limits and budget). */
@@ -143,7 +148,7 @@ export class GpuFilter {
    * `collect()` a slot's chunk before submitting on that slot again. `collect` maps the
    * staging buffer and copies from the mapping straight into `dest` (one copy per array).
    */
-  async submit(raw: ArrayBufferView | typeof STAGED, enc: RawEncoding, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number, slot: number): Promise<PendingChunk> {
+  async submit(raw: ArrayBufferView | typeof STAGED, enc: RawEncoding, numMs: number, polarity: number, dest: FilteredBuffer | DeviceSegment, destMs: number, slot: number): Promise<PendingChunk> {
     const ctx = this.ctx;
     const C = dest.numChannels;
     const S = dest.samplesPerMs;
@@ -152,6 +157,7 @@ export class GpuFilter {
     if (this.busy.has(slot)) throw new Error(`GpuFilter.submit: slot ${slot} still holds a chunk that was not collected`);
     const up = raw === STAGED ? this.uploads.get(slot) : undefined;
     if (raw === STAGED && !up?.mapped) throw new Error(`GpuFilter.submit: slot ${slot} has no staged upload (call stage first)`);
+    if (dest instanceof DeviceSegment) return this.submitDevice(raw, up, enc, numMs, polarity, dest, destMs, slot);
     if (filterWidths(S).wide === 0) {
       // fs < 5 kHz: both kernels are the identity and y is exactly 0 (spec §3).
       if (up) {
@@ -162,6 +168,7 @@ export class GpuFilter {
       return {
         collect: async () => {
           if (dest.data.length > 0) dest.data.fill(0, destMs * C * S, (destMs + numMs) * C * S);
+          dest.firstSamples?.fill(0, destMs * C, (destMs + numMs) * C);
           dest.minVal.fill(0, destMs * C, (destMs + numMs) * C);
           dest.minPos.fill(0, destMs * C, (destMs + numMs) * C);
         },
@@ -171,7 +178,9 @@ export class GpuFilter {
     const outCount = numMs * C * S;
     const minCount = numMs * C;
     const tilesPerChannel = Math.ceil(outSamples / TILE);
-    const total = outCount * 4 + 2 * minCount * 4;
+    const withData = dest.data.length > 0;
+    const withFirst = dest.firstSamples !== undefined;
+    const total = (withData ? outCount * 4 : 0) + (withFirst ? 3 : 2) * minCount * 4;
     const sub = await ctx.run('DoG filter', async () => {
       const [dogPipe, minPipe] = await Promise.all([
         getPipeline(ctx, 'dog_filter.wgsl', 'dog_filter'),
@@ -184,23 +193,13 @@ export class GpuFilter {
       const minValBuf = this.pool.get(`minVal ${slot}`, minCount * 4, STORAGE_OUT());
       const minPosBuf = this.pool.get(`minPos ${slot}`, minCount * 4, STORAGE_OUT());
       // Uniforms are pooled per slot and written through the queue (ordered with the submissions).
-      const dogParams = this.pool.get(`dog params ${slot}`, 32, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
-      upload(ctx, dogParams, new Uint32Array([C, S, outSamples, halo, enc.mode, tilesPerChannel, 0, 0]));
+      const dogParams = this.pool.get(`dog params ${slot}`, 48, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
+      // Host window layout (ms, channel, S): ch_stride S, ms_stride C*S.
+      upload(ctx, dogParams, new Uint32Array([C, S, outSamples, halo, enc.mode, tilesPerChannel, 0, C, S, C * S, 0, 0]));
+      const firstBuf = this.pool.get(`first ${slot}`, minCount * 4, STORAGE_OUT());
       const minParams = this.pool.get(`minima params ${slot}`, 16, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
       upload(ctx, minParams, new Uint32Array([minCount, S, 0, 0]));
-      if (up) {
-        // The upload goes in its own submission: a mapping resolves when the buffer's last
-        // submission is done, so the upload buffer comes back as soon as it was copied, not
-        // after the filter has run (this matters where the compute is slow).
-        up.buffer.unmap();
-        up.mapped = false;
-        up.range = null;
-        const copy = ctx.device.createCommandEncoder();
-        copy.copyBufferToBuffer(up.buffer, 0, rawBuf, 0, alignUp(rawBytes, 4));
-        ctx.device.queue.submit([copy.finish()]);
-        up.mapping = ctx.track(up.buffer.mapAsync(MapModes.WRITE, 0, up.buffer.size));
-        up.mapping.catch(() => undefined);
-      }
+      if (up) this.copyStaged(up, rawBuf, rawBytes);
       const enc2 = ctx.device.createCommandEncoder();
       const pass = enc2.beginComputePass();
       pass.setPipeline(dogPipe);
@@ -208,16 +207,18 @@ export class GpuFilter {
       const [dx, dy] = dispatchSize(ctx, C * tilesPerChannel);
       pass.dispatchWorkgroups(dx, dy);
       pass.setPipeline(minPipe);
-      pass.setBindGroup(0, bindBuffers(ctx, minPipe, [{ buffer: outBuf, size: alignUp(outCount * 4, 4) }, minValBuf, minPosBuf, minParams]));
+      pass.setBindGroup(0, bindBuffers(ctx, minPipe, [{ buffer: outBuf, size: alignUp(outCount * 4, 4) }, minValBuf, minPosBuf, firstBuf, minParams]));
       const [mx, my] = dispatchSize(ctx, Math.ceil(minCount / 64));
       pass.dispatchWorkgroups(mx, my);
       pass.end();
-      // Results go to the slot's staging buffer in the same submission.
+      // Results go to the slot's staging buffer in the same submission: the filtered data only
+      // when the destination holds samples (pass 1's minima-only windows read back 1/S of it).
       const staging = this.pool.get(`filter staging ${slot}`, total, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
       const at = encodeCopies(enc2, staging, [
-        { buffer: outBuf, offset: 0, size: outCount * 4 },
+        { buffer: outBuf, offset: 0, size: withData ? outCount * 4 : 0 },
         { buffer: minValBuf, offset: 0, size: minCount * 4 },
         { buffer: minPosBuf, offset: 0, size: minCount * 4 },
+        { buffer: firstBuf, offset: 0, size: withFirst ? minCount * 4 : 0 },
       ]);
       ctx.device.queue.submit([enc2.finish()]);
       this.stages.add('filter');
@@ -243,9 +244,10 @@ export class GpuFilter {
           const t0 = performance.now();
           try {
             const bytes = sub.staging.getMappedRange(0, alignUp(total, 4));
-            if (dest.data.length > 0) dest.data.set(new Float32Array(bytes, sub.at[0], outCount), destMs * C * S);
+            if (withData) dest.data.set(new Float32Array(bytes, sub.at[0], outCount), destMs * C * S);
             dest.minVal.set(new Float32Array(bytes, sub.at[1], minCount), destMs * C);
             dest.minPos.set(new Int32Array(bytes, sub.at[2], minCount), destMs * C);
+            if (withFirst) dest.firstSamples!.set(new Float32Array(bytes, sub.at[3], minCount), destMs * C);
           } finally {
             sub.staging.unmap();
             this.copyMs += performance.now() - t0;
@@ -257,10 +259,90 @@ export class GpuFilter {
     };
   }
 
+  /**
+   * The upload goes in its own submission: a mapping resolves when the buffer's last
+   * submission is done, so the upload buffer comes back as soon as it was copied, not after
+   * the filter has run (this matters where the compute is slow).
+   */
+  private copyStaged(up: Upload, rawBuf: GPUBuffer, rawBytes: number): void {
+    const ctx = this.ctx;
+    up.buffer.unmap();
+    up.mapped = false;
+    up.range = null;
+    const copy = ctx.device.createCommandEncoder();
+    copy.copyBufferToBuffer(up.buffer, 0, rawBuf, 0, alignUp(rawBytes, 4));
+    ctx.device.queue.submit([copy.finish()]);
+    up.mapping = ctx.track(up.buffer.mapAsync(MapModes.WRITE, 0, up.buffer.size));
+    up.mapping.catch(() => undefined);
+  }
+
+  /**
+   * A chunk into a device-resident window: the filter writes each channel group's rows at ms
+   * `destMs` straight into the window's group buffers (channel-major); nothing is read back.
+   * The minima follow once the whole segment is filtered (`minimaOnDevice`).
+   */
+  private async submitDevice(raw: ArrayBufferView | typeof STAGED, up: Upload | undefined, enc: RawEncoding, numMs: number,
+    polarity: number, seg: DeviceSegment, destMs: number, slot: number): Promise<PendingChunk> {
+    const ctx = this.ctx;
+    const C = seg.numChannels;
+    const S = seg.samplesPerMs;
+    const halo = filterHalo(S);
+    const outSamples = numMs * S;
+    const tilesPerChannel = Math.ceil(outSamples / TILE);
+    await ctx.run('DoG filter into a device window', async () => {
+      const dogPipe = await getPipeline(ctx, 'dog_filter.wgsl', 'dog_filter');
+      const rawBytes = up ? up.staged : (raw as ArrayBufferView).byteLength;
+      const rawBuf = this.pool.get(`raw ${slot}`, rawBytes, STORAGE_IN());
+      if (!up) upload(ctx, rawBuf, raw as ArrayBufferView);
+      else this.copyStaged(up, rawBuf, rawBytes);
+      const enc2 = ctx.device.createCommandEncoder();
+      if (filterWidths(S).wide === 0) {
+        // fs < 5 kHz: both kernels are the identity and y is exactly 0 (spec §3).
+        for (const g of seg.groups) enc2.clearBuffer(g.data);
+      } else {
+        const pass = enc2.beginComputePass();
+        pass.setPipeline(dogPipe);
+        seg.groups.forEach((g, gi) => {
+          const params = this.pool.get(`dog params ${slot} group ${gi}`, 48, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
+          // Channel-major rows of the group: ch_stride = row length, ms_stride = S.
+          upload(ctx, params, new Uint32Array([C, S, outSamples, halo, enc.mode, tilesPerChannel, g.c0, g.count, seg.rowLen, S, destMs * S, 0]));
+          pass.setBindGroup(0, bindBuffers(ctx, dogPipe, [rawBuf, this.tapsBuffer(S, polarity), g.data, params]));
+          const [dx, dy] = dispatchSize(ctx, g.count * tilesPerChannel);
+          pass.dispatchWorkgroups(dx, dy);
+        });
+        pass.end();
+      }
+      ctx.device.queue.submit([enc2.finish()]);
+      this.stages.add('filter');
+    });
+    return { collect: async () => undefined };
+  }
+
+  /** The per-ms minima of slots [0, seg.numMs) of a device window, computed where it lives. */
+  async minimaOnDevice(seg: DeviceSegment): Promise<void> {
+    const ctx = this.ctx;
+    await ctx.run('per-ms minima of a device window', async () => {
+      const pipe = await getPipeline(ctx, 'ms_minima_rows.wgsl', 'ms_minima_rows');
+      const enc = ctx.device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      pass.setPipeline(pipe);
+      seg.groups.forEach((g, gi) => {
+        const params = this.pool.get(`minima rows params ${gi}`, 32, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
+        upload(ctx, params, new Uint32Array([seg.numMs, g.count, g.c0, seg.samplesPerMs, seg.rowLen, seg.capacityMs, 0, 0]));
+        pass.setBindGroup(0, bindBuffers(ctx, pipe, [g.data, seg.minVal, seg.minPos, params]));
+        const [x, y] = dispatchSize(ctx, Math.ceil((seg.numMs * g.count) / 64));
+        pass.dispatchWorkgroups(x, y);
+      });
+      pass.end();
+      ctx.device.queue.submit([enc.finish()]);
+      this.stages.add('minima');
+    });
+  }
+
   dispose(): void {
     for (const u of this.uploads.values()) u.buffer.destroy();
     this.uploads.clear();
-    this.pool.destroy();
+    if (this.ownsPool) this.pool.destroy();
     this.taps.clear();
   }
 }

@@ -1,0 +1,259 @@
+/**
+ * The WGSL twins of the sort kernels (stages/sort/kernels-cpu.ts), working on a
+ * device-resident window (DeviceSegment): the filtered data and the minima stay on the GPU
+ * through the whole per-segment loop, and each call moves only what the loop's decisions
+ * need. Down: thresholds (once per segment), spike positions, channel lists, the template's
+ * minima, affected channels. Up: channel scores, spike positions (detection, matching),
+ * candidate waveforms for clustering, amplitude vectors, mean windows, score changes. Nothing
+ * is read back per spike; each call is one submission (Runner).
+ *
+ * Precision: the twins' float64 sums are f32 tree sums (scores, score changes) or compensated
+ * f32 sums (amplitudes, mean windows) here, equal to the last bits or nearly; gather,
+ * detection, the feature test, the subtraction and the rescan do the same f32 operations in
+ * the same order as the twins. Tests compare each kernel with its twin.
+ */
+import type { SortKernels } from '../../stages/sort/kernels.js';
+import { checkChannels, checkWindows, halfSelfDot } from '../../stages/sort/kernels.js';
+import { STORAGE_INOUT, maxItemsPerBinding } from './buffers.js';
+import type { DeviceSegment } from './device-window.js';
+import { groupsFor, program, type Dispatch, type Runner, type Step } from './program.js';
+
+export const PROGRAMS = {
+  channelScores: program('channel_scores.wgsl', 'channel_scores', 64, 'channelScores'),
+  detectPeaks: program('detect_peaks.wgsl', 'detect_peaks', 256, 'detection'),
+  gather: program('gather_waveforms.wgsl', 'gather_waveforms', 64, 'gather'),
+  match: program('template_match.wgsl', 'template_match', 256, 'templateCorrelation'),
+  meanMinima: program('mean_minima.wgsl', 'mean_minima', 64, 'amplitudes'),
+  meanWindows: program('mean_windows.wgsl', 'mean_windows', 64, 'meanWindows'),
+  subtract: program('subtract.wgsl', 'subtract', 64, 'subtraction'),
+  rescan: program('rescan.wgsl', 'rescan', 64, 'subtraction'),
+  scoreDelta: program('score_delta.wgsl', 'score_delta', 64, 'subtraction'),
+} as const;
+
+function words(n: number): { u: Uint32Array; f: Float32Array } {
+  const u = new Uint32Array(n);
+  return { u, f: new Float32Array(u.buffer) };
+}
+
+/** Interleaved (a, b) pairs as u32. */
+function pairs(a: ArrayLike<number>, b: ArrayLike<number>): Uint32Array {
+  const out = new Uint32Array(2 * a.length);
+  for (let i = 0; i < a.length; i++) {
+    out[2 * i] = a[i];
+    out[2 * i + 1] = b[i];
+  }
+  return out;
+}
+
+/** out[0] = count, out[1..] = samples (detect_peaks.wgsl / template_match.wgsl). */
+function selected(bytes: ArrayBuffer): Int32Array {
+  const all = new Int32Array(bytes);
+  return all.slice(1, 1 + all[0]);
+}
+
+export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
+  const pool = runner.pool;
+  const ctx = runner.ctx;
+  // Thresholds go to the device once per segment (channelScores) and are reused by the rescan.
+  let thrOnDevice: Float32Array | null = null;
+  let thrBuffer: GPUBuffer | null = null;
+  const thresholds = (thr: Float32Array): GPUBuffer => {
+    if (thrOnDevice !== thr || !thrBuffer) {
+      thrBuffer = pool.upload('thresholds', thr);
+      thrOnDevice = thr;
+    }
+    return thrBuffer;
+  };
+  // Per window: the mean windows of its last meanWindows call, kept on the device for the
+  // subtraction that follows (in a buffer of that window: other segments in flight run their
+  // own steps in between).
+  const lastMeans = new WeakMap<DeviceSegment, { host: Float32Array; device: GPUBuffer }>();
+
+  return {
+    async channelScores(seg, thr) {
+      const C = seg.numChannels;
+      if (thr.length !== C) throw new RangeError(`channelScores: ${thr.length} thresholds for ${C} channels`);
+      const score = pool.get('scores', C * 4, STORAGE_INOUT());
+      const { u } = words(4);
+      u.set([seg.numMs, seg.capacityMs, C, 0]);
+      const d: Dispatch = { program: PROGRAMS.channelScores, buffers: [], uniforms: u, workgroups: C };
+      const [back] = await runner.run('channel scores', [{ kind: 'dispatch', dispatch: d }], [{ buffer: score, offset: 0, size: C * 4 }], () => {
+        d.buffers = [seg.minVal, thresholds(thr), score];
+      });
+      return Float64Array.from(new Float32Array(back));
+    },
+
+    async detectPeaks(seg, channel, threshold) {
+      checkChannels('detectPeaks', seg, [channel]);
+      const { u, f } = words(8);
+      u.set([seg.numMs, seg.samplesPerMs, seg.capacityMs, channel]);
+      f[4] = threshold;
+      const bytes = 4 * (1 + Math.max(1, seg.numMs));
+      const out = pool.get('peaks out', bytes, STORAGE_INOUT());
+      const d: Dispatch = { program: PROGRAMS.detectPeaks, uniforms: u, workgroups: 1, buffers: [seg.minVal, seg.minPos, out] };
+      const [back] = await runner.run('peak detection', [{ kind: 'dispatch', dispatch: d }], [{ buffer: out, offset: 0, size: bytes }]);
+      return selected(back);
+    },
+
+    async gatherWaveforms(seg, samples, channels) {
+      checkChannels('gatherWaveforms', seg, channels);
+      const S = seg.samplesPerMs;
+      checkWindows('gatherWaveforms', seg, samples, S);
+      const W = 2 * S;
+      const K = channels.length;
+      const n = samples.length;
+      const result = new Float32Array(n * K * W);
+      if (n === 0 || K === 0) return result;
+      const parts = seg.byGroup(channels);
+      // Spikes per submission: the output must fit one binding.
+      const batch = Math.max(1, Math.min(n, maxItemsPerBinding(ctx, K * W * 4)));
+      for (let i0 = 0; i0 < n; i0 += batch) {
+        const nb = Math.min(batch, n - i0);
+        const out = pool.get('gather out', nb * K * W * 4, STORAGE_INOUT());
+        const steps: Step[] = [];
+        const uploads: (() => GPUBuffer)[] = [];
+        const sub = samples.subarray(i0, i0 + nb);
+        let samplesBuf: GPUBuffer | null = null;
+        const pairBufs: GPUBuffer[] = [];
+        parts.forEach((p, gi) => {
+          const { u } = words(8);
+          u.set([nb, p.ks.length, K, S, seg.rowLen]);
+          uploads.push(() => pool.upload(`gather pairs ${gi}`, pairs(p.ks, p.cs.map((c) => c - p.group.c0))));
+          steps.push({
+            kind: 'dispatch',
+            dispatch: { program: PROGRAMS.gather, uniforms: u, workgroups: groupsFor(PROGRAMS.gather, nb * p.ks.length * W), buffers: [] },
+          });
+        });
+        const [back] = await runner.run('waveform gathering', steps, [{ buffer: out, offset: 0, size: nb * K * W * 4 }], () => {
+          samplesBuf = pool.upload('gather samples', sub);
+          for (const up of uploads) pairBufs.push(up());
+          steps.forEach((s, gi) => {
+            if (s.kind === 'dispatch') s.dispatch.buffers = [parts[gi].group.data, samplesBuf!, pairBufs[gi], out];
+          });
+        });
+        result.set(new Float32Array(back), i0 * K * W);
+      }
+      return result;
+    },
+
+    async matchCandidates(seg, channels, target, templateMinima) {
+      checkChannels('matchCandidates', seg, channels);
+      checkChannels('matchCandidates', seg, [target]);
+      const K = channels.length;
+      if (templateMinima.length !== K) throw new RangeError(`matchCandidates: ${K} channels for ${templateMinima.length} template minima`);
+      const { u, f } = words(8);
+      u.set([seg.numMs, seg.samplesPerMs, seg.capacityMs, target, K]);
+      f[5] = halfSelfDot(templateMinima);
+      const bytes = 4 * (1 + Math.max(1, seg.numMs));
+      const out = pool.get('match out', bytes, STORAGE_INOUT());
+      const d: Dispatch = { program: PROGRAMS.match, uniforms: u, workgroups: 1, buffers: [] };
+      const [back] = await runner.run('template matching', [{ kind: 'dispatch', dispatch: d }], [{ buffer: out, offset: 0, size: bytes }], () => {
+        d.buffers = [seg.minVal, seg.minPos, pool.upload('match channels', Uint32Array.from(channels)), pool.upload('match f', templateMinima), out];
+      });
+      return selected(back);
+    },
+
+    async meanMinima(seg, spikeMs) {
+      const C = seg.numChannels;
+      for (let i = 0; i < spikeMs.length; i++) {
+        if (!(spikeMs[i] >= 0 && spikeMs[i] < seg.numMs)) throw new RangeError(`meanMinima: ms ${spikeMs[i]} is outside the segment's ${seg.numMs} ms`);
+      }
+      const { u } = words(4);
+      u.set([spikeMs.length, seg.capacityMs, C, 0]);
+      const out = pool.get('amplitudes', C * 4, STORAGE_INOUT());
+      const d: Dispatch = { program: PROGRAMS.meanMinima, uniforms: u, workgroups: groupsFor(PROGRAMS.meanMinima, C), buffers: [] };
+      const [back] = await runner.run('amplitude vectors', [{ kind: 'dispatch', dispatch: d }], [{ buffer: out, offset: 0, size: C * 4 }], () => {
+        d.buffers = [seg.minVal, pool.upload('amplitude spikes', spikeMs), out];
+      });
+      return new Float32Array(back);
+    },
+
+    async meanWindows(seg, spikes, affected) {
+      checkChannels('meanWindows', seg, affected);
+      const S = seg.samplesPerMs;
+      checkWindows('meanWindows', seg, spikes, 2 * S);
+      const W4 = 4 * S;
+      const A = affected.length;
+      const bytes = A * W4 * 4;
+      const out = pool.get(`mean windows ${seg.id}`, bytes, STORAGE_INOUT());
+      if (A === 0 || spikes.length === 0) {
+        lastMeans.delete(seg);
+        return new Float32Array(A * W4);
+      }
+      const parts = seg.byGroup(affected);
+      const steps: Step[] = parts.map((p) => {
+        const { u } = words(4);
+        u.set([spikes.length, p.ks.length, S, seg.rowLen]);
+        return { kind: 'dispatch', dispatch: { program: PROGRAMS.meanWindows, uniforms: u, workgroups: groupsFor(PROGRAMS.meanWindows, p.ks.length * W4), buffers: [] } };
+      });
+      const [back] = await runner.run('mean windows', steps, [{ buffer: out, offset: 0, size: bytes }], () => {
+        const sp = pool.upload('spikes', spikes);
+        parts.forEach((p, gi) => {
+          const pr = pool.upload(`mean pairs ${gi}`, pairs(p.ks, p.cs.map((c) => c - p.group.c0)));
+          (steps[gi] as { dispatch: Dispatch }).dispatch.buffers = [p.group.data, sp, pr, out];
+        });
+      });
+      const host = new Float32Array(back);
+      lastMeans.set(seg, { host, device: out });
+      return host;
+    },
+
+    async subtractAndRescan(seg, spikes, affected, means, thr, score) {
+      checkChannels('subtractAndRescan', seg, affected);
+      const S = seg.samplesPerMs;
+      checkWindows('subtractAndRescan', seg, spikes, 2 * S);
+      const A = affected.length;
+      const n = spikes.length;
+      const W4 = 4 * S;
+      if (means.length !== A * W4) throw new RangeError(`subtractAndRescan: ${means.length} mean values for ${A} channels x ${W4} samples`);
+      if (A === 0 || n === 0) return;
+      const parts = seg.byGroup(affected);
+      const steps: Step[] = [];
+      // Each group's block deltas at an offset aligned for a storage binding.
+      const align = ctx.limits.minStorageBufferOffsetAlignment;
+      const deltaAt: number[] = [];
+      let deltaBytes = 0;
+      for (const p of parts) {
+        deltaAt.push(deltaBytes);
+        deltaBytes = Math.ceil((deltaBytes + p.ks.length * n * 5 * 4) / align) * align;
+      }
+      const deltas = pool.get('score deltas', deltaBytes, STORAGE_INOUT());
+      const change = pool.get('score change', A * 4, STORAGE_INOUT());
+      // The means are on the device already when they are this window's last meanWindows result.
+      const last = lastMeans.get(seg);
+      const reuse = last !== undefined && last.host === means;
+      const dispatches: { sub: Dispatch; re: Dispatch; sum: Dispatch }[] = parts.map((p) => {
+        const g = p.ks.length;
+        const a = words(4);
+        a.u.set([n, g, S, seg.rowLen]);
+        const b = words(8);
+        b.u.set([n, g, S, seg.rowLen, seg.capacityMs]);
+        const c = words(4);
+        c.u.set([n * 5, g]);
+        return {
+          sub: { program: PROGRAMS.subtract, uniforms: a.u, workgroups: groupsFor(PROGRAMS.subtract, g * n * W4), buffers: [] },
+          re: { program: PROGRAMS.rescan, uniforms: b.u, workgroups: groupsFor(PROGRAMS.rescan, g * n * 5), buffers: [] },
+          sum: { program: PROGRAMS.scoreDelta, uniforms: c.u, workgroups: g, buffers: [] },
+        };
+      });
+      // All subtractions first, then the rescans (a rescan reads only its own channel's rows).
+      for (const d of dispatches) steps.push({ kind: 'dispatch', dispatch: d.sub });
+      for (const d of dispatches) steps.push({ kind: 'dispatch', dispatch: d.re }, { kind: 'dispatch', dispatch: d.sum });
+      const [back] = await runner.run('subtraction', steps, [{ buffer: change, offset: 0, size: A * 4 }], () => {
+        const sp = pool.upload('spikes', spikes);
+        const mb = reuse ? last.device : pool.upload('means', means);
+        const tb = thresholds(thr);
+        parts.forEach((p, gi) => {
+          const rel = p.cs.map((c) => c - p.group.c0);
+          const d = dispatches[gi];
+          const view = { buffer: deltas, offset: deltaAt[gi], size: p.ks.length * n * 5 * 4 };
+          d.sub.buffers = [p.group.data, sp, pool.upload(`sub pairs ${gi}`, pairs(p.ks, rel)), mb];
+          d.re.buffers = [p.group.data, sp, pool.upload(`rescan pairs ${gi}`, pairs(rel, p.cs)), tb, seg.minVal, seg.minPos, view];
+          d.sum.buffers = [view, pool.upload(`delta slots ${gi}`, Uint32Array.from(p.ks)), change];
+        });
+      });
+      const dv = new Float32Array(back);
+      for (let k = 0; k < A; k++) score[affected[k]] += dv[k];
+    },
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * One program abstraction and one runner for every GPU step of the engine.
+ *
+ * A `Program` is a small, static description of a kernel: its WGSL file and entry point (the
+ * pipeline-cache key) and its workgroup size. Per-run data (bindings, uniforms, how many
+ * invocations) goes into a `Dispatch`, kept apart from the cache key. The `Runner` encodes a
+ * list of dispatches and buffer copies in one command encoder, splits each dispatch over x and
+ * y to the device's maxComputeWorkgroupsPerDimension, packs every dispatch's uniforms into one
+ * uniform buffer (one write per submission), submits once, and reads back the requested ranges
+ * through one staging buffer from the pool. Only encoding and submission run in the device's
+ * exclusive section (error scopes); the wait for the readback does not, so other segments'
+ * work is submitted meanwhile. Where the adapter has 'timestamp-query', each dispatch gets its
+ * own compute pass with timestamps and the runner adds GPU time per step to `gpuNs`.
+ */
+import { BufferUsage, GpuContext, GpuError, MapModes } from './context.js';
+import { BufferPool, alignUp, dispatchSize } from './buffers.js';
+import { bindBuffers, getPipeline } from './pipelines.js';
+import type { DeviceStage } from '../../result/info.js';
+
+export interface Program {
+  /** Shader file in shaders/ and its entry point: with the constants, the pipeline-cache key. */
+  readonly file: string;
+  readonly entry: string;
+  /** Invocations per workgroup: must equal the entry point's @workgroup_size. */
+  readonly workgroupSize: number;
+  /** The step of the sort this program belongs to (GPU times, stagesOnDevice). */
+  readonly stage: DeviceStage;
+}
+
+/** Defines a program (a frozen descriptor; pipelines are compiled and cached on first use). */
+export function program(file: string, entry: string, workgroupSize: number, stage: DeviceStage): Program {
+  return Object.freeze({ file, entry, workgroupSize, stage });
+}
+
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+export interface Dispatch {
+  program: Program;
+  /** Storage bindings 0..n-1 in order; the uniform block is bound after them (binding n). */
+  buffers: Binding[];
+  /** The uniform block as 32-bit words (u32 / i32 / f32 through their bit patterns). */
+  uniforms: ArrayBufferView;
+  /** Workgroups to launch (linear; the runner splits over x and y). */
+  workgroups: number;
+}
+
+/** Workgroups covering `invocations` invocations of `p`. */
+export function groupsFor(p: Program, invocations: number): number {
+  return Math.ceil(invocations / p.workgroupSize);
+}
+
+export type Step =
+  | { kind: 'dispatch'; dispatch: Dispatch }
+  | { kind: 'clear'; buffer: GPUBuffer; offset?: number; size: number }
+  | { kind: 'copy'; from: GPUBuffer; fromOffset: number; to: GPUBuffer; toOffset: number; size: number };
+
+export interface Read {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+
+const UNIFORM_ALIGN = 256;   // minUniformBufferOffsetAlignment (WebGPU's default and maximum)
+
+export class Runner {
+  /** GPU time per step (ns), from timestamp queries; empty where the adapter has none. */
+  readonly gpuNs = new Map<DeviceStage, number>();
+  /** Submissions and dispatches so far (diagnostics and benchmarks). */
+  submits = 0;
+  dispatches = 0;
+  private querySet: GPUQuerySet | null = null;
+  private queryCapacity = 0;
+
+  constructor(readonly ctx: GpuContext, readonly pool: BufferPool, private readonly stages: Set<DeviceStage>) {}
+
+  /**
+   * Encodes `steps` in order, submits them once and returns the bytes of each `reads` range
+   * (copied out of the staging buffer). `before` runs inside the exclusive section before
+   * encoding (uploads that must not interleave with another unit's).
+   */
+  async run(label: string, steps: Step[], reads: Read[] = [], before?: () => void): Promise<ArrayBuffer[]> {
+    const ctx = this.ctx;
+    const sub = await ctx.run(label, async () => {
+      before?.();
+      const dispatches = steps.filter((s): s is { kind: 'dispatch'; dispatch: Dispatch } => s.kind === 'dispatch').map((s) => s.dispatch);
+      const pipelines = await Promise.all(dispatches.map((d) => getPipeline(ctx, d.program.file, d.program.entry)));
+      // All uniforms of this submission in one buffer, one slot per dispatch.
+      const slot = (d: Dispatch): number => alignUp(Math.max(16, d.uniforms.byteLength), 16);
+      let uniformBytes = 0;
+      const offsets = dispatches.map((d) => {
+        const at = uniformBytes;
+        uniformBytes = alignUp(at + slot(d), UNIFORM_ALIGN);
+        return at;
+      });
+      let uni: GPUBuffer | null = null;
+      if (dispatches.length > 0) {
+        const words = new Uint8Array(uniformBytes);
+        dispatches.forEach((d, i) => words.set(new Uint8Array(d.uniforms.buffer, d.uniforms.byteOffset, d.uniforms.byteLength), offsets[i]));
+        // A fresh role per size class would waste memory; one buffer, rewritten through the
+        // queue (ordered with submissions), serves every unit.
+        uni = this.pool.get('runner uniforms', uniformBytes, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
+        ctx.device.queue.writeBuffer(uni, 0, words);
+      }
+      const timed = ctx.timestamps && dispatches.length > 0;
+      if (timed) this.ensureQueries(2 * dispatches.length);
+      const enc = ctx.device.createCommandEncoder({ label });
+      let pass: GPUComputePassEncoder | null = null;
+      let k = 0;
+      for (const step of steps) {
+        if (step.kind !== 'dispatch') {
+          if (pass) {
+            pass.end();
+            pass = null;
+          }
+          if (step.kind === 'clear') enc.clearBuffer(step.buffer, step.offset ?? 0, alignUp(step.size, 4));
+          else if (step.size > 0) enc.copyBufferToBuffer(step.from, step.fromOffset, step.to, step.toOffset, alignUp(step.size, 4));
+          continue;
+        }
+        const d = step.dispatch;
+        if (d.workgroups <= 0) {
+          k++;
+          continue;
+        }
+        if (timed) {
+          pass?.end();
+          pass = enc.beginComputePass({ timestampWrites: { querySet: this.querySet!, beginningOfPassWriteIndex: 2 * k, endOfPassWriteIndex: 2 * k + 1 } });
+        } else {
+          pass ??= enc.beginComputePass();
+        }
+        const pipe = pipelines[k];
+        pass.setPipeline(pipe);
+        pass.setBindGroup(0, bindBuffers(ctx, pipe, [...d.buffers, { buffer: uni!, offset: offsets[k], size: slot(d) }]));
+        const [x, y] = dispatchSize(ctx, d.workgroups);
+        pass.dispatchWorkgroups(x, y);
+        this.stages.add(d.program.stage);
+        this.dispatches++;
+        k++;
+      }
+      pass?.end();
+      // Readbacks (and resolved timestamps) go to one staging buffer.
+      let total = 0;
+      const at = reads.map((r) => {
+        const o = total;
+        total += alignUp(r.size, 8);
+        return o;
+      });
+      const tsAt = total;
+      if (timed) total += 16 * dispatches.length;
+      let staging: GPUBuffer | null = null;
+      if (total > 0) {
+        staging = this.pool.acquireStaging(total);
+        reads.forEach((r, i) => {
+          if (r.size > 0) enc.copyBufferToBuffer(r.buffer, r.offset, staging!, at[i], alignUp(r.size, 4));
+        });
+        if (timed) {
+          const resolve = this.pool.get('timestamps', 16 * dispatches.length, BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC);
+          enc.resolveQuerySet(this.querySet!, 0, 2 * dispatches.length, resolve, 0);
+          enc.copyBufferToBuffer(resolve, 0, staging, tsAt, 16 * dispatches.length);
+        }
+      }
+      ctx.device.queue.submit([enc.finish()]);
+      this.submits++;
+      return { staging, total, at, tsAt, timed, dispatches };
+    });
+    if (!sub.staging) return reads.map(() => new ArrayBuffer(0));
+    const staging = sub.staging;
+    try {
+      try {
+        await ctx.track(staging.mapAsync(MapModes.READ, 0, alignUp(sub.total, 8)));
+      } catch (e) {
+        ctx.assertAlive();
+        throw new GpuError(`${label}: reading the results back failed: ${(e as Error).message}`);
+      }
+      const bytes = staging.getMappedRange(0, alignUp(sub.total, 8));
+      const out = reads.map((r, i) => bytes.slice(sub.at[i], sub.at[i] + r.size));
+      if (sub.timed) {
+        const ts = new BigUint64Array(bytes, sub.tsAt, 2 * sub.dispatches.length);
+        sub.dispatches.forEach((d, i) => {
+          const ns = Number(ts[2 * i + 1] - ts[2 * i]);
+          if (ns > 0 && ns < 1e12) this.gpuNs.set(d.program.stage, (this.gpuNs.get(d.program.stage) ?? 0) + ns);
+        });
+      }
+      staging.unmap();
+      this.pool.releaseStaging(staging);
+      return out;
+    } catch (e) {
+      staging.destroy();
+      throw e;
+    }
+  }
+
+  private ensureQueries(n: number): void {
+    if (this.querySet && this.queryCapacity >= n) return;
+    this.querySet?.destroy();
+    this.queryCapacity = Math.max(64, 2 ** Math.ceil(Math.log2(n)));
+    this.querySet = this.ctx.device.createQuerySet({ type: 'timestamp', count: this.queryCapacity });
+  }
+
+  dispose(): void {
+    this.querySet?.destroy();
+    this.querySet = null;
+  }
+}
