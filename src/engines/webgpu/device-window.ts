@@ -14,7 +14,9 @@
  * the planning is plain arithmetic, tested without a GPU.
  */
 import type { SortSegment } from '../../stages/sort/kernels.js';
-import { GpuError } from './context.js';
+import { allocateFilteredBuffer, type FilteredBuffer } from '../../core/window.js';
+import { GpuError, type GpuContext } from './context.js';
+import { readBack } from './buffers.js';
 
 /** The device limits the plan depends on (GpuLimits has them). */
 export interface WindowLimits {
@@ -124,4 +126,65 @@ export class DeviceSegment implements SortSegment {
     }
     return [...out.values()];
   }
+}
+
+/**
+ * Copies slots [0, numMs) of a host window into a device window (channel-major), minima
+ * included; seg.numMs becomes numMs. For tests that run a kernel and its twin on the same bits.
+ */
+export function writeHostWindow(ctx: GpuContext, seg: DeviceSegment, buf: FilteredBuffer, numMs: number): void {
+  const C = seg.numChannels;
+  const S = seg.samplesPerMs;
+  if (buf.numChannels !== C || buf.samplesPerMs !== S || numMs > seg.capacityMs || numMs > buf.capacityMs) {
+    throw new RangeError('writeHostWindow: the host window does not match the device window');
+  }
+  const row = new Float32Array(numMs * S);
+  const mv = new Float32Array(numMs);
+  const mp = new Int32Array(numMs);
+  for (const g of seg.groups) {
+    for (let r = 0; r < g.count; r++) {
+      const c = g.c0 + r;
+      for (let m = 0; m < numMs; m++) {
+        row.set(buf.data.subarray((m * C + c) * S, (m * C + c + 1) * S), m * S);
+        mv[m] = buf.minVal[m * C + c];
+        mp[m] = buf.minPos[m * C + c];
+      }
+      ctx.device.queue.writeBuffer(g.data, r * seg.rowLen * 4, row);
+      ctx.device.queue.writeBuffer(seg.minVal, c * seg.capacityMs * 4, mv);
+      ctx.device.queue.writeBuffer(seg.minPos, c * seg.capacityMs * 4, mp);
+    }
+  }
+  seg.numMs = numMs;
+}
+
+/** Reads slots [0, seg.numMs) of a device window back into a host window (ms, channel, S) with its minima. */
+export async function readDeviceWindow(ctx: GpuContext, seg: DeviceSegment): Promise<FilteredBuffer> {
+  const C = seg.numChannels;
+  const S = seg.samplesPerMs;
+  const M = seg.numMs;
+  const out = allocateFilteredBuffer(C, S, Math.max(1, M));
+  const parts = [
+    ...seg.groups.map((g) => ({ buffer: g.data, offset: 0, size: g.count * seg.rowLen * 4 })),
+    { buffer: seg.minVal, offset: 0, size: C * seg.capacityMs * 4 },
+    { buffer: seg.minPos, offset: 0, size: C * seg.capacityMs * 4 },
+  ];
+  const bytes = await ctx.run('reading a device window', () => readBack(ctx, parts));
+  let at = 0;
+  for (const g of seg.groups) {
+    const d = new Float32Array(bytes, at, g.count * seg.rowLen);
+    for (let r = 0; r < g.count; r++) {
+      const c = g.c0 + r;
+      for (let m = 0; m < M; m++) out.data.set(d.subarray(r * seg.rowLen + m * S, r * seg.rowLen + (m + 1) * S), (m * C + c) * S);
+    }
+    at += Math.ceil((g.count * seg.rowLen * 4) / 4) * 4;
+  }
+  const mv = new Float32Array(bytes, at, C * seg.capacityMs);
+  const mp = new Int32Array(bytes, at + C * seg.capacityMs * 4, C * seg.capacityMs);
+  for (let c = 0; c < C; c++) {
+    for (let m = 0; m < M; m++) {
+      out.minVal[m * C + c] = mv[c * seg.capacityMs + m];
+      out.minPos[m * C + c] = mp[c * seg.capacityMs + m];
+    }
+  }
+  return out;
 }

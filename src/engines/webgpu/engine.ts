@@ -14,7 +14,7 @@ import type { SortKernels } from '../../stages/sort/kernels.js';
 import { cpuSortKernels } from '../../stages/sort/kernels-cpu.js';
 import { GpuFilter, STAGED, rawEncoding, type PendingChunk } from './filter.js';
 import { BufferPool, STORAGE_INOUT } from './buffers.js';
-import { DeviceSegment, planDeviceWindows, type ChannelGroup, type WindowPlan } from './device-window.js';
+import { DeviceSegment, planDeviceWindows, type ChannelGroup, type WindowLimits, type WindowPlan } from './device-window.js';
 import { deviceSortKernels } from './kernels.js';
 import { Runner } from './program.js';
 
@@ -54,7 +54,7 @@ export class GpuSignalProcessor implements SignalProcessor {
   /** The one owner of this engine's GPU buffers (filter chunks, kernel scratch, device windows). */
   readonly pool: BufferPool;
   readonly runner: Runner;
-  readonly resident: ResidentWindows<DeviceSegment>;
+  readonly resident: DeviceWindows;
 
   constructor(readonly ctx: GpuContext, public description: string, private readonly chunkBytes: number) {
     this.pool = new BufferPool(ctx);
@@ -232,7 +232,7 @@ function checkDeviceRequest(recording: Recording, firstMs: number, numMs: number
 }
 
 /** The WebGPU engine's resident windows: planned from the GPU memory budget, allocated once, reused. */
-class DeviceWindows implements ResidentWindows<DeviceSegment> {
+export class DeviceWindows implements ResidentWindows<DeviceSegment> {
   readonly kernels: SortKernels<DeviceSegment>;
   private plan_: (WindowPlan & { C: number; S: number }) | null = null;
   private readonly all: DeviceSegment[] = [];
@@ -243,8 +243,11 @@ class DeviceWindows implements ResidentWindows<DeviceSegment> {
     this.kernels = deviceSortKernels(engine.runner);
   }
 
+  /** Tests: plan with smaller binding limits than the device's (more channel groups). */
+  limits: WindowLimits | null = null;
+
   plan(numChannels: number, samplesPerMs: number, capacityMs: number, budgetBytes: number): number {
-    const p = planDeviceWindows(numChannels, samplesPerMs, capacityMs, this.engine.ctx.limits, budgetBytes);
+    const p = planDeviceWindows(numChannels, samplesPerMs, capacityMs, this.limits ?? this.engine.ctx.limits, budgetBytes);
     const cur = this.plan_;
     if (!cur || cur.C !== numChannels || cur.S !== samplesPerMs || cur.capacityMs !== capacityMs || cur.groupChannels !== p.groupChannels) {
       this.clear();

@@ -54,31 +54,46 @@ function selected(bytes: ArrayBuffer): Int32Array {
 export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
   const pool = runner.pool;
   const ctx = runner.ctx;
+  // Every pool.get / upload below runs inside a Runner build (the exclusive section).
   // Thresholds go to the device once per segment (channelScores) and are reused by the rescan.
   let thrOnDevice: Float32Array | null = null;
   let thrBuffer: GPUBuffer | null = null;
   const thresholds = (thr: Float32Array): GPUBuffer => {
-    if (thrOnDevice !== thr || !thrBuffer) {
+    // Only this function touches the role, so the buffer stays valid until thr changes.
+    if (thrOnDevice !== thr || thrBuffer === null) {
       thrBuffer = pool.upload('thresholds', thr);
       thrOnDevice = thr;
     }
     return thrBuffer;
   };
   // Per window: the mean windows of its last meanWindows call, kept on the device for the
-  // subtraction that follows (in a buffer of that window: other segments in flight run their
-  // own steps in between).
-  const lastMeans = new WeakMap<DeviceSegment, { host: Float32Array; device: GPUBuffer }>();
+  // subtraction that follows (in a buffer of that window's own: other segments in flight run
+  // their steps in between).
+  const lastMeans = new WeakMap<DeviceSegment, Float32Array>();
+  const meansRole = (seg: DeviceSegment): string => `mean windows ${seg.id}`;
+
+  /** One ordered-selection dispatch (detect_peaks / template_match): count + samples come back. */
+  const select = async (label: string, seg: DeviceSegment, d: (out: GPUBuffer) => Dispatch): Promise<Int32Array> => {
+    const bytes = 4 * (1 + Math.max(1, seg.numMs));
+    const [back] = await runner.run(label, () => {
+      const out = pool.get(`${label} out`, bytes, STORAGE_INOUT());
+      return { steps: [{ kind: 'dispatch', dispatch: d(out) }], reads: [{ buffer: out, offset: 0, size: bytes }] };
+    });
+    return selected(back);
+  };
 
   return {
     async channelScores(seg, thr) {
       const C = seg.numChannels;
       if (thr.length !== C) throw new RangeError(`channelScores: ${thr.length} thresholds for ${C} channels`);
-      const score = pool.get('scores', C * 4, STORAGE_INOUT());
       const { u } = words(4);
       u.set([seg.numMs, seg.capacityMs, C, 0]);
-      const d: Dispatch = { program: PROGRAMS.channelScores, buffers: [], uniforms: u, workgroups: C };
-      const [back] = await runner.run('channel scores', [{ kind: 'dispatch', dispatch: d }], [{ buffer: score, offset: 0, size: C * 4 }], () => {
-        d.buffers = [seg.minVal, thresholds(thr), score];
+      const [back] = await runner.run('channel scores', () => {
+        const score = pool.get('scores', C * 4, STORAGE_INOUT());
+        return {
+          steps: [{ kind: 'dispatch', dispatch: { program: PROGRAMS.channelScores, buffers: [seg.minVal, thresholds(thr), score], uniforms: u, workgroups: C } }],
+          reads: [{ buffer: score, offset: 0, size: C * 4 }],
+        };
       });
       return Float64Array.from(new Float32Array(back));
     },
@@ -88,11 +103,7 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
       const { u, f } = words(8);
       u.set([seg.numMs, seg.samplesPerMs, seg.capacityMs, channel]);
       f[4] = threshold;
-      const bytes = 4 * (1 + Math.max(1, seg.numMs));
-      const out = pool.get('peaks out', bytes, STORAGE_INOUT());
-      const d: Dispatch = { program: PROGRAMS.detectPeaks, uniforms: u, workgroups: 1, buffers: [seg.minVal, seg.minPos, out] };
-      const [back] = await runner.run('peak detection', [{ kind: 'dispatch', dispatch: d }], [{ buffer: out, offset: 0, size: bytes }]);
-      return selected(back);
+      return select('peak detection', seg, (out) => ({ program: PROGRAMS.detectPeaks, uniforms: u, workgroups: 1, buffers: [seg.minVal, seg.minPos, out] }));
     },
 
     async gatherWaveforms(seg, samples, channels) {
@@ -105,31 +116,27 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
       const result = new Float32Array(n * K * W);
       if (n === 0 || K === 0) return result;
       const parts = seg.byGroup(channels);
+      const rel = parts.map((p) => pairs(p.ks, p.cs.map((c) => c - p.group.c0)));
       // Spikes per submission: the output must fit one binding.
       const batch = Math.max(1, Math.min(n, maxItemsPerBinding(ctx, K * W * 4)));
       for (let i0 = 0; i0 < n; i0 += batch) {
         const nb = Math.min(batch, n - i0);
-        const out = pool.get('gather out', nb * K * W * 4, STORAGE_INOUT());
-        const steps: Step[] = [];
-        const uploads: (() => GPUBuffer)[] = [];
         const sub = samples.subarray(i0, i0 + nb);
-        let samplesBuf: GPUBuffer | null = null;
-        const pairBufs: GPUBuffer[] = [];
-        parts.forEach((p, gi) => {
-          const { u } = words(8);
-          u.set([nb, p.ks.length, K, S, seg.rowLen]);
-          uploads.push(() => pool.upload(`gather pairs ${gi}`, pairs(p.ks, p.cs.map((c) => c - p.group.c0))));
-          steps.push({
-            kind: 'dispatch',
-            dispatch: { program: PROGRAMS.gather, uniforms: u, workgroups: groupsFor(PROGRAMS.gather, nb * p.ks.length * W), buffers: [] },
+        const [back] = await runner.run('waveform gathering', () => {
+          const out = pool.get('gather out', nb * K * W * 4, STORAGE_INOUT());
+          const sp = pool.upload('gather samples', sub);
+          const steps: Step[] = parts.map((p, gi) => {
+            const { u } = words(8);
+            u.set([nb, p.ks.length, K, S, seg.rowLen]);
+            return {
+              kind: 'dispatch',
+              dispatch: {
+                program: PROGRAMS.gather, uniforms: u, workgroups: groupsFor(PROGRAMS.gather, nb * p.ks.length * W),
+                buffers: [p.group.data, sp, pool.upload(`gather pairs ${gi}`, rel[gi]), out],
+              },
+            };
           });
-        });
-        const [back] = await runner.run('waveform gathering', steps, [{ buffer: out, offset: 0, size: nb * K * W * 4 }], () => {
-          samplesBuf = pool.upload('gather samples', sub);
-          for (const up of uploads) pairBufs.push(up());
-          steps.forEach((s, gi) => {
-            if (s.kind === 'dispatch') s.dispatch.buffers = [parts[gi].group.data, samplesBuf!, pairBufs[gi], out];
-          });
+          return { steps, reads: [{ buffer: out, offset: 0, size: nb * K * W * 4 }] };
         });
         result.set(new Float32Array(back), i0 * K * W);
       }
@@ -144,13 +151,10 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
       const { u, f } = words(8);
       u.set([seg.numMs, seg.samplesPerMs, seg.capacityMs, target, K]);
       f[5] = halfSelfDot(templateMinima);
-      const bytes = 4 * (1 + Math.max(1, seg.numMs));
-      const out = pool.get('match out', bytes, STORAGE_INOUT());
-      const d: Dispatch = { program: PROGRAMS.match, uniforms: u, workgroups: 1, buffers: [] };
-      const [back] = await runner.run('template matching', [{ kind: 'dispatch', dispatch: d }], [{ buffer: out, offset: 0, size: bytes }], () => {
-        d.buffers = [seg.minVal, seg.minPos, pool.upload('match channels', Uint32Array.from(channels)), pool.upload('match f', templateMinima), out];
-      });
-      return selected(back);
+      return select('template matching', seg, (out) => ({
+        program: PROGRAMS.match, uniforms: u, workgroups: 1,
+        buffers: [seg.minVal, seg.minPos, pool.upload('match channels', Uint32Array.from(channels)), pool.upload('match f', templateMinima), out],
+      }));
     },
 
     async meanMinima(seg, spikeMs) {
@@ -160,10 +164,12 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
       }
       const { u } = words(4);
       u.set([spikeMs.length, seg.capacityMs, C, 0]);
-      const out = pool.get('amplitudes', C * 4, STORAGE_INOUT());
-      const d: Dispatch = { program: PROGRAMS.meanMinima, uniforms: u, workgroups: groupsFor(PROGRAMS.meanMinima, C), buffers: [] };
-      const [back] = await runner.run('amplitude vectors', [{ kind: 'dispatch', dispatch: d }], [{ buffer: out, offset: 0, size: C * 4 }], () => {
-        d.buffers = [seg.minVal, pool.upload('amplitude spikes', spikeMs), out];
+      const [back] = await runner.run('amplitude vectors', () => {
+        const out = pool.get('amplitudes', C * 4, STORAGE_INOUT());
+        return {
+          steps: [{ kind: 'dispatch', dispatch: { program: PROGRAMS.meanMinima, uniforms: u, workgroups: groupsFor(PROGRAMS.meanMinima, C), buffers: [seg.minVal, pool.upload('amplitude spikes', spikeMs), out] } }],
+          reads: [{ buffer: out, offset: 0, size: C * 4 }],
+        };
       });
       return new Float32Array(back);
     },
@@ -175,26 +181,27 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
       const W4 = 4 * S;
       const A = affected.length;
       const bytes = A * W4 * 4;
-      const out = pool.get(`mean windows ${seg.id}`, bytes, STORAGE_INOUT());
-      if (A === 0 || spikes.length === 0) {
-        lastMeans.delete(seg);
-        return new Float32Array(A * W4);
-      }
+      lastMeans.delete(seg);
+      if (A === 0 || spikes.length === 0) return new Float32Array(A * W4);
       const parts = seg.byGroup(affected);
-      const steps: Step[] = parts.map((p) => {
-        const { u } = words(4);
-        u.set([spikes.length, p.ks.length, S, seg.rowLen]);
-        return { kind: 'dispatch', dispatch: { program: PROGRAMS.meanWindows, uniforms: u, workgroups: groupsFor(PROGRAMS.meanWindows, p.ks.length * W4), buffers: [] } };
-      });
-      const [back] = await runner.run('mean windows', steps, [{ buffer: out, offset: 0, size: bytes }], () => {
+      const [back] = await runner.run('mean windows', () => {
+        const out = pool.get(meansRole(seg), bytes, STORAGE_INOUT());
         const sp = pool.upload('spikes', spikes);
-        parts.forEach((p, gi) => {
-          const pr = pool.upload(`mean pairs ${gi}`, pairs(p.ks, p.cs.map((c) => c - p.group.c0)));
-          (steps[gi] as { dispatch: Dispatch }).dispatch.buffers = [p.group.data, sp, pr, out];
+        const steps: Step[] = parts.map((p, gi) => {
+          const { u } = words(4);
+          u.set([spikes.length, p.ks.length, S, seg.rowLen]);
+          return {
+            kind: 'dispatch',
+            dispatch: {
+              program: PROGRAMS.meanWindows, uniforms: u, workgroups: groupsFor(PROGRAMS.meanWindows, p.ks.length * W4),
+              buffers: [p.group.data, sp, pool.upload(`mean pairs ${gi}`, pairs(p.ks, p.cs.map((c) => c - p.group.c0))), out],
+            },
+          };
         });
+        return { steps, reads: [{ buffer: out, offset: 0, size: bytes }] };
       });
       const host = new Float32Array(back);
-      lastMeans.set(seg, { host, device: out });
+      lastMeans.set(seg, host);
       return host;
     },
 
@@ -208,7 +215,6 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
       if (means.length !== A * W4) throw new RangeError(`subtractAndRescan: ${means.length} mean values for ${A} channels x ${W4} samples`);
       if (A === 0 || n === 0) return;
       const parts = seg.byGroup(affected);
-      const steps: Step[] = [];
       // Each group's block deltas at an offset aligned for a storage binding.
       const align = ctx.limits.minStorageBufferOffsetAlignment;
       const deltaAt: number[] = [];
@@ -217,40 +223,35 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
         deltaAt.push(deltaBytes);
         deltaBytes = Math.ceil((deltaBytes + p.ks.length * n * 5 * 4) / align) * align;
       }
-      const deltas = pool.get('score deltas', deltaBytes, STORAGE_INOUT());
-      const change = pool.get('score change', A * 4, STORAGE_INOUT());
       // The means are on the device already when they are this window's last meanWindows result.
-      const last = lastMeans.get(seg);
-      const reuse = last !== undefined && last.host === means;
-      const dispatches: { sub: Dispatch; re: Dispatch; sum: Dispatch }[] = parts.map((p) => {
-        const g = p.ks.length;
-        const a = words(4);
-        a.u.set([n, g, S, seg.rowLen]);
-        const b = words(8);
-        b.u.set([n, g, S, seg.rowLen, seg.capacityMs]);
-        const c = words(4);
-        c.u.set([n * 5, g]);
-        return {
-          sub: { program: PROGRAMS.subtract, uniforms: a.u, workgroups: groupsFor(PROGRAMS.subtract, g * n * W4), buffers: [] },
-          re: { program: PROGRAMS.rescan, uniforms: b.u, workgroups: groupsFor(PROGRAMS.rescan, g * n * 5), buffers: [] },
-          sum: { program: PROGRAMS.scoreDelta, uniforms: c.u, workgroups: g, buffers: [] },
-        };
-      });
-      // All subtractions first, then the rescans (a rescan reads only its own channel's rows).
-      for (const d of dispatches) steps.push({ kind: 'dispatch', dispatch: d.sub });
-      for (const d of dispatches) steps.push({ kind: 'dispatch', dispatch: d.re }, { kind: 'dispatch', dispatch: d.sum });
-      const [back] = await runner.run('subtraction', steps, [{ buffer: change, offset: 0, size: A * 4 }], () => {
+      const reuse = lastMeans.get(seg) === means;
+      lastMeans.delete(seg);
+      const [back] = await runner.run('subtraction', () => {
+        const deltas = pool.get('score deltas', deltaBytes, STORAGE_INOUT());
+        const change = pool.get('score change', A * 4, STORAGE_INOUT());
         const sp = pool.upload('spikes', spikes);
-        const mb = reuse ? last.device : pool.upload('means', means);
+        const mb = reuse ? pool.get(meansRole(seg), A * W4 * 4, STORAGE_INOUT()) : pool.upload('means', means);
         const tb = thresholds(thr);
+        const subs: Step[] = [];
+        const rest: Step[] = [];
         parts.forEach((p, gi) => {
+          const g = p.ks.length;
           const rel = p.cs.map((c) => c - p.group.c0);
-          const d = dispatches[gi];
-          const view = { buffer: deltas, offset: deltaAt[gi], size: p.ks.length * n * 5 * 4 };
-          d.sub.buffers = [p.group.data, sp, pool.upload(`sub pairs ${gi}`, pairs(p.ks, rel)), mb];
-          d.re.buffers = [p.group.data, sp, pool.upload(`rescan pairs ${gi}`, pairs(rel, p.cs)), tb, seg.minVal, seg.minPos, view];
-          d.sum.buffers = [view, pool.upload(`delta slots ${gi}`, Uint32Array.from(p.ks)), change];
+          const view = { buffer: deltas, offset: deltaAt[gi], size: g * n * 5 * 4 };
+          const a = words(4);
+          a.u.set([n, g, S, seg.rowLen]);
+          const b = words(8);
+          b.u.set([n, g, S, seg.rowLen, seg.capacityMs]);
+          const c = words(4);
+          c.u.set([n * 5, g]);
+          subs.push({ kind: 'dispatch', dispatch: { program: PROGRAMS.subtract, uniforms: a.u, workgroups: groupsFor(PROGRAMS.subtract, g * n * W4), buffers: [p.group.data, sp, pool.upload(`sub pairs ${gi}`, pairs(p.ks, rel)), mb] } });
+          rest.push(
+            { kind: 'dispatch', dispatch: { program: PROGRAMS.rescan, uniforms: b.u, workgroups: groupsFor(PROGRAMS.rescan, g * n * 5), buffers: [p.group.data, sp, pool.upload(`rescan pairs ${gi}`, pairs(rel, p.cs)), tb, seg.minVal, seg.minPos, view] } },
+            { kind: 'dispatch', dispatch: { program: PROGRAMS.scoreDelta, uniforms: c.u, workgroups: g, buffers: [view, pool.upload(`delta slots ${gi}`, Uint32Array.from(p.ks)), change] } },
+          );
         });
+        // All subtractions first, then the rescans and score sums (a rescan reads its own channel's rows only).
+        return { steps: [...subs, ...rest], reads: [{ buffer: change, offset: 0, size: A * 4 }] };
       });
       const dv = new Float32Array(back);
       for (let k = 0; k < A; k++) score[affected[k]] += dv[k];

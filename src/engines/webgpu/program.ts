@@ -74,14 +74,19 @@ export class Runner {
   constructor(readonly ctx: GpuContext, readonly pool: BufferPool, private readonly stages: Set<DeviceStage>) {}
 
   /**
-   * Encodes `steps` in order, submits them once and returns the bytes of each `reads` range
-   * (copied out of the staging buffer). `before` runs inside the exclusive section before
-   * encoding (uploads that must not interleave with another unit's).
+   * Calls `build` inside the device's exclusive section, encodes the steps it returns in
+   * order, submits them once and returns the bytes of each of its `reads` ranges (copied out
+   * of the staging buffer). `build` takes every pooled buffer and makes every upload: a pooled
+   * buffer taken outside the section could be regrown (destroyed) by another segment's unit
+   * before this one is submitted.
    */
-  async run(label: string, steps: Step[], reads: Read[] = [], before?: () => void): Promise<ArrayBuffer[]> {
+  async run(label: string, build: () => { steps: Step[]; reads?: Read[] }): Promise<ArrayBuffer[]> {
     const ctx = this.ctx;
+    let reads: Read[] = [];
     const sub = await ctx.run(label, async () => {
-      before?.();
+      const built = build();
+      const steps = built.steps;
+      reads = built.reads ?? [];
       const dispatches = steps.filter((s): s is { kind: 'dispatch'; dispatch: Dispatch } => s.kind === 'dispatch').map((s) => s.dispatch);
       const pipelines = await Promise.all(dispatches.map((d) => getPipeline(ctx, d.program.file, d.program.entry)));
       // All uniforms of this submission in one buffer, one slot per dispatch.
