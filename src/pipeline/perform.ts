@@ -34,6 +34,8 @@ import { sortResidentSegment } from './segment-job.js';
 import { sortSequential } from './sequential.js';
 import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
 import type { SortStats } from './stats.js';
+import type { EndToEndMeasure } from '../engines/calibrate.js';
+import { filterHalo } from '../stages/filter/taps.js';
 import { orderStages, packageVersion, type SortInfo } from '../result/info.js';
 
 export type { SortOptions, ResolvedSortOptions } from '../core/params.js';
@@ -67,7 +69,9 @@ export async function performSpikeSortingDetailed(
   const log = opts.verbose ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
   const ownProcessor = internals.processor === undefined;
   // 'auto' on a hardware GPU calibrates both paths on the first <= 500 ms of this recording.
-  const processor = internals.processor ?? (await createSignalProcessor(opts.backend, { ...(log ? { log } : {}), workload: recording }));
+  const processor = internals.processor ?? (await createSignalProcessor(opts.backend, {
+    ...(log ? { log } : {}), workload: recording, ...(opts.backend === 'auto' ? endToEndCalibration(recording, opts) : {}),
+  }));
   // What runs on the device is recorded from here on (an 'auto' calibration does not count).
   processor.stagesOnDevice.clear();
   try {
@@ -77,6 +81,36 @@ export async function performSpikeSortingDetailed(
   } finally {
     if (ownProcessor) processor.dispose();
   }
+}
+
+/** Calibration slice for 'auto' on a hardware GPU: a quarter of the recording, 0.5 to 3 s. */
+const CAL_SLICE_MAX_MS = 3000;
+const CAL_SLICE_MIN_MS = 500;
+
+/**
+ * 'auto' on a hardware GPU decides by sorting the same slice (the recording's first
+ * 0.5-3 s, one segment) end to end with each whole engine; recordings shorter than 2 s are
+ * decided by the filters alone. The slice sorts are discarded.
+ */
+function endToEndCalibration(recording: Recording, opts: ResolvedSortOptions): { endToEnd?: { measure: EndToEndMeasure; sliceLabel: string } } {
+  const S = recording.samplesPerMs;
+  const totalMs = Math.floor(recording.numSamples / S) - 2;
+  const sliceMs = Math.min(CAL_SLICE_MAX_MS, Math.floor(totalMs / 4));
+  if (sliceMs < CAL_SLICE_MIN_MS) return {};
+  const slice = recording.prefix(Math.min(recording.numSamples, (sliceMs + 2) * S + filterHalo(S)));
+  const sliceOpts: ResolvedSortOptions = { ...opts, minSegmentMs: sliceMs, verbose: false, onProgress: undefined, onWarning: undefined };
+  return {
+    endToEnd: {
+      sliceLabel: `${(sliceMs / 1000).toFixed(1)} s of ${recording.numChannels} ch ${recording.dataType} from the recording`,
+      measure: async (engine) => {
+        const t0 = performance.now();
+        const out = await sortTwoPass(slice, sliceOpts, engine, t0, false);
+        const parts: number[] = [];
+        for (const seg of out.sorted.segments) for (const u of seg.spikes) for (const t of u) parts.push(t);
+        return { recordingSeconds: out.stats.recordingSeconds, seconds: (performance.now() - t0) / 1000, spikes: Float64Array.from(parts).sort() };
+      },
+    },
+  };
 }
 
 /** The provenance saved with a result (SortedRecording.info). */
