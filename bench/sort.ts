@@ -86,6 +86,8 @@ interface ChildResult {
   readMs: number;
   maxRssMiB: number;
   units: number;
+  /** The result's provenance (engine, adapter, stagesOnDevice), when the checkout records it. */
+  info?: { engine: string; adapter: string | null; stagesOnDevice: string[] } | null;
 }
 
 function recordingDir(channels: number, seconds: number): string {
@@ -123,7 +125,8 @@ async function child(spec: ChildSpec): Promise<void> {
     verbose: false, backend: spec.backend, minSegmentLength: spec.minSegment, detectionPolarity: gt.detectionPolarity,
     ...(spec.workers === 'default' || spec.root !== null ? {} : { workers: spec.workers }),
   });
-  const out: ChildResult = { stats, readMs, maxRssMiB: process.resourceUsage().maxRSS / 1024, units: sorted.length };
+  const info = (sorted as { info?: ChildResult['info'] }).info ?? null;
+  const out: ChildResult = { stats, readMs, maxRssMiB: process.resourceUsage().maxRSS / 1024, units: sorted.length, info };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
@@ -160,6 +163,7 @@ async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const loader = new URL('../scripts/ts-loader.mjs', import.meta.url).href;
   const made: string[] = [];
+  const gpuNotes: string[] = [];
   for (const C of args.channels) {
     const dir = recordingDir(C, args.seconds);
     if (!existsSync(join(dir, 'ground_truth.json'))) {
@@ -190,7 +194,18 @@ async function main(): Promise<void> {
       console.log(`| ${C} | ${code} | ${label} | ${workers} | ${(s.recordingSeconds / (s.totalMs / 1000)).toFixed(1)} | ${fmt(s.totalMs)} | ` +
         `${fmt(res.readMs)} | ${s.scanMs === undefined ? '—' : fmt(s.scanMs)} | ${fmt(s.filterMs)} | ${fmt(s.filterWaitMs)} | ${fmt(s.sortMs)} (${fmt(l.detect)} / ${fmt(l.gather)} / ` +
         `${fmt(l.cluster)} / ${fmt(l.match)} / ${fmt(l.subtract)}) | ${fmt(s.thresholdMs)} / ${fmt(s.segmentMs)} / ${fmt(s.copyMs)} | ${fmt(s.mergeMs)} | ${s.numSegments} | ${res.units} | ${res.maxRssMiB.toFixed(0)} |`);
+      if (s.gpuPeakBytes !== undefined) {
+        const dev = Object.entries(s.deviceMs ?? {}).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(3)}`).join(', ');
+        gpuNotes.push(`- ${C} ch, ${backend}: ${res.info?.adapter ?? 'adapter unknown'}; GPU memory held at most ${(s.gpuPeakBytes / 2 ** 30).toFixed(2)} GiB ` +
+          `(${s.runnerDescription}); device time per step, s (timestamp queries): ${dev || 'not reported by this adapter'}; ` +
+          `stagesOnDevice: ${res.info?.stagesOnDevice.join(', ') ?? '—'}`);
+      }
     }
+  }
+  if (gpuNotes.length > 0) {
+    console.log('');
+    console.log('Device-resident runs:');
+    for (const n of gpuNotes) console.log(n);
   }
   if (!args.keep) for (const d of made) rmSync(d, { recursive: true, force: true });
 }
