@@ -58,8 +58,8 @@ export class GpuSignalProcessor implements SignalProcessor {
 
   constructor(readonly ctx: GpuContext, public description: string, private readonly chunkBytes: number) {
     this.pool = new BufferPool(ctx);
-    this.filter = new GpuFilter(ctx, this.stagesOnDevice, this.pool);
     this.runner = new Runner(ctx, this.pool, this.stagesOnDevice);
+    this.filter = new GpuFilter(ctx, this.stagesOnDevice, this.pool, this.runner);
     this.resident = new DeviceWindows(this);
   }
 

@@ -13,6 +13,11 @@ import { dogTaps, filterHalo, filterWidths } from '../../stages/filter/taps.js';
 import type { FilteredBuffer } from '../../core/window.js';
 import type { DeviceStage } from '../../result/info.js';
 import { DeviceSegment } from './device-window.js';
+import { groupsFor, program, type Runner } from './program.js';
+
+/** The filter and the minima as programs of the Runner (pass 2, into device windows). */
+const DOG_INTO_WINDOW = program('dog_filter.wgsl', 'dog_filter', 256, 'filter');
+const MINIMA_OF_WINDOW = program('ms_minima_rows.wgsl', 'ms_minima_rows', 64, 'minima');
 
 /** How raw samples reach the shader: `mode` of dog_filter.wgsl and whether bytes go up as stored. */
 export interface RawEncoding { mode: number; direct: boolean; bytesPerItem: number }
@@ -59,7 +64,7 @@ export class GpuFilter {
   /** Milliseconds spent copying mapped results into destinations (stage timing). */
   copyMs = 0;
 
-  constructor(readonly ctx: GpuContext, private readonly stages: Set<DeviceStage> = new Set(), pool?: BufferPool) {
+  constructor(readonly ctx: GpuContext, private readonly stages: Set<DeviceStage> = new Set(), pool?: BufferPool, private readonly runner?: Runner) {
     this.ownsPool = pool === undefined;
     this.pool = pool ?? new BufferPool(ctx);
   }
@@ -278,65 +283,60 @@ export class GpuFilter {
 
   /**
    * A chunk into a device-resident window: the filter writes each channel group's rows at ms
-   * `destMs` straight into the window's group buffers (channel-major); nothing is read back.
-   * The minima follow once the whole segment is filtered (`minimaOnDevice`).
+   * `destMs` straight into the window's group buffers (channel-major), through the engine's
+   * Runner (one submission, no readback). The minima follow once the whole segment is
+   * filtered (`minimaOnDevice`).
    */
   private async submitDevice(raw: ArrayBufferView | typeof STAGED, up: Upload | undefined, enc: RawEncoding, numMs: number,
     polarity: number, seg: DeviceSegment, destMs: number, slot: number): Promise<PendingChunk> {
-    const ctx = this.ctx;
+    const runner = this.requireRunner();
     const C = seg.numChannels;
     const S = seg.samplesPerMs;
     const halo = filterHalo(S);
     const outSamples = numMs * S;
     const tilesPerChannel = Math.ceil(outSamples / TILE);
-    await ctx.run('DoG filter into a device window', async () => {
-      const dogPipe = await getPipeline(ctx, 'dog_filter.wgsl', 'dog_filter');
+    await runner.run('DoG filter into a device window', () => {
       const rawBytes = up ? up.staged : (raw as ArrayBufferView).byteLength;
       const rawBuf = this.pool.get(`raw ${slot}`, rawBytes, STORAGE_IN());
-      if (!up) upload(ctx, rawBuf, raw as ArrayBufferView);
+      if (!up) upload(this.ctx, rawBuf, raw as ArrayBufferView);
       else this.copyStaged(up, rawBuf, rawBytes);
-      const enc2 = ctx.device.createCommandEncoder();
-      if (filterWidths(S).wide === 0) {
-        // fs < 5 kHz: both kernels are the identity and y is exactly 0 (spec §3).
-        for (const g of seg.groups) enc2.clearBuffer(g.data);
-      } else {
-        const pass = enc2.beginComputePass();
-        pass.setPipeline(dogPipe);
-        seg.groups.forEach((g, gi) => {
-          const params = this.pool.get(`dog params ${slot} group ${gi}`, 48, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
-          // Channel-major rows of the group: ch_stride = row length, ms_stride = S.
-          upload(ctx, params, new Uint32Array([C, S, outSamples, halo, enc.mode, tilesPerChannel, g.c0, g.count, seg.rowLen, S, destMs * S, 0]));
-          pass.setBindGroup(0, bindBuffers(ctx, dogPipe, [rawBuf, this.tapsBuffer(S, polarity), g.data, params]));
-          const [dx, dy] = dispatchSize(ctx, g.count * tilesPerChannel);
-          pass.dispatchWorkgroups(dx, dy);
-        });
-        pass.end();
-      }
-      ctx.device.queue.submit([enc2.finish()]);
-      this.stages.add('filter');
+      // fs < 5 kHz: both kernels are the identity and y is exactly 0 (spec §3).
+      if (filterWidths(S).wide === 0) return { steps: seg.groups.map((g) => ({ kind: 'clear' as const, buffer: g.data, size: g.data.size })) };
+      const taps = this.tapsBuffer(S, polarity);
+      return {
+        steps: seg.groups.map((g) => ({
+          kind: 'dispatch' as const,
+          dispatch: {
+            program: DOG_INTO_WINDOW,
+            buffers: [rawBuf, taps, g.data],
+            // Channel-major rows of the group: ch_stride = row length, ms_stride = S.
+            uniforms: new Uint32Array([C, S, outSamples, halo, enc.mode, tilesPerChannel, g.c0, g.count, seg.rowLen, S, destMs * S, 0]),
+            workgroups: g.count * tilesPerChannel,
+          },
+        })),
+      };
     });
     return { collect: async () => undefined };
   }
 
   /** The per-ms minima of slots [0, seg.numMs) of a device window, computed where it lives. */
   async minimaOnDevice(seg: DeviceSegment): Promise<void> {
-    const ctx = this.ctx;
-    await ctx.run('per-ms minima of a device window', async () => {
-      const pipe = await getPipeline(ctx, 'ms_minima_rows.wgsl', 'ms_minima_rows');
-      const enc = ctx.device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      pass.setPipeline(pipe);
-      seg.groups.forEach((g, gi) => {
-        const params = this.pool.get(`minima rows params ${gi}`, 32, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
-        upload(ctx, params, new Uint32Array([seg.numMs, g.count, g.c0, seg.samplesPerMs, seg.rowLen, seg.capacityMs, 0, 0]));
-        pass.setBindGroup(0, bindBuffers(ctx, pipe, [g.data, seg.minVal, seg.minPos, params]));
-        const [x, y] = dispatchSize(ctx, Math.ceil((seg.numMs * g.count) / 64));
-        pass.dispatchWorkgroups(x, y);
-      });
-      pass.end();
-      ctx.device.queue.submit([enc.finish()]);
-      this.stages.add('minima');
-    });
+    await this.requireRunner().run('per-ms minima of a device window', () => ({
+      steps: seg.groups.map((g) => ({
+        kind: 'dispatch' as const,
+        dispatch: {
+          program: MINIMA_OF_WINDOW,
+          buffers: [g.data, seg.minVal, seg.minPos],
+          uniforms: new Uint32Array([seg.numMs, g.count, g.c0, seg.samplesPerMs, seg.rowLen, seg.capacityMs, 0, 0]),
+          workgroups: groupsFor(MINIMA_OF_WINDOW, seg.numMs * g.count),
+        },
+      })),
+    }));
+  }
+
+  private requireRunner(): Runner {
+    if (!this.runner) throw new Error('GpuFilter: filtering into a device window needs the engine\'s Runner');
+    return this.runner;
   }
 
   dispose(): void {
