@@ -284,7 +284,7 @@ export function getGpuContext(): Promise<GpuContext> {
       let device: GPUDevice;
       try {
         // GPU stage times come from timestamp queries where the adapter has them.
-        const requiredFeatures: GPUFeatureName[] = probe.adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+        const requiredFeatures: GPUFeatureName[] = probe.adapter.features?.has?.('timestamp-query') === true ? ['timestamp-query'] : [];
         device = await probe.adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'spikesift' });
       } catch (e) {
         throw new GpuError(`could not create a WebGPU device on ${probe.name}: ${(e as Error).message}`);
