@@ -29,7 +29,7 @@ import { linkPair, linkSegments } from './link.js';
 import { ProgressReporter } from './progress.js';
 import { BoundaryScan, type SegmentPlan } from './scan.js';
 import type { SegmentContext, SegmentOutcome } from './segment-job.js';
-import { LocalSegmentRunner, WorkerSegmentRunner, type SegmentRunner } from './segment-runner.js';
+import { HybridSegmentRunner, LocalSegmentRunner, type SegmentRunner } from './segment-runner.js';
 import { sortResidentSegment } from './segment-job.js';
 import { sortSequential } from './sequential.js';
 import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
@@ -52,6 +52,8 @@ export interface SortInternals {
   processor?: SignalProcessor;
   /** Sort segments on the calling thread even on the main thread (tests). */
   localRunner?: boolean;
+  /** Start the sort worker threads at once instead of when the calling thread is busy (tests: the worker path runs even on small recordings). */
+  eagerWorkers?: boolean;
 }
 
 export async function performSpikeSorting(recording: Recording, options: SortOptions = {}): Promise<SortedRecording> {
@@ -68,7 +70,7 @@ export async function performSpikeSortingDetailed(
   const tStart = performance.now();
   const log = opts.verbose ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
   const ownProcessor = internals.processor === undefined;
-  // 'auto' on a hardware GPU calibrates both paths on the first <= 500 ms of this recording.
+  // 'auto' on a hardware GPU sorts a slice of this recording with each engine (endToEndCalibration).
   const processor = internals.processor ?? (await createSignalProcessor(opts.backend, {
     ...(log ? { log } : {}), workload: recording, ...(opts.backend === 'auto' ? endToEndCalibration(recording, opts) : {}),
   }));
@@ -104,7 +106,7 @@ function endToEndCalibration(recording: Recording, opts: ResolvedSortOptions): {
       sliceLabel: `${(sliceMs / 1000).toFixed(1)} s of ${recording.numChannels} ch ${recording.dataType} from the recording`,
       measure: async (engine) => {
         const t0 = performance.now();
-        const out = await sortTwoPass(slice, sliceOpts, engine, t0, false);
+        const out = await sortTwoPass(slice, sliceOpts, engine, t0, makeRunner(engine, sliceOpts, false, false));
         const parts: number[] = [];
         for (const seg of out.sorted.segments) for (const u of seg.spikes) for (const t of u) parts.push(t);
         return { recordingSeconds: out.stats.recordingSeconds, seconds: (performance.now() - t0) / 1000, spikes: Float64Array.from(parts).sort() };
@@ -135,25 +137,27 @@ async function sortWith(
   internals: SortInternals,
   tStart: number,
 ): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
-  {
-    if (internals.sequential) {
-      const kernels = internals.kernels ?? processor.sortKernels();
-      try {
-        return await sortSequential(recording, opts, processor, kernels, tStart);
-      } finally {
-        if (internals.kernels === undefined) kernels.dispose?.();
-      }
+  if (internals.sequential) {
+    const kernels = internals.kernels ?? processor.sortKernels();
+    try {
+      return await sortSequential(recording, opts, processor, kernels, tStart);
+    } finally {
+      if (internals.kernels === undefined) kernels.dispose?.();
     }
-    return await sortTwoPass(recording, opts, processor, tStart, internals.localRunner === true);
   }
+  return sortTwoPass(recording, opts, processor, tStart, makeRunner(processor, opts, internals.localRunner === true, internals.eagerWorkers === true));
 }
 
-/** The runner for `workers`: worker threads on the main thread, the calling thread inside a worker. */
-function makeRunner(opts: ResolvedSortOptions, local: boolean): SegmentRunner {
+/**
+ * The runner for `workers`: worker threads on the main thread, the calling thread inside a
+ * worker. An engine with resident windows sorts its segments itself (on the calling thread).
+ */
+function makeRunner(engine: SignalProcessor, opts: ResolvedSortOptions, local: boolean, eagerWorkers: boolean): SegmentRunner {
+  if (engine.resident) return new LocalSegmentRunner();
   // One segment at a time gains nothing from a thread of its own: the calling thread sorts it
   // (yielding to the scan every 25 ms) and no worker starts or warms up.
   if (local || !isMainThread || opts.workers === 1) return new LocalSegmentRunner();
-  return new WorkerSegmentRunner(opts.workers);
+  return new HybridSegmentRunner(opts.workers, eagerWorkers ? 0 : undefined);
 }
 
 async function sortTwoPass(
@@ -161,7 +165,7 @@ async function sortTwoPass(
   opts: ResolvedSortOptions,
   engine: SignalProcessor,
   tStart: number,
-  localRunner: boolean,
+  runner: SegmentRunner,
 ): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
   const C = recording.numChannels;
   const S = recording.samplesPerMs;
@@ -182,10 +186,9 @@ async function sortTwoPass(
 
   // An engine with resident windows (WebGPU: in GPU memory) fills and sorts each segment
   // where it keeps it, segments in flight on the calling thread; otherwise host windows go to
-  // the sort workers.
+  // the sort workers (`runner`).
   const resident = engine.resident;
   const residentWindows = resident ? resident.plan(C, S, longest, opts.gpuMemoryLimit) : 0;
-  const runner: SegmentRunner = resident ? new LocalSegmentRunner() : makeRunner(opts, localRunner);
   // The scan's filtered chunks are kept and copied into the segment windows, so nothing is
   // filtered twice, when they and one longest window per sort thread take at most half the
   // memory budget (at the defaults: up to ~128 channels at 30 kHz, L = 10 s; 384 channels would

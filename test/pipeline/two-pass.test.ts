@@ -58,7 +58,9 @@ async function both(rec: Recording, options: SortOptions, workerCounts: number[]
   // Something to compare: units in most segments.
   expect(seq.sorted.segments.filter((g) => g.spikes.length > 0).length).toBeGreaterThan(seq.sorted.numSegments / 2);
   for (const workers of workerCounts) {
-    const two = await performSpikeSortingDetailed(rec, { ...base, workers });
+    // Sort worker threads start at once, so their path runs even where the calling thread
+    // would keep up alone (the refiltering run below uses the default, lazy start).
+    const two = await performSpikeSortingDetailed(rec, { ...base, workers }, { eagerWorkers: workers > 1 });
     expect(two.stats.pass2).toBe('kept');
     expect(Array.from(two.thresholds)).toEqual(Array.from(seq.thresholds));
     expectIdentical(seq.sorted, two.sorted, `workers ${workers}`);

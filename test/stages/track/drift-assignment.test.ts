@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { shiftAmplitudes } from '../../../src/stages/track/drift.js';
 import { assignClusters, assignClustersDetailed, euclideanDistances, roundDrift, roundHalfEven } from '../../../src/stages/track/assignment.js';
+import { euclideanDistancesWasm } from '../../../src/stages/track/distance-wasm.js';
 
 function linearProbe(n: number, pitch: number): Float32Array {
   const g = new Float32Array(2 * n);
@@ -157,14 +158,20 @@ describe('shift plans', () => {
   });
 });
 
-describe('euclideanDistances (blocked cost matrix)', () => {
-  it('equals one pair at a time, channels summed in order, for every block remainder', () => {
+describe('euclideanDistances (blocked cost matrix) and its WebAssembly SIMD twin', () => {
+  it('equal one pair at a time, channels summed in order, for every block remainder', () => {
     const rnd = mulberry32(11);
-    for (const [k1, k2, C] of [[1, 1, 1], [2, 4, 3], [3, 5, 7], [5, 7, 384], [8, 9, 2], [0, 3, 4], [4, 0, 4]]) {
+    for (const [k1, k2, C] of [[1, 1, 1], [2, 4, 3], [3, 5, 7], [5, 7, 384], [8, 9, 2], [0, 3, 4], [4, 0, 4], [9, 17, 1536], [1, 8, 5]]) {
       const a = Float32Array.from({ length: k1 * C }, () => (rnd() - 0.5) * 100);
       const b = Float32Array.from({ length: k2 * C }, () => (rnd() - 0.5) * 100);
+      // Values far apart in magnitude, where float64 rounding of d and d*d shows.
+      if (a.length > 2) a[1] = 3e30;
+      if (b.length > 2) b[2] = -7e-30;
       const got = new Float64Array(k1 * k2);
       euclideanDistances(a, k1, b, k2, C, got);
+      const simd = new Float64Array(k1 * k2).fill(-1);
+      expect(euclideanDistancesWasm(a, k1, b, k2, C, simd)).toBe(true);
+      expect(Array.from(simd)).toEqual(Array.from(got));
       for (let i = 0; i < k1; i++) {
         for (let j = 0; j < k2; j++) {
           let sum = 0;
