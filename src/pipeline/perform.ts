@@ -31,6 +31,7 @@ import { BoundaryScan, type SegmentPlan } from './scan.js';
 import type { SegmentContext, SegmentOutcome } from './segment-job.js';
 import { HybridSegmentRunner, LocalSegmentRunner, type SegmentRunner } from './segment-runner.js';
 import { sortResidentSegment } from './segment-job.js';
+import { ClusterPool } from './cluster-pool.js';
 import { sortSequential } from './sequential.js';
 import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
 import type { SortStats } from './stats.js';
@@ -189,6 +190,10 @@ async function sortTwoPass(
   // the sort workers (`runner`).
   const resident = engine.resident;
   const residentWindows = resident ? resident.plan(C, S, longest, opts.gpuMemoryLimit) : 0;
+  // Their clustering on worker threads, one per segment in flight (within `workers`), so the
+  // calling thread keeps driving the other segments' GPU steps meanwhile.
+  const clusterThreads = resident && isMainThread ? Math.min(residentWindows, opts.workers) : 0;
+  const clusterPool = clusterThreads > 1 ? new ClusterPool(clusterThreads) : null;
   // The scan's filtered chunks are kept and copied into the segment windows, so nothing is
   // filtered twice, when they and one longest window per sort thread take at most half the
   // memory budget (at the defaults: up to ~128 channels at 30 kHz, L = 10 s; 384 channels would
@@ -245,7 +250,7 @@ async function sortTwoPass(
         const t0 = performance.now();
         await r.fill(recording, plan.startMs, plan.numMs, opts.detectionPolarity, seg);
         filterMs += performance.now() - t0;
-        record(plan, await sortResidentSegment(seg, r.kernels, ctx));
+        record(plan, await sortResidentSegment(seg, r.kernels, ctx, clusterPool?.cluster));
       } finally {
         r.release(seg);
       }
@@ -319,6 +324,7 @@ async function sortTwoPass(
     scan.stop();
     await Promise.all(inFlight);
     runner.dispose();
+    clusterPool?.dispose();
     pool.clear();
   }
   const deviceMemory = resident?.memory();
@@ -341,7 +347,9 @@ async function sortTwoPass(
     stats: {
       backend: engine.backend,
       backendDescription: engine.description,
-      runnerDescription: resident ? `device-resident windows, ${residentWindows} in flight, host clustering on the calling thread` : runner.description,
+      runnerDescription: resident
+        ? `device-resident windows, ${residentWindows} in flight, host clustering on ${clusterPool ? `${clusterThreads} worker threads` : 'the calling thread'}`
+        : runner.description,
       pass2: resident ? 'device' : keepSamples ? 'kept' : 'refiltered',
       filterMs: filterMs + st.filterMs,
       filterWaitMs: st.filterWaitMs,

@@ -9,7 +9,7 @@ import { mergeBurstFragments } from '../stages/sort/burst-merge.js';
 import { cpuSortKernels } from '../stages/sort/kernels-cpu.js';
 import type { SortKernels, SortSegment } from '../stages/sort/kernels.js';
 import { Clusterer } from '../stages/sort/clustering.js';
-import { emptyTimings, SegmentWorkspace, sortSegment, sortSegmentOn, type SegmentParams, type SegmentTimings, type SegmentUnits } from '../stages/sort/loop.js';
+import { emptyTimings, SegmentWorkspace, sortSegment, sortSegmentOn, type ClusterFn, type SegmentParams, type SegmentTimings, type SegmentUnits } from '../stages/sort/loop.js';
 
 /** What a segment's sort needs besides its window; the same for every segment of a recording. */
 export interface SegmentContext {
@@ -57,9 +57,10 @@ function finish(found: SegmentUnits, numSamples: number, ctx: SegmentContext, ti
  * that engine's kernels, on the calling thread; several may run at once (each awaits its GPU
  * steps while the others submit theirs), each with its own clusterer.
  */
-export async function sortResidentSegment<Seg extends SortSegment>(seg: Seg, kernels: SortKernels<Seg>, ctx: SegmentContext, clusterer: Clusterer = new Clusterer()): Promise<SegmentOutcome> {
+export async function sortResidentSegment<Seg extends SortSegment>(seg: Seg, kernels: SortKernels<Seg>, ctx: SegmentContext,
+  cluster?: ClusterFn, clusterer: Clusterer = new Clusterer()): Promise<SegmentOutcome> {
   const timings = emptyTimings();
   const t0 = performance.now();
-  const found = await sortSegmentOn(seg, kernels, { thr: ctx.thresholds, neighbours: ctx.neighbours, params: ctx.params, clusterer, timings });
+  const found = await sortSegmentOn(seg, kernels, { thr: ctx.thresholds, neighbours: ctx.neighbours, params: ctx.params, clusterer, timings, ...(cluster ? { cluster } : {}) });
   return finish(found, seg.numMs * seg.samplesPerMs, ctx, timings, t0);
 }

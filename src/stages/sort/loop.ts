@@ -13,7 +13,7 @@
  */
 import type { FilteredBuffer } from '../../core/window.js';
 import type { SegmentMinima, SortKernels, SortSegment } from './kernels.js';
-import { Clusterer, type ClusterParams } from './clustering.js';
+import { Clusterer, type ClusterMode, type ClusterParams, type ClusterResult } from './clustering.js';
 import { differenceVector } from './features.js';
 
 export interface SegmentParams {
@@ -62,12 +62,20 @@ export class SegmentWorkspace {
   }
 }
 
+/**
+ * Clustering somewhere else (a worker thread): the same computation as Clusterer.cluster. The
+ * loop does not read `x` afterwards, so it may be transferred.
+ */
+export type ClusterFn = (x: Float32Array, n: number, d: number, mode: ClusterMode, p: ClusterParams, reference?: Float32Array) => Promise<ClusterResult>;
+
 /** What the loop needs besides the segment and its kernels. */
 export interface LoopInput {
   thr: Float32Array;
   neighbours: Int32Array[];
   params: SegmentParams;
   clusterer: Clusterer;
+  /** When given, clustering runs through it instead of `clusterer` (same results). */
+  cluster?: ClusterFn;
   timings?: SegmentTimings;
   /**
    * Yield to the event loop after this many ms of work (0: never), so that background work
@@ -157,7 +165,9 @@ export async function sortSegmentOn<Seg extends SortSegment>(seg: Seg, kernels: 
     const xPeaks = await kernels.gatherWaveforms(seg, peakSamples, nb);
     let t1 = performance.now();
     if (tm) tm.gather += t1 - t0;
-    const formed = clusterer.cluster(xPeaks, peakSamples.length, d, 'formation', cp);
+    const formed = input.cluster
+      ? await input.cluster(xPeaks, peakSamples.length, d, 'formation', cp)
+      : clusterer.cluster(xPeaks, peakSamples.length, d, 'formation', cp);
     if (tm) tm.cluster += performance.now() - t1;
     if (formed.rows.length < Nmin) {
       fail(target);
@@ -186,7 +196,9 @@ export async function sortSegmentOn<Seg extends SortSegment>(seg: Seg, kernels: 
     if (tm) tm.gather += t2 - t1;
 
     // §7.8 final clustering, §7.9 rejection
-    const matched = clusterer.cluster(xCand, candSamples.length, d, 'matching', cp, reference);
+    const matched = input.cluster
+      ? await input.cluster(xCand, candSamples.length, d, 'matching', cp, reference)
+      : clusterer.cluster(xCand, candSamples.length, d, 'matching', cp, reference);
     if (tm) tm.cluster += performance.now() - t2;
     if (matched.rows.length < Nmin || matched.mean[S] > thr[target]) {
       fail(target);

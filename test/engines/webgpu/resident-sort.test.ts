@@ -98,4 +98,26 @@ describe.skipIf(!gpu.ok)('webgpu (device-resident) vs cpu', () => {
       if (ta.length > 0) expect(b.sorted.info?.stagesOnDevice).toEqual([...DEVICE_STAGES]);
     }, 300_000);
   }
+
+  it('clustering on worker threads gives the same bits as on the calling thread', async () => {
+    const g = await generateRecording({ out: path.join(root, 'cluster-threads'), preset: 'poly64', duration: 4, seed: 25, snrRange: [8, 20] });
+    const rec = new Recording({ binaryFile: g.binaryFile, dataType: g.dataType, probeGeometry: g.probeGeometry, samplingFrequency: g.samplingFrequency });
+    const opts = { verbose: false, minSegmentLength: 1, detectionPolarity: g.detectionPolarity, backend: 'webgpu' as const };
+    const one = await performSpikeSortingDetailed(rec, { ...opts, workers: 1 });
+    const two = await performSpikeSortingDetailed(rec, { ...opts, workers: 2 });
+    expect(one.stats.runnerDescription).toMatch(/host clustering on the calling thread/);
+    expect(two.stats.runnerDescription).toMatch(/host clustering on 2 worker threads/);
+    expect(two.sorted.numSegments).toBe(one.sorted.numSegments);
+    let spikes = 0;
+    one.sorted.segments.forEach((seg, s) => {
+      const other = two.sorted.segments[s];
+      expect(other.spikes.length).toBe(seg.spikes.length);
+      seg.spikes.forEach((t, u) => {
+        expect(Array.from(other.spikes[u])).toEqual(Array.from(t));
+        expect(Array.from(other.amplitudes[u])).toEqual(Array.from(seg.amplitudes[u]));
+        spikes += t.length;
+      });
+    });
+    expect(spikes).toBeGreaterThan(50);
+  }, 300_000);
 });
