@@ -198,7 +198,8 @@ async function main(): Promise<void> {
         const dev = Object.entries(s.deviceMs ?? {}).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(3)}`).join(', ');
         gpuNotes.push(`- ${C} ch, ${backend}: ${res.info?.adapter ?? 'adapter unknown'}; GPU memory held at most ${(s.gpuPeakBytes / 2 ** 30).toFixed(2)} GiB ` +
           `(${s.runnerDescription}); device time per step, s (timestamp queries): ${dev || 'not reported by this adapter'}; ` +
-          `stagesOnDevice: ${res.info?.stagesOnDevice.join(', ') ?? '—'}`);
+          `stagesOnDevice: ${res.info?.stagesOnDevice.join(', ') ?? '—'}; submissions ${s.deviceSubmissions?.submits ?? '?'} ` +
+          `(${s.deviceSubmissions?.dispatches ?? '?'} dispatches, up to ${s.deviceSubmissions?.largestBatch ?? '?'} units batched in one)`);
       }
     }
   }

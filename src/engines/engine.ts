@@ -65,6 +65,8 @@ export interface ResidentWindows<Seg extends SortSegment = SortSegment> {
   memory(): { bytes: number; peakBytes: number };
   /** Time per step on the device (ms), where the device reports it (timestamp queries); else empty. */
   deviceTimes(): Record<string, number>;
+  /** Submissions so far, and the most units of work one submission carried (batching across segments in flight). */
+  submissions(): { submits: number; dispatches: number; largestBatch: number };
   /** Frees the windows. */
   clear(): void;
 }

@@ -365,7 +365,7 @@ async function sortTwoPass(
       numUnits,
       peakInFlight,
       peakWindowBytes: pool.peakBytes,
-      ...(deviceMemory ? { gpuPeakBytes: deviceMemory.peakBytes, deviceMs: resident!.deviceTimes() } : {}),
+      ...(deviceMemory ? { gpuPeakBytes: deviceMemory.peakBytes, deviceMs: resident!.deviceTimes(), deviceSubmissions: resident!.submissions() } : {}),
       recordingSeconds: totalMs / 1000,
     },
   };

@@ -36,6 +36,8 @@ export interface SortStats {
   /** Device-resident engines: most GPU memory held (bytes) and the device time per step (ms, from timestamp queries; empty where the adapter has none). */
   gpuPeakBytes?: number;
   deviceMs?: Record<string, number>;
+  /** Device-resident engines: the engine's submissions so far and the most units one carried. */
+  deviceSubmissions?: { submits: number; dispatches: number; largestBatch: number };
   /** Duration of the sorted range (s). */
   recordingSeconds: number;
 }

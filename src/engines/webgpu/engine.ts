@@ -296,6 +296,11 @@ export class DeviceWindows implements ResidentWindows<DeviceSegment> {
     return { bytes: this.engine.pool.bytes, peakBytes: this.engine.pool.peakBytes };
   }
 
+  submissions(): { submits: number; dispatches: number; largestBatch: number } {
+    const r = this.engine.runner;
+    return { submits: r.submits, dispatches: r.dispatches, largestBatch: r.largestBatch };
+  }
+
   deviceTimes(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [k, ns] of this.engine.runner.gpuNs) out[k] = ns / 1e6;

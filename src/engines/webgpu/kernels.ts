@@ -54,7 +54,8 @@ function selected(bytes: ArrayBuffer): Int32Array {
 export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
   const pool = runner.pool;
   const ctx = runner.ctx;
-  // Every pool.get / upload below runs inside a Runner build (the exclusive section).
+  // Every pool.get / upload below runs inside a Runner build (the exclusive section), under a
+  // role of its own window (`${seg.id} ...`): units of several segments may share a batch.
   // Thresholds go to the device once per segment (channelScores) and are reused by the rescan.
   let thrOnDevice: Float32Array | null = null;
   let thrBuffer: GPUBuffer | null = null;
@@ -76,7 +77,7 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
   const select = async (label: string, seg: DeviceSegment, d: (out: GPUBuffer) => Dispatch): Promise<Int32Array> => {
     const bytes = 4 * (1 + Math.max(1, seg.numMs));
     const [back] = await runner.run(label, () => {
-      const out = pool.get(`${label} out`, bytes, STORAGE_INOUT());
+      const out = pool.get(`${seg.id} ${label} out`, bytes, STORAGE_INOUT());
       return { steps: [{ kind: 'dispatch', dispatch: d(out) }], reads: [{ buffer: out, offset: 0, size: bytes }] };
     });
     return selected(back);
@@ -89,7 +90,7 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
       const { u } = words(4);
       u.set([seg.numMs, seg.capacityMs, C, 0]);
       const [back] = await runner.run('channel scores', () => {
-        const score = pool.get('scores', C * 4, STORAGE_INOUT());
+        const score = pool.get(`${seg.id} scores`, C * 4, STORAGE_INOUT());
         return {
           steps: [{ kind: 'dispatch', dispatch: { program: PROGRAMS.channelScores, buffers: [seg.minVal, thresholds(thr), score], uniforms: u, workgroups: C } }],
           reads: [{ buffer: score, offset: 0, size: C * 4 }],
@@ -123,8 +124,8 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
         const nb = Math.min(batch, n - i0);
         const sub = samples.subarray(i0, i0 + nb);
         const [back] = await runner.run('waveform gathering', () => {
-          const out = pool.get('gather out', nb * K * W * 4, STORAGE_INOUT());
-          const sp = pool.upload('gather samples', sub);
+          const out = pool.get(`${seg.id} gather out`, nb * K * W * 4, STORAGE_INOUT());
+          const sp = pool.upload(`${seg.id} gather samples`, sub);
           const steps: Step[] = parts.map((p, gi) => {
             const { u } = words(8);
             u.set([nb, p.ks.length, K, S, seg.rowLen]);
@@ -132,7 +133,7 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
               kind: 'dispatch',
               dispatch: {
                 program: PROGRAMS.gather, uniforms: u, workgroups: groupsFor(PROGRAMS.gather, nb * p.ks.length * W),
-                buffers: [p.group.data, sp, pool.upload(`gather pairs ${gi}`, rel[gi]), out],
+                buffers: [p.group.data, sp, pool.upload(`${seg.id} gather pairs ${gi}`, rel[gi]), out],
               },
             };
           });
@@ -153,7 +154,7 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
       f[5] = halfSelfDot(templateMinima);
       return select('template matching', seg, (out) => ({
         program: PROGRAMS.match, uniforms: u, workgroups: 1,
-        buffers: [seg.minVal, seg.minPos, pool.upload('match channels', Uint32Array.from(channels)), pool.upload('match f', templateMinima), out],
+        buffers: [seg.minVal, seg.minPos, pool.upload(`${seg.id} match channels`, Uint32Array.from(channels)), pool.upload(`${seg.id} match f`, templateMinima), out],
       }));
     },
 
@@ -165,9 +166,9 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
       const { u } = words(4);
       u.set([spikeMs.length, seg.capacityMs, C, 0]);
       const [back] = await runner.run('amplitude vectors', () => {
-        const out = pool.get('amplitudes', C * 4, STORAGE_INOUT());
+        const out = pool.get(`${seg.id} amplitudes`, C * 4, STORAGE_INOUT());
         return {
-          steps: [{ kind: 'dispatch', dispatch: { program: PROGRAMS.meanMinima, uniforms: u, workgroups: groupsFor(PROGRAMS.meanMinima, C), buffers: [seg.minVal, pool.upload('amplitude spikes', spikeMs), out] } }],
+          steps: [{ kind: 'dispatch', dispatch: { program: PROGRAMS.meanMinima, uniforms: u, workgroups: groupsFor(PROGRAMS.meanMinima, C), buffers: [seg.minVal, pool.upload(`${seg.id} amplitude spikes`, spikeMs), out] } }],
           reads: [{ buffer: out, offset: 0, size: C * 4 }],
         };
       });
@@ -186,7 +187,7 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
       const parts = seg.byGroup(affected);
       const [back] = await runner.run('mean windows', () => {
         const out = pool.get(meansRole(seg), bytes, STORAGE_INOUT());
-        const sp = pool.upload('spikes', spikes);
+        const sp = pool.upload(`${seg.id} spikes`, spikes);
         const steps: Step[] = parts.map((p, gi) => {
           const { u } = words(4);
           u.set([spikes.length, p.ks.length, S, seg.rowLen]);
@@ -194,7 +195,7 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
             kind: 'dispatch',
             dispatch: {
               program: PROGRAMS.meanWindows, uniforms: u, workgroups: groupsFor(PROGRAMS.meanWindows, p.ks.length * W4),
-              buffers: [p.group.data, sp, pool.upload(`mean pairs ${gi}`, pairs(p.ks, p.cs.map((c) => c - p.group.c0))), out],
+              buffers: [p.group.data, sp, pool.upload(`${seg.id} mean pairs ${gi}`, pairs(p.ks, p.cs.map((c) => c - p.group.c0))), out],
             },
           };
         });
@@ -227,10 +228,10 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
       const reuse = lastMeans.get(seg) === means;
       lastMeans.delete(seg);
       const [back] = await runner.run('subtraction', () => {
-        const deltas = pool.get('score deltas', deltaBytes, STORAGE_INOUT());
-        const change = pool.get('score change', A * 4, STORAGE_INOUT());
-        const sp = pool.upload('spikes', spikes);
-        const mb = reuse ? pool.get(meansRole(seg), A * W4 * 4, STORAGE_INOUT()) : pool.upload('means', means);
+        const deltas = pool.get(`${seg.id} score deltas`, deltaBytes, STORAGE_INOUT());
+        const change = pool.get(`${seg.id} score change`, A * 4, STORAGE_INOUT());
+        const sp = pool.upload(`${seg.id} spikes`, spikes);
+        const mb = reuse ? pool.get(meansRole(seg), A * W4 * 4, STORAGE_INOUT()) : pool.upload(`${seg.id} means`, means);
         const tb = thresholds(thr);
         const subs: Step[] = [];
         const rest: Step[] = [];
@@ -244,10 +245,10 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
           b.u.set([n, g, S, seg.rowLen, seg.capacityMs]);
           const c = words(4);
           c.u.set([n * 5, g]);
-          subs.push({ kind: 'dispatch', dispatch: { program: PROGRAMS.subtract, uniforms: a.u, workgroups: groupsFor(PROGRAMS.subtract, g * n * W4), buffers: [p.group.data, sp, pool.upload(`sub pairs ${gi}`, pairs(p.ks, rel)), mb] } });
+          subs.push({ kind: 'dispatch', dispatch: { program: PROGRAMS.subtract, uniforms: a.u, workgroups: groupsFor(PROGRAMS.subtract, g * n * W4), buffers: [p.group.data, sp, pool.upload(`${seg.id} sub pairs ${gi}`, pairs(p.ks, rel)), mb] } });
           rest.push(
-            { kind: 'dispatch', dispatch: { program: PROGRAMS.rescan, uniforms: b.u, workgroups: groupsFor(PROGRAMS.rescan, g * n * 5), buffers: [p.group.data, sp, pool.upload(`rescan pairs ${gi}`, pairs(rel, p.cs)), tb, seg.minVal, seg.minPos, view] } },
-            { kind: 'dispatch', dispatch: { program: PROGRAMS.scoreDelta, uniforms: c.u, workgroups: g, buffers: [view, pool.upload(`delta slots ${gi}`, Uint32Array.from(p.ks)), change] } },
+            { kind: 'dispatch', dispatch: { program: PROGRAMS.rescan, uniforms: b.u, workgroups: groupsFor(PROGRAMS.rescan, g * n * 5), buffers: [p.group.data, sp, pool.upload(`${seg.id} rescan pairs ${gi}`, pairs(rel, p.cs)), tb, seg.minVal, seg.minPos, view] } },
+            { kind: 'dispatch', dispatch: { program: PROGRAMS.scoreDelta, uniforms: c.u, workgroups: g, buffers: [view, pool.upload(`${seg.id} delta slots ${gi}`, Uint32Array.from(p.ks)), change] } },
           );
         });
         // All subtractions first, then the rescans and score sums (a rescan reads its own channel's rows only).
