@@ -230,8 +230,11 @@ export interface SliceRun {
   spikes: Float64Array;
 }
 
-/** Sorts the calibration slice with `engine`; the slice is the caller's (a prefix of the recording). */
-export type EndToEndMeasure = (engine: SignalProcessor) => Promise<SliceRun>;
+/**
+ * Sorts a calibration slice with `engine`: 'warm' a short one (worker threads start, pipelines
+ * compile), 'timed' the measured one. The slices are the caller's (prefixes of the recording).
+ */
+export type EndToEndMeasure = (engine: SignalProcessor, slice: 'warm' | 'timed') => Promise<SliceRun>;
 
 /** Fraction of a's spike times also in b (both ascending; 1 when a is empty). */
 export function sharedSpikes(a: Float64Array, b: Float64Array): number {
@@ -250,27 +253,23 @@ export function sharedSpikes(a: Float64Array, b: Float64Array): number {
 }
 
 /**
- * 'auto' by measurement of the whole engine: each engine sorts the same slice of the
- * recording twice, alternately (cpu, webgpu, cpu, webgpu: the first run of each also warms up
- * worker threads and pipelines), the better run counts, rate = x real time. The faster engine
- * wins if the two agree on >= 95 % of the spikes both ways; otherwise the CPU (the reference).
+ * 'auto' by measurement of the whole engine: each engine sorts a short warm-up slice (worker
+ * threads, pipeline compilation), then the timed slice of the recording (cpu, webgpu; rate =
+ * x real time of the timed run). The faster engine wins if the two agree on >= 95 % of the
+ * timed slice's spikes both ways; otherwise the CPU (the reference). Short on purpose: the
+ * whole calibration costs about (warm + timed) / rate of each engine.
  */
 export async function calibrateEndToEnd(cpu: SignalProcessor, gpu: SignalProcessor, measure: EndToEndMeasure, workload: string): Promise<Calibration> {
   const t0 = performance.now();
-  const best = [Infinity, Infinity];
-  const runs: SliceRun[] = [];
   const paths = [cpu, gpu];
-  for (let r = 0; r < 2; r++) {
-    for (let i = 0; i < 2; i++) {
-      const run = await measure(paths[i]);
-      runs[i] = run;
-      best[i] = Math.min(best[i], run.seconds / Math.max(run.recordingSeconds, 1e-9));
-    }
-  }
+  for (const p of paths) await measure(p, 'warm');
+  const runs: SliceRun[] = [];
+  for (const p of paths) runs.push(await measure(p, 'timed'));
+  const rate = (r: SliceRun): number => r.recordingSeconds / Math.max(r.seconds, 1e-9);
   const shared = Math.min(sharedSpikes(runs[0].spikes, runs[1].spikes), sharedSpikes(runs[1].spikes, runs[0].spikes));
   return {
-    cpuMBps: 1 / Math.max(best[0], 1e-9),
-    gpuMBps: 1 / Math.max(best[1], 1e-9),
+    cpuMBps: rate(runs[0]),
+    gpuMBps: rate(runs[1]),
     agree: shared >= 0.95,
     worstDiff: 1 - shared,
     endToEnd: true,

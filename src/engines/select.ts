@@ -14,10 +14,10 @@
  *     manages ~0.8x, because the software "GPU" runs on the same cores with far more work per
  *     sample plus copies. A software adapter is therefore never worth it for speed;
  *   - a hardware adapter, when sorting (the pipeline passes `endToEnd`): each whole engine
- *     sorts the same slice of the recording (its first 0.5-3 s, a quarter at most) twice,
- *     alternately; the better run's x real time counts and the faster engine is used, provided
- *     both find >= 95 % of the same spikes (calibrate.ts, calibrateEndToEnd). The WebGPU engine
- *     is judged as it runs, device-resident windows and host clustering included;
+ *     sorts a 250-ms warm-up slice, then the same timed slice of the recording (an eighth of
+ *     it, at most 1 s); the faster end to end (x real time) is used, provided both find >= 95 %
+ *     of the same spikes (calibrate.ts, calibrateEndToEnd). The WebGPU engine is judged as it
+ *     runs, device-resident windows and clustering threads included;
  *   - a hardware adapter otherwise (no slice to sort: a shape only, or a recording under 2 s):
  *     both paths filter the same block (the first <= 500 ms of the
  *     recording given as `workload`, else a synthetic block of that shape; at most 16 MiB of raw

@@ -86,28 +86,33 @@ export async function performSpikeSortingDetailed(
   }
 }
 
-/** Calibration slice for 'auto' on a hardware GPU: a quarter of the recording, 0.5 to 3 s. */
-const CAL_SLICE_MAX_MS = 3000;
-const CAL_SLICE_MIN_MS = 500;
+/** Calibration slices for 'auto' on a hardware GPU: warm-up 250 ms, timed up to 1 s (an eighth of the recording). */
+const CAL_WARM_MS = 250;
+const CAL_SLICE_MAX_MS = 1000;
 
 /**
- * 'auto' on a hardware GPU decides by sorting the same slice (the recording's first
- * 0.5-3 s, one segment) end to end with each whole engine; recordings shorter than 2 s are
- * decided by the filters alone. The slice sorts are discarded.
+ * 'auto' on a hardware GPU decides by sorting the same slices (prefixes of the recording, one
+ * segment each) end to end with each whole engine: a 250-ms warm-up, then the timed slice
+ * (an eighth of the recording, at most 1 s); recordings under 2 s are decided by the filters
+ * alone. The slice sorts are discarded.
  */
 function endToEndCalibration(recording: Recording, opts: ResolvedSortOptions): { endToEnd?: { measure: EndToEndMeasure; sliceLabel: string } } {
   const S = recording.samplesPerMs;
   const totalMs = Math.floor(recording.numSamples / S) - 2;
-  const sliceMs = Math.min(CAL_SLICE_MAX_MS, Math.floor(totalMs / 4));
-  if (sliceMs < CAL_SLICE_MIN_MS) return {};
-  const slice = recording.prefix(Math.min(recording.numSamples, (sliceMs + 2) * S + filterHalo(S)));
-  const sliceOpts: ResolvedSortOptions = { ...opts, minSegmentMs: sliceMs, verbose: false, onProgress: undefined, onWarning: undefined };
+  const timedMs = Math.min(CAL_SLICE_MAX_MS, Math.floor(totalMs / 8));
+  if (timedMs < CAL_WARM_MS) return {};
+  const slice = (ms: number): { rec: Recording; opts: ResolvedSortOptions } => ({
+    rec: recording.prefix(Math.min(recording.numSamples, (ms + 2) * S + filterHalo(S))),
+    opts: { ...opts, minSegmentMs: ms, verbose: false, onProgress: undefined, onWarning: undefined },
+  });
+  const slices = { warm: slice(CAL_WARM_MS), timed: slice(timedMs) };
   return {
     endToEnd: {
-      sliceLabel: `${(sliceMs / 1000).toFixed(1)} s of ${recording.numChannels} ch ${recording.dataType} from the recording`,
-      measure: async (engine) => {
+      sliceLabel: `${(timedMs / 1000).toFixed(1)} s of ${recording.numChannels} ch ${recording.dataType} from the recording`,
+      measure: async (engine, which) => {
+        const { rec, opts: o } = slices[which];
         const t0 = performance.now();
-        const out = await sortTwoPass(slice, sliceOpts, engine, t0, makeRunner(engine, sliceOpts, false, false));
+        const out = await sortTwoPass(rec, o, engine, t0, makeRunner(engine, o, false, false));
         const parts: number[] = [];
         for (const seg of out.sorted.segments) for (const u of seg.spikes) for (const t of u) parts.push(t);
         return { recordingSeconds: out.stats.recordingSeconds, seconds: (performance.now() - t0) / 1000, spikes: Float64Array.from(parts).sort() };

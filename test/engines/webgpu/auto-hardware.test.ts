@@ -79,7 +79,7 @@ describe.skipIf(!gpu.ok)("'auto' with a hardware adapter", () => {
       const line = out.stats.backendDescription;
       console.log(`auto end to end on a disguised ${gpu.name}: ${line}`);
       expect(line).not.toMatch(/\n/);
-      expect(line).toMatch(/x real time end to end.*faster than .*x real time end to end; calibrated on 2\.0 s of 32 ch int16 from the recording in \d+\.\d\d s/);
+      expect(line).toMatch(/x real time end to end.*faster than .*x real time end to end; calibrated on 1\.0 s of 32 ch int16 from the recording in \d+\.\d\d s/);
       expect(out.sorted.info?.engine).toBe(out.stats.backend);
       expect(out.sorted.info?.engineDescription).toBe(line);
       // Only the real sort's device steps are recorded, not the calibration's.
