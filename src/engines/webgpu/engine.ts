@@ -1,6 +1,10 @@
 /**
- * The WebGPU engine's filter: shaders/dog_filter.wgsl + ms_minima.wgsl through GpuFilter,
- * pipelined over chunks, results copied into the caller's window.
+ * The WebGPU engine. Host windows (filterBlocks; pass 1 and the sequential path): the filter
+ * pipelined over chunks, results (minima, and filtered data only where the window holds
+ * samples) copied into the caller's window. Device windows (`resident`, pass 2): each segment
+ * is filtered into a DeviceSegment in GPU memory, its minima taken there, and sorted there by
+ * the WGSL kernels (kernels.ts). One BufferPool owns every GPU buffer of the engine and one
+ * Runner encodes and submits every device step of a segment.
  */
 import { promises as fsp } from 'node:fs';
 import type { Recording } from '../../formats/recording.js';

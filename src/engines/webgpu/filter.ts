@@ -1,9 +1,12 @@
 /**
  * GPU twin of filter.ts + minima.ts: shaders/dog_filter.wgsl and shaders/ms_minima.wgsl.
  * The host uploads one chunk of raw samples (int8/uint8/int16/uint16 as packed file bytes,
- * float32 as is, other types converted once to float32), runs both shaders in one submission
- * and reads filtered data and minima back in one mapping. `submit` / `collect` split the two
- * halves so a caller can keep two chunks in flight (GpuSignalProcessor double-buffers).
+ * float32 as is, other types converted once to float32). Into a host window: both shaders run
+ * in one submission and minima (plus first samples, or the filtered data, when the window
+ * asks for them) come back in one mapping. Into a device window: the filter writes the
+ * window's channel groups in place and nothing comes back (minimaOnDevice follows).
+ * `submit` / `collect` split the two halves so a caller can keep two chunks in flight
+ * (GpuSignalProcessor double-buffers).
  */
 import type { DataType } from '../../formats/dtype.js';
 import { BufferUsage, GpuContext, GpuError, MapModes } from './context.js';
