@@ -5,7 +5,8 @@
  * need. Down: thresholds (once per segment), spike positions, channel lists, the template's
  * minima, affected channels. Up: channel scores, spike positions (detection, matching),
  * candidate waveforms for clustering, amplitude vectors, mean windows, score changes. Nothing
- * is read back per spike; each call is one submission (Runner).
+ * is read back per spike; each call is one unit of the Runner (one submission, shared with
+ * the units other segments in flight request in the same event-loop turn).
  *
  * Precision: the twins' float64 sums are f32 tree sums (scores, score changes) or compensated
  * f32 sums (amplitudes, mean windows) here, equal to the last bits or nearly; gather,
