@@ -1,3 +1,5 @@
+/// <reference types="@webgpu/types" preserve="true" />
+/// <reference types="node" preserve="true" />
 // The public API of spikesift. Re-exports only; each name lives in the module named for its stage.
 
 // Reading recordings and probes

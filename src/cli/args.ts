@@ -61,6 +61,13 @@ export interface ParsedArgs {
   options: Record<string, OptionValue>;
 }
 
+/** The first sentence of a description, lower-cased, for "missing X (what X is)": ".json" is not a sentence end. */
+export function firstSentence(text: string): string {
+  const m = /^(.*?[^.])\.(?:\s|$)/.exec(text);
+  const s = (m ? m[1] : text).trim();
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
 /** True when the command line asks for help anywhere (help wins over every other error). */
 export function wantsHelp(argv: readonly string[]): boolean {
   return argv.includes('--help') || argv.includes('-h');
@@ -145,7 +152,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
 
   for (const opt of spec.options) {
     if (opt.required && options[opt.name] === undefined) {
-      throw new UsageError(`missing required option --${opt.name} ${opt.value ?? ''}`.trimEnd() + ` (${opt.description.split('.')[0].toLowerCase()})`, spec.name);
+      throw new UsageError(`missing required option --${opt.name} ${opt.value ?? ''}`.trimEnd() + ` (${firstSentence(opt.description)})`, spec.name);
     }
   }
 
@@ -153,13 +160,31 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArg
   const variadic = spec.positionals.length > 0 && spec.positionals[spec.positionals.length - 1].variadic;
   if (positionals.length < required.length) {
     const missing = required[positionals.length];
-    throw new UsageError(`missing ${missing.name} (${missing.description.split('.')[0].toLowerCase()})`, spec.name);
+    throw new UsageError(`missing ${missing.name} (${firstSentence(missing.description)})`, spec.name);
   }
   if (!variadic && positionals.length > spec.positionals.length) {
     const extra = positionals.slice(spec.positionals.length).map((p) => `"${p}"`).join(' ');
     throw new UsageError(`unexpected argument ${extra} for "${spec.name}" (it takes ${describeCount(spec.positionals)})`, spec.name);
   }
   return { positionals, options };
+}
+
+/**
+ * For commands parsed with node:util parseArgs, which takes "--duration -5" for a missing
+ * value ("argument is ambiguous"): joins `--name -5` into `--name=-5` for options that take a
+ * value, so a negative number reaches the option's own check ("must be a positive number").
+ */
+export function joinNegativeValues(argv: readonly string[], valueOptions: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i];
+    const next = argv[i + 1];
+    if (w.startsWith('--') && !w.includes('=') && valueOptions.includes(w.slice(2)) && next !== undefined && /^-(\d|\.\d|Infinity|NaN)/.test(next)) {
+      out.push(`${w}=${next}`);
+      i++;
+    } else out.push(w);
+  }
+  return out;
 }
 
 function describeCount(ps: PositionalSpec[]): string {
@@ -248,11 +273,19 @@ export function optFlag(parsed: ParsedArgs, name: string): boolean {
 export interface CliIO {
   out(text: string): void;
   err(text: string): void;
+  /** Writes to stderr as given (no newline added), for a line redrawn on a terminal. */
+  errRaw?(text: string): void;
+  /** stderr is a terminal: progress is redrawn in place rather than printed line by line. */
+  isTTY?: boolean;
 }
 
 export const processIO: CliIO = {
   out: (text) => void process.stdout.write(text.endsWith('\n') ? text : text + '\n'),
   err: (text) => void process.stderr.write(text.endsWith('\n') ? text : text + '\n'),
+  errRaw: (text) => void process.stderr.write(text),
+  get isTTY() {
+    return process.stderr.isTTY === true;
+  },
 };
 
 export interface Command {

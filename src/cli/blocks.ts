@@ -18,6 +18,9 @@ import { defaultMemoryLimit, defaultWorkers } from '../core/params.js';
 import { performSpikeSortingDetailed, type SortOptions } from '../pipeline/perform.js';
 import { UsageError, type CliIO } from './args.js';
 import { blocksFor, writeSortOutputs, type SortOutcome } from './sort-run.js';
+import { reportNotes, type OutputFolder } from './outdir.js';
+import { plural } from './words.js';
+import type { CommandSteps } from './steps.js';
 
 export const BLOCK_FORMAT = 'spikesift.block';
 export const BLOCK_FORMAT_VERSION = 1;
@@ -237,7 +240,7 @@ export async function sortOneBlock(rec: Recording, options: SortOptions, request
     backend: stats.backendDescription,
   };
   writeFileAtomic(blockMetaPath(file), JSON.stringify(meta, null, 2) + '\n');
-  io.out(`sorted block ${index} of ${plan.blocks} in ${seconds.toFixed(2)} s (${stats.backendDescription}): ${sorted.length} units, ${sorted.numSegments} segments; wrote ${file}`);
+  io.out(`sorted block ${index} of ${plan.blocks} in ${seconds.toFixed(2)} s (${stats.backendDescription}): ${plural(sorted.length, 'unit')}, ${plural(sorted.numSegments, 'segment')}; wrote ${file}`);
   return 0;
 }
 
@@ -255,7 +258,7 @@ function listBlocks(indices: number[], blocks: number): string {
  * set of blocks of one plan (in any order), merges them in time order exactly as
  * `sort --blocks N` does, and writes the same outputs as `sort --out DIR`.
  */
-export async function mergeBlocks(files: string[], outDir: string, resultName: string, maxDriftArg: number | undefined, io: CliIO): Promise<number> {
+export async function mergeBlocks(files: string[], outDir: string, resultName: string, maxDriftArg: number | undefined, io: CliIO, target?: OutputFolder, steps?: CommandSteps): Promise<number> {
   const metas: { file: string; meta: BlockMeta }[] = [];
   for (const file of files) {
     try {
@@ -314,10 +317,13 @@ export async function mergeBlocks(files: string[], outDir: string, resultName: s
   }
   const seconds = metas.reduce((s, m) => s + m.meta.seconds, 0);
   const outcome: SortOutcome = { result: merged, backend: `${metas[0].meta.backend}, ${plan.blocks} block(s) sorted separately`, seconds, blocks: plan.blocks };
-  fs.mkdirSync(outDir, { recursive: true });
-  const summary = await writeSortOutputs(outDir, rec, outcome, resultName);
+  // The CLI writes into the staging folder of `target` and moves it into place when complete.
+  const writeDir = target ? target.staging : outDir;
+  fs.mkdirSync(writeDir, { recursive: true });
+  const summary = await writeSortOutputs(writeDir, rec, outcome, resultName, steps);
+  if (target) reportNotes(io, target.commit());
   io.out(
-    `merged ${plan.blocks} blocks of ${rec.binaryFile}: ${summary.units} units, ${summary.totalSpikes} spikes, ${summary.segments} segments ` +
+    `merged ${plural(plan.blocks, 'block')} of ${rec.binaryFile}: ${plural(summary.units, 'unit')}, ${plural(summary.totalSpikes, 'spike')}, ${plural(summary.segments, 'segment')} ` +
       `(${seconds.toFixed(2)} s of block sorting in all); wrote ${path.join(outDir, resultName)}, phy/, spikeinterface/, summary.json`,
   );
   return 0;

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ParameterError } from '../core/errors.js';
+import { joinNegativeValues, processIO, type CliIO } from './args.js';
 import { compareToGroundTruth, formatComparison, type SpikeTrains } from '../groundtruth/compare.js';
 import { loadGroundTruth } from '../groundtruth/types.js';
 
@@ -39,6 +40,9 @@ Example: spikesift compare gt60/ground_truth.json sorted60
 
 class ArgError extends Error {}
 
+/** Options that take a value (so that "--delta-ms -1" reaches the check of its value). */
+const VALUE_OPTIONS = ['delta-ms', 'sampling-frequency', 'json'];
+
 async function loadSorted(arg: string): Promise<SpikeTrains> {
   let stat: fs.Stats;
   try {
@@ -72,9 +76,9 @@ async function loadSorted(arg: string): Promise<SpikeTrains> {
   return json as SpikeTrains;
 }
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIO = processIO): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(help);
+    io.out(help);
     return 0;
   }
   let report;
@@ -83,7 +87,7 @@ export async function run(argv: string[]): Promise<number> {
     let parsed;
     try {
       parsed = parseArgs({
-        args: argv,
+        args: joinNegativeValues(argv, VALUE_OPTIONS),
         allowPositionals: true,
         strict: true,
         options: {
@@ -125,18 +129,18 @@ export async function run(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof ArgError) {
-      process.stderr.write(`spikesift compare: ${e.message}\n`);
+      io.err(`spikesift compare: ${e.message}\n`);
       return 2;
     }
-    process.stderr.write(`spikesift compare: failed: ${(e as Error).message}\n`);
+    io.err(`spikesift compare: failed: ${(e as Error).message}\n`);
     return 1;
   }
   try {
-    process.stdout.write(formatComparison(report));
+    io.out(formatComparison(report));
     if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(report, null, 1));
     return 0;
   } catch (e) {
-    process.stderr.write(`spikesift compare: failed: ${(e as Error).message}\n`);
+    io.err(`spikesift compare: failed: ${(e as Error).message}\n`);
     return 1;
   }
 }

@@ -8,9 +8,12 @@ import path from 'node:path';
 import { writeReport } from '../export/report.js';
 import { generateRecording } from '../groundtruth/generate.js';
 import { Recording } from '../formats/recording.js';
-import { ensureOutDir, optFlag, optNumber, optString, parseArgs, type CliIO, type Command, type CommandSpec } from './args.js';
+import { UsageError, optFlag, optNumber, optString, parseArgs, type CliIO, type Command, type CommandSpec, type ParsedArgs } from './args.js';
 import { accuracyFromGroundTruth } from './report.js';
 import { sortRecording, writeSortOutputs } from './sort-run.js';
+import { OVERWRITE_OPTION, openOutputFolder, reportNotes, writeOutputFile, type OutputFolder } from './outdir.js';
+import { CommandSteps } from './steps.js';
+import { plural } from './words.js';
 
 export const DEMO_DEFAULTS = Object.freeze({ preset: 'poly64', duration: 20, seed: 1, driftRate: 1.5, jumpUm: 10, minSegmentLength: 5 });
 
@@ -19,7 +22,9 @@ export const spec: CommandSpec = {
   summary: `Generate a small drifting recording with known spikes (${DEMO_DEFAULTS.preset} probe, ${DEMO_DEFAULTS.duration} s, ${DEMO_DEFAULTS.driftRate} µm/s drift plus a ${DEMO_DEFAULTS.jumpUm} µm jump), sort it, compare it to the ground truth and write report.html. Prints accuracy, speed and where everything is.`,
   positionals: [],
   options: [
-    { name: 'out', kind: 'string', value: 'DIR', description: 'Folder for the recording, the sorting outputs and report.html.', defaultText: 'a new folder under the system temp dir' },
+    { name: 'out', kind: 'string', value: 'DIR', description: 'Keep the recording, the sorting outputs and report.html in this folder (a folder with a previous demo is refused unless --overwrite).', defaultText: 'a temporary folder, removed at the end unless --keep' },
+    { name: 'keep', kind: 'flag', description: 'Keep the temporary folder (without --out) and print where it is.' },
+    OVERWRITE_OPTION,
     { name: 'duration', kind: 'number', value: 'S', greaterThan: 0, description: 'Seconds of recording to generate.', defaultText: String(DEMO_DEFAULTS.duration) },
     { name: 'preset', kind: 'string', value: 'PROBE', choices: ['linear32', 'poly64', 'np384'], description: 'Probe layout of the generated recording.', defaultText: DEMO_DEFAULTS.preset },
     { name: 'seed', kind: 'integer', value: 'N', description: 'Seed of the generator (same seed, same recording).', defaultText: String(DEMO_DEFAULTS.seed) },
@@ -32,22 +37,36 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   const parsed = parseArgs(spec, argv);
   const quiet = optFlag(parsed, 'quiet');
   const outOpt = optString(parsed, 'out');
+  const keep = outOpt !== undefined || optFlag(parsed, 'keep');
+  const overwrite = optFlag(parsed, 'overwrite');
+  if (outOpt !== undefined && fs.existsSync(path.join(outOpt, 'recording')) && !overwrite) {
+    throw new UsageError(`--out "${outOpt}" already holds a previous demo (${path.join(outOpt, 'recording')}); pass another folder, or add --overwrite to replace it`, 'demo');
+  }
   const out = outOpt ?? fs.mkdtempSync(path.join(os.tmpdir(), 'spikesift-demo-'));
-  ensureOutDir(out, 'demo');
-  const duration = optNumber(parsed, 'duration') ?? DEMO_DEFAULTS.duration;
-  const say = (line: string) => {
-    if (!quiet) io.err(line);
-  };
+  const sortedDir = path.join(out, 'sorted');
+  // Refused here, before anything is generated, when it holds a previous result.
+  const target = openOutputFolder(sortedDir, 'sort', 'demo', { overwrite, option: '--out' });
+  const steps = new CommandSteps(io, quiet);
+  try {
+    return await demo(parsed, out, target, steps, keep, overwrite, quiet, io);
+  } finally {
+    target.abort();
+    if (!keep) fs.rmSync(out, { recursive: true, force: true });
+  }
+}
 
-  say(`generating ${duration} s on a ${optString(parsed, 'preset') ?? DEMO_DEFAULTS.preset} probe in ${out} ...`);
-  const gen = await generateRecording({
+async function demo(parsed: ParsedArgs, out: string, target: OutputFolder, steps: CommandSteps, keep: boolean, overwrite: boolean, quiet: boolean, io: CliIO): Promise<number> {
+  const duration = optNumber(parsed, 'duration') ?? DEMO_DEFAULTS.duration;
+  const preset = (optString(parsed, 'preset') ?? DEMO_DEFAULTS.preset) as 'poly64';
+  if (overwrite) fs.rmSync(path.join(out, 'recording'), { recursive: true, force: true });
+  const gen = await steps.step(`generating ${duration} s on a ${preset} probe`, () => generateRecording({
     out: path.join(out, 'recording'),
-    preset: (optString(parsed, 'preset') ?? DEMO_DEFAULTS.preset) as 'poly64',
+    preset,
     duration,
     seed: optNumber(parsed, 'seed') ?? DEMO_DEFAULTS.seed,
     drift: { rate: DEMO_DEFAULTS.driftRate, jumps: [{ time: duration * 0.6, um: DEMO_DEFAULTS.jumpUm }] },
-  });
-  say(`  ${gen.summary.numUnits} units, ${gen.summary.numSpikes} spikes, SNR ${gen.summary.snr ? `${gen.summary.snr.min.toFixed(1)}-${gen.summary.snr.max.toFixed(1)}` : 'n/a'} (${gen.summary.seconds.toFixed(1)} s)`);
+  }));
+  if (!quiet) io.err(`  ${plural(gen.summary.numUnits, 'unit')}, ${plural(gen.summary.numSpikes, 'spike')}, SNR ${gen.summary.snr ? `${gen.summary.snr.min.toFixed(1)}-${gen.summary.snr.max.toFixed(1)}` : 'n/a'}`);
 
   const rec = new Recording({
     binaryFile: gen.binaryFile,
@@ -56,7 +75,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     samplingFrequency: gen.samplingFrequency,
     numSamples: gen.numSamples,
   });
-  say('sorting ...');
   const backend = optString(parsed, 'backend') as 'auto' | 'webgpu' | 'cpu' | undefined;
   const outcome = await sortRecording(
     rec,
@@ -65,13 +83,12 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     quiet,
     io,
   );
-  const sortedDir = path.join(out, 'sorted');
-  ensureOutDir(sortedDir, 'demo');
-  const summary = await writeSortOutputs(sortedDir, rec, outcome);
+  const summary = await writeSortOutputs(target.staging, rec, outcome, undefined, steps);
+  reportNotes(io, target.commit());
 
   const acc = await accuracyFromGroundTruth(gen.groundTruthFile, outcome.result);
   const reportFile = path.join(out, 'report.html');
-  writeReport(reportFile, {
+  reportNotes(io, await writeOutputFile(reportFile, 'demo', { overwrite }, (tmp) => steps.step('writing the report', () => writeReport(tmp, {
     result: outcome.result,
     recording: rec,
     accuracy: acc,
@@ -81,18 +98,23 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       'sorting time': `${outcome.seconds.toFixed(2)} s (${(summary.recordingSeconds / outcome.seconds).toFixed(1)} x real time)`,
       recording: gen.binaryFile,
     },
-  });
+  }))));
 
   io.out(acc.table.trimEnd());
   io.out('');
   for (const line of acc.headline ?? []) io.out(line);
   io.out(
-    `speed: sorted ${summary.recordingSeconds.toFixed(1)} s x ${rec.numChannels} channels in ${outcome.seconds.toFixed(2)} s ` +
+    `speed: sorted ${summary.recordingSeconds.toFixed(1)} s x ${plural(rec.numChannels, 'channel')} in ${outcome.seconds.toFixed(2)} s ` +
       `(${(summary.recordingSeconds / outcome.seconds).toFixed(1)} x real time) on ${outcome.backend}`,
   );
-  io.out(`found ${summary.units} units (${summary.totalSpikes} spikes) in ${summary.segments} segments; ground truth has ${gen.summary.numUnits} units`);
-  io.out(`report: ${reportFile}`);
-  io.out(`outputs: ${sortedDir} (result.spikesift, phy/, spikeinterface/, summary.json); recording: ${gen.dir}`);
+  io.out(`found ${plural(summary.units, 'unit')} (${plural(summary.totalSpikes, 'spike')}) in ${plural(summary.segments, 'segment')}; ground truth has ${plural(gen.summary.numUnits, 'unit')}`);
+  if (keep) {
+    io.out(`report: ${reportFile}`);
+    io.out(`outputs: ${path.join(out, 'sorted')} (result.spikesift, phy/, spikeinterface/, summary.json); recording: ${gen.dir}`);
+    steps.finish(`wrote ${out}${path.sep} (recording/, sorted/, report.html)`);
+  } else {
+    steps.finish(`nothing kept (the temporary folder is removed); pass --keep or --out DIR to keep the recording, the outputs and report.html`);
+  }
   return 0;
 }
 

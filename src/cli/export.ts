@@ -3,8 +3,11 @@
 import path from 'node:path';
 import { exportPhy } from '../export/phy.js';
 import { exportSpikeInterface } from '../export/spikeinterface.js';
-import { RECORDING_OPTIONS, ensureOutDir, loadResult, optNumber, optString, parseArgs, type CliIO, type Command, type CommandSpec, type OptionSpec } from './args.js';
+import { RECORDING_OPTIONS, loadResult, optFlag, optNumber, optString, parseArgs, type CliIO, type Command, type CommandSpec, type OptionSpec } from './args.js';
 import { optionalRecording } from './format-recording.js';
+import { OVERWRITE_OPTION, openOutputFolder, reportNotes } from './outdir.js';
+import { CommandSteps } from './steps.js';
+import { plural } from './words.js';
 
 /** --recording and its description; probe and rate default to the result's. */
 export const OPTIONAL_RECORDING_OPTIONS: OptionSpec[] = [
@@ -30,7 +33,8 @@ open with spikeinterface.core.NumpyFolderSorting(folder).`,
   positionals: [{ name: 'RESULT', description: 'A saved result.spikesift or the output folder of sort/merge.' }],
   options: [
     { name: 'format', kind: 'string', value: 'FORMAT', choices: ['phy', 'spikeinterface'], required: true, description: 'Output format.' },
-    { name: 'out', kind: 'string', value: 'DIR', required: true, description: 'Output folder (created if needed; files of the same names are replaced).' },
+    { name: 'out', kind: 'string', value: 'DIR', required: true, description: 'Output folder (created if needed). A folder that holds a previous export is refused unless --overwrite is given; so is the folder of RESULT.' },
+    OVERWRITE_OPTION,
     { name: 'waveform-spikes', kind: 'integer', value: 'N', min: 1, description: 'Spikes averaged per unit for Phy templates.', defaultText: '100' },
     ...OPTIONAL_RECORDING_OPTIONS,
   ],
@@ -38,17 +42,27 @@ open with spikeinterface.core.NumpyFolderSorting(folder).`,
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const parsed = parseArgs(spec, argv);
+  const steps = new CommandSteps(io, false);
   const resultArg = parsed.positionals[0];
   const result = await loadResult(resultArg, 'export');
   const recording = await optionalRecording(resultArg, parsed, result, 'export', io);
   const out = optString(parsed, 'out')!;
-  ensureOutDir(out, 'export');
-  if (optString(parsed, 'format') === 'phy') {
-    const s = exportPhy(result, out, { recording, maxSpikesPerUnit: optNumber(parsed, 'waveform-spikes') });
-    io.out(`wrote a Phy folder ${out}: ${s.numUnits} units, ${s.numSpikes} spikes, templates from ${s.templateSource === 'recording' ? 'the recording' : 'the amplitude vectors (no recording)'}; open with: phy template-gui ${path.join(out, 'params.py')}`);
-  } else {
-    const s = exportSpikeInterface(result, out, { origin: recording?.recordingOffset, gainToMicrovolts: recording?.gainToMicrovolts });
-    io.out(`wrote a SpikeInterface folder ${out}: ${s.numUnits} units, ${s.numSpikes} spikes; open with spikeinterface.core.NumpyFolderSorting("${out}")`);
+  const format = optString(parsed, 'format') === 'phy' ? 'phy' : 'spikeinterface';
+  const inputs = [resultArg, ...(recording ? [recording.binaryFile] : [])];
+  const target = openOutputFolder(out, format, 'export', { overwrite: optFlag(parsed, 'overwrite'), inputs });
+  try {
+    if (format === 'phy') {
+      const s = await steps.step('writing the Phy folder', () => exportPhy(result, target.staging, { recording, maxSpikesPerUnit: optNumber(parsed, 'waveform-spikes') }));
+      reportNotes(io, target.commit());
+      io.out(`wrote a Phy folder ${out}: ${plural(s.numUnits, 'unit')}, ${plural(s.numSpikes, 'spike')}, templates from ${s.templateSource === 'recording' ? 'the recording' : 'the amplitude vectors (no recording)'}; open with: phy template-gui ${path.join(out, 'params.py')}`);
+    } else {
+      const s = await steps.step('writing the SpikeInterface folder', () => exportSpikeInterface(result, target.staging, { origin: recording?.recordingOffset, gainToMicrovolts: recording?.gainToMicrovolts }));
+      reportNotes(io, target.commit());
+      io.out(`wrote a SpikeInterface folder ${out}: ${plural(s.numUnits, 'unit')}, ${plural(s.numSpikes, 'spike')}; open with spikeinterface.core.NumpyFolderSorting("${out}")`);
+    }
+    steps.finish(`wrote ${out}${path.sep}`);
+  } finally {
+    target.abort();
   }
   return 0;
 }

@@ -2,6 +2,8 @@
 
 import { parseArgs } from 'node:util';
 import { ParameterError } from '../core/errors.js';
+import { joinNegativeValues, processIO, type CliIO } from './args.js';
+import { plural } from './words.js';
 import { loadProbe } from '../formats/probe.js';
 import { generateRecording, type GenerateOptions } from '../groundtruth/generate.js';
 import { PROBE_PRESETS, type ProbePreset } from '../groundtruth/probes.js';
@@ -32,7 +34,7 @@ Options:
   --seed N                  Non-negative integer seed. Default 0.
   --noise UV                Broadband noise sd in µV. Default 10.
   --drift UM_PER_S          Gradual drift of all units along the probe (µm/s, + = towards
-                            larger y; write a negative value as --drift=-2). Default 0.
+                            larger y, - = towards smaller y). Default 0.
   --jump T:UM               Abrupt drift of UM µm at time T s; repeat for several jumps.
   --non-rigid F             Depth-dependent drift in [0, 1]: units at the top of the probe
                             move (1 + F) times, at the bottom (1 - F) times as far. Default 0.
@@ -58,6 +60,10 @@ Example: spikesift generate --preset np384 --duration 60 --drift 1 --jump 30:20 
 
 class ArgError extends Error {}
 
+/** Options that take a value (so that "--drift -2" is read as the value -2). */
+const VALUE_OPTIONS = ['out', 'preset', 'probe', 'duration', 'sampling-frequency', 'units', 'seed', 'noise', 'drift', 'jump', 'non-rigid', 'dtype', 'scale', 'offset',
+  'snr', 'rates', 'background', 'burst-fraction', 'pair-fraction', 'noise-correlation', 'lfp', 'dc'];
+
 function number(name: string, v: string | undefined, check: (x: number) => boolean, rule: string): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
@@ -74,9 +80,9 @@ function pair(name: string, v: string | undefined): [number, number] | undefined
   return parts as [number, number];
 }
 
-export async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[], io: CliIO = processIO): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(help);
+    io.out(help);
     return 0;
   }
   let options: GenerateOptions;
@@ -85,7 +91,7 @@ export async function run(argv: string[]): Promise<number> {
     let parsed;
     try {
       parsed = parseArgs({
-        args: argv,
+        args: joinNegativeValues(argv, VALUE_OPTIONS),
         allowPositionals: false,
         strict: true,
         options: {
@@ -157,43 +163,50 @@ export async function run(argv: string[]): Promise<number> {
     for (const k of Object.keys(options) as (keyof GenerateOptions)[]) if (options[k] === undefined) delete options[k];
   } catch (e) {
     if (e instanceof ArgError) {
-      process.stderr.write(`spikesift generate: ${e.message}\n`);
+      io.err(`spikesift generate: ${e.message}\n`);
       return 2;
     }
     throw e;
   }
   try {
-    // Progress only on a terminal, so scripts and logs get the summary alone.
-    const showProgress = !quiet && process.stderr.isTTY === true;
+    // Progress redrawn on a terminal; in logs one line per 10 %.
+    const tty = io.isTTY === true && io.errRaw !== undefined;
     let lastPct = -1;
-    if (showProgress) {
+    if (!quiet) {
       options.onProgress = ({ doneSamples, totalSamples }) => {
-        const pct = Math.floor((100 * doneSamples) / totalSamples);
-        if (pct !== lastPct) { lastPct = pct; process.stderr.write(`\rgenerating ${pct}%`); }
+        const pct = Math.floor((100 * doneSamples) / totalSamples / (tty ? 1 : 10)) * (tty ? 1 : 10);
+        if (pct === lastPct) return;
+        lastPct = pct;
+        if (tty) io.errRaw!(`\rgenerating ${pct}%`);
+        else io.err(`generating: ${pct}%`);
       };
     }
+    if (!quiet && !tty) {
+      lastPct = 0;
+      io.err('generating: 0%');
+    }
     const r = await generateRecording(options);
-    if (showProgress) process.stderr.write('\r\x1b[K');
+    if (!quiet && tty) io.errRaw!('\r\x1b[K');
     if (!quiet) {
       const s = r.summary;
       const lines = [
         `wrote ${r.dir}: ${r.numChannels} channels x ${r.numSamples} samples (${(r.numSamples / r.samplingFrequency).toFixed(3)} s at ${r.samplingFrequency} Hz, ${r.dataType}) in ${s.seconds.toFixed(1)} s`,
-        `${s.numUnits} units (${s.numSpikes} spikes), ${s.numBackgroundUnits} background units` +
+        `${plural(s.numUnits, 'unit')} (${plural(s.numSpikes, 'spike')}), ${plural(s.numBackgroundUnits, 'background unit')}` +
           (s.snr ? `, SNR ${s.snr.min.toFixed(1)}..${s.snr.max.toFixed(1)} (median ${s.snr.median.toFixed(1)})` : '') +
           `, rates ${s.firingRate.min.toFixed(1)}..${s.firingRate.max.toFixed(1)} Hz (median ${s.firingRate.median.toFixed(1)})` +
-          (s.numAboveDefaultThreshold !== null ? `; ${s.numAboveDefaultThreshold} units reach the default detection threshold` : ''),
+          (s.numAboveDefaultThreshold !== null ? `; ${s.numAboveDefaultThreshold === 1 ? '1 unit reaches' : `${s.numAboveDefaultThreshold} units reach`} the default detection threshold` : ''),
         `sort:    spikesift sort ${r.binaryFile} --probe ${r.probeFile} --sampling-frequency ${r.samplingFrequency} --dtype ${r.dataType} --detection-polarity ${+r.detectionPolarity.toPrecision(6)} --out OUT`,
         `compare: spikesift compare ${r.groundTruthFile} OUT`,
       ];
-      process.stdout.write(lines.join('\n') + '\n');
+      io.out(lines.join('\n') + '\n');
     }
     return 0;
   } catch (e) {
     if (e instanceof ParameterError) {
-      process.stderr.write(`spikesift generate: ${e.message}\n`);
+      io.err(`spikesift generate: ${e.message}\n`);
       return 2;
     }
-    process.stderr.write(`spikesift generate: failed: ${(e as Error).message}\n`);
+    io.err(`spikesift generate: failed: ${(e as Error).message}\n`);
     return 1;
   }
 }

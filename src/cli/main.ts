@@ -8,7 +8,7 @@ import { UsageError, asUsageError, formatHelp, processIO, wantsHelp, type CliIO,
 
 /** A command written elsewhere in the project as `run(argv): Promise<number>` plus a `help` text. */
 interface ExternalCommand {
-  run(argv: string[]): Promise<number>;
+  run(argv: string[], io?: CliIO): Promise<number>;
   help: string;
 }
 
@@ -110,7 +110,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO): Pr
     return 0;
   }
   try {
-    return loaded.kind === 'own' ? await loaded.command.run(rest, io) : await loaded.command.run(rest);
+    return loaded.kind === 'own' ? await loaded.command.run(rest, io) : await loaded.command.run(rest, io);
   } catch (e0) {
     const e = asUsageError(e0, name);
     if (e instanceof UsageError) {

@@ -4,15 +4,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { mergeRecordings } from '../result/merge.js';
-import { RESULT_FILE, UsageError, ensureOutDir, loadResult, optFlag, optNumber, optString, parseArgs, resolveResultPath, summarize, type CliIO, type Command, type CommandSpec } from './args.js';
+import { RESULT_FILE, UsageError, loadResult, optFlag, optNumber, optString, parseArgs, resolveResultPath, summarize, type CliIO, type Command, type CommandSpec } from './args.js';
+import { OVERWRITE_OPTION, openOutputFolder, reportNotes } from './outdir.js';
+import { CommandSteps } from './steps.js';
+import { plural } from './words.js';
 
 export const spec: CommandSpec = {
   name: 'merge',
   summary: 'Merge saved results that follow each other in time on the same probe (e.g. files sorted separately with --recording-offset placing them on one time line). Cluster ids of the merged result are those of the first RESULT. Writes OUT/result.spikesift and OUT/summary.json.',
   positionals: [{ name: 'RESULT', variadic: true, description: 'Saved results (result.spikesift files or sort output folders), in any order (they are joined in time order), at least two; or the block-*.spikesift files of spikesift sort --blocks.' }],
   options: [
-    { name: 'out', kind: 'string', value: 'DIR', required: true, description: 'Output folder (created if needed), or a FILE.spikesift path for the result (the other files go beside it).' },
+    { name: 'out', kind: 'string', value: 'DIR', required: true, description: 'Output folder (created if needed), or a FILE.spikesift path for the result (the other files go beside it). A folder that holds a previous result is refused unless --overwrite is given.' },
     { name: 'max-drift', kind: 'number', value: 'UM', min: 0, description: 'Largest drift in µm searched at each junction (rounded to a multiple of 5).', defaultText: '30' },
+    OVERWRITE_OPTION,
     { name: 'allow-gaps', kind: 'flag', description: 'Accept results with time between them (recordings that do not follow each other directly); without it a gap is refused as a missing piece.' },
   ],
   details: `Block results (spikesift sort --blocks N --block I) must be the complete set of one sort; merging them
@@ -23,6 +27,7 @@ equal to sort --blocks N.
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const parsed = parseArgs(spec, argv);
+  const steps = new CommandSteps(io, false);
   const outArg = optString(parsed, 'out')!;
   // `--out DIR/result.spikesift` names the file; everything else is a folder.
   const out = outArg.endsWith('.spikesift') ? path.dirname(outArg) : outArg;
@@ -35,8 +40,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       const other = files.find((f) => !isBlockResult(f));
       throw new UsageError(`${other} is not a block result but ${blockFiles[0]} is; merge block results (with their block-I.json) separately from other results`, 'merge');
     }
-    ensureOutDir(out, 'merge');
-    return mergeBlocks(files, out, resultName, optNumber(parsed, 'max-drift'), io);
+    // Block results are merged into the folder that holds them (spikesift slurm's layout).
+    const target = openOutputFolder(out, 'sort', 'merge', { overwrite: optFlag(parsed, 'overwrite') });
+    try {
+      const code = await mergeBlocks(files, out, resultName, optNumber(parsed, 'max-drift'), io, target, steps);
+      steps.finish(`wrote ${path.join(out, resultName)}, ${path.join(out, 'phy')}/, ${path.join(out, 'spikeinterface')}/, ${path.join(out, 'summary.json')}`);
+      return code;
+    } finally {
+      target.abort();
+    }
   }
   if (parsed.positionals.length < 2) {
     throw new UsageError(`merge needs at least two RESULT arguments, got ${parsed.positionals.length}`, 'merge');
@@ -66,11 +78,17 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     // Incompatible inputs (other probe, overlapping times) are a problem with the arguments.
     throw new UsageError(`cannot merge ${loaded.map((l) => l.arg).join(', ')}: ${(e as Error).message}`, 'merge');
   }
-  ensureOutDir(out, 'merge');
-  await merged.save(path.join(out, resultName));
-  const summary = summarize(merged, { seconds: 0, backend: 'merge', blocks: results.length, files: { result: resultName } });
-  fs.writeFileSync(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-  io.out(`merged ${results.length} results: ${merged.length} units over ${merged.numSegments} segments, ${summary.totalSpikes} spikes; wrote ${path.join(out, resultName)}`);
+  const target = openOutputFolder(out, 'sort', 'merge', { overwrite: optFlag(parsed, 'overwrite'), inputs: files });
+  try {
+    await merged.save(path.join(target.staging, resultName));
+    const summary = summarize(merged, { seconds: 0, backend: 'merge', blocks: results.length, files: { result: resultName } });
+    fs.writeFileSync(path.join(target.staging, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+    reportNotes(io, target.commit());
+    io.out(`merged ${plural(results.length, 'result')}: ${plural(merged.length, 'unit')} over ${plural(merged.numSegments, 'segment')}, ${plural(summary.totalSpikes, 'spike')}; wrote ${path.join(out, resultName)}`);
+    steps.finish(`wrote ${path.join(out, resultName)}, ${path.join(out, 'summary.json')}`);
+  } finally {
+    target.abort();
+  }
   return 0;
 }
 

@@ -6,9 +6,12 @@ import { writeReport, type AccuracyRow, type ReportAccuracy } from '../export/re
 import { compareToGroundTruth, formatComparison, type ComparisonReport } from '../groundtruth/compare.js';
 import { loadGroundTruth } from '../groundtruth/types.js';
 import type { SortedRecording } from '../result/sorted-recording.js';
-import { loadResult, optNumber, optString, parseArgs, UsageError, type CliIO, type Command, type CommandSpec } from './args.js';
+import { loadResult, resolveResultPath, optFlag, optNumber, optString, parseArgs, UsageError, type CliIO, type Command, type CommandSpec } from './args.js';
 import { optionalRecording } from './format-recording.js';
 import { OPTIONAL_RECORDING_OPTIONS } from './export.js';
+import { OVERWRITE_OPTION, reportNotes, writeOutputFile } from './outdir.js';
+import { CommandSteps } from './steps.js';
+import { plural } from './words.js';
 
 /**
  * Scores `result` against a ground_truth.json and returns the per-unit rows the report draws
@@ -40,7 +43,8 @@ export const spec: CommandSpec = {
   summary: 'Write a self-contained HTML report (no network needed to view it): raster plot with the segments, each unit\'s mean filtered waveform on the probe layout, depth and amplitude over time (drift), firing rates and, with --ground-truth, accuracy per unit.',
   positionals: [{ name: 'RESULT', description: 'A saved result.spikesift or the output folder of sort/merge.' }],
   options: [
-    { name: 'out', kind: 'string', value: 'FILE', required: true, description: 'The HTML file to write.' },
+    { name: 'out', kind: 'string', value: 'FILE', required: true, description: 'The HTML file to write. An existing file is refused unless --overwrite is given.' },
+    OVERWRITE_OPTION,
     { name: 'ground-truth', kind: 'string', value: 'FILE', description: 'ground_truth.json (from spikesift generate) to score the sorting against.' },
     { name: 'title', kind: 'string', value: 'TEXT', description: 'Page title.', defaultText: 'spikesift report' },
     { name: 'waveform-spikes', kind: 'integer', value: 'N', min: 1, description: 'Spikes averaged per unit for the waveforms.', defaultText: '100' },
@@ -65,16 +69,19 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     }
   }
   const out = optString(parsed, 'out')!;
-  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-  writeReport(out, {
-    result,
-    recording,
-    accuracy,
-    title: optString(parsed, 'title'),
-    maxSpikesPerUnit: optNumber(parsed, 'waveform-spikes'),
-    meta: { result: path.resolve(resultArg), ...(recording ? { recording: recording.binaryFile } : {}) },
-  });
-  io.out(`wrote ${out} (${result.length} units)`);
+  const steps = new CommandSteps(io, false);
+  const notes = await writeOutputFile(out, 'report', { overwrite: optFlag(parsed, 'overwrite'), inputs: [resolveResultPath(resultArg, 'report'), ...(recording ? [recording.binaryFile] : []), ...(gtFile ? [gtFile] : [])] }, (tmp) =>
+    steps.step('writing the report', () =>
+      writeReport(tmp, {
+        result,
+        recording,
+        accuracy,
+        title: optString(parsed, 'title'),
+        maxSpikesPerUnit: optNumber(parsed, 'waveform-spikes'),
+        meta: { result: path.resolve(resultArg), ...(recording ? { recording: recording.binaryFile } : {}) },
+      })));
+  reportNotes(io, notes);
+  steps.finish(`wrote ${out} (${plural(result.length, 'unit')})`);
   return 0;
 }
 

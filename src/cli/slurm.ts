@@ -422,7 +422,8 @@ function buildScripts(jobs: Job[], outDir: string, parsed: ParsedArgs, sbatchArg
   m.push(
     '',
     'echo "spikesift: merging the blocks in $out on $(hostname) at $(date -u +%FT%TZ)"',
-    `run_spikesift merge "$out"/block-*.spikesift --out "$out/${RESULT_FILE}"`,
+    // --overwrite: a rerun of the merge replaces the result of the previous one.
+    `run_spikesift merge "$out"/block-*.spikesift --out "$out/${RESULT_FILE}" --overwrite`,
     'status=$?',
     `[ "$status" -ne 0 ] && echo "spikesift: FAILED: merging $out (exit status $status); rerun: ${rerun.replace(/["$`\\]/g, '\\$&')}" >&2`,
     'exit "$status"',

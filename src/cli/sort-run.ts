@@ -10,7 +10,9 @@ import { mergeRecordings } from '../result/merge.js';
 import type { SortedRecording } from '../result/sorted-recording.js';
 import { performSpikeSortingDetailed, type SortOptions } from '../pipeline/perform.js';
 import { SORT_DEFAULTS } from '../core/params.js';
-import { RESULT_FILE, summarize, type SummaryJson, writeRecordingDescription, type CliIO } from './args.js';
+import type { CommandSteps } from './steps.js';
+import { plural } from './words.js';
+import { RESULT_FILE, processIO, summarize, type SummaryJson, writeRecordingDescription, type CliIO } from './args.js';
 
 /**
  * Splits a recording into `n` consecutive blocks of whole ms, each its own Recording over the
@@ -65,7 +67,24 @@ export interface SortOutcome {
 export async function sortRecording(rec: Recording, options: SortOptions, blocksWanted: number, quiet: boolean, io: CliIO): Promise<SortOutcome> {
   const t0 = performance.now();
   if (blocksWanted <= 1) {
-    const { sorted, stats } = await performSpikeSortingDetailed(rec, { ...options, verbose: !quiet, onWarning: (m) => io.err(`warning: ${m}`) });
+    // The library's progress bar writes to process.stderr; another sink (tests, embedding
+    // programs) gets one line per 10 % through it instead.
+    let lastPct = -1;
+    const own = io === processIO;
+    const { sorted, stats } = await performSpikeSortingDetailed(rec, {
+      ...options,
+      verbose: !quiet && own,
+      onWarning: (m) => io.err(`warning: ${m}`),
+      ...(quiet || own ? {} : {
+        onProgress: (p: { doneMs: number; totalMs: number }) => {
+          const pct = p.totalMs > 0 ? Math.floor((100 * p.doneMs) / p.totalMs / 10) * 10 : 0;
+          if (pct !== lastPct) {
+            lastPct = pct;
+            io.err(`sorting: ${pct}%`);
+          }
+        },
+      }),
+    });
     return { result: sorted, backend: stats.backendDescription, seconds: (performance.now() - t0) / 1000, blocks: 1 };
   }
   const { sortInParallel } = await import('../parallel/sort-in-parallel.js');
@@ -94,24 +113,31 @@ export async function sortRecording(rec: Recording, options: SortOptions, blocks
   for (const w of [...inputWarnings(rec, new Float32Array(0), []), ...sortedRateWarnings(result, rec.numChannels, rec.durationSeconds)]) io.err(`warning: ${w}`);
   return {
     result,
-    backend: `${options.backend ?? SORT_DEFAULTS.backend}, ${blocks.length} blocks in worker threads`,
+    backend: `${options.backend ?? SORT_DEFAULTS.backend}, ${plural(blocks.length, 'block')} in worker threads`,
     seconds: (performance.now() - t0) / 1000,
     blocks: blocks.length,
   };
 }
 
-/** Saves the result and writes the Phy and SpikeInterface folders and summary.json into `out`. */
+/**
+ * Saves the result and writes the Phy and SpikeInterface folders and summary.json into `out`
+ * (for the CLI: the staging folder of an OutputFolder). With `steps`, the exports are reported
+ * as steps with their times (they take as long as the sort on large probes).
+ */
 export async function writeSortOutputs(
   out: string,
   rec: Recording,
   outcome: SortOutcome,
   resultName: string = RESULT_FILE,
+  steps?: CommandSteps,
 ): Promise<SummaryJson> {
+  const run = <T>(label: string, fn: () => T | Promise<T>): Promise<T> => (steps ? steps.step(label, fn) : Promise.resolve(fn()));
   const resultFile = path.join(out, resultName);
   await outcome.result.save(resultFile);
   writeRecordingDescription(out, rec);
-  exportPhy(outcome.result, path.join(out, 'phy'), { recording: rec });
-  exportSpikeInterface(outcome.result, path.join(out, 'spikeinterface'), { origin: rec.recordingOffset, gainToMicrovolts: rec.gainToMicrovolts });
+  await run('writing the Phy folder', () => exportPhy(outcome.result, path.join(out, 'phy'), { recording: rec }));
+  await run('writing the SpikeInterface folder', () =>
+    exportSpikeInterface(outcome.result, path.join(out, 'spikeinterface'), { origin: rec.recordingOffset, gainToMicrovolts: rec.gainToMicrovolts }));
   const summary = summarize(outcome.result, {
     seconds: outcome.seconds,
     backend: outcome.backend,
@@ -121,4 +147,3 @@ export async function writeSortOutputs(
   fs.writeFileSync(path.join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   return summary;
 }
-

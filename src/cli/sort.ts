@@ -7,6 +7,9 @@ import { SORT_PARAMETERS } from '../core/params.js';
 import { RECORDING_OPTIONS, RESULT_FILE, UsageError, asUsageError, ensureOutDir, optFlag, optNumber, optString, parseArgs, type CliIO, type Command, type CommandSpec, type OptionSpec, type ParsedArgs } from './args.js';
 import { recordingFromArgs } from './format-recording.js';
 import { sortRecording, writeSortOutputs } from './sort-run.js';
+import { OVERWRITE_OPTION, openOutputFolder, reportNotes } from './outdir.js';
+import { CommandSteps } from './steps.js';
+import { plural } from './words.js';
 
 export { blocksFor, sortRecording, splitIntoBlocks, writeSortOutputs, type SortOutcome } from './sort-run.js';
 
@@ -51,7 +54,8 @@ export const spec: CommandSpec = {
     ...SORT_OPTIONS.filter((o) => o.group !== 'Output'),
     BLOCKS_OPTION,
     BLOCK_OPTION,
-    { name: 'out', kind: 'string', value: 'DIR', required: true, description: 'Output folder (created if needed; files of the same names are replaced).', group: 'Output' },
+    { name: 'out', kind: 'string', value: 'DIR', required: true, description: 'Output folder (created if needed). A folder that holds a previous result is refused unless --overwrite is given; the folder of the recording is refused.', group: 'Output' },
+    OVERWRITE_OPTION,
     ...SORT_OPTIONS.filter((o) => o.group === 'Output'),
   ],
   details: `Example:
@@ -81,6 +85,8 @@ export function sortOptionsFrom(parsed: ParsedArgs): SortOptions {
 
 export async function run(argv: string[], io: CliIO): Promise<number> {
   const parsed = parseArgs(spec, argv);
+  const quiet = optFlag(parsed, 'quiet');
+  const steps = new CommandSteps(io, quiet);
   const rec = await recordingFromArgs(parsed.positionals[0], parsed, 'sort', undefined, (m) => io.err(`warning: ${m}`));
   const options = sortOptionsFrom(parsed);
   try {
@@ -89,23 +95,30 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     throw asUsageError(e, 'sort');
   }
   const out = optString(parsed, 'out')!;
-  ensureOutDir(out, 'sort');
-  const quiet = optFlag(parsed, 'quiet');
   const blockCount = optNumber(parsed, 'blocks');
   const block = optNumber(parsed, 'block');
   if (block !== undefined) {
     if (blockCount === undefined) throw new UsageError('--block needs --blocks N (the number of blocks the recording is cut into)', 'sort');
     if (block >= blockCount) throw new UsageError(`--block must be below --blocks (${blockCount}), got ${block}`, 'sort');
+    // Block tasks write block-I files side by side into one folder (and reruns replace them).
+    ensureOutDir(out, 'sort');
     const { sortOneBlock } = await import('./blocks.js');
     return sortOneBlock(rec, options, blockCount, block, out, quiet, io);
   }
-  const outcome = await sortRecording(rec, options, blockCount ?? 1, quiet, io);
-  const summary = await writeSortOutputs(out, rec, outcome);
-  io.out(
-    `sorted ${summary.recordingSeconds.toFixed(2)} s on ${rec.numChannels} channels${rec.fileChannels !== rec.numChannels ? ` (of ${rec.fileChannels} file columns)` : ''} in ${summary.seconds.toFixed(2)} s (${summary.backend}): ` +
-      `${summary.units} units, ${summary.totalSpikes} spikes, ${summary.segments} segments`,
-  );
-  io.out(`wrote ${path.join(out, RESULT_FILE)}, ${path.join(out, 'phy')}/, ${path.join(out, 'spikeinterface')}/, ${path.join(out, 'summary.json')}`);
+  // Checked before sorting: a refused folder must not cost the sort.
+  const target = openOutputFolder(out, 'sort', 'sort', { overwrite: optFlag(parsed, 'overwrite'), inputs: [rec.binaryFile] });
+  try {
+    const outcome = await sortRecording(rec, options, blockCount ?? 1, quiet, io);
+    const summary = await writeSortOutputs(target.staging, rec, outcome, RESULT_FILE, steps);
+    reportNotes(io, target.commit());
+    io.out(
+      `sorted ${summary.recordingSeconds.toFixed(2)} s on ${plural(rec.numChannels, 'channel')}${rec.fileChannels !== rec.numChannels ? ` (of ${rec.fileChannels} file columns)` : ''} in ${summary.seconds.toFixed(2)} s (${summary.backend}): ` +
+        `${plural(summary.units, 'unit')}, ${plural(summary.totalSpikes, 'spike')}, ${plural(summary.segments, 'segment')}`,
+    );
+    steps.finish(`wrote ${path.join(out, RESULT_FILE)}, ${path.join(out, 'phy')}/, ${path.join(out, 'spikeinterface')}/, ${path.join(out, 'summary.json')}, ${path.join(out, 'recording.json')}`);
+  } finally {
+    target.abort();
+  }
   return 0;
 }
 

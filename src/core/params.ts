@@ -242,6 +242,21 @@ export function closestName(name: string, names: readonly string[]): string | un
   return best !== undefined && bestD <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }
 
+/**
+ * Rejects option names that `fn` does not know, naming the closest valid one: a misspelt
+ * option must not fall back to its default silently. For the library's entry points other than
+ * performSpikeSorting (whose names are SORT_PARAMETERS, checked by validateSortOptions).
+ */
+export function checkOptionNames(fn: string, options: unknown, names: readonly string[]): void {
+  if (options === null || options === undefined || typeof options !== 'object') return;
+  for (const key of Object.keys(options)) {
+    if (names.includes(key)) continue;
+    const near = closestName(key, names);
+    reject(key, (options as Record<string, unknown>)[key],
+      `${fn}: unknown option ${JSON.stringify(key)}${near ? `; did you mean ${JSON.stringify(near)}?` : ''} (valid options: ${names.join(', ')})`);
+  }
+}
+
 /** Type check of one option against its table entry; returns the value or the default. */
 function typed(spec: ParameterSpec, value: unknown): unknown {
   const def = typeof spec.default === 'function' ? spec.default() : spec.default;

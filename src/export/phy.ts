@@ -4,6 +4,7 @@
 // (amplitudes, PC features) and the templates come from one pass over it in time order
 // (phy-features.ts); without it, templates are drawn from the amplitude vectors.
 
+import { checkOptionNames } from '../core/params.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Recording } from '../formats/recording.js';
@@ -136,6 +137,7 @@ function writeIdentity(file: string, C: number): void {
  * spike time minus the recording's recordingOffset (or minus `origin` without a recording).
  */
 export function exportPhy(result: SortingResultLike, outDir: string, options: PhyExportOptions = {}): PhyExportSummary {
+  checkOptionNames('exportPhy', options, ['recording', 'origin', 'maxSpikesPerUnit', 'channelsPerUnit']);
   const rec = options.recording;
   const geometry = result.probeGeometry;
   const C = geometry.length;

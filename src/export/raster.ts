@@ -2,6 +2,7 @@
 // spike, and alternating background bands marking the sorter's segments (as in the original
 // usage guide's plot), time axis in seconds.
 
+import { checkOptionNames } from '../core/params.js';
 import { esc, fmtTick, n2, niceTicks, unitColor } from './svg.js';
 import { validIds, type SortingResultLike } from './types.js';
 
@@ -24,6 +25,7 @@ const MARGIN = { left: 56, right: 12, top: 18, bottom: 40 };
  * drawn once, so the size is bounded by width x units, not by the number of spikes.
  */
 export function rasterPlotSvg(result: SortingResultLike, options: RasterOptions = {}): string {
+  checkOptionNames('rasterPlotSvg', options, ['samplingFrequency', 'width', 'height', 'title']);
   const fsHz = options.samplingFrequency ?? result.samplingFrequency;
   if (!(fsHz > 0)) throw new Error(`samplingFrequency must be a positive number of Hz, got ${fsHz}`);
   const ids = validIds(result);

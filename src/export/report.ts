@@ -3,6 +3,7 @@
 // rates and, with ground truth, accuracy per unit. No network: every picture is inline SVG,
 // the only script is inline and only adds highlighting and a render check.
 
+import { checkOptionNames } from '../core/params.js';
 import fs from 'node:fs';
 import type { Recording } from '../formats/recording.js';
 import { rasterPlotSvg } from './raster.js';
@@ -70,7 +71,7 @@ function probeGlyph(
   channels: number[],
   amp: Float32Array,
   color: string,
-  wave?: { data: Float32Array; nt: number; C: number },
+  wave?: { data: Float32Array; nt: number; C: number; samplingFrequency: number; microvoltsPerUnit: number | null },
 ): string {
   const W = 220;
   const H = 220;
@@ -108,6 +109,18 @@ function probeGlyph(
       }
       parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.2"/>`);
     }
+    // Scale bars, bottom left: the waveform's duration and its largest excursion (in µV when the
+    // recording's format gives the gain, else in the file's filtered units).
+    if (peak > 0) {
+      const ms = (1000 * Math.max(1, wave.nt - 1)) / wave.samplingFrequency;
+      const value = wave.microvoltsPerUnit !== null ? `${+(peak * wave.microvoltsPerUnit).toPrecision(3)} µV` : `${+peak.toPrecision(3)} (filtered units)`;
+      const x0 = 6;
+      const y0 = H - 6;
+      parts.push(`<g class="scale-bar" stroke="#333" stroke-width="1.2" font-family="sans-serif" font-size="9" fill="#333">` +
+        `<line x1="${x0}" y1="${y0}" x2="${n2(x0 + glyphW)}" y2="${y0}"/><line x1="${x0}" y1="${y0}" x2="${x0}" y2="${n2(y0 - glyphH / 2)}"/>` +
+        `<text x="${n2(x0 + glyphW + 3)}" y="${y0 + 3}" stroke="none">${ms.toFixed(1)} ms</text>` +
+        `<text x="${x0 + 3}" y="${n2(y0 - glyphH / 2 + 3)}" stroke="none">${esc(value)}</text></g>`);
+    }
   } else {
     let peak = 0;
     for (const c of channels) peak = Math.max(peak, amp[c]);
@@ -121,10 +134,20 @@ function probeGlyph(
   return parts.join('');
 }
 
+/** How a unit is named everywhere in the report: the sorter's id and the Phy cluster id (exportPhy numbers valid ids 0..n-1 in order). */
+function unitLabel(id: number, phyIndex: number): string {
+  return `unit ${id} (Phy ${phyIndex})`;
+}
+
+/** Colour key of the depth and amplitude charts: one swatch per unit. */
+function legend(series: { color: string; label?: string }[]): string {
+  return '<div class="legend">' + series.map((s) => `<span><i style="background:${s.color}"></i>${esc(s.label ?? '')}</span>`).join('') + '</div>';
+}
+
 /** Generic small line chart: one or more series of (x, y) points. */
 function lineChart(
   series: { points: [number, number][]; color: string; label?: string }[],
-  opts: { width: number; height: number; xLabel: string; yLabel: string; cls: string; xRange?: [number, number] },
+  opts: { width: number; height: number; xLabel: string; yLabel: string; cls: string; xRange?: [number, number]; fromZero?: boolean },
 ): string {
   const { width: W, height: H } = opts;
   const m = { l: 48, r: 10, t: 10, b: 34 };
@@ -140,12 +163,17 @@ function lineChart(
     y0 = 0;
     y1 = 1;
   }
+  // Amplitudes from zero: a change from 23 to 26 must look like the 13 % it is.
+  if (opts.fromZero) {
+    y0 = Math.min(0, y0);
+    y1 = Math.max(0, y1);
+  }
   if (y1 - y0 < 1e-9) {
     y0 -= 1;
     y1 += 1;
   }
   const pad = (y1 - y0) * 0.08;
-  y0 -= pad;
+  if (!opts.fromZero || y0 < 0) y0 -= pad;
   y1 += pad;
   if (x1 <= x0) x1 = x0 + 1;
   const X = (x: number) => m.l + ((x - x0) / (x1 - x0)) * (W - m.l - m.r);
@@ -221,6 +249,8 @@ td.num,th.num{text-align:right}
 .unit.hl{outline:3px solid #f5a623}
 .raster-row{cursor:pointer}
 .note{color:#666;font-size:12px}
+.legend{display:flex;flex-wrap:wrap;gap:4px 12px;font-size:11px;max-width:960px;margin:4px 0 12px}
+.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
 `;
 
 // Records any script error into a DOM attribute before anything else runs, so a headless
@@ -247,6 +277,7 @@ if(card){card.classList.add('hl');card.scrollIntoView({behavior:'smooth',block:'
 
 /** Builds the report page as one HTML string. */
 export function buildReport(input: ReportInput): string {
+  checkOptionNames('buildReport', input, ['result', 'recording', 'waveforms', 'accuracy', 'title', 'meta', 'maxSpikesPerUnit']);
   const { result } = input;
   const geometry = result.probeGeometry;
   const C = geometry.length;
@@ -300,14 +331,15 @@ export function buildReport(input: ReportInput): string {
   const posSeries = ids.map((id, u) => ({
     points: ampVectors[u].map((a, s) => [mids[s], centroid(geometry, a)[1]] as [number, number]).filter((p) => Number.isFinite(p[1])),
     color: unitColor(u),
-    label: `unit ${id}`,
+    label: unitLabel(id, u),
   }));
   html.push(lineChart(posSeries, { width: 470, height: 260, xLabel: 'time (s)', yLabel: 'depth (µm)', cls: 'drift', xRange }));
   const ampSeries = ids.map((id, u) => {
     const b = bestChannel(ampVectors[u]);
-    return { points: ampVectors[u].map((a, s) => [mids[s], a[b]] as [number, number]), color: unitColor(u), label: `unit ${id}` };
+    return { points: ampVectors[u].map((a, s) => [mids[s], a[b]] as [number, number]), color: unitColor(u), label: unitLabel(id, u) };
   });
-  html.push(lineChart(ampSeries, { width: 470, height: 260, xLabel: 'time (s)', yLabel: 'amplitude (best channel)', cls: 'amplitude', xRange }));
+  html.push(lineChart(ampSeries, { width: 470, height: 260, xLabel: 'time (s)', yLabel: 'amplitude (best channel)', cls: 'amplitude', xRange, fromZero: true }));
+  html.push(legend(ampSeries));
 
   html.push('<h2>Firing rates</h2>');
   html.push(barChart(ids.map((id, u) => ({ label: String(id), value: rates[u], color: unitColor(u) })), { width: 960, yLabel: 'rate (Hz)' }));
@@ -336,12 +368,12 @@ export function buildReport(input: ReportInput): string {
     const b = bestChannel(ampVectors[u]);
     const chans = nearestChannels(geometry, b, Math.min(C, 16));
     const color = unitColor(u);
-    const glyph = probeGlyph(geometry, chans, amp, color, waves ? { data: waves.waveforms[u], nt: waves.numSamples, C } : undefined);
+    const glyph = probeGlyph(geometry, chans, amp, color, waves ? { data: waves.waveforms[u], nt: waves.numSamples, C, samplingFrequency: fsHz, microvoltsPerUnit: gain ? gain[b] : null } : undefined);
     const [cx, cy] = centroid(geometry, amp);
-    const ampOverTime = lineChart([ampSeries[u]], { width: 216, height: 110, xLabel: 'time (s)', yLabel: 'amplitude', cls: 'unit-amplitude', xRange });
+    const ampOverTime = lineChart([ampSeries[u]], { width: 216, height: 110, xLabel: 'time (s)', yLabel: 'amplitude', cls: 'unit-amplitude', xRange, fromZero: true });
     const acc = accByUnit.get(id);
     html.push(
-      `<section class="unit" data-unit="${id}" id="unit-${id}"><h3 style="color:${color}">unit ${id}</h3>` +
+      `<section class="unit" data-unit="${id}" id="unit-${id}"><h3 style="color:${color}">${unitLabel(id, u)}</h3>` +
         `<div>${counts[u]} spikes · ${rates[u].toFixed(2)} Hz · best channel ${b} · at (${Number.isFinite(cx) ? cx.toFixed(0) : '?'}, ${Number.isFinite(cy) ? cy.toFixed(0) : '?'}) µm · amplitude ${amp[b].toFixed(1)}${gain ? ` (${(amp[b] * gain[b]).toFixed(0)} µV)` : ''}</div>` +
         (acc ? `<div>GT ${esc(acc.gtUnit)}: accuracy ${acc.accuracy.toFixed(3)}</div>` : '') +
         glyph +

@@ -4,6 +4,7 @@
 // numpysorting_info.json, si_folder.json / provenance.json (the extractor description `load`
 // dispatches on) and properties/ (one .npy of n_units values per unit property).
 
+import { checkOptionNames } from '../core/params.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeNpy, writeNpyStructured } from '../formats/npy.js';
@@ -42,6 +43,7 @@ export function exportSpikeInterface(
   outDir: string,
   options: SpikeInterfaceExportOptions = {},
 ): SpikeInterfaceExportSummary {
+  checkOptionNames('exportSpikeInterface', options, ['origin', 'gainToMicrovolts']);
   const boundaries = result.segmentBoundaries();
   const origin = options.origin ?? (boundaries.length ? boundaries[0][0] : 0);
   const ids = validIds(result);

@@ -3,6 +3,7 @@
 // in time order in one pass (phy-features.ts), each on the requested channels only, and the
 // filter is applied once to each unit's mean raw window (it is linear), not to every spike.
 
+import { checkOptionNames } from '../core/params.js';
 import type { Recording } from '../formats/recording.js';
 import { dogTaps, filterHalo } from '../stages/filter/taps.js';
 import { spikeFeatures } from './phy-features.js';
@@ -55,6 +56,7 @@ export function meanWaveforms(
   ids: readonly number[],
   options: MeanWaveformOptions = {},
 ): MeanWaveforms {
+  checkOptionNames('meanWaveforms', options, ['before', 'after', 'maxSpikesPerUnit', 'filter', 'channels']);
   const S = recording.samplesPerMs;
   const before = options.before ?? S;
   const after = options.after ?? S;

@@ -68,7 +68,8 @@ function checkRows(rows: unknown[], file: string, what: string): number[][] {
     }
     for (const v of row) {
       if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw new Error(`probe file ${file}: row ${c} of ${what} has a non-finite or non-numeric coordinate ${JSON.stringify(v)}`);
+        const shown = typeof v === 'number' ? String(v) : v === null ? 'null' : JSON.stringify(v);
+        throw new Error(`probe file ${file}: row ${c} (channel ${c}) of ${what} has the coordinate ${shown} ([x, y] = [${row.map((x) => (typeof x === 'number' ? String(x) : JSON.stringify(x))).join(', ')}]); every position must be a finite number of µm: fix that row of the probe file`);
       }
     }
     return [row[0] as number, row[1] as number];

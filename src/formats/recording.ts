@@ -146,6 +146,9 @@ export class Recording {
     // Every file offset below is in whole file samples; bytesPerSample is what reads return.
     const bytesPerSample = size * fileChannels;
     const fileSize = stat.size;
+    if (fileSize === 0) {
+      fail('binaryFile', binaryFile, `binaryFile ${describeValue(binaryFile)} is empty (0 bytes): it holds no samples; pass the raw recording file (check the path, or whether the acquisition wrote any data)`);
+    }
     const dataStart = header + sampleOffset * bytesPerSample;
     if (!(dataStart < fileSize)) {
       // Blame header when it alone reaches the end, otherwise the sample offset that pushes past it.
@@ -160,10 +163,14 @@ export class Recording {
     let numSamples: number;
     if (options.numSamples === undefined) {
       if (available % bytesPerSample !== 0) {
-        fail('numSamples', undefined,
-          `numSamples was not given and cannot be inferred: the ${available} bytes after the offset are not a whole number of samples ` +
-          `(${fileChannels} columns x ${size} bytes of ${dataType} = ${bytesPerSample} bytes per sample; ${available % bytesPerSample} bytes left over); ` +
-          `pass numSamples (at most ${wholeSamples}) or check dataType, the channel count and header`);
+        // The usual cause is a probe with fewer or more sites than the file has columns (or the
+        // wrong dtype): name the probe, and the column counts the file size would allow.
+        const fits = [16, 32, 64, 96, 128, 192, 256, 384, 385, 512, 768, 1024, 1536, fileChannels * 2].filter((c) => c !== fileChannels && available % (c * size) === 0);
+        const hint = fits.length ? ` (${available} bytes are a whole number of ${dataType} samples for ${fits.slice(0, 4).join(', ')} columns)` : '';
+        fail(options.fileChannels === undefined ? 'probeGeometry' : 'fileChannels', fileChannels,
+          `the probe has ${fileChannels} sites but the ${available} bytes of ${describeValue(binaryFile)} after the offset are not a whole number of ` +
+          `${fileChannels}-column samples (${fileChannels} x ${size} bytes of ${dataType} = ${bytesPerSample} bytes per sample; ${available % bytesPerSample} bytes left over)${hint}; ` +
+          `pass a probe with one site per file column, or check dataType and header (or pass numSamples, at most ${wholeSamples}, to read only part of the file)`);
       }
       numSamples = wholeSamples;
     } else {

@@ -6,6 +6,7 @@
 // get_redundant_units, get_overmerged_units, get_bad_units). One difference: wellDetected lists
 // GT unit ids (SpikeInterface lists the matched sorted ids; the count is the same).
 
+import { checkOptionNames } from '../core/params.js';
 import { solveAssignment } from '../stages/track/linear-assignment.js';
 import { ParameterError, describeValue } from '../core/errors.js';
 import type { GroundTruthLike } from './types.js';
@@ -173,7 +174,45 @@ function mean(xs: number[]): number {
   return v.length ? v.reduce((s, x) => s + x, 0) / v.length : NaN;
 }
 
+/** What a saved result says about the recording it sorted (SortedRecording has all of it). */
+interface RecordingFacts {
+  numChannels?: number;
+  samplingFrequency?: number;
+  startTime?: () => number;
+  endTime?: () => number;
+}
+
+/**
+ * Refuses a sorting of another recording than the ground truth's: different channel count,
+ * sampling rate, or a time span that does not lie within the ground truth's samples (scores
+ * would be near 0 and look like a failed sort). Checks what both sides carry; plain spike
+ * trains carry nothing and pass.
+ */
+export function checkSameRecording(groundTruth: unknown, sorted: unknown): void {
+  const gt = groundTruth as { numChannels?: number; samplingFrequency?: number; numSamples?: number };
+  const so = sorted as RecordingFacts;
+  const fix = 'score a sorting of the recording this ground truth was generated with (spikesift sort GT_DIR/recording.bin ... --out OUT, then compare GT_DIR/ground_truth.json OUT)';
+  if (typeof gt?.numChannels === 'number' && typeof so?.numChannels === 'number' && gt.numChannels !== so.numChannels) {
+    throw new ParameterError('groundTruth', gt.numChannels,
+      `the ground truth is for a ${gt.numChannels}-channel recording but the sorting has ${so.numChannels} channels: they are not the same recording; ${fix}`);
+  }
+  if (typeof gt?.samplingFrequency === 'number' && typeof so?.samplingFrequency === 'number' && Math.abs(gt.samplingFrequency - so.samplingFrequency) > 1e-6 * gt.samplingFrequency) {
+    throw new ParameterError('groundTruth', gt.samplingFrequency,
+      `the ground truth is sampled at ${gt.samplingFrequency} Hz but the sorting at ${so.samplingFrequency} Hz: they are not the same recording; ${fix}`);
+  }
+  if (typeof gt?.numSamples === 'number' && typeof gt.samplingFrequency === 'number' && typeof so?.endTime === 'function' && typeof so.startTime === 'function') {
+    const start = so.startTime();
+    const end = so.endTime();
+    if (start < 0 || end > gt.numSamples) {
+      const s = (x: number) => `${(x / gt.samplingFrequency!).toFixed(3)} s`;
+      throw new ParameterError('groundTruth', gt.numSamples,
+        `the sorting covers samples ${start} to ${end} (${s(start)} to ${s(end)}) but the ground truth has ${gt.numSamples} samples (${s(gt.numSamples)}): they are not the same recording; ${fix}`);
+    }
+  }
+}
+
 export function compareToGroundTruth(groundTruth: GroundTruthLike | SpikeTrains, sorted: SpikeTrains, opts: CompareOptions = {}): ComparisonReport {
+  checkOptionNames('compareToGroundTruth', opts, ['samplingFrequency', 'deltaMs', 'matchScore', 'chanceScore', 'redundantScore', 'overmergedScore', 'wellDetectedScore', 'snrField', 'snrBins']);
   const gtFs = (groundTruth as GroundTruthLike)?.samplingFrequency;
   const fsIn = opts.samplingFrequency ?? gtFs;
   if (typeof fsIn !== 'number' || !Number.isFinite(fsIn) || fsIn <= 0) {
@@ -181,6 +220,7 @@ export function compareToGroundTruth(groundTruth: GroundTruthLike | SpikeTrains,
       `compareToGroundTruth: samplingFrequency must be a positive number (Hz), received ${describeValue(fsIn)}; pass it when the ground truth does not carry one`);
   }
   const samplingFrequency = fsIn;
+  checkSameRecording(groundTruth, sorted);
   const deltaMs = num('deltaMs', opts.deltaMs, 0.4, (x) => Number.isFinite(x) && x >= 0, 'a non-negative number of ms');
   const scores = {
     matchScore: num('matchScore', opts.matchScore, 0.5, (x) => x >= 0 && x <= 1, 'in [0, 1]'),
@@ -372,7 +412,10 @@ export function formatComparison(report: ComparisonReport): string {
     out.push(table([snrName, 'units', 'well', 'mean accuracy', 'mean recall'],
       report.bySnr.filter((b) => b.count > 0).map((b) => [`${+b.lo.toFixed(2)}-${b.hi === Infinity ? 'inf' : +b.hi.toFixed(2)}`, String(b.count), String(b.wellDetected), f3(b.meanAccuracy), f3(b.meanRecall)])));
   }
-  const list = (name: string, ids: number[]): void => { if (ids.length) out.push(`${name}: ${ids.join(', ')}`); };
+  // "2 false-positive sorted units: ids 7, 9": the count first, so an id list never reads as a count.
+  const list = (name: string, ids: number[]): void => {
+    if (ids.length) out.push(`${ids.length} ${name.replace(/units\b/, ids.length === 1 ? 'unit' : 'units')}: ${ids.length === 1 ? 'id' : 'ids'} ${ids.join(', ')}`);
+  };
   out.push('');
   list('missed GT units', report.missedUnits);
   list('false-positive sorted units', report.falsePositiveUnits);

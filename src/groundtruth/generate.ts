@@ -6,6 +6,7 @@
 // every random draw happens in a fixed order per sample, so the bytes do not depend on the
 // chunk size.
 
+import { checkOptionNames } from '../core/params.js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { endianness } from 'node:os';
@@ -181,6 +182,9 @@ function range(param: string, v: unknown, def: [number, number], minExclusive: n
 }
 
 export function resolveGenerateOptions(o: GenerateOptions): { resolved: ResolvedGenerateOptions; layout: ProbeLayout } {
+  checkOptionNames('generateRecording', o, ['out', 'preset', 'geometry', 'samplingFrequency', 'duration', 'numUnits', 'seed', 'noiseLevel', 'drift', 'dataType', 'scale', 'offset', 'snrRange', 'amplitudeRange', 'firingRateRange', 'burstFraction', 'closePairFraction', 'backgroundUnits', 'backgroundSnrRange', 'noiseCorrelation', 'lfpAmplitude', 'dcOffsetRange', 'chunkSamples', 'onProgress']);
+  // centreY and halfLength: the resolved drift that params.json records (fed back to regenerate).
+  checkOptionNames('generateRecording: drift', o?.drift, ['rate', 'jumps', 'nonRigid', 'centreY', 'halfLength']);
   if (o === null || typeof o !== 'object') fail('options', o, 'must be an object with at least `out`');
   if (typeof o.out !== 'string' || o.out.length === 0) fail('out', o.out, 'must be a non-empty folder path');
   let layout: ProbeLayout;

@@ -290,6 +290,8 @@ async function sortTwoPass(
     opts.onProgress?.({ doneMs, totalMs });
   };
 
+  // The bar from the start: the first segment can take many seconds to scan and sort.
+  progress.update(0);
   try {
     for await (const item of scan.run()) {
       if (failure) break;

@@ -1,6 +1,7 @@
 /**
  * Joining sorted recordings in time and mapping clusters between them (spec §10).
  */
+import { checkOptionNames } from '../core/params.js';
 import { assignClusters, checkMaxDrift } from '../stages/track/assignment.js';
 import { SortedRecording, type SegmentResult } from './sorted-recording.js';
 
@@ -10,6 +11,7 @@ export interface MergeOptions {
 }
 
 function resolveMaxDrift(opts: MergeOptions | undefined, fn: string): number {
+  checkOptionNames(fn, opts, ['maxDrift']);
   if (opts !== undefined && (opts === null || typeof opts !== 'object')) {
     throw new TypeError(`${fn}: options must be an object like { maxDrift: 30 }, received ${String(opts)}`);
   }
@@ -73,6 +75,12 @@ export function mergeRecordings(list: SortedRecording[], opts?: MergeOptions): S
     checkCompatible(first, list[i], 'recording 0', `recording ${i}`, fn);
     const prev = list[i - 1];
     const cur = list[i];
+    // Out of order is not an overlap: say which order they must be in.
+    if (cur.endTime() <= prev.startTime()) {
+      throw new RangeError(
+        `${fn}: recording ${i} ${fmtRange(cur)} comes before recording ${i - 1} ${fmtRange(prev)}: the list is not in time order; pass the results sorted by startTime(), e.g. list.sort((a, b) => a.startTime() - b.startTime())`,
+      );
+    }
     // Touching (end == start) is allowed: blocks cut from one file tile it exactly.
     if (prev.endTime() > cur.startTime()) {
       throw new RangeError(

@@ -162,10 +162,10 @@ describe('info, export, merge and report on saved results', () => {
     const html = fs.readFileSync(out, 'utf8');
     expect(html.match(/data-unit="/g)?.length).toBe(3);
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
-    // A failure while running (here: the output path is a folder) exits 1, not 2.
+    // An output path that is a folder is refused before anything is written (exit 2).
     const fail = await cli('report', file, '--out', dir);
-    expect(fail.code).toBe(1);
-    expect(fail.err).toMatch(/spikesift report: error: .*EISDIR/);
+    expect(fail.code).toBe(2);
+    expect(fail.err).toMatch(/--out ".*" is a folder; pass a file name such as .*report\.html/);
   });
 });
 

@@ -60,7 +60,7 @@ describe('spikesift slurm --dry-run', () => {
     expect(task.out).toMatch(/array task 2: block 2 of 4 of recording\.bin/);
     expect(runTask(sortScript, 4).status).toBe(2);
     expect(runTask(sortScript).err).toMatch(/this is a Slurm array job/);
-    expect(runTask(mergeScript).out).toContain(`merge ${out}/block-*.spikesift --out ${out}/result.spikesift\n`);
+    expect(runTask(mergeScript).out).toContain(`merge ${out}/block-*.spikesift --out ${out}/result.spikesift --overwrite\n`);
   });
 
   it('a failing task names its block, its log and the rerun command', async () => {
@@ -89,7 +89,7 @@ describe('spikesift slurm --dry-run', () => {
     expect(runTask(sortScript, 1).out).toMatch(new RegExp(`--blocks 3 --block 1 --out ${out}/a\\n`));
     const mergeScript = path.join(out, 'slurm', 'merge.sbatch');
     expect(fs.readFileSync(mergeScript, 'utf8')).toContain('#SBATCH --array=0-1\n');
-    expect(runTask(mergeScript, 1).out).toContain(`merge ${out}/b/block-*.spikesift --out ${out}/b/result.spikesift\n`);
+    expect(runTask(mergeScript, 1).out).toContain(`merge ${out}/b/block-*.spikesift --out ${out}/b/result.spikesift --overwrite\n`);
   });
 });
 

@@ -2,10 +2,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { tempFolder } from '../temp-dirs.js';
 import { SortedRecording } from '../../src/result/sorted-recording.js';
 
+/** A temp folder removed when the test file finishes (test/setup-temp.ts). */
 export function tempDir(prefix = 'spikesift-export-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return tempFolder(prefix);
 }
 
 /** 8 sites, 2 columns 32 µm apart, 20 µm pitch. */

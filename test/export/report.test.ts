@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Recording } from '../../src/formats/recording.js';
 import { rasterPlotSvg } from '../../src/export/raster.js';
 import { buildReport } from '../../src/export/report.js';
+import { validIds } from '../../src/export/types.js';
 import { chromiumAvailable, CHROMIUM, renderInChromium } from './chromium.js';
 import { GEOMETRY, buildSorting, tempDir, writeRecording } from './helpers.js';
 
@@ -65,6 +66,18 @@ describe('buildReport', () => {
     expect(html).toContain('class="accuracy"');
     expect(html).toContain('GT 11: accuracy 0.910');
     expect(html).toContain('mean DoG-filtered waveforms');
+    // Units named as exportPhy numbers them (the valid ids in order get Phy ids 0..n-1).
+    expect([...html.matchAll(/<h3[^>]*>unit (\d+) \(Phy (\d+)\)<\/h3>/g)].map((m) => [Number(m[1]), Number(m[2])])).toEqual(validIds(result).map((id, k) => [id, k]));
+    // A legend under the depth and amplitude charts, one swatch per unit.
+    expect(count(html.slice(html.indexOf('class="legend"')), /<span><i style="background:/g)).toBeGreaterThanOrEqual(3);
+    // Amplitude axes start at zero (the overview and every unit's small chart).
+    for (const cls of ['amplitude', 'unit-amplitude']) {
+      const svg = html.slice(html.indexOf(`class="${cls}"`));
+      expect(svg.slice(0, svg.indexOf('</svg>'))).toMatch(/text-anchor="end">0<\/text>/);
+    }
+    // Every waveform glyph has a time and an amplitude scale bar.
+    expect(count(html, /class="scale-bar"/g)).toBe(3);
+    expect(html).toMatch(/>\d+\.\d ms<\/text>.*\(filtered units\)<\/text>/);
     // Self-contained: no external scripts, styles, images or fetches.
     expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=/i);
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);

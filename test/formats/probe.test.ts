@@ -53,7 +53,7 @@ describe('loadProbe', () => {
     await expect(loadProbe(bad)).rejects.toThrow(/bad\.npy: has shape \(2, 3\); expected \(C, 2\)/);
     await expect(loadProbe(put('broken.json', '[[0, 0], '))).rejects.toThrow(/broken\.json: is neither a \.npy file nor valid JSON/);
     await expect(loadProbe(put('row3.json', [[0, 0], [1, 2, 3]]))).rejects.toThrow(/row3\.json: row 1 of the JSON list is of length 3/);
-    await expect(loadProbe(put('str.json', [[0, 'a']]))).rejects.toThrow(/str\.json: row 0 .* non-numeric coordinate "a"/);
+    await expect(loadProbe(put('str.json', [[0, 'a']]))).rejects.toThrow(/str\.json: row 0 \(channel 0\) .* has the coordinate "a" .*finite number of µm/);
     await expect(loadProbe(put('empty.json', []))).rejects.toThrow(/empty\.json: the JSON list is empty/);
     await expect(loadProbe(put('obj.json', { x: 1 }))).rejects.toThrow(/obj\.json: JSON is neither .* \(no 'probes' key\)/);
     await expect(loadProbe(put('nopos.json', { probes: [{}] }))).rejects.toThrow(/nopos\.json: probes\[0\] has no 'contact_positions'/);

@@ -84,8 +84,8 @@ describe('Recording validation', () => {
     expect(new Recording({ ...base, sampleOffset: 9 }).numSamples).toBe(1);
   });
 
-  it('asks for numSamples when the size is not a whole number of samples', () => {
-    expectError({ binaryFile: odd }, 'numSamples', /not a whole number of samples .*1 bytes left over.*pass numSamples \(at most 10\)/);
+  it('blames the probe when the size is not a whole number of samples, and offers numSamples', () => {
+    expectError({ binaryFile: odd }, 'probeGeometry', /the probe has \d+ sites but .* not a whole number of \d+-column samples .*1 bytes left over.*pass a probe with one site per file column.*numSamples, at most 10/);
     expect(new Recording({ ...base, binaryFile: odd, numSamples: 10 }).numSamples).toBe(10);
   });
 

@@ -10,6 +10,8 @@
  */
 // 'webgpu' (Dawn's native addon) is loaded on first use, not at import: the CPU backend must
 // keep working where the addon cannot load (unsupported platform, old glibc).
+import { withNativeStderrCaptured } from './native-stderr.js';
+
 type WebGpuModule = { create(options: string[]): GPU; globals: object };
 
 /** Thrown when WebGPU is requested but cannot be used; the message says what to install. */
@@ -113,7 +115,8 @@ export function probeAdapter(): Promise<AdapterProbe> {
         if (!requester) return { adapter: null, name: 'none', isSoftware: false, reason: (e as Error).message };
       }
       try {
-        adapter = requester ? await requester() : await (await rootGpu()).requestAdapter({ powerPreference: 'high-performance' });
+        // The first request enumerates the Vulkan devices, where Dawn prints its limit warnings.
+        adapter = requester ? await requester() : await withNativeStderrCaptured(async () => (await rootGpu()).requestAdapter({ powerPreference: 'high-performance' }));
       } catch (e) {
         return { adapter: null, name: 'none', isSoftware: false, reason: `requesting a WebGPU adapter failed: ${(e as Error).message}` };
       }
