@@ -104,6 +104,9 @@ export async function mapStaging(staging: GPUBuffer, size: number, consume: (byt
   }
 }
 
+/** Idle staging buffers kept for reuse at most (bytes). */
+const STAGING_KEEP_BYTES = 256 * 1024 * 1024;
+
 /**
  * The one owner of an engine's GPU buffers: scratch buffers reused by role (grown, never
  * shrunk), uploads into them, MAP_READ staging buffers lent out for one readback at a time,
@@ -170,7 +173,10 @@ export class BufferPool {
   }
 
   releaseStaging(b: GPUBuffer): void {
-    if (this.freeStaging.length >= 8) {
+    // A few kept for reuse, within STAGING_KEEP_BYTES: a large candidate readback must not
+    // leave hundreds of MiB of idle staging behind (they count against gpuMemoryLimit's reserve).
+    const kept = this.freeStaging.reduce((acc, x) => acc + x.size, 0);
+    if (this.freeStaging.length >= 8 || kept + b.size > STAGING_KEEP_BYTES) {
       b.destroy();
       this.count(-b.size);
       return;
