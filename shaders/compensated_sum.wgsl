@@ -10,3 +10,9 @@ fn csum_add(acc: vec2<f32>, x: f32) -> vec2<f32> {
   }
   return vec2<f32>(t, c);
 }
+
+// Two compensated sums merged into one.
+fn csum_merge(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  let t = csum_add(a, b.x);
+  return vec2<f32>(t.x, t.y + b.y);
+}

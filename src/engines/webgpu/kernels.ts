@@ -195,7 +195,7 @@ export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
           return {
             kind: 'dispatch',
             dispatch: {
-              program: PROGRAMS.meanWindows, uniforms: u, workgroups: groupsFor(PROGRAMS.meanWindows, p.ks.length * W4),
+              program: PROGRAMS.meanWindows, uniforms: u, workgroups: p.ks.length * W4,   // one workgroup per output value
               buffers: [p.group.data, sp, pool.upload(`${seg.id} mean pairs ${gi}`, pairs(p.ks, p.cs.map((c) => c - p.group.c0))), out],
             },
           };
