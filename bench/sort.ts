@@ -3,15 +3,15 @@
  * 384-channel probes at 30 kHz per backend, with a stage breakdown and peak memory, as a
  * markdown table on stdout (the integrator copies it to bench/RESULTS.md).
  *
- *   npm run bench:sort -- [--seconds N] [--channels 32,64,128,384,1536] [--workers 1,default] [--backend cpu,webgpu,webgpu-kernels,auto]
+ *   npm run bench:sort -- [--seconds N] [--channels 32,64,128,384,1536] [--workers 1,default] [--backend cpu,webgpu,auto]
  *                         [--min-segment S] [--baseline DIR] [--keep]
  *
  * --workers: rows per worker count ("default" = the library's default, all available cores).
  * --baseline DIR: also sort each recording with the code of another checkout (e.g. a git
  * worktree of an older commit) in the same run, on the same data, for before/after rows.
  *
- * Backends: cpu; webgpu (WGSL filter, TypeScript sort kernels: the default of that backend);
- * webgpu-kernels (WGSL filter and WGSL sort kernels); auto. By default cpu, plus webgpu when the
+ * Backends: cpu; webgpu (the device-resident engine: WGSL filter and WGSL sort kernels on
+ * windows kept in GPU memory); auto. By default cpu, plus webgpu when the
  * adapter is a hardware GPU (a software adapter such as lavapipe only when asked for).
  *
  * Each configuration runs in its own child process so that peak memory (maxRSS) belongs to
@@ -39,7 +39,7 @@ import type { ProbePreset } from '../src/groundtruth/probes.js';
 import { probeAdapter } from '../src/engines/webgpu/context.js';
 import type { SortStats } from '../src/pipeline/perform.js';
 
-type Backend = 'cpu' | 'webgpu' | 'auto' | 'webgpu-kernels';
+type Backend = 'cpu' | 'webgpu' | 'auto';
 interface Args {
   seconds: number; channels: number[]; backends: Backend[]; minSegment: number; keep: boolean; explicitBackends: boolean;
   workers: (number | 'default')[]; baseline: string | null;
@@ -70,14 +70,14 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--baseline') a.baseline = v();
     else if (k === '--keep') a.keep = true;
     else if (k === '--help' || k === '-h') {
-      console.log('usage: npm run bench:sort -- [--seconds N] [--channels 32,64,128,384,1536] [--workers 1,default] [--backend cpu,webgpu,webgpu-kernels,auto] [--min-segment S] [--baseline DIR] [--keep]');
+      console.log('usage: npm run bench:sort -- [--seconds N] [--channels 32,64,128,384,1536] [--workers 1,default] [--backend cpu,webgpu,auto] [--min-segment S] [--baseline DIR] [--keep]');
       process.exit(0);
     } else throw new Error(`unknown argument ${k} (try --help)`);
   }
   if (!(a.seconds >= 1)) throw new Error(`--seconds must be >= 1, got ${a.seconds}`);
   for (const c of a.channels) if (!PRESET[c]) throw new Error(`--channels: ${c} is not one of ${Object.keys(PRESET).join(', ')} (the generator's presets)`);
   for (const w of a.workers) if (w !== 'default' && !(Number.isInteger(w) && w >= 1)) throw new Error(`--workers: ${w} is not a whole number >= 1 or "default"`);
-  for (const b of a.backends) if (!['cpu', 'webgpu', 'auto', 'webgpu-kernels'].includes(b)) throw new Error(`--backend: ${b} is not cpu, webgpu, webgpu-kernels or auto`);
+  for (const b of a.backends) if (!['cpu', 'webgpu', 'auto'].includes(b)) throw new Error(`--backend: ${b} is not cpu, webgpu or auto`);
   return a;
 }
 
@@ -86,6 +86,8 @@ interface ChildResult {
   readMs: number;
   maxRssMiB: number;
   units: number;
+  /** The result's provenance (engine, adapter, stagesOnDevice), when the checkout records it. */
+  info?: { engine: string; adapter: string | null; stagesOnDevice: string[] } | null;
 }
 
 function recordingDir(channels: number, seconds: number): string {
@@ -119,17 +121,18 @@ async function child(spec: ChildSpec): Promise<void> {
     rec.readBytesInto(s, n, scratch, 0);
   }
   const readMs = performance.now() - t0;
-  const gpuSortKernels = spec.backend === 'webgpu-kernels';
   const { sorted, stats } = await perform.performSpikeSortingDetailed(rec, {
-    verbose: false, backend: spec.backend === 'webgpu-kernels' ? 'webgpu' : spec.backend, minSegmentLength: spec.minSegment, detectionPolarity: gt.detectionPolarity,
+    verbose: false, backend: spec.backend, minSegmentLength: spec.minSegment, detectionPolarity: gt.detectionPolarity,
     ...(spec.workers === 'default' || spec.root !== null ? {} : { workers: spec.workers }),
-  }, gpuSortKernels ? { gpuSortKernels, sequential: true } : {});
-  const out: ChildResult = { stats, readMs, maxRssMiB: process.resourceUsage().maxRSS / 1024, units: sorted.length };
+  });
+  const info = (sorted as { info?: ChildResult['info'] }).info ?? null;
+  const out: ChildResult = { stats, readMs, maxRssMiB: process.resourceUsage().maxRSS / 1024, units: sorted.length, info };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
 function backendLabel(b: Backend, description: string): string {
-  return b === 'webgpu-kernels' ? `${description} + WGSL sort kernels` : description;
+  void b;
+  return description;
 }
 
 function fmt(ms: number): string {
@@ -160,6 +163,7 @@ async function main(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const loader = new URL('../scripts/ts-loader.mjs', import.meta.url).href;
   const made: string[] = [];
+  const gpuNotes: string[] = [];
   for (const C of args.channels) {
     const dir = recordingDir(C, args.seconds);
     if (!existsSync(join(dir, 'ground_truth.json'))) {
@@ -190,7 +194,19 @@ async function main(): Promise<void> {
       console.log(`| ${C} | ${code} | ${label} | ${workers} | ${(s.recordingSeconds / (s.totalMs / 1000)).toFixed(1)} | ${fmt(s.totalMs)} | ` +
         `${fmt(res.readMs)} | ${s.scanMs === undefined ? '—' : fmt(s.scanMs)} | ${fmt(s.filterMs)} | ${fmt(s.filterWaitMs)} | ${fmt(s.sortMs)} (${fmt(l.detect)} / ${fmt(l.gather)} / ` +
         `${fmt(l.cluster)} / ${fmt(l.match)} / ${fmt(l.subtract)}) | ${fmt(s.thresholdMs)} / ${fmt(s.segmentMs)} / ${fmt(s.copyMs)} | ${fmt(s.mergeMs)} | ${s.numSegments} | ${res.units} | ${res.maxRssMiB.toFixed(0)} |`);
+      if (s.gpuPeakBytes !== undefined) {
+        const dev = Object.entries(s.deviceMs ?? {}).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(3)}`).join(', ');
+        gpuNotes.push(`- ${C} ch, ${backend}: ${res.info?.adapter ?? 'adapter unknown'}; GPU memory held at most ${(s.gpuPeakBytes / 2 ** 30).toFixed(2)} GiB ` +
+          `(${s.runnerDescription}); device time per step, s (timestamp queries): ${dev || 'not reported by this adapter'}; ` +
+          `stagesOnDevice: ${res.info?.stagesOnDevice.join(', ') ?? '—'}; submissions ${s.deviceSubmissions?.submits ?? '?'} ` +
+          `(${s.deviceSubmissions?.dispatches ?? '?'} dispatches, up to ${s.deviceSubmissions?.largestBatch ?? '?'} units batched in one)`);
+      }
     }
+  }
+  if (gpuNotes.length > 0) {
+    console.log('');
+    console.log('Device-resident runs:');
+    for (const n of gpuNotes) console.log(n);
   }
   if (!args.keep) for (const d of made) rmSync(d, { recursive: true, force: true });
 }

@@ -1,5 +1,9 @@
 // Difference-of-Gaussians filter with detection polarity (spec §3), written straight into the
-// (ms, channel, S) layout (spec §4).
+// layout of its destination: output sample t of channel c goes to
+//   out[out_base + (c - c0) * ch_stride + m * ms_stride + (t - m * S)],  m = t / S,
+// which is the (ms, channel, S) layout of a host window (ch_stride = S, ms_stride = C * S) or
+// the channel-major rows of a device-resident window's channel group (ch_stride = row length,
+// ms_stride = S). A dispatch filters channels c0 .. c0 + c_count - 1.
 //
 // The DoG is applied as one symmetric FIR of 8w+1 taps (closed form of G_w/(2w+1)^4 -
 // G_n/(2n+1)^4, computed in float64 on the host and multiplied by the polarity). For accuracy in
@@ -23,8 +27,12 @@ struct Params {
   halo: u32,              // 4w; raw row r of the chunk is output sample r - halo
   mode: u32,              // raw encoding: 0 int16, 1 uint16, 2 int8, 3 uint8, 4 float32
   tiles_per_channel: u32,
+  c0: u32,                // first channel of this dispatch
+  c_count: u32,           // channels of this dispatch
+  ch_stride: u32,
+  ms_stride: u32,
+  out_base: u32,
   _pad0: u32,
-  _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> raw: array<u32>;
@@ -65,13 +73,14 @@ fn dog_filter(
   @builtin(local_invocation_index) lid: u32,
 ) {
   let group = wid.y * nwg.x + wid.x;
-  if (group >= p.channels * p.tiles_per_channel) {
+  if (group >= p.c_count * p.tiles_per_channel) {
     return;  // whole workgroup leaves together (padding of a 2-D dispatch)
   }
   // Channel varies fastest between neighbouring workgroups, so concurrent workgroups read
   // neighbouring bytes of the same sample-major rows.
-  let c = group % p.channels;
-  let t0 = (group / p.channels) * TILE;
+  let cr = group % p.c_count;
+  let c = p.c0 + cr;
+  let t0 = (group / p.c_count) * TILE;
   let raw_rows = p.out_samples + 2u * p.halo;
   let span = TILE + 2u * p.halo;
   for (var i = lid; i < span; i += WG) {
@@ -95,7 +104,7 @@ fn dog_filter(
         acc += taps[j] * ((tile[ci + j] - centre) + (tile[ci - j] - centre));
       }
       let m = t / S;
-      out[(m * p.channels + c) * S + (t - m * S)] = acc;
+      out[p.out_base + cr * p.ch_stride + m * p.ms_stride + (t - m * S)] = acc;
     }
   }
 }

@@ -1,5 +1,7 @@
 // Per-millisecond minima (spec §4) over filtered data in the (ms, channel, S) layout:
-// min_val[m*C + c] = min_s y, min_pos = the first s attaining it (strict < while scanning up).
+// min_val[m*C + c] = min_s y, min_pos = the first s attaining it (strict < while scanning up);
+// first[m*C + c] = y at the block's first sample (what the thresholds of §5 read), so pass 1
+// reads back minima and first samples only, never the filtered data.
 
 struct Params {
   count: u32,            // ms blocks x channels in this chunk
@@ -11,7 +13,8 @@ struct Params {
 @group(0) @binding(0) var<storage, read> data: array<f32>;
 @group(0) @binding(1) var<storage, read_write> min_val: array<f32>;
 @group(0) @binding(2) var<storage, read_write> min_pos: array<i32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(3) var<storage, read_write> first: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
 
 @compute @workgroup_size(64)
 fn ms_minima(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -32,4 +35,5 @@ fn ms_minima(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   }
   min_val[i] = mv;
   min_pos[i] = i32(mp);
+  first[i] = data[o];
 }

@@ -15,7 +15,7 @@ export { performSpikeSorting, type SortOptions, type ResolvedSortOptions, type S
 export { SORT_DEFAULTS } from './core/params.js';
 
 // Results, merging, mapping, parallel blocks
-export { SortedRecording, type SegmentResult } from './result/sorted-recording.js';
+export { SortedRecording, type SegmentResult, type SortInfo } from './result/sorted-recording.js';
 export { mergeRecordings, mapClusters } from './result/merge.js';
 export { sortInParallel, type ParallelSortOptions } from './parallel/sort-in-parallel.js';
 export { solveAssignment } from './stages/track/linear-assignment.js';

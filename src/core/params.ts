@@ -56,6 +56,8 @@ export interface SortOptions {
   workers?: number;
   /** Bytes of segment windows in flight at once (default: half the free memory, 1 to 6 GiB). */
   memoryLimit?: number;
+  /** Bytes of GPU memory the WebGPU engine may use for its segment windows, filter chunks and scratch (default 8 GiB). */
+  gpuMemoryLimit?: number;
   /** Called after each sorted segment. */
   onProgress?: (p: SortProgress) => void;
   /**
@@ -81,6 +83,7 @@ export interface ResolvedSortOptions {
   mergeBursts: boolean;
   workers: number;
   memoryLimit: number;
+  gpuMemoryLimit: number;
   onProgress: ((p: SortProgress) => void) | undefined;
   onWarning: ((message: string) => void) | undefined;
 }
@@ -194,6 +197,11 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
     name: 'recoverSpikes', kind: 'boolean', default: true, defaultText: 'true', unit: '', range: 'true, false',
     help: "Mode 'improved': after tracking, filter each segment again and match the tracks' templates (drift-following: each track's amplitude vector in its nearest segment) to recover their spikes in segments where they were not clustered, accepted above a threshold set from each template's noise scores; never creates a unit. Mode 'reference' never recovers.",
     cli: { flag: 'no-recover-spikes', negate: true },
+  },
+  {
+    name: 'gpuMemoryLimit', kind: 'number', default: 8 * 1024 ** 3, defaultText: '8589934592 (8 GiB)', unit: 'bytes', range: '> 0, at least one longest segment window',
+    help: 'Bound on the GPU memory of the WebGPU engine: its device-resident segment windows (each for the longest segment, 3L·C·(4S+8) bytes: 5.9 GB at 1536 channels, 30 kHz, L = 10 s) plus up to 768 MiB for filter chunks and kernel scratch; fewer segments are in flight on the GPU when more would exceed it. Ignored by the CPU engine.',
+    cli: { flag: 'gpu-memory-limit', value: 'BYTES' },
   },
   {
     name: 'mergeBursts', kind: 'boolean', default: true, defaultText: 'true', unit: '', range: 'true, false',
@@ -375,6 +383,10 @@ export function validateSortOptions(recording: RecordingShape, options: SortOpti
   if (!(memoryLimit > 0)) {
     reject('memoryLimit', memoryLimit, `memoryLimit must be a positive number of bytes, got ${describeValue(memoryLimit)}; pass e.g. 4e9`);
   }
+  const gpuMemoryLimit = v.gpuMemoryLimit as number;
+  if (!(gpuMemoryLimit > 0)) {
+    reject('gpuMemoryLimit', gpuMemoryLimit, `gpuMemoryLimit must be a positive number of bytes, got ${describeValue(gpuMemoryLimit)}; pass e.g. 8e9`);
+  }
 
   const mode = v.mode as SortMode;
   if (mode === 'reference' && options.mergeBursts === true) {
@@ -390,7 +402,7 @@ export function validateSortOptions(recording: RecordingShape, options: SortOpti
   return {
     minSegmentMs, detectionSensitivity, minSpikesPerCluster, mergingThreshold, maxDrift: roundDrift(maxDriftRaw),
     detectionPolarity, verbose: v.verbose as boolean, backend: v.backend as BackendChoice, mode, maxSkippedSegments, recoverSpikes: mode === 'improved' && (v.recoverSpikes as boolean), mergeBursts,
-    workers, memoryLimit, onProgress: v.onProgress as ResolvedSortOptions['onProgress'], onWarning: v.onWarning as ResolvedSortOptions['onWarning'],
+    workers, memoryLimit, gpuMemoryLimit, onProgress: v.onProgress as ResolvedSortOptions['onProgress'], onWarning: v.onWarning as ResolvedSortOptions['onWarning'],
   };
 }
 

@@ -28,13 +28,18 @@ import { allocateFilteredBuffer } from '../core/window.js';
 
 /** What a calibration measured. */
 export interface Calibration {
-  /** Raw input MB/s of each path (best of the timed runs). */
+  /**
+   * Rate of each path (best of the timed runs): raw input MB/s of the filter, or for an
+   * end-to-end calibration (`endToEnd`) the whole sort's x real time.
+   */
   cpuMBps: number;
   gpuMBps: number;
-  /** Both paths gave the same minima (within the tolerance above). */
+  /** Both paths gave the same minima (within the tolerance above), or end to end >= 95 % of the same spikes. */
   agree: boolean;
-  /** Worst absolute difference of the per-ms minima between the paths. */
+  /** Worst absolute difference of the per-ms minima between the paths; end to end: the fraction of spikes not shared. */
   worstDiff: number;
+  /** The rates are of the whole engine (filter, sort kernels, clustering) on a slice of the recording. */
+  endToEnd?: boolean;
   /** e.g. "500 ms of 384 ch int16 from the recording". */
   workload: string;
   /** Wall time of the whole calibration (s). */
@@ -50,17 +55,23 @@ function mbps(x: number): string {
   return `${x >= 100 ? x.toFixed(0) : x.toPrecision(2)} MB/s`;
 }
 
+function rate(c: Calibration, x: number): string {
+  return c.endToEnd ? `${x >= 100 ? x.toFixed(0) : x.toPrecision(2)}x real time end to end` : mbps(x);
+}
+
 /**
  * The one-line description of an 'auto' decision, e.g.
  * "cpu (WebAssembly SIMD + TypeScript, 4 worker threads: 1440 MB/s; faster than webgpu on NVIDIA H100 (hardware): 712 MB/s; calibrated on 500 ms of 384 ch int16 from the recording in 0.21 s)".
  */
 export function describeDecision(choice: 'webgpu' | 'cpu', c: Calibration, cpuLabel: string, gpuLabel: string, cached: boolean): string {
   const how = cached ? `calibrated earlier in this process on ${c.workload}` : `calibrated on ${c.workload} in ${c.seconds.toFixed(2)} s`;
-  if (choice === 'webgpu') return `${gpuLabel}: ${mbps(c.gpuMBps)}; faster than cpu (${cpuLabel}): ${mbps(c.cpuMBps)}; ${how}`;
+  if (choice === 'webgpu') return `${gpuLabel}: ${rate(c, c.gpuMBps)}; faster than cpu (${cpuLabel}): ${rate(c, c.cpuMBps)}; ${how}`;
   const why = c.agree
-    ? `faster than ${gpuLabel}: ${mbps(c.gpuMBps)}`
-    : `${gpuLabel} (${mbps(c.gpuMBps)}) disagreed with the CPU path on the minima by ${c.worstDiff.toExponential(2)}`;
-  return `cpu (${cpuLabel}: ${mbps(c.cpuMBps)}; ${why}; ${how})`;
+    ? `faster than ${gpuLabel}: ${rate(c, c.gpuMBps)}`
+    : c.endToEnd
+      ? `${gpuLabel} (${rate(c, c.gpuMBps)}) disagreed with the CPU path on ${(100 * c.worstDiff).toFixed(1)} % of the spikes`
+      : `${gpuLabel} (${mbps(c.gpuMBps)}) disagreed with the CPU path on the minima by ${c.worstDiff.toExponential(2)}`;
+  return `cpu (${cpuLabel}: ${rate(c, c.cpuMBps)}; ${why}; ${how})`;
 }
 
 const decisions = new Map<string, Promise<Calibration>>();
@@ -207,4 +218,62 @@ export async function calibrate(cpu: SignalProcessor, gpu: SignalProcessor, work
   } finally {
     cleanup();
   }
+}
+
+/** One end-to-end run of a whole engine on a slice (given by the pipeline: engines do not import it). */
+export interface SliceRun {
+  /** Seconds of recording sorted. */
+  recordingSeconds: number;
+  /** Wall time of the sort (s). */
+  seconds: number;
+  /** Every spike time found, ascending. */
+  spikes: Float64Array;
+}
+
+/**
+ * Sorts a calibration slice with `engine`: 'warm' a short one (worker threads start, pipelines
+ * compile), 'timed' the measured one. The slices are the caller's (prefixes of the recording).
+ */
+export type EndToEndMeasure = (engine: SignalProcessor, slice: 'warm' | 'timed') => Promise<SliceRun>;
+
+/** Fraction of a's spike times also in b (both ascending; 1 when a is empty). */
+export function sharedSpikes(a: Float64Array, b: Float64Array): number {
+  let i = 0;
+  let j = 0;
+  let hits = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      hits++;
+      i++;
+      j++;
+    } else if (a[i] < b[j]) i++;
+    else j++;
+  }
+  return a.length === 0 ? 1 : hits / a.length;
+}
+
+/**
+ * 'auto' by measurement of the whole engine: each engine sorts a short warm-up slice (worker
+ * threads, pipeline compilation), then the timed slice of the recording (cpu, webgpu; rate =
+ * x real time of the timed run). The faster engine wins if the two agree on >= 95 % of the
+ * timed slice's spikes both ways; otherwise the CPU (the reference). Short on purpose: the
+ * whole calibration costs about (warm + timed) / rate of each engine.
+ */
+export async function calibrateEndToEnd(cpu: SignalProcessor, gpu: SignalProcessor, measure: EndToEndMeasure, workload: string): Promise<Calibration> {
+  const t0 = performance.now();
+  const paths = [cpu, gpu];
+  for (const p of paths) await measure(p, 'warm');
+  const runs: SliceRun[] = [];
+  for (const p of paths) runs.push(await measure(p, 'timed'));
+  const rate = (r: SliceRun): number => r.recordingSeconds / Math.max(r.seconds, 1e-9);
+  const shared = Math.min(sharedSpikes(runs[0].spikes, runs[1].spikes), sharedSpikes(runs[1].spikes, runs[0].spikes));
+  return {
+    cpuMBps: rate(runs[0]),
+    gpuMBps: rate(runs[1]),
+    agree: shared >= 0.95,
+    worstDiff: 1 - shared,
+    endToEnd: true,
+    workload,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

@@ -7,8 +7,9 @@
 import type { Recording } from '../formats/recording.js';
 import type { DataType } from '../formats/dtype.js';
 import type { FilteredBuffer } from '../core/window.js';
-import type { SortKernels } from '../stages/sort/kernels.js';
+import type { SortKernels, SortSegment } from '../stages/sort/kernels.js';
 import { filterHalo } from '../stages/filter/taps.js';
+import type { DeviceStage } from '../result/info.js';
 
 export type { BackendChoice } from '../core/params.js';
 
@@ -16,20 +17,58 @@ export interface Engine {
   readonly backend: 'webgpu' | 'cpu';
   /** One line, e.g. "webgpu on NVIDIA H100 (hardware)" / "cpu (no WebGPU adapter: ...)". */
   readonly description: string;
+  /** The GPU adapter's name, or null for an engine that uses none. */
+  readonly adapter: string | null;
+  /**
+   * The steps that have run on the GPU since the last clear (the engine adds a step when it
+   * submits that step's work, so this says what ran, not what could run). The pipeline clears
+   * it when a sort starts and saves it in SortedRecording.info.stagesOnDevice.
+   */
+  readonly stagesOnDevice: Set<DeviceStage>;
   /**
    * Filter ms blocks [firstMs, firstMs+numMs) of `recording` (absolute ms index; needs
    * 1 <= firstMs and (firstMs+numMs)*S + halo <= numSamples; reads the halo from the file),
    * write them at ms slot `destMs` of `dest` with minima. polarity = detectionPolarity.
    */
   filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void>;
+  /** The kernels of the per-segment loop (§7) for a window in host memory, on the calling thread. */
+  sortKernels(): SortKernels;
   /**
-   * The kernels of the per-segment loop (§7) for a window in host memory, on the calling
-   * thread. `device`: the engine's WGSL twins where it has them (tests and benchmarks; while
-   * the window is host-resident they upload their inputs on every call and lose to the host).
+   * Pass 2 on windows the engine keeps itself (the WebGPU engine: in GPU memory, so that a
+   * segment's filtered data never leaves the device). Absent: the pipeline sorts host windows
+   * (filterBlocks + sortKernels).
    */
-  sortKernels(opts?: { device?: boolean }): SortKernels;
+  readonly resident?: ResidentWindows;
   /** Frees the engine's threads or device resources; pending requests finish first. */
   dispose(): void;
+}
+
+/**
+ * Segment windows an engine keeps in its own memory, with the kernels that work on them. The
+ * pipeline plans them once, then for each segment: acquire, fill, sort with `kernels` (the
+ * loop of stages/sort/loop.ts through sortSegmentOn), release.
+ */
+export interface ResidentWindows<Seg extends SortSegment = SortSegment> {
+  /**
+   * Plans windows of `capacityMs` ms for C channels at S samples/ms within `budgetBytes` of the
+   * engine's memory; returns how many may be in flight. Throws (naming the budget's parameter)
+   * when not even one fits.
+   */
+  plan(numChannels: number, samplesPerMs: number, capacityMs: number, budgetBytes: number): number;
+  /** A window of the plan (waits while all are in use). */
+  acquire(): Promise<Seg>;
+  /** Filters ms blocks [firstMs, firstMs + numMs) of `recording` into `seg` (with its minima); seg.numMs becomes numMs. */
+  fill(recording: Recording, firstMs: number, numMs: number, polarity: number, seg: Seg): Promise<void>;
+  readonly kernels: SortKernels<Seg>;
+  release(seg: Seg): void;
+  /** Bytes of engine memory held now and at most (GPU memory for the WebGPU engine). */
+  memory(): { bytes: number; peakBytes: number };
+  /** Time per step on the device (ms), where the device reports it (timestamp queries); else empty. */
+  deviceTimes(): Record<string, number>;
+  /** Submissions so far, and the most units of work one submission carried (batching across segments in flight). */
+  submissions(): { submits: number; dispatches: number; largestBatch: number };
+  /** Frees the windows. */
+  clear(): void;
 }
 
 /** The filter front end's historical name: the same interface. */

@@ -13,7 +13,13 @@
  *     channels at 30 kHz): the CPU path filters at ~30x real time per thread while lavapipe
  *     manages ~0.8x, because the software "GPU" runs on the same cores with far more work per
  *     sample plus copies. A software adapter is therefore never worth it for speed;
- *   - a hardware adapter: both paths filter the same block (the first <= 500 ms of the
+ *   - a hardware adapter, when sorting (the pipeline passes `endToEnd`): each whole engine
+ *     sorts a 250-ms warm-up slice, then the same timed slice of the recording (an eighth of
+ *     it, at most 1 s); the faster end to end (x real time) is used, provided both find >= 95 %
+ *     of the same spikes (calibrate.ts, calibrateEndToEnd). The WebGPU engine is judged as it
+ *     runs, device-resident windows and clustering threads included;
+ *   - a hardware adapter otherwise (no slice to sort: a shape only, or a recording under 2 s):
+ *     both paths filter the same block (the first <= 500 ms of the
  *     recording given as `workload`, else a synthetic block of that shape; at most 16 MiB of raw
  *     data, each path warmed up and then timed twice, best run counts) and the faster one is
  *     used, provided both agree on the per-ms minima. A hardware GPU is not always faster: on an
@@ -29,7 +35,7 @@ import { wasmSimdAvailable } from './cpu/filter-wasm.js';
 import { CpuSignalProcessor } from './cpu/engine.js';
 import { GpuSignalProcessor } from './webgpu/engine.js';
 import type { AutoWorkload, BackendChoice, SignalProcessor } from './engine.js';
-import { autoDecision, calibrate, decideBackend, describeDecision, type Calibration } from './calibrate.js';
+import { autoDecision, calibrate, calibrateEndToEnd, decideBackend, describeDecision, type Calibration, type EndToEndMeasure } from './calibrate.js';
 
 export interface SignalProcessorOptions {
   log?: (line: string) => void;
@@ -45,6 +51,12 @@ export interface SignalProcessorOptions {
    * Default: 384 channels, 30 samples/ms, int16.
    */
   workload?: Recording | AutoWorkload;
+  /**
+   * 'auto' on a hardware GPU: decide by sorting a slice of the recording end to end with each
+   * whole engine (the pipeline passes this; `sliceLabel` says what the slice is). Without it,
+   * 'auto' compares the filters only.
+   */
+  endToEnd?: { measure: EndToEndMeasure; sliceLabel: string };
 }
 
 
@@ -86,10 +98,15 @@ export async function createSignalProcessor(choice: BackendChoice, opts: SignalP
   } else if (probe.isSoftware) {
     p = new CpuSignalProcessor(`cpu (${cpuLabel}; WebGPU adapter "${probe.name}" is a software renderer, measured slower than the CPU path)`, workers, chunkBytes, simd);
   } else {
-    p = await autoOnHardware(probe.name, opts.workload ?? DEFAULT_WORKLOAD, cpuLabel, workers, chunkBytes, simd);
+    p = await autoOnHardware(probe.name, opts.workload ?? DEFAULT_WORKLOAD, cpuLabel, workers, chunkBytes, simd, opts.endToEnd);
   }
   log(`spikesift: backend ${p.description}`);
   return p;
+}
+
+/** An error message on one line (Dawn's messages span several). */
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, '; ');
 }
 
 /**
@@ -97,16 +114,16 @@ export async function createSignalProcessor(choice: BackendChoice, opts: SignalP
  * auto-backend.ts for the rule) and return the faster one, with the rates in its description.
  */
 async function autoOnHardware(adapterName: string, workload: Recording | AutoWorkload, cpuLabel: string,
-  workers: number, chunkBytes: number, simd: boolean): Promise<SignalProcessor> {
+  workers: number, chunkBytes: number, simd: boolean, endToEnd?: { measure: EndToEndMeasure; sliceLabel: string }): Promise<SignalProcessor> {
   let ctx: GpuContext;
   try {
     ctx = await getGpuContext();
   } catch (e) {
     if (!(e instanceof Error)) throw e;
-    return new CpuSignalProcessor(`cpu (${cpuLabel}; WebGPU device on "${adapterName}" failed: ${e.message})`, workers, chunkBytes, simd);
+    return new CpuSignalProcessor(`cpu (${cpuLabel}; WebGPU device on "${adapterName}" failed: ${oneLine(e.message)})`, workers, chunkBytes, simd);
   }
   const gpuLabel = `webgpu on ${ctx.adapterName} (hardware)`;
-  const key = `${workload.numChannels}x${workload.samplesPerMs} ${workload.dataType} | ${cpuLabel} | ${chunkBytes}`;
+  const key = `${endToEnd ? `end to end on ${endToEnd.sliceLabel}` : 'filter'} | ${workload.numChannels}x${workload.samplesPerMs} ${workload.dataType} | ${cpuLabel} | ${chunkBytes}`;
   let cpu: CpuSignalProcessor | null = null;
   let gpu: GpuSignalProcessor | null = null;
   let decision: { calibration: Calibration; cached: boolean };
@@ -114,13 +131,13 @@ async function autoOnHardware(adapterName: string, workload: Recording | AutoWor
     decision = await autoDecision(key, () => {
       cpu = new CpuSignalProcessor(`cpu (${cpuLabel})`, workers, chunkBytes, simd);
       gpu = new GpuSignalProcessor(ctx, gpuLabel, chunkBytes);
-      return calibrate(cpu, gpu, workload);
+      return endToEnd ? calibrateEndToEnd(cpu, gpu, endToEnd.measure, endToEnd.sliceLabel) : calibrate(cpu, gpu, workload);
     });
   } catch (e) {
     (cpu as CpuSignalProcessor | null)?.dispose();
     (gpu as GpuSignalProcessor | null)?.dispose();
     if (!(e instanceof Error)) throw e;
-    return new CpuSignalProcessor(`cpu (${cpuLabel}; calibrating WebGPU on "${adapterName}" failed: ${e.message})`, workers, chunkBytes, simd);
+    return new CpuSignalProcessor(`cpu (${cpuLabel}; calibrating WebGPU on "${adapterName}" failed: ${oneLine(e.message)})`, workers, chunkBytes, simd);
   }
   const choice = decideBackend(decision.calibration);
   const description = describeDecision(choice, decision.calibration, cpuLabel, gpuLabel, decision.cached);

@@ -233,6 +233,16 @@ export class Recording {
     return this.numSamples / this.samplingFrequency;
   }
 
+  /** The same recording cut to its first `numSamples` samples (same file and layout, nothing copied or reopened). */
+  prefix(numSamples: number): Recording {
+    if (!Number.isSafeInteger(numSamples) || numSamples < 1 || numSamples > this.numSamples) {
+      throw new RangeError(`Recording.prefix: numSamples must be an integer in 1..${this.numSamples}, got ${describeValue(numSamples)}`);
+    }
+    const r = Object.create(Recording.prototype) as Recording;
+    Object.assign(r, this, { numSamples, scratch: null, packed: null });
+    return r;
+  }
+
   private checkRange(start: unknown, numSamples: unknown, what: string): void {
     if (typeof start !== 'number' || !Number.isSafeInteger(start) || start < 0) {
       throw new RangeError(`${what}: start must be a non-negative integer sample index, got ${describeValue(start)}`);

@@ -31,9 +31,14 @@ import { ProgressReporter } from './progress.js';
 import { BoundaryScan, type SegmentPlan } from './scan.js';
 import type { SegmentContext, SegmentOutcome } from './segment-job.js';
 import { HybridSegmentRunner, LocalSegmentRunner, type SegmentRunner } from './segment-runner.js';
+import { sortResidentSegment } from './segment-job.js';
+import { ClusterPool } from './cluster-pool.js';
 import { sortSequential } from './sequential.js';
 import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
 import type { SortStats } from './stats.js';
+import type { EndToEndMeasure } from '../engines/calibrate.js';
+import { filterHalo } from '../stages/filter/taps.js';
+import { orderStages, packageVersion, type SortInfo } from '../result/info.js';
 
 export type { SortOptions, ResolvedSortOptions, SortMode } from '../core/params.js';
 export { validateSortOptions } from '../core/params.js';
@@ -45,12 +50,6 @@ export interface SortInternals {
   sequential?: boolean;
   /** Sequential path only: use these kernels (tests). */
   kernels?: SortKernels;
-  /**
-   * Sequential path only: run the sort kernels as the engine's WGSL twins. Off by default: the
-   * filtered buffer lives in host memory, so every kernel call uploads its inputs; measured on
-   * an NVIDIA H200 (60 s x 384 ch) this made the per-segment loop 3.5x slower (7.2 s vs 2.0 s).
-   */
-  gpuSortKernels?: boolean;
   /** Use this processor instead of creating one (not disposed). */
   processor?: SignalProcessor;
   /** Sort segments on the calling thread even on the main thread (tests). */
@@ -73,25 +72,95 @@ export async function performSpikeSortingDetailed(
   const tStart = performance.now();
   const log = opts.verbose ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
   const ownProcessor = internals.processor === undefined;
-  // 'auto' on a hardware GPU calibrates both paths on the first <= 500 ms of this recording.
-  const processor = internals.processor ?? (await createSignalProcessor(opts.backend, { ...(log ? { log } : {}), workload: recording }));
+  // 'auto' on a hardware GPU sorts a slice of this recording with each engine (endToEndCalibration).
+  const processor = internals.processor ?? (await createSignalProcessor(opts.backend, {
+    ...(log ? { log } : {}), workload: recording, ...(opts.backend === 'auto' ? endToEndCalibration(recording, opts) : {}),
+  }));
+  // What runs on the device is recorded from here on (an 'auto' calibration does not count).
+  processor.stagesOnDevice.clear();
   try {
-    if (internals.sequential) {
-      const kernels = internals.kernels ?? processor.sortKernels({ device: internals.gpuSortKernels === true });
-      try {
-        return await sortSequential(recording, opts, processor, kernels, tStart);
-      } finally {
-        if (internals.kernels === undefined) kernels.dispose?.();
-      }
-    }
-    return await sortTwoPass(recording, opts, processor, tStart, makeRunner(opts, internals.localRunner === true, internals.eagerWorkers === true));
+    const out = await sortWith(recording, opts, processor, internals, tStart);
+    out.sorted.info = await sortInfo(opts, processor);
+    return out;
   } finally {
     if (ownProcessor) processor.dispose();
   }
 }
 
-/** The runner for `workers`: worker threads on the main thread, the calling thread inside a worker. */
-function makeRunner(opts: ResolvedSortOptions, local: boolean, eagerWorkers: boolean): SegmentRunner {
+/** Calibration slices for 'auto' on a hardware GPU: warm-up 250 ms, timed up to 1 s (an eighth of the recording). */
+const CAL_WARM_MS = 250;
+const CAL_SLICE_MAX_MS = 1000;
+
+/**
+ * 'auto' on a hardware GPU decides by sorting the same slices (prefixes of the recording, one
+ * segment each) end to end with each whole engine: a 250-ms warm-up, then the timed slice
+ * (an eighth of the recording, at most 1 s); recordings under 2 s are decided by the filters
+ * alone. The slice sorts are discarded.
+ */
+function endToEndCalibration(recording: Recording, opts: ResolvedSortOptions): { endToEnd?: { measure: EndToEndMeasure; sliceLabel: string } } {
+  const S = recording.samplesPerMs;
+  const totalMs = Math.floor(recording.numSamples / S) - 2;
+  const timedMs = Math.min(CAL_SLICE_MAX_MS, Math.floor(totalMs / 8));
+  if (timedMs < CAL_WARM_MS) return {};
+  const slice = (ms: number): { rec: Recording; opts: ResolvedSortOptions } => ({
+    rec: recording.prefix(Math.min(recording.numSamples, (ms + 2) * S + filterHalo(S))),
+    opts: { ...opts, minSegmentMs: ms, verbose: false, onProgress: undefined, onWarning: undefined },
+  });
+  const slices = { warm: slice(CAL_WARM_MS), timed: slice(timedMs) };
+  return {
+    endToEnd: {
+      sliceLabel: `${(timedMs / 1000).toFixed(1)} s of ${recording.numChannels} ch ${recording.dataType} from the recording`,
+      measure: async (engine, which) => {
+        const { rec, opts: o } = slices[which];
+        const t0 = performance.now();
+        const out = await sortTwoPass(rec, o, engine, t0, makeRunner(engine, o, false, false));
+        const parts: number[] = [];
+        for (const seg of out.sorted.segments) for (const u of seg.spikes) for (const t of u) parts.push(t);
+        return { recordingSeconds: out.stats.recordingSeconds, seconds: (performance.now() - t0) / 1000, spikes: Float64Array.from(parts).sort() };
+      },
+    },
+  };
+}
+
+/** The provenance saved with a result (SortedRecording.info). */
+export async function sortInfo(opts: ResolvedSortOptions, engine: SignalProcessor): Promise<SortInfo> {
+  const parameters: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(opts)) if (typeof v !== 'function' && v !== undefined) parameters[k] = v;
+  return {
+    version: await packageVersion(),
+    parameters,
+    engine: engine.backend,
+    engineDescription: engine.description,
+    adapter: engine.adapter,
+    stagesOnDevice: orderStages(engine.stagesOnDevice),
+    date: new Date().toISOString(),
+  };
+}
+
+async function sortWith(
+  recording: Recording,
+  opts: ResolvedSortOptions,
+  processor: SignalProcessor,
+  internals: SortInternals,
+  tStart: number,
+): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
+  if (internals.sequential) {
+    const kernels = internals.kernels ?? processor.sortKernels();
+    try {
+      return await sortSequential(recording, opts, processor, kernels, tStart);
+    } finally {
+      if (internals.kernels === undefined) kernels.dispose?.();
+    }
+  }
+  return sortTwoPass(recording, opts, processor, tStart, makeRunner(processor, opts, internals.localRunner === true, internals.eagerWorkers === true));
+}
+
+/**
+ * The runner for `workers`: worker threads on the main thread, the calling thread inside a
+ * worker. An engine with resident windows sorts its segments itself (on the calling thread).
+ */
+function makeRunner(engine: SignalProcessor, opts: ResolvedSortOptions, local: boolean, eagerWorkers: boolean): SegmentRunner {
+  if (engine.resident) return new LocalSegmentRunner();
   // One segment at a time gains nothing from a thread of its own: the calling thread sorts it
   // (yielding to the scan every 25 ms) and no worker starts or warms up.
   if (local || !isMainThread || opts.workers === 1) return new LocalSegmentRunner();
@@ -122,6 +191,15 @@ async function sortTwoPass(
       `raise memoryLimit to at least ${need} or lower minSegmentLength (memory grows linearly with it)`);
   }
 
+  // An engine with resident windows (WebGPU: in GPU memory) fills and sorts each segment
+  // where it keeps it, segments in flight on the calling thread; otherwise host windows go to
+  // the sort workers (`runner`).
+  const resident = engine.resident;
+  const residentWindows = resident ? resident.plan(C, S, longest, opts.gpuMemoryLimit) : 0;
+  // Their clustering on worker threads, one per segment in flight (within `workers`), so the
+  // calling thread keeps driving the other segments' GPU steps meanwhile.
+  const clusterThreads = resident && isMainThread ? Math.min(residentWindows, opts.workers) : 0;
+  const clusterPool = clusterThreads > 1 ? new ClusterPool(clusterThreads) : null;
   // The scan's filtered chunks are kept and copied into the segment windows, so nothing is
   // filtered twice, when they and one longest window per sort thread take at most half the
   // memory budget (at the defaults: up to ~128 channels at 30 kHz, L = 10 s; 384 channels would
@@ -129,7 +207,7 @@ async function sortTwoPass(
   // segment again: the same bits, in bounded memory, for one more filter pass. A larger
   // memoryLimit buys the faster path.
   const keptBytes = BoundaryScan.keptBytes(C, S, L, totalMs);
-  const keepSamples = keptBytes + runner.concurrency * windowBytes(C, S, longest) <= opts.memoryLimit / 2;
+  const keepSamples = !resident && keptBytes + runner.concurrency * windowBytes(C, S, longest) <= opts.memoryLimit / 2;
   const scan = new BoundaryScan(recording, engine, L, opts.detectionPolarity, opts.detectionSensitivity, keepSamples);
   const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
   const neighbours = computeNeighbourhoods(recording.geometry, opts.mode === 'improved');
@@ -160,6 +238,27 @@ async function sortTwoPass(
         record(plan, out);
       } finally {
         pool.release(win);
+      }
+    })();
+    const tracked: Promise<void> = job.catch((e: unknown) => {
+      failure ??= e instanceof Error ? e : new Error(String(e));
+      scan.stop();
+    }).finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    peakInFlight = Math.max(peakInFlight, inFlight.size);
+  };
+
+  const startResident = (plan: SegmentPlan, ctx: SegmentContext): void => {
+    const r = resident!;
+    const job = (async () => {
+      const seg = await r.acquire();
+      try {
+        const t0 = performance.now();
+        await r.fill(recording, plan.startMs, plan.numMs, opts.detectionPolarity, seg);
+        filterMs += performance.now() - t0;
+        record(plan, await sortResidentSegment(seg, r.kernels, ctx, clusterPool?.cluster));
+      } finally {
+        r.release(seg);
       }
     })();
     const tracked: Promise<void> = job.catch((e: unknown) => {
@@ -209,6 +308,12 @@ async function sortTwoPass(
         };
         continue;
       }
+      if (resident) {
+        while (!failure && inFlight.size >= residentWindows) await Promise.race(inFlight);
+        if (failure) break;
+        startResident(item, context!);
+        continue;
+      }
       // `concurrency` segments sort at once (filtering pass 2 itself, one more filters
       // meanwhile); a window must fit the memory budget (one of the longest always does).
       let win: FilteredBuffer | null = null;
@@ -230,15 +335,17 @@ async function sortTwoPass(
     scan.stop();
     await Promise.all(inFlight);
     runner.dispose();
+    clusterPool?.dispose();
     pool.clear();
   }
+  const deviceMemory = resident?.memory();
 
   const tm = performance.now();
   let sorted = finishSegments(segments, recording, opts, links);
   const mergeMs = linkMs + performance.now() - tm;
   const tr = performance.now();
   if (opts.recoverSpikes) {
-    const kernels = engine.sortKernels({ device: engine.backend === 'webgpu' });
+    const kernels = engine.sortKernels();
     try {
       sorted = (await recoverSpikes(sorted, spans, recording, engine, kernels, thresholds!, opts.detectionPolarity)).sorted;
     } finally {
@@ -251,7 +358,7 @@ async function sortTwoPass(
   const numUnits = sorted.length;
   progress.finish(
     `spikesift: sorted ${(totalMs / 1000).toFixed(1)} s x ${C} channels in ${(totalWall / 1000).toFixed(2)} s ` +
-      `(${(totalMs / totalWall).toFixed(1)}x real time) on ${engine.description}, segments on ${runner.description}: ` +
+      `(${(totalMs / totalWall).toFixed(1)}x real time) on ${engine.description}, segments on ${resident ? `the device, ${residentWindows} in flight` : runner.description}: ` +
       `${segments.length} segment${segments.length === 1 ? '' : 's'}, ${numUnits} unit${numUnits === 1 ? '' : 's'}`,
   );
   const st = scan.timings;
@@ -261,8 +368,10 @@ async function sortTwoPass(
     stats: {
       backend: engine.backend,
       backendDescription: engine.description,
-      runnerDescription: runner.description,
-      pass2: keepSamples ? 'kept' : 'refiltered',
+      runnerDescription: resident
+        ? `device-resident windows, ${residentWindows} in flight, host clustering on ${clusterPool ? `${clusterThreads} worker threads` : 'the calling thread'}`
+        : runner.description,
+      pass2: resident ? 'device' : keepSamples ? 'kept' : 'refiltered',
       filterMs: filterMs + st.filterMs,
       filterWaitMs: st.filterWaitMs,
       sortMs,
@@ -278,6 +387,7 @@ async function sortTwoPass(
       numUnits,
       peakInFlight,
       peakWindowBytes: pool.peakBytes,
+      ...(deviceMemory ? { gpuPeakBytes: deviceMemory.peakBytes, deviceMs: resident!.deviceTimes(), deviceSubmissions: resident!.submissions() } : {}),
       recordingSeconds: totalMs / 1000,
     },
   };

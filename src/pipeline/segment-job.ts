@@ -7,8 +7,9 @@
 import type { FilteredBuffer } from '../core/window.js';
 import { mergeBurstFragments } from '../stages/sort/burst-merge.js';
 import { cpuSortKernels } from '../stages/sort/kernels-cpu.js';
-import type { SortKernels } from '../stages/sort/kernels.js';
-import { emptyTimings, SegmentWorkspace, sortSegment, type SegmentParams, type SegmentTimings, type SegmentUnits } from '../stages/sort/loop.js';
+import type { SortKernels, SortSegment } from '../stages/sort/kernels.js';
+import { Clusterer } from '../stages/sort/clustering.js';
+import { emptyTimings, SegmentWorkspace, sortSegment, sortSegmentOn, type ClusterFn, type SegmentParams, type SegmentTimings, type SegmentUnits } from '../stages/sort/loop.js';
 
 /** What a segment's sort needs besides its window; the same for every segment of a recording. */
 export interface SegmentContext {
@@ -41,8 +42,25 @@ export class SegmentSorter {
       buf, numMs, thr: ctx.thresholds, neighbours: ctx.neighbours, params: ctx.params,
       kernels: this.kernels, work: this.work, timings, yieldMs,
     });
-    // Beyond the reference (burst-merge.ts): late, smaller spikes of bursts rejoin their unit.
-    const units = ctx.mergeBursts ? mergeBurstFragments(found, ctx.samplingFrequency, numMs * buf.samplesPerMs) : found;
-    return { units, timings, sortMs: performance.now() - t0 };
+    return finish(found, numMs * buf.samplesPerMs, ctx, timings, t0);
   }
+}
+
+/** Beyond the reference (burst-merge.ts): late, smaller spikes of bursts rejoin their unit. */
+function finish(found: SegmentUnits, numSamples: number, ctx: SegmentContext, timings: SegmentTimings, t0: number): SegmentOutcome {
+  const units = ctx.mergeBursts ? mergeBurstFragments(found, ctx.samplingFrequency, numSamples) : found;
+  return { units, timings, sortMs: performance.now() - t0 };
+}
+
+/**
+ * One segment's sort on an engine's resident window (the WebGPU engine's device window) with
+ * that engine's kernels, on the calling thread; several may run at once (each awaits its GPU
+ * steps while the others submit theirs), each with its own clusterer.
+ */
+export async function sortResidentSegment<Seg extends SortSegment>(seg: Seg, kernels: SortKernels<Seg>, ctx: SegmentContext,
+  cluster?: ClusterFn, clusterer: Clusterer = new Clusterer()): Promise<SegmentOutcome> {
+  const timings = emptyTimings();
+  const t0 = performance.now();
+  const found = await sortSegmentOn(seg, kernels, { thr: ctx.thresholds, neighbours: ctx.neighbours, params: ctx.params, clusterer, timings, ...(cluster ? { cluster } : {}) });
+  return finish(found, seg.numMs * seg.samplesPerMs, ctx, timings, t0);
 }

@@ -22,7 +22,7 @@ export interface SortStats {
    * How pass 2 got each segment's window: copied from pass 1's kept chunks ('kept') or filtered
    * again ('refiltered', when the kept chunks would not fit memoryLimit); 'sequential': one stream.
    */
-  pass2: 'kept' | 'refiltered' | 'sequential';
+  pass2: 'kept' | 'refiltered' | 'device' | 'sequential';
   /** Wall time of pass 1 (thresholds and every boundary known). */
   scanMs: number;
   mergeMs: number;
@@ -35,6 +35,11 @@ export interface SortStats {
   /** Most segments in flight at once and their window bytes. */
   peakInFlight: number;
   peakWindowBytes: number;
+  /** Device-resident engines: most GPU memory held (bytes) and the device time per step (ms, from timestamp queries; empty where the adapter has none). */
+  gpuPeakBytes?: number;
+  deviceMs?: Record<string, number>;
+  /** Device-resident engines: the engine's submissions so far and the most units one carried. */
+  deviceSubmissions?: { submits: number; dispatches: number; largestBatch: number };
   /** Duration of the sorted range (s). */
   recordingSeconds: number;
 }

@@ -11,6 +11,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { checkSortInfo, type SortInfo } from './info.js';
+
+export type { SortInfo } from './info.js';
 
 export interface SegmentResult {
   /** [start, end) in sample times including recordingOffset. */
@@ -57,6 +60,8 @@ export interface TransferableSortedRecording {
   links: Int32Array;
   /** tracks[0], tracks[1], ... concatenated (one per unit), when the ids are tracks. */
   tracks?: Int32Array;
+  /** Provenance (SortedRecording.info), when known. */
+  info?: SortInfo | null;
 }
 
 /** File format constants of save()/load(). */
@@ -86,6 +91,12 @@ export class SortedRecording {
   readonly links: readonly Int32Array[];
   /** Probe geometry as float32 [x0, y0, x1, y1, ...] (what the drift simulation uses). */
   readonly geometry: Float32Array;
+  /**
+   * Provenance of the sort (version, parameters, engine, adapter, steps run on the GPU); set by
+   * the pipeline, saved and loaded with the result; null for results without it (older files,
+   * merged or split results).
+   */
+  info: SortInfo | null = null;
 
   /** chains[id * numSegments + s] = unit index of cluster id in segment s, or -1 once broken. */
   readonly #chains: Int32Array;
@@ -393,6 +404,7 @@ export class SortedRecording {
       spikes,
       amplitudes,
       links,
+      ...(this.info ? { info: this.info } : {}),
     };
     if (this.#tracks) {
       const tracks = new Int32Array(totalUnits);
@@ -476,7 +488,7 @@ export class SortedRecording {
         at += t.unitCounts[s];
       }
     }
-    return new SortedRecording({
+    const rec = new SortedRecording({
       segments,
       links,
       probeGeometry: t.probeGeometry,
@@ -484,6 +496,8 @@ export class SortedRecording {
       numChannels: C,
       ...(tracks ? { tracks } : {}),
     });
+    if (t.info != null) rec.info = checkSortInfo(t.info);
+    return rec;
   }
 
   // ---------------------------------------------------------------- persistence
@@ -528,7 +542,8 @@ export class SortedRecording {
 //  16  uint64   payload length P
 //  24  32 bytes SHA-256 of bytes [56, 56 + H + P) (header and payload)
 //  56  H bytes  JSON header: { format, version, samplingFrequency, numChannels, probeGeometry,
-//               numSegments, numUnits, numSpikes, blocks: [{ name, type, offset, length }] }
+//               numSegments, numUnits, numSpikes, blocks: [{ name, type, offset, length }],
+//               info (optional, SortInfo: provenance; absent in older files) }
 //  56+H P bytes payload: the typed-array blocks of TransferableSortedRecording, each starting
 //               at an offset (relative to the payload) that is a multiple of 8. Version 2
 //               adds a "tracks" block (int32, one per unit) for results whose ids are tracks;
@@ -569,6 +584,7 @@ export function encodeSortedRecording(rec: SortedRecording): Uint8Array {
     numUnits: t.spikeCounts.length,
     numSpikes: t.spikes.length,
     blocks,
+    ...(t.info ? { info: t.info } : {}),
   };
   let headerText = JSON.stringify(header);
   const rawLength = Buffer.byteLength(headerText, 'utf8');
@@ -616,6 +632,7 @@ export function decodeSortedRecording(bytes: Uint8Array, source = 'buffer'): Sor
   let header: {
     format?: string; samplingFrequency: number; numChannels: number; probeGeometry: number[][];
     blocks: { name: BlockName; type: keyof typeof CTORS; offset: number; length: number }[];
+    info?: unknown;
   };
   try {
     header = JSON.parse(buf.toString('utf8', PREAMBLE_BYTES, PREAMBLE_BYTES + H));
@@ -662,6 +679,7 @@ export function decodeSortedRecording(bytes: Uint8Array, source = 'buffer'): Sor
       amplitudes: arrays.amplitudes as Float32Array,
       links: arrays.links as Int32Array,
       ...(arrays.tracks ? { tracks: arrays.tracks as Int32Array } : {}),
+      ...(header.info != null ? { info: header.info as SortInfo } : {}),
     });
   } catch (err) {
     return bad(`inconsistent content: ${(err as Error).message}`);

@@ -6,6 +6,7 @@ import type { Recording } from '../../formats/recording.js';
 import { decodeSamples, type DataType } from '../../formats/dtype.js';
 import type { FilteredBuffer } from '../../core/window.js';
 import { checkRequest, type SignalProcessor } from '../engine.js';
+import type { DeviceStage } from '../../result/info.js';
 import type { SortKernels } from '../../stages/sort/kernels.js';
 import { cpuSortKernels } from '../../stages/sort/kernels-cpu.js';
 import { FilterScratch, cpuGridMs, cpuInputRange, filterBlocksCpu, type SampleArray } from './filter.js';
@@ -29,6 +30,9 @@ class SharedBytes {
 
 export class CpuSignalProcessor implements SignalProcessor {
   readonly backend = 'cpu' as const;
+  readonly adapter = null;
+  /** Always empty: nothing of this engine runs on a GPU. */
+  readonly stagesOnDevice = new Set<DeviceStage>();
   private readonly pool: CpuFilterPool | null;
   private readonly scratch = new FilterScratch();
   private readonly raw = [new SharedBytes(), new SharedBytes()];

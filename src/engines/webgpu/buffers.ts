@@ -104,21 +104,107 @@ export async function mapStaging(staging: GPUBuffer, size: number, consume: (byt
   }
 }
 
-/** Reusable GPU buffers keyed by role; grown (never shrunk) on demand. */
+/** Idle staging buffers kept for reuse at most (bytes). */
+const STAGING_KEEP_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The one owner of an engine's GPU buffers: scratch buffers reused by role (grown, never
+ * shrunk), uploads into them, MAP_READ staging buffers lent out for one readback at a time,
+ * and long-lived allocations (device windows). It counts the bytes it holds, so the engine can
+ * report its GPU memory and keep within a budget.
+ */
 export class BufferPool {
   private readonly buffers = new Map<string, GPUBuffer>();
+  private readonly freeStaging: GPUBuffer[] = [];
+  private readonly owned = new Set<GPUBuffer>();
+  private held = 0;
+  /** Most bytes held at once. */
+  peakBytes = 0;
+
   constructor(private readonly ctx: GpuContext) {}
+
+  /** Bytes of GPU memory this pool holds now. */
+  get bytes(): number {
+    return this.held;
+  }
+
+  private count(delta: number): void {
+    this.held += delta;
+    if (this.held > this.peakBytes) this.peakBytes = this.held;
+  }
+
+  /** The scratch buffer of `role`, at least `byteSize` bytes with exactly `usage`. */
   get(role: string, byteSize: number, usage: number): GPUBuffer {
     const need = Math.max(4, alignUp(byteSize, 4));
     const cur = this.buffers.get(role);
     if (cur && cur.size >= need && cur.usage === usage) return cur;
-    cur?.destroy();
+    if (cur) {
+      // Dawn keeps a destroyed buffer alive until the submissions using it have run.
+      cur.destroy();
+      this.count(-cur.size);
+    }
     const buf = createBuffer(this.ctx, need, usage, role);
+    this.count(buf.size);
     this.buffers.set(role, buf);
     return buf;
   }
+
+  /**
+   * The scratch buffer of `role` (storage, copy destination) holding `data`. writeBuffer is
+   * ordered with submissions on the queue, so a role may be reused by the next unit of work as
+   * soon as this one is submitted.
+   */
+  upload(role: string, data: ArrayBufferView): GPUBuffer {
+    const b = this.get(role, data.byteLength, STORAGE_IN());
+    upload(this.ctx, b, data);
+    return b;
+  }
+
+  /** A MAP_READ | COPY_DST buffer of at least `byteSize` bytes, lent until releaseStaging. */
+  acquireStaging(byteSize: number): GPUBuffer {
+    const need = Math.max(4, alignUp(byteSize, 4));
+    const i = this.freeStaging.findIndex((b) => b.size >= need);
+    if (i >= 0) return this.freeStaging.splice(i, 1)[0];
+    // Grown in powers of two so that a few buffers serve every size.
+    const size = Math.max(256, 2 ** Math.ceil(Math.log2(need)));
+    const b = createBuffer(this.ctx, Math.max(need, Math.min(size, this.ctx.limits.maxBufferSize)), BufferUsage.MAP_READ | BufferUsage.COPY_DST, 'staging');
+    this.count(b.size);
+    return b;
+  }
+
+  releaseStaging(b: GPUBuffer): void {
+    // A few kept for reuse, within STAGING_KEEP_BYTES: a large candidate readback must not
+    // leave hundreds of MiB of idle staging behind (they count against gpuMemoryLimit's reserve).
+    const kept = this.freeStaging.reduce((acc, x) => acc + x.size, 0);
+    if (this.freeStaging.length >= 8 || kept + b.size > STAGING_KEEP_BYTES) {
+      b.destroy();
+      this.count(-b.size);
+      return;
+    }
+    this.freeStaging.push(b);
+  }
+
+  /** A long-lived buffer owned by the caller until `free` (device windows). */
+  allocate(label: string, byteSize: number, usage: number): GPUBuffer {
+    const b = createBuffer(this.ctx, byteSize, usage, label);
+    this.owned.add(b);
+    this.count(b.size);
+    return b;
+  }
+
+  free(b: GPUBuffer): void {
+    if (!this.owned.delete(b)) return;
+    b.destroy();
+    this.count(-b.size);
+  }
+
   destroy(): void {
     for (const b of this.buffers.values()) b.destroy();
+    for (const b of this.freeStaging) b.destroy();
+    for (const b of this.owned) b.destroy();
     this.buffers.clear();
+    this.freeStaging.length = 0;
+    this.owned.clear();
+    this.held = 0;
   }
 }

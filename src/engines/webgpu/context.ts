@@ -48,7 +48,7 @@ export interface AdapterProbe {
 
 export type AdapterRequester = () => Promise<GPUAdapter | null>;
 
-type Usage = { MAP_READ: number; MAP_WRITE: number; COPY_SRC: number; COPY_DST: number; STORAGE: number; UNIFORM: number };
+type Usage = { MAP_READ: number; MAP_WRITE: number; COPY_SRC: number; COPY_DST: number; STORAGE: number; UNIFORM: number; QUERY_RESOLVE: number };
 type MapMode = { READ: number; WRITE: number };
 /**
  * Node has no global GPUBufferUsage / GPUMapMode: these come from the `webgpu` package and are
@@ -145,6 +145,8 @@ export class GpuContext {
   readonly adapterName: string;
   readonly isSoftware: boolean;
   readonly limits: GpuLimits;
+  /** The device can write GPU timestamps into compute passes ('timestamp-query'). */
+  readonly timestamps: boolean;
   private lostMessage: string | null = null;
   private destroyed = false;
   private lastUncaptured: string | null = null;
@@ -156,6 +158,7 @@ export class GpuContext {
     this.adapterName = adapterName;
     this.isSoftware = isSoftware;
     const l = device.limits;
+    this.timestamps = device.features?.has?.('timestamp-query') === true;
     this.limits = {
       maxBufferSize: l.maxBufferSize,
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
@@ -283,7 +286,9 @@ export function getGpuContext(): Promise<GpuContext> {
       };
       let device: GPUDevice;
       try {
-        device = await probe.adapter.requestDevice({ requiredLimits, label: 'spikesift' });
+        // GPU stage times come from timestamp queries where the adapter has them.
+        const requiredFeatures: GPUFeatureName[] = probe.adapter.features?.has?.('timestamp-query') === true ? ['timestamp-query'] : [];
+        device = await probe.adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'spikesift' });
       } catch (e) {
         throw new GpuError(`could not create a WebGPU device on ${probe.name}: ${(e as Error).message}`);
       }

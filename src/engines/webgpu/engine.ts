@@ -1,18 +1,26 @@
 /**
- * The WebGPU engine's filter: shaders/dog_filter.wgsl + ms_minima.wgsl through GpuFilter,
- * pipelined over chunks, results copied into the caller's window.
+ * The WebGPU engine. Host windows (filterBlocks; pass 1 and the sequential path): the filter
+ * pipelined over chunks, results (minima, and filtered data only where the window holds
+ * samples) copied into the caller's window. Device windows (`resident`, pass 2): each segment
+ * is filtered into a DeviceSegment in GPU memory, its minima taken there, and sorted there by
+ * the WGSL kernels (kernels.ts). One BufferPool owns every GPU buffer of the engine and one
+ * Runner encodes and submits every device step of a segment.
  */
 import { promises as fsp } from 'node:fs';
 import type { Recording } from '../../formats/recording.js';
 import { decodeSamples } from '../../formats/dtype.js';
-import { allocateFilteredBuffer, type FilteredBuffer } from '../../core/window.js';
-import { checkRequest, type SignalProcessor } from '../engine.js';
+import type { FilteredBuffer } from '../../core/window.js';
+import { checkRequest, type ResidentWindows, type SignalProcessor } from '../engine.js';
 import { filterHalo } from '../../stages/filter/taps.js';
 import type { GpuContext } from './context.js';
+import type { DeviceStage } from '../../result/info.js';
 import type { SortKernels } from '../../stages/sort/kernels.js';
 import { cpuSortKernels } from '../../stages/sort/kernels-cpu.js';
-import { kernelsForProcessor } from './kernels.js';
 import { GpuFilter, STAGED, rawEncoding, type PendingChunk } from './filter.js';
+import { BufferPool, STORAGE_INOUT } from './buffers.js';
+import { DeviceSegment, planDeviceWindows, type ChannelGroup, type WindowLimits, type WindowPlan } from './device-window.js';
+import { deviceSortKernels } from './kernels.js';
+import { Runner } from './program.js';
 
 /** Stage timings of the webgpu path, in milliseconds summed over chunks (see GpuSignalProcessor.stats). */
 export interface GpuFilterStats {
@@ -38,6 +46,7 @@ const GPU_PIPELINE_CHUNKS = 4;
 
 export class GpuSignalProcessor implements SignalProcessor {
   readonly backend = 'webgpu' as const;
+  readonly stagesOnDevice = new Set<DeviceStage>();
   private readonly filter: GpuFilter;
   private readonly raw = [new Uint8Array(0), new Uint8Array(0)];
   private disposed = false;
@@ -46,8 +55,33 @@ export class GpuSignalProcessor implements SignalProcessor {
   private file: { recording: Recording; handle: fsp.FileHandle } | null = null;
   readonly stats: GpuFilterStats = { chunks: 0, readMs: 0, readWaitMs: 0, decodeMs: 0, submitMs: 0, waitMs: 0, copyMs: 0 };
 
+  /** The one owner of this engine's GPU buffers (filter chunks, kernel scratch, device windows). */
+  readonly pool: BufferPool;
+  readonly runner: Runner;
+  readonly resident: DeviceWindows;
+
   constructor(readonly ctx: GpuContext, public description: string, private readonly chunkBytes: number) {
-    this.filter = new GpuFilter(ctx);
+    this.pool = new BufferPool(ctx);
+    this.runner = new Runner(ctx, this.pool, this.stagesOnDevice);
+    this.filter = new GpuFilter(ctx, this.stagesOnDevice, this.pool, this.runner);
+    this.resident = new DeviceWindows(this);
+  }
+
+  /** Fills a device window: the filter writes into its group buffers, then its minima are taken on the device. */
+  fillDevice(recording: Recording, firstMs: number, numMs: number, polarity: number, seg: DeviceSegment): Promise<void> {
+    if (this.disposed) return Promise.reject(new Error('fill: this engine was disposed'));
+    const next = this.tail.then(async () => {
+      checkDeviceRequest(recording, firstMs, numMs, polarity, seg);
+      seg.numMs = numMs;
+      await this.filterSerial(recording, firstMs, numMs, polarity, seg, 0);
+      await this.filter.minimaOnDevice(seg);
+    });
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  get adapter(): string {
+    return this.ctx.adapterName;
   }
 
   /**
@@ -67,20 +101,8 @@ export class GpuSignalProcessor implements SignalProcessor {
     return next;
   }
 
-  private async filterSerial(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void> {
-    checkRequest(recording, firstMs, numMs, polarity, dest, destMs);
-    if (dest.firstSamples) {
-      // A minima-only window asking for first samples: through a full window (the shaders
-      // read back whole chunks today), then the few values it needs.
-      const C = recording.numChannels;
-      const S = recording.samplesPerMs;
-      const full = allocateFilteredBuffer(C, S, numMs);
-      await this.filterSerial(recording, firstMs, numMs, polarity, full, 0);
-      dest.minVal.set(full.minVal, destMs * C);
-      dest.minPos.set(full.minPos, destMs * C);
-      for (let m = 0; m < numMs; m++) for (let c = 0; c < C; c++) dest.firstSamples[(destMs + m) * C + c] = full.data[(m * C + c) * S];
-      return;
-    }
+  private async filterSerial(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer | DeviceSegment, destMs: number): Promise<void> {
+    if (!(dest instanceof DeviceSegment)) checkRequest(recording, firstMs, numMs, polarity, dest, destMs);
     if (numMs === 0) return;
     const S = recording.samplesPerMs;
     const C = recording.numChannels;
@@ -176,8 +198,14 @@ export class GpuSignalProcessor implements SignalProcessor {
     this.stats.waitMs += performance.now() - t0 - (this.filter.copyMs - c0);
   }
 
-  sortKernels(opts: { device?: boolean } = {}): SortKernels {
-    return (opts.device ? kernelsForProcessor(this) : null) ?? cpuSortKernels();
+  /**
+   * Kernels for a host window (the sequential path and the recovery pass): the CPU
+   * definitions, except the recovery's template scores, which run as their WGSL twin (every
+   * template over every ms block: the one step there that is bulk work on the GPU).
+   */
+  sortKernels(): SortKernels {
+    const device = deviceSortKernels(this.runner);
+    return { ...cpuSortKernels(), templateScores: (...a) => device.templateScores(...a) };
   }
 
   dispose(): void {
@@ -185,6 +213,9 @@ export class GpuSignalProcessor implements SignalProcessor {
     this.disposed = true;
     void this.tail.then(() => {
       this.filter.dispose();
+      this.resident.clear();
+      this.runner.dispose();
+      this.pool.destroy();
       const f = this.file;
       this.file = null;
       return f?.handle.close().catch(() => undefined);
@@ -192,3 +223,106 @@ export class GpuSignalProcessor implements SignalProcessor {
   }
 }
 
+
+/** checkRequest for a device window (same rules, the window's capacity instead of a FilteredBuffer's). */
+function checkDeviceRequest(recording: Recording, firstMs: number, numMs: number, polarity: number, seg: DeviceSegment): void {
+  if (seg.numChannels !== recording.numChannels || seg.samplesPerMs !== recording.samplesPerMs) {
+    throw new RangeError(`fill: the window is for ${seg.numChannels} channels x ${seg.samplesPerMs} samples/ms, the recording has ${recording.numChannels} x ${recording.samplesPerMs}`);
+  }
+  if (!Number.isSafeInteger(numMs) || numMs < 1 || numMs > seg.capacityMs) throw new RangeError(`fill: numMs ${numMs} must be in 1..${seg.capacityMs} (the window's capacity)`);
+  const S = recording.samplesPerMs;
+  if (!Number.isSafeInteger(firstMs) || firstMs < 1) throw new RangeError(`fill: firstMs must be an integer >= 1 (block 0 is filter padding), got ${firstMs}`);
+  if ((firstMs + numMs) * S + filterHalo(S) > recording.numSamples) {
+    throw new RangeError(`fill: ms blocks [${firstMs}, ${firstMs + numMs}) need samples up to ${(firstMs + numMs) * S + filterHalo(S)}, the recording has ${recording.numSamples}`);
+  }
+  if (typeof polarity !== 'number' || !Number.isFinite(polarity) || polarity === 0) {
+    throw new RangeError(`fill: polarity (detectionPolarity) must be a finite non-zero number, got ${polarity}`);
+  }
+}
+
+/** The WebGPU engine's resident windows: planned from the GPU memory budget, allocated once, reused. */
+export class DeviceWindows implements ResidentWindows<DeviceSegment> {
+  readonly kernels: SortKernels<DeviceSegment>;
+  private plan_: (WindowPlan & { C: number; S: number }) | null = null;
+  private readonly all: DeviceSegment[] = [];
+  private readonly free: DeviceSegment[] = [];
+  private readonly waiting: ((s: DeviceSegment) => void)[] = [];
+
+  constructor(private readonly engine: GpuSignalProcessor) {
+    this.kernels = deviceSortKernels(engine.runner);
+  }
+
+  /** Tests: plan with smaller binding limits than the device's (more channel groups). */
+  limits: WindowLimits | null = null;
+
+  plan(numChannels: number, samplesPerMs: number, capacityMs: number, budgetBytes: number): number {
+    const p = planDeviceWindows(numChannels, samplesPerMs, capacityMs, this.limits ?? this.engine.ctx.limits, budgetBytes);
+    const cur = this.plan_;
+    if (!cur || cur.C !== numChannels || cur.S !== samplesPerMs || cur.capacityMs !== capacityMs || cur.groupChannels !== p.groupChannels) {
+      this.clear();
+    }
+    this.plan_ = { ...p, C: numChannels, S: samplesPerMs };
+    return p.windows;
+  }
+
+  async acquire(): Promise<DeviceSegment> {
+    const p = this.plan_;
+    if (!p) throw new Error('ResidentWindows.acquire: call plan() first');
+    const f = this.free.pop();
+    if (f) return f;
+    if (this.all.length < p.windows) {
+      const seg = await this.engine.ctx.run('allocating a device window', async () => this.allocate(p));
+      this.all.push(seg);
+      return seg;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private allocate(p: WindowPlan & { C: number; S: number }): DeviceSegment {
+    const pool = this.engine.pool;
+    const rowBytes = p.capacityMs * p.S * 4;
+    const groups: ChannelGroup[] = [];
+    for (let c0 = 0; c0 < p.C; c0 += p.groupChannels) {
+      const count = Math.min(p.groupChannels, p.C - c0);
+      groups.push({ c0, count, data: pool.allocate(`window data ${c0}..${c0 + count - 1}`, count * rowBytes, STORAGE_INOUT()) });
+    }
+    const minVal = pool.allocate('window minVal', p.C * p.capacityMs * 4, STORAGE_INOUT());
+    const minPos = pool.allocate('window minPos', p.C * p.capacityMs * 4, STORAGE_INOUT());
+    return new DeviceSegment(p.C, p.S, p.capacityMs, groups, minVal, minPos);
+  }
+
+  fill(recording: Recording, firstMs: number, numMs: number, polarity: number, seg: DeviceSegment): Promise<void> {
+    return this.engine.fillDevice(recording, firstMs, numMs, polarity, seg);
+  }
+
+  release(seg: DeviceSegment): void {
+    const w = this.waiting.shift();
+    if (w) w(seg);
+    else this.free.push(seg);
+  }
+
+  memory(): { bytes: number; peakBytes: number } {
+    return { bytes: this.engine.pool.bytes, peakBytes: this.engine.pool.peakBytes };
+  }
+
+  submissions(): { submits: number; dispatches: number; largestBatch: number } {
+    const r = this.engine.runner;
+    return { submits: r.submits, dispatches: r.dispatches, largestBatch: r.largestBatch };
+  }
+
+  deviceTimes(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, ns] of this.engine.runner.gpuNs) out[k] = ns / 1e6;
+    return out;
+  }
+
+  clear(): void {
+    for (const seg of this.all) {
+      for (const g of seg.groups) this.engine.pool.free(g.data);
+      this.engine.pool.free(seg.minVal);
+      this.engine.pool.free(seg.minPos);
+    }
+    this.all.length = 0;
+    this.free.length = 0;
+  }
+}

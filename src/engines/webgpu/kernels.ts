@@ -1,204 +1,287 @@
 /**
- * WGSL twins of the sort kernels (shaders/detect_peaks.wgsl, gather_waveforms.wgsl,
- * template_match.wgsl), tested against stages/sort/kernels-cpu.ts.
+ * The WGSL twins of the sort kernels (stages/sort/kernels-cpu.ts), working on a
+ * device-resident window (DeviceSegment): the filtered data and the minima stay on the GPU
+ * through the whole per-segment loop, and each call moves only what the loop's decisions
+ * need. Down: thresholds (once per segment), spike positions, channel lists, the template's
+ * minima, affected channels. Up: channel scores, spike positions (detection, matching),
+ * candidate waveforms for clustering, amplitude vectors, mean windows, score changes. Nothing
+ * is read back per spike; each call is one unit of the Runner (one submission, shared with
+ * the units other segments in flight request in the same event-loop turn).
+ *
+ * Precision: the twins' float64 sums are f32 tree sums (scores, score changes) or compensated
+ * f32 sums (amplitudes, mean windows) here, equal to the last bits or nearly; gather,
+ * detection, the feature test, the subtraction and the rescan do the same f32 operations in
+ * the same order as the twins. Tests compare each kernel with its twin.
  */
-import type { SignalProcessor } from '../engine.js';
-import { GpuContext } from './context.js';
-import { BufferPool, STORAGE_IN, STORAGE_INOUT, STORAGE_OUT, dispatchSize, maxItemsPerBinding, readBack, uniformBuffer, upload } from './buffers.js';
-import { bindBuffers, getPipeline } from './pipelines.js';
-import { IntList, checkGather, checkMatchArgs, checkRow, checkTemplateScores, halfSelfDot, type SortKernels } from '../../stages/sort/kernels.js';
-import { cpuSortKernels } from '../../stages/sort/kernels-cpu.js';
+import type { SortKernels } from '../../stages/sort/kernels.js';
+import { checkChannels, checkTemplateScores, checkWindows, halfSelfDot } from '../../stages/sort/kernels.js';
+import { STORAGE_INOUT, maxItemsPerBinding } from './buffers.js';
+import type { DeviceSegment } from './device-window.js';
+import { groupsFor, program, type Dispatch, type Runner, type Step } from './program.js';
 
-function bitsToIndices(words: Uint32Array, M: number): Int32Array {
-  const out = new IntList();
-  for (let w = 0; w < words.length; w++) {
-    let x = words[w];
-    while (x !== 0) {
-      const b = 31 - Math.clz32(x & -x);
-      const m = w * 32 + b;
-      if (m < M) out.push(m);
-      x &= x - 1;
-    }
-  }
-  return out.result();
+export const PROGRAMS = {
+  channelScores: program('channel_scores.wgsl', 'channel_scores', 64, 'channelScores'),
+  detectPeaks: program('detect_peaks.wgsl', 'detect_peaks', 256, 'detection'),
+  gather: program('gather_waveforms.wgsl', 'gather_waveforms', 64, 'gather'),
+  match: program('template_match.wgsl', 'template_match', 256, 'templateCorrelation'),
+  meanMinima: program('mean_minima.wgsl', 'mean_minima', 64, 'amplitudes'),
+  meanWindows: program('mean_windows.wgsl', 'mean_windows', 64, 'meanWindows'),
+  subtract: program('subtract.wgsl', 'subtract', 64, 'subtraction'),
+  rescan: program('rescan.wgsl', 'rescan', 64, 'subtraction'),
+  scoreDelta: program('score_delta.wgsl', 'score_delta', 64, 'subtraction'),
+  templateScores: program('template_scores.wgsl', 'template_scores', 64, 'recovery'),
+} as const;
+
+function words(n: number): { u: Uint32Array; f: Float32Array } {
+  const u = new Uint32Array(n);
+  return { u, f: new Float32Array(u.buffer) };
 }
 
-/** WGSL twins of cpuSortKernels (shaders/detect_peaks.wgsl, gather_waveforms.wgsl, template_match.wgsl). */
-export function gpuSortKernels(ctx: GpuContext): SortKernels {
-  const pool = new BufferPool(ctx);
+/** Interleaved (a, b) pairs as u32. */
+function pairs(a: ArrayLike<number>, b: ArrayLike<number>): Uint32Array {
+  const out = new Uint32Array(2 * a.length);
+  for (let i = 0; i < a.length; i++) {
+    out[2 * i] = a[i];
+    out[2 * i + 1] = b[i];
+  }
+  return out;
+}
 
-  /**
-   * One dispatch over M ms blocks whose result is a bit mask. `inputs` uploads inside the
-   * exclusive section, so concurrent calls cannot overwrite each other's pooled buffers.
-   */
-  async function runBits(label: string, file: string, entry: string, inputs: () => GPUBuffer[], M: number, params: ArrayBufferView): Promise<Int32Array> {
-    return ctx.run(label, async () => {
-      const pipe = await getPipeline(ctx, file, entry);
-      const words = Math.max(1, Math.ceil(M / 32));
-      const bits = pool.get(`${entry} bits`, words * 4, STORAGE_INOUT());
-      const uni = uniformBuffer(ctx, params, `${entry} params`);
-      try {
-        const enc = ctx.device.createCommandEncoder();
-        enc.clearBuffer(bits, 0, words * 4);
-        const pass = enc.beginComputePass();
-        pass.setPipeline(pipe);
-        pass.setBindGroup(0, bindBuffers(ctx, pipe, [...inputs(), bits, uni]));
-        const [x, y] = dispatchSize(ctx, Math.ceil(M / 64));
-        pass.dispatchWorkgroups(x, y);
-        pass.end();
-        ctx.device.queue.submit([enc.finish()]);
-        const back = await readBack(ctx, [{ buffer: bits, offset: 0, size: words * 4 }]);
-        return bitsToIndices(new Uint32Array(back, 0, words), M);
-      } finally {
-        uni.destroy();
-      }
+/** out[0] = count, out[1..] = samples (detect_peaks.wgsl / template_match.wgsl). */
+function selected(bytes: ArrayBuffer): Int32Array {
+  const all = new Int32Array(bytes);
+  return all.slice(1, 1 + all[0]);
+}
+
+export function deviceSortKernels(runner: Runner): SortKernels<DeviceSegment> {
+  const pool = runner.pool;
+  const ctx = runner.ctx;
+  // Every pool.get / upload below runs inside a Runner build (the exclusive section), under a
+  // role of its own window (`${seg.id} ...`): units of several segments may share a batch.
+  // Thresholds go to the device once per segment (channelScores) and are reused by the rescan.
+  let thrOnDevice: Float32Array | null = null;
+  let thrBuffer: GPUBuffer | null = null;
+  const thresholds = (thr: Float32Array): GPUBuffer => {
+    // Only this function touches the role, so the buffer stays valid until thr changes.
+    if (thrOnDevice !== thr || thrBuffer === null) {
+      thrBuffer = pool.upload('thresholds', thr);
+      thrOnDevice = thr;
+    }
+    return thrBuffer;
+  };
+  // Per window: the mean windows of its last meanWindows call, kept on the device for the
+  // subtraction that follows (in a buffer of that window's own: other segments in flight run
+  // their steps in between).
+  const lastMeans = new WeakMap<DeviceSegment, Float32Array>();
+  const meansRole = (seg: DeviceSegment): string => `mean windows ${seg.id}`;
+
+  /** One ordered-selection dispatch (detect_peaks / template_match): count + samples come back. */
+  const select = async (label: string, seg: DeviceSegment, d: (out: GPUBuffer) => Dispatch): Promise<Int32Array> => {
+    const bytes = 4 * (1 + Math.max(1, seg.numMs));
+    const [back] = await runner.run(label, () => {
+      const out = pool.get(`${seg.id} ${label} out`, bytes, STORAGE_INOUT());
+      return { steps: [{ kind: 'dispatch', dispatch: d(out) }], reads: [{ buffer: out, offset: 0, size: bytes }] };
     });
-  }
+    return selected(back);
+  };
 
-  function staged(role: string, data: ArrayBufferView): GPUBuffer {
-    const b = pool.get(role, data.byteLength, STORAGE_IN());
-    upload(ctx, b, data);
-    return b;
-  }
-
-  // Steps without a WGSL twin yet run on the host: the window is host-resident on this
-  // engine, and a device copy per call is what made the uploaded kernels lose (see below).
-  const host = cpuSortKernels();
   return {
-    channelScores: (seg, thr) => host.channelScores(seg, thr),
-    meanMinima: (seg, spikeMs) => host.meanMinima(seg, spikeMs),
-    meanWindows: (buf, spikes, affected) => host.meanWindows(buf, spikes, affected),
-    subtractAndRescan: (seg, spikes, affected, means, thr, score) => host.subtractAndRescan(seg, spikes, affected, means, thr, score),
-
-    async detectPeaks(minVal, minPos, threshold) {
-      const M = minVal.length;
-      checkRow('minPos', minPos, M);
-      if (M < 5) return new Int32Array(0);
-      const params = new ArrayBuffer(16);
-      new Uint32Array(params, 0, 1)[0] = M;
-      new Float32Array(params, 4, 1)[0] = threshold;
-      return runBits('peak detection', 'detect_peaks.wgsl', 'detect_peaks', () => [staged('peaks minVal', minVal), staged('peaks minPos', minPos)], M, new Uint8Array(params));
-    },
-
-    async gatherWaveforms(buf, baseMs, numMs, samples, channels) {
-      checkGather(buf, baseMs, numMs, samples, channels);
-      const C = buf.numChannels;
-      const S = buf.samplesPerMs;
-      const W = 2 * S;
-      const K = channels.length;
-      const n = samples.length;
-      if (n === 0 || K === 0) return new Float32Array(0);
-      const out = new Float32Array(n * K * W);
-      // Spikes per dispatch: the staged triplets (the largest binding) must fit the device limits.
-      const batch = Math.max(1, Math.min(n, maxItemsPerBinding(ctx, K * 3 * S * 4, 64 * 1024 * 1024)));
-      for (let i0 = 0; i0 < n; i0 += batch) {
-        const nb = Math.min(batch, n - i0);
-        // Stage the three ms blocks holding each window (see gather_waveforms.wgsl).
-        const trip = new Float32Array(nb * K * 3 * S);
-        const offsets = new Uint32Array(nb);
-        for (let i = 0; i < nb; i++) {
-          const s = samples[i0 + i];
-          const mc = Math.floor(s / S);
-          offsets[i] = s - mc * S;
-          for (let k = 0; k < K; k++) {
-            const c = channels[k];
-            const o = (i * K + k) * 3 * S;
-            for (let b = 0; b < 3; b++) {
-              const m = mc - 1 + b;
-              // The block after the window's end may be past the segment: it is never read.
-              if (m >= numMs) continue;
-              const src = ((baseMs + m) * C + c) * S;
-              for (let j = 0; j < S; j++) trip[o + b * S + j] = buf.data[src + j];
-            }
-          }
-        }
-        const total = nb * K * W;
-        const part = await ctx.run('waveform gathering', async () => {
-          const pipe = await getPipeline(ctx, 'gather_waveforms.wgsl', 'gather_waveforms');
-          const tb = staged('gather triplets', trip);
-          const ob = staged('gather offsets', offsets);
-          const ub = pool.get('gather out', total * 4, STORAGE_OUT());
-          const uni = uniformBuffer(ctx, new Uint32Array([nb, K, S, 0]), 'gather params');
-          try {
-            const enc = ctx.device.createCommandEncoder();
-            const pass = enc.beginComputePass();
-            pass.setPipeline(pipe);
-            pass.setBindGroup(0, bindBuffers(ctx, pipe, [tb, ob, ub, uni]));
-            const [x, y] = dispatchSize(ctx, Math.ceil(total / 64));
-            pass.dispatchWorkgroups(x, y);
-            pass.end();
-            ctx.device.queue.submit([enc.finish()]);
-            const back = await readBack(ctx, [{ buffer: ub, offset: 0, size: total * 4 }]);
-            return new Float32Array(back, 0, total);
-          } finally {
-            uni.destroy();
-          }
-        });
-        out.set(part, i0 * K * W);
-      }
-      return out;
-    },
-
-    async matchCandidates(minValRows, minPosTarget, templateMinima, minValTarget) {
-      const { target, M, K } = checkMatchArgs(minValRows, minPosTarget, templateMinima, minValTarget);
-      if (M < 5 || K === 0) return cpuSortKernels().matchCandidates(minValRows, minPosTarget, templateMinima, minValTarget);
-      const rows = new Float32Array(K * M);
-      for (let k = 0; k < K; k++) rows.set(minValRows[k], k * M);
-      const params = new ArrayBuffer(16);
-      new Uint32Array(params, 0, 2).set([M, K]);
-      new Float32Array(params, 8, 1)[0] = halfSelfDot(templateMinima);
-      return runBits('template matching', 'template_match.wgsl', 'template_match',
-        () => [staged('match rows', rows), staged('match target val', target), staged('match target pos', minPosTarget), staged('match f', templateMinima)],
-        M, new Uint8Array(params));
-    },
-
+    // Recovery (mode 'improved'): reads a host window's minima (the recovery pass filters its
+    // windows through the engine's filter into host memory), so they go up once per call
+    // (copied out of the window's shared memory, which writeBuffer does not take).
     async templateScores(minVal, numMs, numChannels, channels, weights, J) {
       const K = checkTemplateScores(minVal, numMs, numChannels, channels, weights, J);
       const total = K * numMs;
       if (total === 0) return new Float32Array(0);
-      return ctx.run('recovery template scores', async () => {
-        const pipe = await getPipeline(ctx, 'template_scores.wgsl', 'template_scores');
-        const mv = staged('recovery minVal', minVal.subarray(0, numMs * numChannels));
-        const cb = staged('recovery channels', channels);
-        const wb = staged('recovery weights', weights);
-        const out = pool.get('recovery scores', total * 4, STORAGE_OUT());
-        const uni = uniformBuffer(ctx, new Uint32Array([numMs, numChannels, J, K]), 'recovery params');
-        try {
-          const enc = ctx.device.createCommandEncoder();
-          const pass = enc.beginComputePass();
-          pass.setPipeline(pipe);
-          pass.setBindGroup(0, bindBuffers(ctx, pipe, [mv, cb, wb, out, uni]));
-          const [x, y] = dispatchSize(ctx, Math.ceil(total / 64));
-          pass.dispatchWorkgroups(x, y);
-          pass.end();
-          ctx.device.queue.submit([enc.finish()]);
-          const back = await readBack(ctx, [{ buffer: out, offset: 0, size: total * 4 }]);
-          return new Float32Array(back, 0, total).slice();
-        } finally {
-          uni.destroy();
-        }
+      const { u } = words(4);
+      u.set([numMs, numChannels, J, K]);
+      const [back] = await runner.run('recovery template scores', () => {
+        const out = pool.get('recovery scores', total * 4, STORAGE_INOUT());
+        return {
+          steps: [{
+            kind: 'dispatch', dispatch: {
+              program: PROGRAMS.templateScores, uniforms: u, workgroups: groupsFor(PROGRAMS.templateScores, total),
+              buffers: [pool.upload('recovery minVal', minVal.slice(0, numMs * numChannels)), pool.upload('recovery channels', channels), pool.upload('recovery weights', weights), out],
+            },
+          }],
+          reads: [{ buffer: out, offset: 0, size: total * 4 }],
+        };
       });
+      return new Float32Array(back).slice(0, total);
     },
 
-    dispose() {
-      pool.destroy();
+    async channelScores(seg, thr) {
+      const C = seg.numChannels;
+      if (thr.length !== C) throw new RangeError(`channelScores: ${thr.length} thresholds for ${C} channels`);
+      const { u } = words(4);
+      u.set([seg.numMs, seg.capacityMs, C, 0]);
+      const [back] = await runner.run('channel scores', () => {
+        const score = pool.get(`${seg.id} scores`, C * 4, STORAGE_INOUT());
+        return {
+          steps: [{ kind: 'dispatch', dispatch: { program: PROGRAMS.channelScores, buffers: [seg.minVal, thresholds(thr), score], uniforms: u, workgroups: C } }],
+          reads: [{ buffer: score, offset: 0, size: C * 4 }],
+        };
+      });
+      return Float64Array.from(new Float32Array(back));
+    },
+
+    async detectPeaks(seg, channel, threshold) {
+      checkChannels('detectPeaks', seg, [channel]);
+      const { u, f } = words(8);
+      u.set([seg.numMs, seg.samplesPerMs, seg.capacityMs, channel]);
+      f[4] = threshold;
+      return select('peak detection', seg, (out) => ({ program: PROGRAMS.detectPeaks, uniforms: u, workgroups: 1, buffers: [seg.minVal, seg.minPos, out] }));
+    },
+
+    async gatherWaveforms(seg, samples, channels) {
+      checkChannels('gatherWaveforms', seg, channels);
+      const S = seg.samplesPerMs;
+      checkWindows('gatherWaveforms', seg, samples, S);
+      const W = 2 * S;
+      const K = channels.length;
+      const n = samples.length;
+      const result = new Float32Array(n * K * W);
+      if (n === 0 || K === 0) return result;
+      const parts = seg.byGroup(channels);
+      const rel = parts.map((p) => pairs(p.ks, p.cs.map((c) => c - p.group.c0)));
+      // Spikes per submission: the output must fit one binding.
+      const batch = Math.max(1, Math.min(n, maxItemsPerBinding(ctx, K * W * 4)));
+      for (let i0 = 0; i0 < n; i0 += batch) {
+        const nb = Math.min(batch, n - i0);
+        const sub = samples.subarray(i0, i0 + nb);
+        const [back] = await runner.run('waveform gathering', () => {
+          const out = pool.get(`${seg.id} gather out`, nb * K * W * 4, STORAGE_INOUT());
+          const sp = pool.upload(`${seg.id} gather samples`, sub);
+          const steps: Step[] = parts.map((p, gi) => {
+            const { u } = words(8);
+            u.set([nb, p.ks.length, K, S, seg.rowLen]);
+            return {
+              kind: 'dispatch',
+              dispatch: {
+                program: PROGRAMS.gather, uniforms: u, workgroups: groupsFor(PROGRAMS.gather, nb * p.ks.length * W),
+                buffers: [p.group.data, sp, pool.upload(`${seg.id} gather pairs ${gi}`, rel[gi]), out],
+              },
+            };
+          });
+          return { steps, reads: [{ buffer: out, offset: 0, size: nb * K * W * 4 }] };
+        });
+        result.set(new Float32Array(back), i0 * K * W);
+      }
+      return result;
+    },
+
+    async matchCandidates(seg, channels, target, templateMinima) {
+      checkChannels('matchCandidates', seg, channels);
+      checkChannels('matchCandidates', seg, [target]);
+      const K = channels.length;
+      if (templateMinima.length !== K) throw new RangeError(`matchCandidates: ${K} channels for ${templateMinima.length} template minima`);
+      const { u, f } = words(8);
+      u.set([seg.numMs, seg.samplesPerMs, seg.capacityMs, target, K]);
+      f[5] = halfSelfDot(templateMinima);
+      return select('template matching', seg, (out) => ({
+        program: PROGRAMS.match, uniforms: u, workgroups: 1,
+        buffers: [seg.minVal, seg.minPos, pool.upload(`${seg.id} match channels`, Uint32Array.from(channels)), pool.upload(`${seg.id} match f`, templateMinima), out],
+      }));
+    },
+
+    async meanMinima(seg, spikeMs) {
+      const C = seg.numChannels;
+      for (let i = 0; i < spikeMs.length; i++) {
+        if (!(spikeMs[i] >= 0 && spikeMs[i] < seg.numMs)) throw new RangeError(`meanMinima: ms ${spikeMs[i]} is outside the segment's ${seg.numMs} ms`);
+      }
+      const { u } = words(4);
+      u.set([spikeMs.length, seg.capacityMs, C, 0]);
+      const [back] = await runner.run('amplitude vectors', () => {
+        const out = pool.get(`${seg.id} amplitudes`, C * 4, STORAGE_INOUT());
+        return {
+          steps: [{ kind: 'dispatch', dispatch: { program: PROGRAMS.meanMinima, uniforms: u, workgroups: groupsFor(PROGRAMS.meanMinima, C), buffers: [seg.minVal, pool.upload(`${seg.id} amplitude spikes`, spikeMs), out] } }],
+          reads: [{ buffer: out, offset: 0, size: C * 4 }],
+        };
+      });
+      return new Float32Array(back);
+    },
+
+    async meanWindows(seg, spikes, affected) {
+      checkChannels('meanWindows', seg, affected);
+      const S = seg.samplesPerMs;
+      checkWindows('meanWindows', seg, spikes, 2 * S);
+      const W4 = 4 * S;
+      const A = affected.length;
+      const bytes = A * W4 * 4;
+      lastMeans.delete(seg);
+      if (A === 0 || spikes.length === 0) return new Float32Array(A * W4);
+      const parts = seg.byGroup(affected);
+      const [back] = await runner.run('mean windows', () => {
+        const out = pool.get(meansRole(seg), bytes, STORAGE_INOUT());
+        const sp = pool.upload(`${seg.id} spikes`, spikes);
+        const steps: Step[] = parts.map((p, gi) => {
+          const { u } = words(4);
+          u.set([spikes.length, p.ks.length, S, seg.rowLen]);
+          return {
+            kind: 'dispatch',
+            dispatch: {
+              program: PROGRAMS.meanWindows, uniforms: u, workgroups: p.ks.length * W4,   // one workgroup per output value
+              buffers: [p.group.data, sp, pool.upload(`${seg.id} mean pairs ${gi}`, pairs(p.ks, p.cs.map((c) => c - p.group.c0))), out],
+            },
+          };
+        });
+        return { steps, reads: [{ buffer: out, offset: 0, size: bytes }] };
+      });
+      const host = new Float32Array(back);
+      lastMeans.set(seg, host);
+      return host;
+    },
+
+    async subtractAndRescan(seg, spikes, affected, means, thr, score) {
+      checkChannels('subtractAndRescan', seg, affected);
+      const S = seg.samplesPerMs;
+      checkWindows('subtractAndRescan', seg, spikes, 2 * S);
+      const A = affected.length;
+      const n = spikes.length;
+      const W4 = 4 * S;
+      if (means.length !== A * W4) throw new RangeError(`subtractAndRescan: ${means.length} mean values for ${A} channels x ${W4} samples`);
+      if (A === 0 || n === 0) return;
+      const parts = seg.byGroup(affected);
+      // Each group's block deltas at an offset aligned for a storage binding.
+      const align = ctx.limits.minStorageBufferOffsetAlignment;
+      const deltaAt: number[] = [];
+      let deltaBytes = 0;
+      for (const p of parts) {
+        deltaAt.push(deltaBytes);
+        deltaBytes = Math.ceil((deltaBytes + p.ks.length * n * 5 * 4) / align) * align;
+      }
+      // The means are on the device already when they are this window's last meanWindows result.
+      const reuse = lastMeans.get(seg) === means;
+      lastMeans.delete(seg);
+      const [back] = await runner.run('subtraction', () => {
+        const deltas = pool.get(`${seg.id} score deltas`, deltaBytes, STORAGE_INOUT());
+        const change = pool.get(`${seg.id} score change`, A * 4, STORAGE_INOUT());
+        const sp = pool.upload(`${seg.id} spikes`, spikes);
+        const mb = reuse ? pool.get(meansRole(seg), A * W4 * 4, STORAGE_INOUT()) : pool.upload(`${seg.id} means`, means);
+        const tb = thresholds(thr);
+        const subs: Step[] = [];
+        const rest: Step[] = [];
+        parts.forEach((p, gi) => {
+          const g = p.ks.length;
+          const rel = p.cs.map((c) => c - p.group.c0);
+          const view = { buffer: deltas, offset: deltaAt[gi], size: g * n * 5 * 4 };
+          const a = words(4);
+          a.u.set([n, g, S, seg.rowLen]);
+          const b = words(8);
+          b.u.set([n, g, S, seg.rowLen, seg.capacityMs]);
+          const c = words(4);
+          c.u.set([n * 5, g]);
+          subs.push({ kind: 'dispatch', dispatch: { program: PROGRAMS.subtract, uniforms: a.u, workgroups: groupsFor(PROGRAMS.subtract, g * n * W4), buffers: [p.group.data, sp, pool.upload(`${seg.id} sub pairs ${gi}`, pairs(p.ks, rel)), mb] } });
+          rest.push(
+            { kind: 'dispatch', dispatch: { program: PROGRAMS.rescan, uniforms: b.u, workgroups: groupsFor(PROGRAMS.rescan, g * n * 5), buffers: [p.group.data, sp, pool.upload(`${seg.id} rescan pairs ${gi}`, pairs(rel, p.cs)), tb, seg.minVal, seg.minPos, view] } },
+            { kind: 'dispatch', dispatch: { program: PROGRAMS.scoreDelta, uniforms: c.u, workgroups: g, buffers: [view, pool.upload(`${seg.id} delta slots ${gi}`, Uint32Array.from(p.ks)), change] } },
+          );
+        });
+        // All subtractions first, then the rescans and score sums (a rescan reads its own channel's rows only).
+        return { steps: [...subs, ...rest], reads: [{ buffer: change, offset: 0, size: A * 4 }] };
+      });
+      const dv = new Float32Array(back);
+      for (let k = 0; k < A; k++) score[affected[k]] += dv[k];
     },
   };
-}
-
-/**
- * The kernels that match a signal processor: for a webgpu processor, peak detection and the
- * template feature test run in WGSL and waveform gathering in TypeScript; else null (callers
- * then use cpuSortKernels()). Why gathering stays on the host: the filtered buffer lives in
- * host memory and the host subtracts spikes from it between calls, so a GPU gather must first
- * stage the same bytes it would copy (measured on lavapipe: 8-14 ms vs 1.5-2.5 ms on the CPU for
- * 2000 spikes x 5 channels). gpuSortKernels().gatherWaveforms stays available and tested for a
- * device-resident buffer.
- */
-export function kernelsForProcessor(p: SignalProcessor): SortKernels | null {
-  const ctx = (p as SignalProcessor & { ctx?: GpuContext }).ctx;
-  if (p.backend !== 'webgpu' || !(ctx instanceof GpuContext)) return null;
-  const gpu = gpuSortKernels(ctx);
-  const cpu = cpuSortKernels();
-  return { ...gpu, gatherWaveforms: (buf, base, n, samples, channels) => cpu.gatherWaveforms(buf, base, n, samples, channels) };
 }

@@ -7,8 +7,23 @@ import { readFileSync } from 'node:fs';
 import { GpuContext, GpuError } from './context.js';
 
 const sources = new Map<string, string>();
+const INCLUDE = /^\/\/! include ([\w.-]+\.wgsl)\s*$/gm;
 
+/**
+ * The WGSL of `file` with its shared snippets: a line `//! include name.wgsl` is replaced by
+ * that file's text (each snippet once per shader, so a rule such as the peak rule is written
+ * in one place).
+ */
 export function shaderSource(file: string): string {
+  const seen = new Set<string>([file]);
+  return readShader(file).replace(INCLUDE, (_line, name: string) => {
+    if (seen.has(name)) return '';
+    seen.add(name);
+    return readShader(name);
+  });
+}
+
+function readShader(file: string): string {
   let src = sources.get(file);
   if (src === undefined) {
     const url = new URL(`../../../shaders/${file}`, import.meta.url);

@@ -3,9 +3,9 @@
  * engine runs these, and each WGSL kernel is tested against them.
  */
 import type { FilteredBuffer } from '../../core/window.js';
-import { IntList, checkGather, checkMatchArgs, checkRow, checkTemplateScores, halfSelfDot, isPeak, type SegmentMinima, type SortKernels } from './kernels.js';
+import { IntList, checkChannels, checkGather, checkMatchArgs, checkRow, checkTemplateScores, halfSelfDot, isPeak, type SegmentMinima, type SortKernels } from './kernels.js';
 
-export function cpuSortKernels(): SortKernels {
+export function cpuSortKernels(): SortKernels<SegmentMinima> {
   return {
     async templateScores(minVal, numMs, numChannels, channels, weights, J) {
       return templateScores(minVal, numMs, numChannels, channels, weights, J);
@@ -15,68 +15,35 @@ export function cpuSortKernels(): SortKernels {
       return channelScores(seg, thr);
     },
 
-    async detectPeaks(minVal, minPos, threshold) {
-      const M = minVal.length;
-      checkRow('minPos', minPos, M);
-      const h = Math.fround(threshold);
-      const out = new IntList();
-      for (let m = 2; m <= M - 3; m++) if (isPeak(minVal, minPos, m, h)) out.push(m);
-      return out.result();
+    async detectPeaks(seg, channel, threshold) {
+      checkChannels('detectPeaks', seg, [channel]);
+      const M = seg.numMs;
+      const o = channel * M;
+      const minPos = seg.minPosT.subarray(o, o + M);
+      const peaks = peaksOfRow(seg.minValT.subarray(o, o + M), minPos, threshold);
+      return toSamples(peaks, minPos, seg.samplesPerMs);
     },
 
-    async gatherWaveforms(buf, baseMs, numMs, samples, channels) {
-      checkGather(buf, baseMs, numMs, samples, channels);
-      const C = buf.numChannels;
-      const S = buf.samplesPerMs;
-      const W = 2 * S;
-      const K = channels.length;
-      const n = samples.length;
-      const out = new Float32Array(n * K * W);
-      const data = buf.data;
-      for (let i = 0; i < n; i++) {
-        const start = samples[i] - S;
-        const m0 = Math.floor(start / S);
-        const off = start - m0 * S;
-        for (let k = 0; k < K; k++) {
-          const c = channels[k];
-          let o = (i * K + k) * W;
-          // The window covers up to three ms blocks of this channel; copy it in contiguous runs.
-          let t = 0;
-          let m = m0;
-          let s = off;
-          while (t < W) {
-            const run = Math.min(S - s, W - t);
-            const src = ((baseMs + m) * C + c) * S + s;
-            for (let j = 0; j < run; j++) out[o + j] = data[src + j];
-            o += run;
-            t += run;
-            m++;
-            s = 0;
-          }
-        }
-      }
-      return out;
+    async gatherWaveforms(seg, samples, channels) {
+      return gatherFromWindow(seg.buf, 0, seg.numMs, samples, channels);
     },
 
-    async matchCandidates(minValRows, minPosTarget, templateMinima, minValTarget) {
-      const { target, M, K } = checkMatchArgs(minValRows, minPosTarget, templateMinima, minValTarget);
-      const half = halfSelfDot(templateMinima);
-      const out = new IntList();
-      for (let m = 2; m <= M - 3; m++) {
-        if (!isPeak(target, minPosTarget, m, 0)) continue;
-        let dot = 0;
-        for (let k = 0; k < K; k++) dot = Math.fround(dot + Math.fround(minValRows[k][m] * templateMinima[k]));
-        if (dot > half) out.push(m);
-      }
-      return out.result();
+    async matchCandidates(seg, channels, target, templateMinima) {
+      checkChannels('matchCandidates', seg, channels);
+      checkChannels('matchCandidates', seg, [target]);
+      const M = seg.numMs;
+      const row = (c: number): Float32Array => seg.minValT.subarray(c * M, (c + 1) * M);
+      const rows = Array.from(channels, row);
+      const minPos = seg.minPosT.subarray(target * M, (target + 1) * M);
+      return toSamples(matchRows(rows, minPos, templateMinima, row(target)), minPos, seg.samplesPerMs);
     },
 
     async meanMinima(seg, spikeMs) {
       return meanMinima(seg, spikeMs);
     },
 
-    async meanWindows(buf, spikes, affected) {
-      return meanWindows(buf, spikes, affected);
+    async meanWindows(seg, spikes, affected) {
+      return meanWindows(seg.buf, spikes, affected);
     },
 
     async subtractAndRescan(seg, spikes, affected, means, thr, score) {
@@ -85,11 +52,83 @@ export function cpuSortKernels(): SortKernels {
   };
 }
 
+/** Segment-local samples m*S + minPos[m] of ms indices `ms`. */
+export function toSamples(ms: Int32Array, minPos: Int32Array, S: number): Int32Array {
+  const out = new Int32Array(ms.length);
+  for (let i = 0; i < ms.length; i++) out[i] = ms[i] * S + minPos[ms[i]];
+  return out;
+}
+
+/** §7.2 on one channel's minima row (length M): ascending ms indices m in 2..M-3 that are peaks. */
+export function peaksOfRow(minVal: Float32Array, minPos: Int32Array, threshold: number): Int32Array {
+  const M = minVal.length;
+  checkRow('minPos', minPos, M);
+  const h = Math.fround(threshold);
+  const out = new IntList();
+  for (let m = 2; m <= M - 3; m++) if (isPeak(minVal, minPos, m, h)) out.push(m);
+  return out.result();
+}
+
+/**
+ * §7.7 on minima rows: threshold-0 local minima of the target row (`minValTarget`, by default
+ * minValRows[0]) whose feature·f > (f·f)/2, feature[k] = minValRows[k][m]; ascending ms indices.
+ */
+export function matchRows(minValRows: Float32Array[], minPosTarget: Int32Array, templateMinima: Float32Array, minValTarget?: Float32Array): Int32Array {
+  const { target, M, K } = checkMatchArgs(minValRows, minPosTarget, templateMinima, minValTarget);
+  const half = halfSelfDot(templateMinima);
+  const out = new IntList();
+  for (let m = 2; m <= M - 3; m++) {
+    if (!isPeak(target, minPosTarget, m, 0)) continue;
+    let dot = 0;
+    for (let k = 0; k < K; k++) dot = Math.fround(dot + Math.fround(minValRows[k][m] * templateMinima[k]));
+    if (dot > half) out.push(m);
+  }
+  return out.result();
+}
+
+/**
+ * §7.4 on a host window: windows [s-S, s+S) of `channels` around segment-local samples, from
+ * buffer slots starting at ms `baseMs`; n x (channels.length*2S) row-major.
+ */
+export function gatherFromWindow(buf: FilteredBuffer, baseMs: number, numMs: number, samples: Int32Array, channels: ArrayLike<number>): Float32Array {
+  checkGather(buf, baseMs, numMs, samples, channels);
+  const C = buf.numChannels;
+  const S = buf.samplesPerMs;
+  const W = 2 * S;
+  const K = channels.length;
+  const n = samples.length;
+  const out = new Float32Array(n * K * W);
+  const data = buf.data;
+  for (let i = 0; i < n; i++) {
+    const start = samples[i] - S;
+    const m0 = Math.floor(start / S);
+    const off = start - m0 * S;
+    for (let k = 0; k < K; k++) {
+      const c = channels[k];
+      let o = (i * K + k) * W;
+      // The window covers up to three ms blocks of this channel; copy it in contiguous runs.
+      let t = 0;
+      let m = m0;
+      let s = off;
+      while (t < W) {
+        const run = Math.min(S - s, W - t);
+        const src = ((baseMs + m) * C + c) * S + s;
+        for (let j = 0; j < run; j++) out[o + j] = data[src + j];
+        o += run;
+        t += run;
+        m++;
+        s = 0;
+      }
+    }
+  }
+  return out;
+}
 
 /** §7.1: transposed minima and channel scores (see SortKernels.channelScores). */
 export function channelScores(seg: SegmentMinima, thr: Float32Array): Float64Array {
   const { buf, numMs: M, minValT, minPosT } = seg;
   const C = buf.numChannels;
+  if (M > buf.capacityMs) throw new RangeError(`channelScores: a ${M}-ms segment does not fit its ${buf.capacityMs}-ms window`);
   if (M * C > minValT.length || M * C > minPosT.length) {
     throw new RangeError(`channelScores: a ${M}-ms segment of ${C} channels does not fit the ${minValT.length / C}-ms transposed rows`);
   }

@@ -3,63 +3,81 @@
  * implements. The loop (loop.ts) holds only the control flow and the decisions; every pass
  * over the segment's filtered window or its minima goes through these kernels.
  *
- * The readable definition of each step is `cpuSortKernels` (kernels-cpu.ts); WGSL twins live
- * in engines/webgpu/kernels.ts and are tested against it. A segment's window is
- * `buf` slots [0, M); `minValT`/`minPosT` are its minima transposed to (C, M) rows, which the
- * loop keeps for the per-channel steps.
+ * The kernels address the segment by a handle (`Seg`) and channels by index, never by host
+ * arrays: where the window and its minima live is the engine's business. The CPU engine's
+ * handle is `SegmentMinima` (a host FilteredBuffer plus the minima transposed to (C, M) rows);
+ * the WebGPU engine's is a device-resident window (engines/webgpu/device-window.ts), so the
+ * loop's traffic with the device is what the decisions need: scores, spike positions,
+ * candidate waveforms and amplitude vectors come back; templates and accepted spikes go down.
+ *
+ * The readable definition of each step is `cpuSortKernels` (kernels-cpu.ts); the WGSL twins
+ * live in engines/webgpu/kernels.ts and are tested against it. New steps (e.g. a recovery
+ * pass) are added here as further methods with a CPU definition and a WGSL twin.
  */
 import type { FilteredBuffer } from '../../core/window.js';
 
-/** The segment's minima transposed to (C, M) rows (row c at c*M) plus the window they come from. */
-export interface SegmentMinima {
+/** What the loop knows of a segment: its shape. Segment-local samples run over [0, numMs*S). */
+export interface SortSegment {
+  readonly numChannels: number;
+  readonly samplesPerMs: number;
+  /** M: the segment's ms blocks. */
+  readonly numMs: number;
+}
+
+/**
+ * The CPU engine's segment: slots [0, M) of a host window plus its minima transposed to
+ * (C, M) rows (row c at c*M), which the per-channel steps read.
+ */
+export interface SegmentMinima extends SortSegment {
   buf: FilteredBuffer;
-  /** M: the segment is buffer slots [0, M). */
-  numMs: number;
   minValT: Float32Array;
   minPosT: Int32Array;
 }
 
-export interface SortKernels {
+export interface SortKernels<Seg extends SortSegment = SegmentMinima> {
   /**
-   * §7.1: transposes the window's minima of slots [0, M) into seg.minValT / minPosT and
-   * returns score[c] = sum_m min(0, minVal[c, m] - thr[c]) (float32 terms, float64 sum).
+   * §7.1: score[c] = sum_m min(0, minVal[c, m] - thr[c]) (float32 terms, float64 sum); the CPU
+   * twin also fills the transposed rows of `seg` here.
    */
-  channelScores(seg: SegmentMinima, thr: Float32Array): Promise<Float64Array>;
-  /** §7.2 on one channel's minima row (length M): returns ascending ms indices m in 2..M-3 that are peaks. */
-  detectPeaks(minVal: Float32Array, minPos: Int32Array, threshold: number): Promise<Int32Array>;
+  channelScores(seg: Seg, thr: Float32Array): Promise<Float64Array>;
   /**
-   * §7.4: windows [s-S, s+S) of `channels` (in order) around segment-local samples, from buffer
-   * slots starting at ms `baseMs`; returns n x (channels.length*2S) row-major.
+   * §7.2 on channel `channel`'s minima: the peaks m in 2..M-3 (ascending), returned as
+   * segment-local samples m*S + minPos[channel, m].
    */
-  gatherWaveforms(buf: FilteredBuffer, baseMs: number, numMs: number, samples: Int32Array, channels: Int32Array | readonly number[]): Promise<Float32Array>;
+  detectPeaks(seg: Seg, channel: number, threshold: number): Promise<Int32Array>;
   /**
-   * §7.7 feature test: candidates = local minima of the target with threshold 0 (rule of
-   * detectPeaks with h = 0); keep those with feature·f > (f·f)/2 where feature[k] =
-   * minValRows[k][m]. The target's own minima row is `minValTarget`, by default
-   * minValRows[0] (the target is first in its neighbourhood unless another site has the same
-   * coordinates: then pass it explicitly).
+   * §7.4: windows [s-S, s+S) of `channels` (in order) around segment-local samples; returns
+   * n x (channels.length*2S) row-major.
    */
-  matchCandidates(minValRows: Float32Array[], minPosTarget: Int32Array, templateMinima: Float32Array, minValTarget?: Float32Array): Promise<Int32Array>;
+  gatherWaveforms(seg: Seg, samples: Int32Array, channels: Int32Array): Promise<Float32Array>;
+  /**
+   * §7.7 feature test: candidates = local minima of channel `target` with threshold 0 (the
+   * rule of detectPeaks with h = 0); keep those with feature·f > (f·f)/2 where
+   * feature[k] = minVal[channels[k], m]. Returns the kept candidates as segment-local samples
+   * m*S + minPos[target, m], ascending.
+   */
+  matchCandidates(seg: Seg, channels: Int32Array, target: number, templateMinima: Float32Array): Promise<Int32Array>;
   /** §7.10: per channel, the mean over the spikes of minVal at their ms blocks (float64 sum, float32 result). */
-  meanMinima(seg: SegmentMinima, spikeMs: Int32Array): Promise<Float32Array>;
+  meanMinima(seg: Seg, spikeMs: Int32Array): Promise<Float32Array>;
   /**
    * §7.11: the mean over all spikes of the window [s - 2S, s + 2S) on each affected channel,
    * read before any subtraction: affected.length rows of 4S float32 values.
    */
-  meanWindows(buf: FilteredBuffer, spikes: Int32Array, affected: Int32Array): Promise<Float32Array>;
+  meanWindows(seg: Seg, spikes: Int32Array, affected: Int32Array): Promise<Float32Array>;
   /**
    * §7.11-7.12: subtracts the mean windows at every spike on the affected channels and, spike
-   * by spike in ascending time, channel by channel, rescans ms blocks m-2 .. m+2: new minima in
-   * the window's ms-major arrays and in seg's transposed rows, score[c] updated by the change
-   * of each block's contribution min(0, minVal - thr[c]).
+   * by spike in ascending time, channel by channel, rescans ms blocks m-2 .. m+2: new minima
+   * of the segment, score[c] updated by the change of each block's contribution
+   * min(0, minVal - thr[c]).
    */
-  subtractAndRescan(seg: SegmentMinima, spikes: Int32Array, affected: Int32Array, means: Float32Array, thr: Float32Array, score: Float64Array): Promise<void>;
+  subtractAndRescan(seg: Seg, spikes: Int32Array, affected: Int32Array, means: Float32Array, thr: Float32Array, score: Float64Array): Promise<void>;
   /**
    * Recovery (beyond the reference, mode 'improved'): the score of K templates at every ms block
    * of a window's minima. Template k has J channels `channels[k*J + j]` with weights
    * `weights[k*J + j]`; score[k*M + m] = sum_j weights[k*J + j] * minVal[m*C + channels[k*J + j]]
    * (float32 products and sums, j ascending). `minVal` is a window's ms-major minima (m*C + c)
-   * over its slots [0, M).
+   * over its slots [0, M). It reads host minima (the recovery pass filters its windows on the host
+   * engine's filter), so every engine can run it with its own twin.
    */
   templateScores(minVal: Float32Array, numMs: number, numChannels: number, channels: Int32Array, weights: Float32Array, J: number): Promise<Float32Array>;
   /** Frees device resources (no-op on the CPU). */
@@ -148,3 +166,20 @@ export function checkGather(buf: FilteredBuffer, baseMs: number, numMs: number, 
   }
 }
 
+
+/** Every channel index is an integer in 0..C-1 (errors name the step and the channel). */
+export function checkChannels(step: string, seg: SortSegment, channels: ArrayLike<number>): void {
+  for (let k = 0; k < channels.length; k++) {
+    const c = channels[k];
+    if (!Number.isInteger(c) || c < 0 || c >= seg.numChannels) throw new RangeError(`${step}: channel ${c} is not in 0..${seg.numChannels - 1}`);
+  }
+}
+
+/** Every window [s - half, s + half) lies inside the segment's numMs*S samples. */
+export function checkWindows(step: string, seg: SortSegment, samples: Int32Array, half: number): void {
+  const end = seg.numMs * seg.samplesPerMs;
+  for (let i = 0; i < samples.length; i++) {
+    const s = samples[i];
+    if (s - half < 0 || s + half > end) throw new RangeError(`${step}: window [${s - half}, ${s + half}) of sample ${s} leaves the segment's ${end} samples`);
+  }
+}

@@ -4,14 +4,16 @@
  * cluster closest to the template, subtract its mean waveform and update the per-ms
  * statistics, until every channel has failed.
  *
- * The segment is the first M ms slots of a FilteredBuffer (layout (ms, channel, S)); its
- * filtered data is modified in place by the subtraction. This module holds the control flow
- * and the decisions only: every bulk step (scores, peaks, gather, feature test, amplitudes,
- * mean windows, subtraction with the minima rescan) goes through SortKernels.
+ * This module holds the control flow and the decisions only: every bulk step (scores, peaks,
+ * gather, feature test, amplitudes, mean windows, subtraction with the minima rescan) goes
+ * through SortKernels, on a segment handle whose window (host or device memory) the kernels
+ * own; its filtered data is modified in place by the subtraction. `sortSegment` runs the loop
+ * on a host window (the first M ms slots of a FilteredBuffer, layout (ms, channel, S)) with
+ * the CPU kernels' handle; `sortSegmentOn` on any engine's handle.
  */
 import type { FilteredBuffer } from '../../core/window.js';
-import type { SegmentMinima, SortKernels } from './kernels.js';
-import { Clusterer, type ClusterParams } from './clustering.js';
+import type { SegmentMinima, SortKernels, SortSegment } from './kernels.js';
+import { Clusterer, type ClusterMode, type ClusterParams, type ClusterResult } from './clustering.js';
 import { differenceVector } from './features.js';
 
 export interface SegmentParams {
@@ -60,15 +62,20 @@ export class SegmentWorkspace {
   }
 }
 
-export interface SortSegmentInput {
-  buf: FilteredBuffer;
-  /** M: the segment is buffer slots [0, M). */
-  numMs: number;
+/**
+ * Clustering somewhere else (a worker thread): the same computation as Clusterer.cluster. The
+ * loop does not read `x` afterwards, so it may be transferred.
+ */
+export type ClusterFn = (x: Float32Array, n: number, d: number, mode: ClusterMode, p: ClusterParams, reference?: Float32Array) => Promise<ClusterResult>;
+
+/** What the loop needs besides the segment and its kernels. */
+export interface LoopInput {
   thr: Float32Array;
   neighbours: Int32Array[];
   params: SegmentParams;
-  kernels: SortKernels;
-  work: SegmentWorkspace;
+  clusterer: Clusterer;
+  /** When given, clustering runs through it instead of `clusterer` (same results). */
+  cluster?: ClusterFn;
   timings?: SegmentTimings;
   /**
    * Yield to the event loop after this many ms of work (0: never), so that background work
@@ -77,34 +84,46 @@ export interface SortSegmentInput {
   yieldMs?: number;
 }
 
+export interface SortSegmentInput extends Omit<LoopInput, 'clusterer'> {
+  buf: FilteredBuffer;
+  /** M: the segment is buffer slots [0, M). */
+  numMs: number;
+  kernels: SortKernels<SegmentMinima>;
+  work: SegmentWorkspace;
+}
+
 export function emptyTimings(): SegmentTimings {
   return { detect: 0, gather: 0, cluster: 0, match: 0, subtract: 0, iterations: 0 };
 }
 
+/** The loop on a host window with the CPU kernels' handle (the transposed rows live in `work`). */
 export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits> {
-  const { buf, numMs: M, thr, neighbours, params, kernels, work } = input;
-  const tm = input.timings;
+  const { buf, numMs: M, work } = input;
   const C = buf.numChannels;
-  const S = buf.samplesPerMs;
-  const minValT = work.minValT;
-  const minPosT = work.minPosT;
-  const Nmin = params.minSpikesPerCluster;
-  if (M * C > minValT.length) {
-    throw new RangeError(`sortSegment: a ${M}-ms segment does not fit the workspace (${minValT.length / C} ms)`);
+  if (M * C > work.minValT.length) {
+    throw new RangeError(`sortSegment: a ${M}-ms segment does not fit the workspace (${work.minValT.length / C} ms)`);
   }
+  const seg: SegmentMinima = { buf, numChannels: C, samplesPerMs: buf.samplesPerMs, numMs: M, minValT: work.minValT, minPosT: work.minPosT };
+  return sortSegmentOn(seg, input.kernels, { ...input, clusterer: work.clusterer });
+}
 
-  // §7.1 transposed minima and channel scores.
-  const seg: SegmentMinima = { buf, numMs: M, minValT, minPosT };
+/** The loop (§7) on an engine's segment handle with that engine's kernels. */
+export async function sortSegmentOn<Seg extends SortSegment>(seg: Seg, kernels: SortKernels<Seg>, input: LoopInput): Promise<SegmentUnits> {
+  const { thr, neighbours, params } = input;
+  const tm = input.timings;
+  const C = seg.numChannels;
+  const S = seg.samplesPerMs;
+  const Nmin = params.minSpikesPerCluster;
+
+  // §7.1 channel scores.
   const score = await kernels.channelScores(seg, thr);
 
   const failed = new Uint8Array(C);
   const accepted = new Int32Array(C);
   let numFailed = 0;
   const units: SegmentUnits = { spikes: [], amplitudes: [] };
-  const clusterer = work.clusterer;
+  const clusterer = input.clusterer;
   const width = 2 * S;
-  const minValRow = (c: number): Float32Array => minValT.subarray(c * M, (c + 1) * M);
-  const minPosRow = (c: number): Int32Array => minPosT.subarray(c * M, (c + 1) * M);
   const fail = (c: number): void => {
     failed[c] = 1;
     numFailed++;
@@ -130,9 +149,9 @@ export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits
 
     // §7.2.2 peaks
     let t0 = performance.now();
-    const peakMs = await kernels.detectPeaks(minValRow(target), minPosRow(target), thr[target]);
+    const peakSamples = await kernels.detectPeaks(seg, target, thr[target]);
     if (tm) tm.detect += performance.now() - t0;
-    if (peakMs.length < Nmin) {
+    if (peakSamples.length < Nmin) {
       fail(target);
       continue;
     }
@@ -142,14 +161,13 @@ export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits
     const nch = nb.length;
     const d = nch * width;
     const cp: ClusterParams = { minSpikes: Nmin, lambda: params.mergingThreshold, numChannels: nch, width };
-    const tpos = target * M;
-    const peakSamples = new Int32Array(peakMs.length);
-    for (let i = 0; i < peakMs.length; i++) peakSamples[i] = peakMs[i] * S + minPosT[tpos + peakMs[i]];
     t0 = performance.now();
-    const xPeaks = await kernels.gatherWaveforms(buf, 0, M, peakSamples, nb);
+    const xPeaks = await kernels.gatherWaveforms(seg, peakSamples, nb);
     let t1 = performance.now();
     if (tm) tm.gather += t1 - t0;
-    const formed = clusterer.cluster(xPeaks, peakSamples.length, d, 'formation', cp);
+    const formed = input.cluster
+      ? await input.cluster(xPeaks, peakSamples.length, d, 'formation', cp)
+      : clusterer.cluster(xPeaks, peakSamples.length, d, 'formation', cp);
     if (tm) tm.cluster += performance.now() - t1;
     if (formed.rows.length < Nmin) {
       fail(target);
@@ -166,24 +184,21 @@ export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits
       fmin[k] = mn;
     }
     t0 = performance.now();
-    const rows: Float32Array[] = [];
-    for (let k = 0; k < nch; k++) rows.push(minValRow(nb[k]));
-    // The target leads its neighbourhood unless another site shares its coordinates.
-    const candMs = await kernels.matchCandidates(rows, minPosRow(target), fmin, nb[0] === target ? undefined : minValRow(target));
-    const candSamples = new Int32Array(candMs.length);
-    for (let i = 0; i < candMs.length; i++) candSamples[i] = candMs[i] * S + minPosT[tpos + candMs[i]];
+    const candSamples = await kernels.matchCandidates(seg, nb, target, fmin);
     t1 = performance.now();
     if (tm) tm.match += t1 - t0;
     if (candSamples.length < Nmin) {
       fail(target);
       continue;
     }
-    const xCand = await kernels.gatherWaveforms(buf, 0, M, candSamples, nb);
+    const xCand = await kernels.gatherWaveforms(seg, candSamples, nb);
     const t2 = performance.now();
     if (tm) tm.gather += t2 - t1;
 
     // §7.8 final clustering, §7.9 rejection
-    const matched = clusterer.cluster(xCand, candSamples.length, d, 'matching', cp, reference);
+    const matched = input.cluster
+      ? await input.cluster(xCand, candSamples.length, d, 'matching', cp, reference)
+      : clusterer.cluster(xCand, candSamples.length, d, 'matching', cp, reference);
     if (tm) tm.cluster += performance.now() - t2;
     if (matched.rows.length < Nmin || matched.mean[S] > thr[target]) {
       fail(target);
@@ -210,7 +225,7 @@ export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits
     for (let c = 0; c < C; c++) if (meanMin[c] < thr[c] / 2) numAffected++;
     const affected = new Int32Array(numAffected);
     for (let c = 0, k = 0; c < C; c++) if (meanMin[c] < thr[c] / 2) affected[k++] = c;
-    const means = await kernels.meanWindows(buf, spikes, affected);
+    const means = await kernels.meanWindows(seg, spikes, affected);
     await kernels.subtractAndRescan(seg, spikes, affected, means, thr, score);
     if (tm) tm.subtract += performance.now() - t0;
 

@@ -6,6 +6,12 @@ import { clearAutoDecisions } from '../../../src/engines/calibrate.js';
 import { createSignalProcessor } from '../../../src/engines/select.js';
 import { allocateFilteredBuffer } from '../../../src/core/window.js';
 import { spiky, writeRecording } from '../data.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { generateRecording } from '../../../src/groundtruth/index.js';
+import { Recording } from '../../../src/formats/recording.js';
+import { performSpikeSortingDetailed } from '../../../src/pipeline/perform.js';
 import { gpuAvailability } from './gpu-available.js';
 
 const gpu = await gpuAvailability('auto-hardware');
@@ -52,4 +58,35 @@ describe.skipIf(!gpu.ok)("'auto' with a hardware adapter", () => {
       t.cleanup();
     }
   });
+
+  it('sorting with auto decides by sorting a slice end to end with each whole engine, and says so in one line', async () => {
+    await setAdapterRequester(null);   // a fresh adapter: the one above made its device
+    const real = (await probeAdapter()).adapter!;
+    const disguised = new Proxy(real, {
+      get(target, key) {
+        if (key === 'info') return { description: 'Test Discrete GPU', vendor: 'test', device: '', architecture: '', isFallbackAdapter: false };
+        const v = Reflect.get(target, key, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    await setAdapterRequester(async () => disguised);
+    clearAutoDecisions();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spikesift-auto-e2e-'));
+    try {
+      const g = await generateRecording({ out: dir, preset: 'linear32', duration: 8, seed: 4, snrRange: [8, 20] });
+      const rec = new Recording({ binaryFile: g.binaryFile, dataType: g.dataType, probeGeometry: g.probeGeometry, samplingFrequency: g.samplingFrequency });
+      const out = await performSpikeSortingDetailed(rec, { verbose: false, backend: 'auto', minSegmentLength: 2, detectionPolarity: g.detectionPolarity });
+      const line = out.stats.backendDescription;
+      console.log(`auto end to end on a disguised ${gpu.name}: ${line}`);
+      expect(line).not.toMatch(/\n/);
+      expect(line).toMatch(/x real time end to end.*faster than .*x real time end to end; calibrated on 1\.0 s of 32 ch int16 from the recording in \d+\.\d\d s/);
+      expect(out.sorted.info?.engine).toBe(out.stats.backend);
+      expect(out.sorted.info?.engineDescription).toBe(line);
+      // Only the real sort's device steps are recorded, not the calibration's.
+      if (out.stats.backend === 'cpu') expect(out.sorted.info?.stagesOnDevice).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await setAdapterRequester(null);
+    }
+  }, 300_000);
 });
