@@ -4,9 +4,10 @@
  * markdown table on stdout (the integrator copies it to bench/RESULTS.md).
  *
  *   npm run bench:sort -- [--seconds N] [--channels 32,64,128,384,1536] [--workers 1,default] [--backend cpu,webgpu,auto]
- *                         [--min-segment S] [--baseline DIR] [--keep]
+ *                         [--min-segment S] [--modes improved,reference] [--baseline DIR] [--keep]
  *
  * --workers: rows per worker count ("default" = the library's default, all available cores).
+ * --modes: rows per sort mode (default improved only; reference = spec §1-§10, no tracks or recovery).
  * --baseline DIR: also sort each recording with the code of another checkout (e.g. a git
  * worktree of an older commit) in the same run, on the same data, for before/after rows.
  *
@@ -42,15 +43,17 @@ import type { SortStats } from '../src/pipeline/perform.js';
 type Backend = 'cpu' | 'webgpu' | 'auto';
 interface Args {
   seconds: number; channels: number[]; backends: Backend[]; minSegment: number; keep: boolean; explicitBackends: boolean;
-  workers: (number | 'default')[]; baseline: string | null;
+  workers: (number | 'default')[]; baseline: string | null; modes: Mode[];
 }
+/** The sort's mode ('improved': tracks and recovery, the default; 'reference': spec §1-§10). */
+type Mode = 'improved' | 'reference';
 
 const PRESET: Record<number, ProbePreset> = { 32: 'linear32', 64: 'poly64', 128: 'poly128', 384: 'np384', 1536: 'np2-1536' };
 
 function parseArgs(argv: string[]): Args {
   const a: Args = {
     seconds: 60, channels: [32, 64, 128, 384, 1536], backends: ['cpu', 'webgpu'], minSegment: 10, keep: false, explicitBackends: false,
-    workers: [1, 'default'], baseline: null,
+    workers: [1, 'default'], baseline: null, modes: ['improved'],
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
@@ -68,14 +71,16 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--min-segment') a.minSegment = Number(v());
     else if (k === '--workers') a.workers = v().split(',').map((w) => (w === 'default' ? 'default' : Number(w)));
     else if (k === '--baseline') a.baseline = v();
+    else if (k === '--modes') a.modes = v().split(',') as Mode[];
     else if (k === '--keep') a.keep = true;
     else if (k === '--help' || k === '-h') {
-      console.log('usage: npm run bench:sort -- [--seconds N] [--channels 32,64,128,384,1536] [--workers 1,default] [--backend cpu,webgpu,auto] [--min-segment S] [--baseline DIR] [--keep]');
+      console.log('usage: npm run bench:sort -- [--seconds N] [--channels 32,64,128,384,1536] [--workers 1,default] [--backend cpu,webgpu,auto] [--min-segment S] [--modes improved,reference] [--baseline DIR] [--keep]');
       process.exit(0);
     } else throw new Error(`unknown argument ${k} (try --help)`);
   }
   if (!(a.seconds >= 1)) throw new Error(`--seconds must be >= 1, got ${a.seconds}`);
   for (const c of a.channels) if (!PRESET[c]) throw new Error(`--channels: ${c} is not one of ${Object.keys(PRESET).join(', ')} (the generator's presets)`);
+  for (const m of a.modes) if (m !== 'improved' && m !== 'reference') throw new Error(`--modes: ${m} is not improved or reference`);
   for (const w of a.workers) if (w !== 'default' && !(Number.isInteger(w) && w >= 1)) throw new Error(`--workers: ${w} is not a whole number >= 1 or "default"`);
   for (const b of a.backends) if (!['cpu', 'webgpu', 'auto'].includes(b)) throw new Error(`--backend: ${b} is not cpu, webgpu or auto`);
   return a;
@@ -94,7 +99,7 @@ function recordingDir(channels: number, seconds: number): string {
   return join(tmpdir(), 'spikesift-bench', `${PRESET[channels]}-${seconds}s-seed1`);
 }
 
-interface ChildSpec { dir: string; backend: Backend; minSegment: number; workers: number | 'default'; root: string | null }
+interface ChildSpec { dir: string; backend: Backend; minSegment: number; workers: number | 'default'; root: string | null; mode: Mode }
 
 /** The modules of a checkout: this one, or --baseline's (older layouts had src/io and src/sorting). */
 async function modulesOf(root: string | null): Promise<{ Recording: typeof import('../src/formats/recording.js').Recording; perform: typeof import('../src/pipeline/perform.js') }> {
@@ -124,6 +129,8 @@ async function child(spec: ChildSpec): Promise<void> {
   const { sorted, stats } = await perform.performSpikeSortingDetailed(rec, {
     verbose: false, backend: spec.backend, minSegmentLength: spec.minSegment, detectionPolarity: gt.detectionPolarity,
     ...(spec.workers === 'default' || spec.root !== null ? {} : { workers: spec.workers }),
+    // A baseline from before the modes existed sorts as the reference did, with burst merging.
+    ...(spec.root !== null ? {} : { mode: spec.mode }),
   });
   const info = (sorted as { info?: ChildResult['info'] }).info ?? null;
   const out: ChildResult = { stats, readMs, maxRssMiB: process.resourceUsage().maxRSS / 1024, units: sorted.length, info };
@@ -171,17 +178,17 @@ async function main(): Promise<void> {
       await generateRecording({ out: dir, preset: PRESET[C], duration: args.seconds, seed: 1 });
       made.push(dir);
     }
-    const runs: { backend: Backend; workers: number | 'default'; root: string | null }[] = [];
+    const runs: { backend: Backend; workers: number | 'default'; root: string | null; mode: Mode }[] = [];
     for (const backend of backends) {
-      if (args.baseline !== null) runs.push({ backend, workers: 'default', root: args.baseline });
-      for (const workers of args.workers) runs.push({ backend, workers, root: null });
+      if (args.baseline !== null) runs.push({ backend, workers: 'default', root: args.baseline, mode: 'improved' });
+      for (const mode of args.modes) for (const workers of args.workers) runs.push({ backend, workers, root: null, mode });
     }
     for (const run of runs) {
       const { backend } = run;
       const isTs = self.endsWith('.ts');
       const r = spawnSync(process.execPath, [...(isTs ? ['--import', loader] : []), self, '--child',
-        JSON.stringify({ dir, backend, minSegment: args.minSegment, workers: run.workers, root: run.root } satisfies ChildSpec)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-      const code = run.root === null ? 'this' : `baseline (${run.root})`;
+        JSON.stringify({ dir, backend, minSegment: args.minSegment, workers: run.workers, root: run.root, mode: run.mode } satisfies ChildSpec)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+      const code = run.root === null ? `this, ${run.mode}` : `baseline (${run.root})`;
       if (r.status !== 0) {
         console.log(`| ${C} | ${code} | ${backend} | ${run.workers} | failed: ${(r.stderr || '').trim().split('\n').slice(-1)[0]} |`);
         continue;
