@@ -10,6 +10,7 @@ import type { SortMode } from '../core/params.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
 import { assignClusters } from '../stages/track/assignment.js';
 import { buildTracks } from '../stages/track/tracks.js';
+import { burstFragmentTracks } from '../stages/track/fragments.js';
 
 /** The link between segments i and i+1 (§10): for each unit of segment i, its unit in segment i+1 or -1. */
 export function linkPair(a: SegmentResult, b: SegmentResult, recording: Recording, maxDrift: number): Int32Array {
@@ -47,6 +48,9 @@ export function linkSegments(segments: SegmentResult[], recording: Recording, ma
 export function trackSegments(segments: SegmentResult[], recording: Recording, maxDrift: number, maxSkippedSegments: number): SortedRecording {
   tile(segments, recording);
   const { tracks, links } = buildTracks(segments, recording.geometry, { maxDrift, maxSkippedSegments });
+  // A burst fragment of another track is not listed (stages/track/fragments.ts).
+  const fragments = burstFragmentTracks(segments, tracks, recording.samplingFrequency);
+  if (fragments.size > 0) for (const t of tracks) for (let u = 0; u < t.length; u++) if (fragments.has(t[u])) t[u] = -1;
   return new SortedRecording({
     segments,
     links,
