@@ -228,7 +228,8 @@ export function buildTracks(segments: readonly { amplitudes: readonly Float32Arr
  * alternating), which the in-order joining cannot chain (it joins a piece only after another
  * ends, and prefers the best single pair). Two tracks are merged when no segment has a unit
  * of both (one unit is one cluster per segment) and their units in the two nearest segments
- * (one of each track, at most maxSkippedSegments apart) form a plausible link (linkPlausible, the drift allowed growing with the
+ * (one of each track, more than ONLINE_MAX_GAP and at most maxSkippedSegments segments
+ * skipped between them, as in the joining) form a plausible link (linkPlausible, the drift allowed growing with the
  * gap up to JOIN_MAX_DRIFT_STEPS x maxDrift). Best pairs first; the merged track keeps the
  * smaller id. Measured on ground truth (bench/QUALITY.md): the false-positive ids of the
  * sparse units were such pieces, each with too few spikes to match its unit.
@@ -264,7 +265,9 @@ function mergeRedundant(
     const { i, j, disjoint } = nearest(a, b);
     if (!disjoint) return Infinity;
     const gap = Math.abs(a.seg[i] - b.seg[j]);
-    if (gap - 1 > K) return Infinity;
+    // Gaps the segment-by-segment pass tried are its assignment's to decide (it weighs each
+    // pair against the others; alone, two rare units at one place can look like one).
+    if (gap - 1 <= ONLINE_MAX_GAP || gap - 1 > K) return Infinity;
     const allowed = D * Math.min(gap, JOIN_MAX_DRIFT_STEPS);
     const va = floor(a.seg[i], a.unit[i]);
     const vb = floor(b.seg[j], b.unit[j]);
