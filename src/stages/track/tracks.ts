@@ -267,7 +267,10 @@ function mergeRedundant(
     const gap = Math.abs(a.seg[i] - b.seg[j]);
     // Gaps the segment-by-segment pass tried are its assignment's to decide (it weighs each
     // pair against the others; alone, two rare units at one place can look like one).
-    if (gap - 1 <= ONLINE_MAX_GAP || gap - 1 > K) return Infinity;
+    // Interleaved tracks (one has segments on both sides of one of the other's) are exempt:
+    // the segment-by-segment pass never compares them as a whole.
+    const interleaved = a.seg[0] < b.seg[b.seg.length - 1] && b.seg[0] < a.seg[a.seg.length - 1];
+    if ((!interleaved && gap - 1 <= ONLINE_MAX_GAP) || gap - 1 > K) return Infinity;
     const allowed = D * Math.min(gap, JOIN_MAX_DRIFT_STEPS);
     const va = floor(a.seg[i], a.unit[i]);
     const vb = floor(b.seg[j], b.unit[j]);
