@@ -6,7 +6,9 @@
  *     segments ago (they skipped g segments) against the units still free, searching
  *     (g + 1) x maxDrift, since drift adds up over the gap;
  *  3. after all segments, pieces separated by longer gaps (up to maxSkippedSegments) are
- *     joined (joinPieces).
+ *     joined (joinPieces);
+ *  4. listed tracks that are one unit and never share a segment (a rare unit's piece inside
+ *     another piece's gap) are merged (mergeRedundant).
  * An assigned pair is a link only when it is plausible (linkPlausible): the units' positions
  * (amplitude-weighted centroids) differ by no more than the drift allowed for the gap, and
  * their shifted amplitude vectors differ by no more than LINK_RELATIVE_DISTANCE of the larger
