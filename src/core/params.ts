@@ -205,7 +205,7 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
   },
   {
     name: 'mergeBursts', kind: 'boolean', default: true, defaultText: 'true', unit: '', range: 'true, false',
-    help: "Merge burst fragments (the later, smaller spikes of a burst) into their unit within each segment (beyond the reference; mode 'reference' never merges).",
+    help: "Merge burst fragments (the later, smaller spikes of a burst) into their unit within each segment, and in mode 'improved' do not list a track that is a burst fragment of another (beyond the reference; mode 'reference' never merges).",
     cli: { flag: 'no-merge-bursts', negate: true },
   },
   {

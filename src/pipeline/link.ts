@@ -10,6 +10,7 @@ import type { SortMode } from '../core/params.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
 import { assignClusters } from '../stages/track/assignment.js';
 import { buildTracks } from '../stages/track/tracks.js';
+import { burstFragmentTracks } from '../stages/track/fragments.js';
 
 /** The link between segments i and i+1 (§10): for each unit of segment i, its unit in segment i+1 or -1. */
 export function linkPair(a: SegmentResult, b: SegmentResult, recording: Recording, maxDrift: number): Int32Array {
@@ -21,6 +22,8 @@ export interface LinkOptions {
   mode: SortMode;
   maxDrift: number;
   maxSkippedSegments: number;
+  /** Burst fragments (stages/sort/burst-merge.ts per segment, stages/track/fragments.ts per track); false: neither. */
+  mergeBursts: boolean;
 }
 
 /** Extends the first and last segments to the recording's ends (§2). */
@@ -44,9 +47,12 @@ export function linkSegments(segments: SegmentResult[], recording: Recording, ma
 }
 
 /** Tracks over the segments (mode 'improved'). */
-export function trackSegments(segments: SegmentResult[], recording: Recording, maxDrift: number, maxSkippedSegments: number): SortedRecording {
+export function trackSegments(segments: SegmentResult[], recording: Recording, maxDrift: number, maxSkippedSegments: number, mergeBursts = true): SortedRecording {
   tile(segments, recording);
   const { tracks, links } = buildTracks(segments, recording.geometry, { maxDrift, maxSkippedSegments });
+  // A burst fragment of another track is not listed (stages/track/fragments.ts).
+  const fragments = mergeBursts ? burstFragmentTracks(segments, tracks, recording.samplingFrequency) : new Set<number>();
+  if (fragments.size > 0) for (const t of tracks) for (let u = 0; u < t.length; u++) if (fragments.has(t[u])) t[u] = -1;
   return new SortedRecording({
     segments,
     links,
@@ -61,5 +67,5 @@ export function trackSegments(segments: SegmentResult[], recording: Recording, m
 export function finishSegments(segments: SegmentResult[], recording: Recording, opts: LinkOptions, done: (Int32Array | undefined)[] = []): SortedRecording {
   return opts.mode === 'reference'
     ? linkSegments(segments, recording, opts.maxDrift, done)
-    : trackSegments(segments, recording, opts.maxDrift, opts.maxSkippedSegments);
+    : trackSegments(segments, recording, opts.maxDrift, opts.maxSkippedSegments, opts.mergeBursts);
 }

@@ -6,7 +6,9 @@
  *     segments ago (they skipped g segments) against the units still free, searching
  *     (g + 1) x maxDrift, since drift adds up over the gap;
  *  3. after all segments, pieces separated by longer gaps (up to maxSkippedSegments) are
- *     joined (joinPieces).
+ *     joined (joinPieces);
+ *  4. listed tracks that are one unit and never share a segment (a rare unit's piece inside
+ *     another piece's gap) are merged (mergeRedundant).
  * An assigned pair is a link only when it is plausible (linkPlausible): the units' positions
  * (amplitude-weighted centroids) differ by no more than the drift allowed for the gap, and
  * their shifted amplitude vectors differ by no more than LINK_RELATIVE_DISTANCE of the larger
@@ -218,7 +220,100 @@ export function buildTracks(segments: readonly { amplitudes: readonly Float32Arr
   const listed = new Uint8Array(nextId);
   for (let id = 0; id < nextId; id++) if (seen[id] >= need) listed[root(id)] = 1;
   for (const t of tracks) for (let u = 0; u < t.length; u++) t[u] = listed[root(t[u])] ? root(t[u]) : -1;
+  mergeRedundant(segments, tracks, links, geometry, D, K);
   return { tracks, links, refused };
+}
+
+/**
+ * Merges listed tracks that are one unit (after joining): a unit too rare to be clustered in
+ * most segments leaves pieces that interleave in time (one piece inside another's gap, or two
+ * alternating), which the in-order joining cannot chain (it joins a piece only after another
+ * ends, and prefers the best single pair). Two tracks are merged when no segment has a unit
+ * of both (one unit is one cluster per segment) and their units in the two nearest segments
+ * (one of each track, more than ONLINE_MAX_GAP and at most maxSkippedSegments segments
+ * skipped between them, as in the joining) form a plausible link (linkPlausible, the drift allowed growing with the
+ * gap up to JOIN_MAX_DRIFT_STEPS x maxDrift). Best pairs first; the merged track keeps the
+ * smaller id. Measured on ground truth (bench/QUALITY.md): the false-positive ids of the
+ * sparse units were such pieces, each with too few spikes to match its unit.
+ * Cost: tracks² x (segments + one drift-searched comparison); tracks are few (listed ones only).
+ */
+function mergeRedundant(
+  segments: readonly { amplitudes: readonly Float32Array[] }[], tracks: Int32Array[], links: Int32Array[], geometry: Float32Array, D: number, K: number,
+): void {
+  // Per listed track: its segments (ascending) and its unit there.
+  const members = new Map<number, { seg: number[]; unit: number[] }>();
+  tracks.forEach((t, s) => t.forEach((id, u) => {
+    if (id < 0) return;
+    let m = members.get(id);
+    if (!m) members.set(id, (m = { seg: [], unit: [] }));
+    m.seg.push(s);
+    m.unit.push(u);
+  }));
+  const ids = [...members.keys()].sort((a, b) => a - b);
+  if (ids.length < 2) return;
+  const floor = (s: number, u: number): Float32Array => aboveFloor(segments[s].amplitudes[u]);
+  /** Nearest pair of segments (one of each) and whether the sets are disjoint. */
+  const nearest = (a: { seg: number[] }, b: { seg: number[] }): { i: number; j: number; disjoint: boolean } => {
+    let i = 0, j = 0, bi = 0, bj = 0, bd = Infinity;
+    while (i < a.seg.length && j < b.seg.length) {
+      const d = a.seg[i] - b.seg[j];
+      if (d === 0) return { i, j, disjoint: false };
+      if (Math.abs(d) < bd) { bd = Math.abs(d); bi = i; bj = j; }
+      if (d < 0) i++; else j++;
+    }
+    return { i: bi, j: bj, disjoint: true };
+  };
+  const plausibleScore = (a: { seg: number[]; unit: number[] }, b: { seg: number[]; unit: number[] }): number => {
+    const { i, j, disjoint } = nearest(a, b);
+    if (!disjoint) return Infinity;
+    const gap = Math.abs(a.seg[i] - b.seg[j]);
+    // Gaps the segment-by-segment pass tried are its assignment's to decide (it weighs each
+    // pair against the others; alone, two rare units at one place can look like one).
+    // Interleaved tracks (one has segments on both sides of one of the other's) are exempt:
+    // the segment-by-segment pass never compares them as a whole.
+    const interleaved = a.seg[0] < b.seg[b.seg.length - 1] && b.seg[0] < a.seg[a.seg.length - 1];
+    if ((!interleaved && gap - 1 <= ONLINE_MAX_GAP) || gap - 1 > K) return Infinity;
+    const allowed = D * Math.min(gap, JOIN_MAX_DRIFT_STEPS);
+    const va = floor(a.seg[i], a.unit[i]);
+    const vb = floor(b.seg[j], b.unit[j]);
+    const { shiftUm } = assignClustersDetailed([va], [vb], geometry, allowed);
+    const sa = applyShiftPlan(cachedShiftPlan(geometry, shiftUm / 2), va, 1);
+    const sb = applyShiftPlan(cachedShiftPlan(geometry, -shiftUm / 2), vb, 1);
+    return linkPlausible(va, vb, sa, sb, geometry, allowed) ? Infinity : relativeDistance(sa, sb);
+  };
+  const pairs: { a: number; b: number; score: number }[] = [];
+  for (let x = 0; x < ids.length; x++) {
+    for (let y = x + 1; y < ids.length; y++) {
+      const score = plausibleScore(members.get(ids[x])!, members.get(ids[y])!);
+      if (score < Infinity) pairs.push({ a: ids[x], b: ids[y], score });
+    }
+  }
+  pairs.sort((p, q) => p.score - q.score || p.a - q.a || p.b - q.b);
+  const parent = new Map<number, number>();
+  const find = (id: number): number => {
+    let r = id;
+    while (parent.has(r)) r = parent.get(r)!;
+    return r;
+  };
+  for (const { a, b } of pairs) {
+    const ra = find(a), rb = find(b);
+    if (ra === rb) continue;
+    const ma = members.get(ra)!, mb = members.get(rb)!;
+    // The merged tracks must stay disjoint and plausible where they now meet.
+    if (plausibleScore(ma, mb) === Infinity) continue;
+    const [keep, drop] = ra < rb ? [ra, rb] : [rb, ra];
+    const mk = members.get(keep)!, md = members.get(drop)!;
+    const order = [...mk.seg.map((s, k) => [s, mk.unit[k]]), ...md.seg.map((s, k) => [s, md.unit[k]])].sort((p, q) => p[0] - q[0]);
+    members.set(keep, { seg: order.map((p) => p[0]), unit: order.map((p) => p[1]) });
+    members.delete(drop);
+    parent.set(drop, keep);
+  }
+  if (parent.size === 0) return;
+  for (const t of tracks) for (let u = 0; u < t.length; u++) if (t[u] >= 0) t[u] = find(t[u]);
+  // Links between consecutive segments now in one track.
+  for (const m of members.values()) {
+    for (let k = 0; k + 1 < m.seg.length; k++) if (m.seg[k + 1] === m.seg[k] + 1) links[m.seg[k]][m.unit[k]] = m.unit[k + 1];
+  }
 }
 
 /** Joins pieces (see ONLINE_MAX_GAP); returns each piece's track id (that of its first piece). */

@@ -107,4 +107,25 @@ describe('joining pieces across long gaps', () => {
     expect(t[0][1]).toBe(-1);
     expect(t[8][1]).toBe(-1);
   });
+
+  it('merges a piece that lies in the gap of another track of the same unit (the joining chains only the best pair)', () => {
+    // A rare unit at 300 µm clustered in segments 0-1, 6-7 and 12-13: the pieces at 0-1 and
+    // 12-13 are identical, the middle one a little smaller, so the joining pairs 0-1 with
+    // 12-13 first and leaves 6-7 as a track of its own, redundant with the first.
+    const present = (s: number): boolean => s < 2 || (s >= 6 && s < 8) || s >= 12;
+    const segs = Array.from({ length: 14 }, (_, s) => ({
+      amplitudes: present(s) ? [unit(100), unit(300, s >= 6 && s < 8 ? 80 : 90)] : [unit(100)],
+    }));
+    const { tracks } = buildTracks(segs, geo32, { maxDrift: 30, maxSkippedSegments: 30 });
+    expect(tracks[0][1]).toBeGreaterThanOrEqual(0);
+    expect(tracks[6][1]).toBe(tracks[0][1]);
+    expect(tracks[13][1]).toBe(tracks[0][1]);
+    expect(tracks[6][0]).toBe(tracks[0][0]);
+    expect(tracks[6][1]).not.toBe(tracks[6][0]);
+    // A different unit in the gap (far from 300 µm) stays a track of its own.
+    const other = segs.map((g, s) => (s >= 6 && s < 8 ? { amplitudes: [unit(100), unit(600, 80)] } : g));
+    const t = buildTracks(other, geo32, { maxDrift: 30, maxSkippedSegments: 30 }).tracks;
+    expect(t[6][1]).toBeGreaterThanOrEqual(0);
+    expect(t[6][1]).not.toBe(t[0][1]);
+  });
 });
