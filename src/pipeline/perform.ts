@@ -26,7 +26,7 @@ import { computeNeighbourhoods } from '../stages/sort/neighbours.js';
 import { emptyTimings, type SegmentTimings } from '../stages/sort/loop.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
 import { finishSegments, linkPair } from './link.js';
-import { recoverSpikes, type SegmentSpan } from './recover.js';
+import { recoverSpikes, type RecoveryMinima, type SegmentSpan } from './recover.js';
 import { ProgressReporter } from './progress.js';
 import { BoundaryScan, type SegmentPlan } from './scan.js';
 import type { SegmentContext, SegmentOutcome } from './segment-job.js';
@@ -226,6 +226,13 @@ async function sortTwoPass(
   const pool = new WindowPool(C, S, longest, keepSamples ? opts.memoryLimit - keptBytes : opts.memoryLimit);
   let failure: Error | null = null;
 
+  // Each segment's unsubtracted minima (8 bytes per ms and channel: 1/(4S) of its window) are
+  // kept for the recovery pass when all of them take at most 1/16 of memoryLimit (at the
+  // defaults: 384 channels up to ~25 min, 64 channels up to ~2.5 h), which then filters nothing
+  // again; otherwise it filters each segment it searches a second time.
+  const minimaForRecovery: RecoveryMinima[] | null =
+    opts.recoverSpikes && totalMs * C * 8 <= opts.memoryLimit / 16 ? [] : null;
+
   const start = (plan: SegmentPlan, win: FilteredBuffer, ctx: SegmentContext): void => {
     const job = (async () => {
       try {
@@ -233,6 +240,12 @@ async function sortTwoPass(
           const t0 = performance.now();
           await engine.filterBlocks(recording, plan.startMs, plan.numMs, opts.detectionPolarity, win, 0);
           filterMs += performance.now() - t0;
+        }
+        // The recovery pass scores the unsubtracted minima: keep a copy before sorting
+        // subtracts from them (when they fit; otherwise it filters the segment again).
+        if (minimaForRecovery) {
+          const n = plan.numMs * C;
+          minimaForRecovery[plan.index] = { minVal: win.minVal.slice(0, n), minPos: win.minPos.slice(0, n) };
         }
         const out: SegmentOutcome = await runner.sort(win, plan.numMs, ctx);
         record(plan, out);
@@ -347,7 +360,7 @@ async function sortTwoPass(
   if (opts.recoverSpikes) {
     const kernels = engine.sortKernels();
     try {
-      sorted = (await recoverSpikes(sorted, spans, recording, engine, kernels, thresholds!, opts.detectionPolarity)).sorted;
+      sorted = (await recoverSpikes(sorted, spans, recording, engine, kernels, thresholds!, opts.detectionPolarity, minimaForRecovery ?? undefined)).sorted;
     } finally {
       kernels.dispose?.();
     }
@@ -381,6 +394,7 @@ async function sortTwoPass(
       scanMs,
       mergeMs,
       recoverMs,
+      recoveryMinima: !opts.recoverSpikes ? 'off' : minimaForRecovery ? 'kept' : 'refiltered',
       totalMs: totalWall,
       loop,
       numSegments: segments.length,

@@ -23,7 +23,7 @@
  */
 import type { Recording } from '../formats/recording.js';
 import type { SignalProcessor } from '../engines/engine.js';
-import { allocateFilteredBuffer } from '../core/window.js';
+import { allocateMinimaBuffer } from '../core/window.js';
 import type { SortKernels } from '../stages/sort/kernels.js';
 import { aboveFloor } from '../stages/track/tracks.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
@@ -36,6 +36,12 @@ export const RECOVERY_NOISE_SDS = 6;
 export interface SegmentSpan {
   startMs: number;
   numMs: number;
+}
+
+/** A segment's per-ms minima before any subtraction (ms-major, m*C + c), kept by pass 2. */
+export interface RecoveryMinima {
+  minVal: Float32Array;
+  minPos: Int32Array;
 }
 
 export interface RecoveryStats {
@@ -61,6 +67,8 @@ export async function recoverSpikes(
   kernels: SortKernels,
   thresholds: Float32Array,
   polarity: number,
+  /** Per segment, its minima as pass 2 filtered them (absent: each searched segment is filtered again). */
+  kept?: readonly (RecoveryMinima | undefined)[],
 ): Promise<{ sorted: SortedRecording; stats: RecoveryStats }> {
   const stats: RecoveryStats = { addedInGaps: 0, newUnits: 0, filterMs: 0, scoreMs: 0 };
   const tracks = sorted.tracks;
@@ -73,7 +81,9 @@ export async function recoverSpikes(
   const chains = ids.map((id) => sorted.chain(id));
   const J = Math.min(RECOVERY_CHANNELS, C);
   const longest = Math.max(...spans.map((p) => p.numMs));
-  const win = allocateFilteredBuffer(C, S, longest);
+  // Only the minima are read: the filter writes no samples (a fraction of the memory and
+  // of the filter's time: a full window of the longest segment is 1.4 GB at 384 channels).
+  const win = allocateMinimaBuffer(C, S, longest);
   const segments: SegmentResult[] = sorted.segments.map((g) => ({ ...g, spikes: g.spikes.slice(), amplitudes: g.amplitudes.slice() }));
   const newTracks = tracks.map((t) => Array.from(t));
 
@@ -102,7 +112,15 @@ export async function recoverSpikes(
     const { startMs, numMs: M } = spans[s];
     if (M < 5) continue;
     let t0 = performance.now();
-    await engine.filterBlocks(recording, startMs, M, polarity, win, 0);
+    let minVal = win.minVal;
+    let minPos = win.minPos;
+    const fromPass2 = kept?.[s];
+    if (fromPass2 && fromPass2.minVal.length === M * C) {
+      minVal = fromPass2.minVal;
+      minPos = fromPass2.minPos;
+    } else {
+      await engine.filterBlocks(recording, startMs, M, polarity, win, 0);
+    }
     stats.filterMs += performance.now() - t0;
     const templates = [...chosen.map((c) => c.a), ...rivals];
     const K = templates.length;
@@ -122,7 +140,7 @@ export async function recoverSpikes(
       selfHalf[k] = ss / 2;
     });
     t0 = performance.now();
-    const scores = await kernels.templateScores(win.minVal, M, C, channels, weights, J);
+    const scores = await kernels.templateScores(minVal, M, C, channels, weights, J);
     stats.scoreMs += performance.now() - t0;
 
     // Every template's scores in noise sds.
@@ -144,7 +162,7 @@ export async function recoverSpikes(
       for (let m = 2; m <= M - 3; m++) {
         const v = z[k * M + m];
         if (!(v > needZ[k]) || v < z[k * M + m - 1] || v < z[k * M + m + 1]) continue;
-        if (!(win.minVal[m * C + best[k]] < h)) continue;
+        if (!(minVal[m * C + best[k]] < h)) continue;
         let rival = false;
         for (let j = 0; j < K && !rival; j++) {
           if (j === k) continue;
@@ -168,7 +186,7 @@ export async function recoverSpikes(
     for (const { k, m } of cands) {
       if (taken[m]) continue;
       for (let d = -1; d <= 1; d++) if (m + d >= 0 && m + d < M) taken[m + d] = 1;
-      found[k].push(base + m * S + win.minPos[m * C + best[k]]);
+      found[k].push(base + m * S + minPos[m * C + best[k]]);
     }
     chosen.forEach(({ t }, k) => {
       const add = found[k].sort((x, y) => x - y);
@@ -178,7 +196,7 @@ export async function recoverSpikes(
       const amp = new Float64Array(C);
       for (const x of add) {
         const m = Math.floor((x - base) / S);
-        for (let c = 0; c < C; c++) amp[c] += win.minVal[m * C + c];
+        for (let c = 0; c < C; c++) amp[c] += minVal[m * C + c];
       }
       seg.spikes.push(Float64Array.from(add));
       seg.amplitudes.push(Float32Array.from(amp, (v) => -v / add.length));

@@ -187,6 +187,7 @@ export async function sortSequential(
       copyMs,
       mergeMs,
       recoverMs,
+      recoveryMinima: opts.recoverSpikes ? 'refiltered' : 'off',
       totalMs: totalWall,
       loop,
       numSegments: segments.length,
