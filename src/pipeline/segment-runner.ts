@@ -162,13 +162,19 @@ export class WorkerSegmentRunner implements SegmentRunner {
 
 /**
  * The default on the main thread: the calling thread sorts one segment at a time, and sort
- * worker threads (workers - 1 of them) start only once a segment has waited `spawnAfterMs` for
- * the calling thread. A short or narrow recording therefore never pays for starting and warming
- * up workers (at 32 channels x 60 s a segment sorts in ~50 ms and the whole loop takes ~0.3 s on
- * one thread, while two workers took ~0.5 s to start and made the sort 1.7x slower), while a
- * wide one (a segment of 384 channels takes ~1 s) fills every core after one short wait.
- * Which thread sorts a segment never changes its result.
+ * worker threads (workers - 1 of them) start only when the work justifies them: a segment
+ * arrives while the calling thread is busy and is large (at least WORKER_WORTHY_MS_CHANNELS ms x
+ * channels), or any segment has waited `spawnAfterMs` for the calling thread. A narrow
+ * recording therefore never pays for starting and warming up workers: at 32 channels x 60 s a
+ * segment sorts in ~50 ms (the first, cold, in ~200 ms) and the whole loop takes ~0.3 s on one
+ * thread, while starting two workers made the run 1.4x slower; up to 128 channels the workers
+ * gained nothing on this 2-core VM (3.24 s on one thread, 3.17 s with the workers). A segment of
+ * 384 channels (~1 s to sort) starts them at once. Which thread sorts a segment never changes
+ * its result.
  */
+/** Segment size (ms x channels) from which a second sort thread pays for its start: 128 channels x 10 s is below, 384 x 10 s above. */
+export const WORKER_WORTHY_MS_CHANNELS = 2e6;
+
 export class HybridSegmentRunner implements SegmentRunner {
   private readonly sorter = new SegmentSorter();
   private localBusy = false;
@@ -181,7 +187,7 @@ export class HybridSegmentRunner implements SegmentRunner {
    * @param spawnAfterMs how long a segment waits for the calling thread before the workers
    *   start (0: start them at once and give them every segment the calling thread is busy for).
    */
-  constructor(readonly concurrency: number, private readonly spawnAfterMs = 150) {
+  constructor(readonly concurrency: number, private readonly spawnAfterMs = 1000) {
     if (concurrency < 2) throw new RangeError(`HybridSegmentRunner needs at least 2 segments at once, got ${concurrency}`);
     if (spawnAfterMs <= 0) this.workers = new WorkerSegmentRunner(concurrency - 1);
   }
@@ -195,6 +201,9 @@ export class HybridSegmentRunner implements SegmentRunner {
 
   sort(buf: FilteredBuffer, numMs: number, ctx: SegmentContext): Promise<SegmentOutcome> {
     if (this.disposed) return Promise.reject(new Error('the segment runner was disposed'));
+    if (this.localBusy && this.workers === null && numMs * buf.numChannels >= WORKER_WORTHY_MS_CHANNELS) {
+      this.workers = new WorkerSegmentRunner(this.concurrency - 1);
+    }
     if (this.localBusy && this.workers) return this.workers.sort(buf, numMs, ctx);
     return new Promise<SegmentOutcome>((resolve, reject) => {
       this.queue.push({ buf, numMs, ctx, resolve, reject });
@@ -209,6 +218,11 @@ export class HybridSegmentRunner implements SegmentRunner {
   private pump(): void {
     if (this.localBusy || this.queue.length === 0) return;
     const job = this.queue.shift()!;
+    if (this.queue.length === 0 && this.timer !== null) {
+      // Nothing waits any more: the next wait is timed from its own start.
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     this.localBusy = true;
     // Yields to the event loop every 25 ms so the scan and the filter keep going.
     this.sorter.sort(job.buf, job.numMs, job.ctx, 25).then(job.resolve, job.reject).finally(() => {
