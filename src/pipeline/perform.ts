@@ -226,6 +226,16 @@ async function sortTwoPass(
   const pool = new WindowPool(C, S, longest, keepSamples ? opts.memoryLimit - keptBytes : opts.memoryLimit);
   let failure: Error | null = null;
 
+  // A started segment's job: in flight until it settles; the first failure stops the scan.
+  const track = (job: Promise<void>): void => {
+    const tracked: Promise<void> = job.catch((e: unknown) => {
+      failure ??= e instanceof Error ? e : new Error(String(e));
+      scan.stop();
+    }).finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    peakInFlight = Math.max(peakInFlight, inFlight.size);
+  };
+
   // Each segment's unsubtracted minima (8 bytes per ms and channel: 1/(4S) of its window) are
   // kept for the recovery pass when all of them take at most 1/16 of memoryLimit (at the
   // defaults: 384 channels up to ~25 min, 64 channels up to ~2.5 h), which then filters nothing
@@ -253,12 +263,7 @@ async function sortTwoPass(
         pool.release(win);
       }
     })();
-    const tracked: Promise<void> = job.catch((e: unknown) => {
-      failure ??= e instanceof Error ? e : new Error(String(e));
-      scan.stop();
-    }).finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-    peakInFlight = Math.max(peakInFlight, inFlight.size);
+    track(job);
   };
 
   const startResident = (plan: SegmentPlan, ctx: SegmentContext): void => {
@@ -274,12 +279,7 @@ async function sortTwoPass(
         r.release(seg);
       }
     })();
-    const tracked: Promise<void> = job.catch((e: unknown) => {
-      failure ??= e instanceof Error ? e : new Error(String(e));
-      scan.stop();
-    }).finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-    peakInFlight = Math.max(peakInFlight, inFlight.size);
+    track(job);
   };
 
   // Links between neighbouring segments are computed as soon as both are sorted, while later

@@ -15,6 +15,7 @@ import { Recording } from '../../../src/formats/recording.js';
 import { performSpikeSortingDetailed } from '../../../src/pipeline/perform.js';
 import { releaseGpuContext } from '../../../src/engines/webgpu/context.js';
 import { DEVICE_STAGES } from '../../../src/result/info.js';
+import { sharedSpikes } from '../../../src/engines/calibrate.js';
 import type { SortedRecording } from '../../../src/result/sorted-recording.js';
 import { gpuAvailability } from './gpu-available.js';
 
@@ -35,21 +36,6 @@ function spikeTimes(s: SortedRecording): Float64Array {
   return Float64Array.from(parts).sort();
 }
 
-/** Fraction of a's spike times also in b (both ascending). */
-function shared(a: Float64Array, b: Float64Array): number {
-  let i = 0;
-  let j = 0;
-  let hits = 0;
-  while (i < a.length && j < b.length) {
-    if (a[i] === b[j]) {
-      hits++;
-      i++;
-      j++;
-    } else if (a[i] < b[j]) i++;
-    else j++;
-  }
-  return a.length === 0 ? 1 : hits / a.length;
-}
 
 interface Case {
   name: string;
@@ -81,12 +67,12 @@ describe.skipIf(!gpu.ok)('webgpu (device-resident) vs cpu', () => {
       const ta = spikeTimes(a.sorted);
       const tb = spikeTimes(b.sorted);
       expect(ta.length).toBeGreaterThanOrEqual(c.minSpikes);
-      expect(shared(ta, tb), `${c.name}: cpu spikes found by webgpu`).toBeGreaterThanOrEqual(0.99);
-      expect(shared(tb, ta), `${c.name}: webgpu spikes found by cpu`).toBeGreaterThanOrEqual(0.99);
+      expect(sharedSpikes(ta, tb), `${c.name}: cpu spikes found by webgpu`).toBeGreaterThanOrEqual(0.99);
+      expect(sharedSpikes(tb, ta), `${c.name}: webgpu spikes found by cpu`).toBeGreaterThanOrEqual(0.99);
       expect(b.sorted.numSegments).toBe(a.sorted.numSegments);
       let same = 0;
       for (let s = 0; s < a.sorted.numSegments; s++) if (a.sorted.segments[s].spikes.length === b.sorted.segments[s].spikes.length) same++;
-      console.log(`[resident-sort] ${c.name}: cpu ${ta.length} spikes, webgpu ${tb.length}; shared ${(100 * shared(ta, tb)).toFixed(2)} % / ${(100 * shared(tb, ta)).toFixed(2)} %; ` +
+      console.log(`[resident-sort] ${c.name}: cpu ${ta.length} spikes, webgpu ${tb.length}; shared ${(100 * sharedSpikes(ta, tb)).toFixed(2)} % / ${(100 * sharedSpikes(tb, ta)).toFixed(2)} %; ` +
         `unit counts equal in ${same} of ${a.sorted.numSegments} segments`);
       expect(same / a.sorted.numSegments, `${c.name}: segments with the same unit count`).toBeGreaterThanOrEqual(0.95);
       // Provenance: what ran where.
