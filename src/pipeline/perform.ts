@@ -237,11 +237,12 @@ async function sortTwoPass(
   };
 
   // Each segment's unsubtracted minima (8 bytes per ms and channel: 1/(4S) of its window) are
-  // kept for the recovery pass when all of them take at most 1/16 of memoryLimit (at the
-  // defaults: 384 channels up to ~25 min, 64 channels up to ~2.5 h), which then filters nothing
-  // again; otherwise it filters each segment it searches a second time.
+  // kept for the recovery pass when all of them take at most 1/8 of memoryLimit (at a 6-GiB
+  // budget: 1536 channels up to ~65 s, 384 channels up to ~4.5 min, 64 channels up to ~28 min),
+  // which then filters nothing again; otherwise it filters each segment it searches a second
+  // time (one more minima-only filter pass).
   const minimaForRecovery: RecoveryMinima[] | null =
-    opts.recoverSpikes && totalMs * C * 8 <= opts.memoryLimit / 16 ? [] : null;
+    opts.recoverSpikes && totalMs * C * 8 <= opts.memoryLimit / 8 ? [] : null;
 
   const start = (plan: SegmentPlan, win: FilteredBuffer, ctx: SegmentContext): void => {
     const job = (async () => {

@@ -99,8 +99,8 @@ describe('recoverSpikes', () => {
     const kept = await performSpikeSortingDetailed(rec, base);
     expect(kept.stats.recoveryMinima).toBe('kept');
     // Room for the windows (the longest 3-s segment: 12.3 MB) but not for every segment's
-    // minima within 1/16 of the budget (10 s x 32 channels x 8 bytes = 2.56 MB).
-    const again = await performSpikeSortingDetailed(rec, { ...base, memoryLimit: 36e6 });
+    // minima within 1/8 of the budget (10 s x 32 channels x 8 bytes = 2.56 MB).
+    const again = await performSpikeSortingDetailed(rec, { ...base, memoryLimit: 18e6 });
     expect(again.stats.recoveryMinima).toBe('refiltered');
     expect(again.sorted.clusterIds()).toEqual(kept.sorted.clusterIds());
     for (const id of kept.sorted.clusterIds()) expect(Array.from(again.sorted.spikes(id))).toEqual(Array.from(kept.sorted.spikes(id)));
