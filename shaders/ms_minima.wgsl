@@ -16,6 +16,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> first: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;
 
+//! include block_min.wgsl
+
 @compute @workgroup_size(64)
 fn ms_minima(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.y * nwg.x * 64u + gid.x;
@@ -24,16 +26,8 @@ fn ms_minima(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgro
   }
   let S = p.samples_per_ms;
   let o = i * S;
-  var mv = data[o];
-  var mp = 0u;
-  for (var s = 1u; s < S; s++) {
-    let v = data[o + s];
-    if (v < mv) {
-      mv = v;
-      mp = s;
-    }
-  }
-  min_val[i] = mv;
-  min_pos[i] = i32(mp);
+  let b = block_min(o, S);
+  min_val[i] = b.v;
+  min_pos[i] = i32(b.s);
   first[i] = data[o];
 }

@@ -18,6 +18,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> min_pos: array<i32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
+//! include block_min.wgsl
+
 @compute @workgroup_size(64)
 fn ms_minima_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let g = gid.y * nwg.x * 64u + gid.x;
@@ -27,16 +29,8 @@ fn ms_minima_rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_wo
   let m = g % p.M;
   let r = g / p.M;
   let o = r * p.row_len + m * p.S;
-  var mv = data[o];
-  var mp = 0u;
-  for (var s = 1u; s < p.S; s++) {
-    let v = data[o + s];
-    if (v < mv) {
-      mv = v;
-      mp = s;
-    }
-  }
+  let b = block_min(o, p.S);
   let at = (p.c0 + r) * p.cap + m;
-  min_val[at] = mv;
-  min_pos[at] = i32(mp);
+  min_val[at] = b.v;
+  min_pos[at] = i32(b.s);
 }

@@ -24,6 +24,8 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> deltas: array<f32>;
 @group(0) @binding(7) var<uniform> p: Params;
 
+//! include block_min.wgsl
+
 @compute @workgroup_size(64)
 fn rescan(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let g = gid.y * nwg.x * 64u + gid.x;
@@ -39,22 +41,14 @@ fn rescan(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups
   if (i == 0u || u32(spikes[i - 1u]) / p.S + 2u < b) {
     let c = pairs[2u * j + 1u];
     let o = pairs[2u * j] * p.row_len + b * p.S;
-    var mv = data[o];
-    var mp = 0u;
-    for (var s = 1u; s < p.S; s++) {
-      let v = data[o + s];
-      if (v < mv) {
-        mv = v;
-        mp = s;
-      }
-    }
+    let bm = block_min(o, p.S);
     let at = c * p.cap + b;
     let tc = thr[c];
     let old = min_val[at] - tc;
-    let now = mv - tc;
+    let now = bm.v - tc;
     delta = min(now, 0.0) - min(old, 0.0);
-    min_val[at] = mv;
-    min_pos[at] = i32(mp);
+    min_val[at] = bm.v;
+    min_pos[at] = i32(bm.s);
   }
   deltas[g] = delta;
 }
