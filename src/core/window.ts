@@ -19,6 +19,15 @@ export interface FilteredBuffer {
    * (what the thresholds of §5 read), written by the filter when present.
    */
   firstSamples?: Float32Array;
+  /**
+   * Optional, for minima-only windows (no samples, no firstSamples): a filter may then make
+   * minVal[m*C + c] exact only where the exact minimum is below exactBelow[c] (with its
+   * minPos); elsewhere it writes some value above exactBelow[c] and minPos 0. The drift
+   * heuristic of §6 reads only min(0, minVal - thr), so pass 1 gives these the thresholds and the
+   * CPU engine skips the exact computation of the spike-free blocks (filter-wasm.ts). Exact
+   * minima everywhere are always a valid answer.
+   */
+  exactBelow?: Float32Array;
 }
 
 /**
