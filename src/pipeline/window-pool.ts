@@ -4,15 +4,15 @@
  * (freshly allocated shared memory is returned to the system only when every thread's garbage
  * collector has dropped it, which made peak memory grow with the recording's length).
  *
- * A window lives in a shared WebAssembly memory when its segment fits one (4 GiB: 384 channels
- * x 30 s at 30 kHz do; 1536 channels up to ~21 s): the loop's SIMD kernels then address it in
- * place (core/window.ts WindowWasm). Such a memory starts at the size of its first segment,
- * grows in place for a longer one up to the longest segment (or 4 GiB) and is never dropped.
- * Otherwise a window is a plain shared buffer with the capacity of the longest possible segment.
- * Either way any free window of a kind takes any segment of that kind (a dropped shared buffer
- * stays resident until every thread has collected it: dropping and reallocating let peak memory
- * climb past the budget). Only the pages a segment writes become resident. `bytes` counts every
- * window held, busy or free, at the most it may grow to.
+ * Windows live in shared WebAssembly memories when the longest possible segment fits one
+ * (4 GiB: 384 channels x 30 s at 30 kHz does, 1536 channels x 30 s does not): the loop's SIMD
+ * kernels then address them in place (core/window.ts WindowWasm). Such a memory starts at the
+ * size of its first segment, grows in place for a longer one up to the longest segment and is
+ * never dropped. Otherwise windows are plain shared buffers with the capacity of the longest
+ * possible segment. Either way any free window takes any segment (a dropped shared buffer stays
+ * resident until every thread has collected it: dropping and reallocating let peak memory climb
+ * past the budget). Only the pages a segment writes become resident. `bytes` counts every window
+ * held, busy or free, at the most it may grow to.
  */
 import { allocateFilteredBuffer, wasmWindowLayout, wasmWindowViews, windowBytes, type FilteredBuffer } from '../core/window.js';
 import { WASM_MAX_PAGES, WASM_PAGE, ensureWasmMemory, sharedWasmMemory, type SharedWasmMemory } from '../core/wasm-memory.js';
@@ -29,9 +29,14 @@ export class WindowPool {
 
   /** @param useWasm place windows in WebAssembly memories where they fit (false: plain shared buffers only, as the sequential path has). */
   constructor(private readonly numChannels: number, private readonly samplesPerMs: number, private readonly capacityMs: number,
-    private readonly limit: number, private readonly useWasm = true) {
-    this.wasmMax = Math.min(wasmWindowLayout(numChannels, samplesPerMs, capacityMs).bytes, WASM_MAX_PAGES * WASM_PAGE);
+    private readonly limit: number, useWasm = true) {
+    this.wasmMax = wasmWindowLayout(numChannels, samplesPerMs, capacityMs).bytes;
+    // Only when every segment fits one: a mix of both kinds could keep both resident at once
+    // (at 1536 channels, 4 GiB + 5.9 GB) past what the budget counted.
+    this.useWasm = useWasm && this.wasmMax <= WASM_MAX_PAGES * WASM_PAGE;
   }
+
+  private readonly useWasm: boolean;
 
   /** What a WebAssembly window may grow to, and what the budget counts for each. */
   private readonly wasmMax: number;

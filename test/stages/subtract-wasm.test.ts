@@ -16,8 +16,8 @@ function windows(C: number, S: number, M: number, seed: number) {
   for (let i = 0; i < w.data.length; i++) w.data[i] = Math.round((r() * 2 - 1) * 8) / 4;
   for (let i = 0; i < w.data.length; i += 97) w.data[i] = i % 2 ? 0 : -0;
   w.data[(5 * C + 3) * S + 7] = NaN;
-  const plain = { buf: { numChannels: C, samplesPerMs: S, capacityMs: M, data: w.data.slice(), minVal: new Float32Array(M * C), minPos: new Int32Array(M * C) }, numMs: M, minValT: new Float32Array(M * C), minPosT: new Int32Array(M * C) };
-  const wasm = { buf: w, numMs: M, minValT: w.wasm!.minValT, minPosT: w.wasm!.minPosT };
+  const plain = { numChannels: C, samplesPerMs: S, buf: { numChannels: C, samplesPerMs: S, capacityMs: M, data: w.data.slice(), minVal: new Float32Array(M * C), minPos: new Int32Array(M * C) }, numMs: M, minValT: new Float32Array(M * C), minPosT: new Int32Array(M * C) };
+  const wasm = { numChannels: C, samplesPerMs: S, buf: w, numMs: M, minValT: w.wasm!.minValT, minPosT: w.wasm!.minPosT };
   for (const seg of [plain, wasm]) {
     for (let m = 0; m < M; m++) for (let c = 0; c < C; c++) {
       const base = (m * C + c) * S;
