@@ -98,14 +98,15 @@ export function windowBytes(numChannels: number, samplesPerMs: number, numMs: nu
 
 /**
  * Byte layout of a window of numMs ms in a WebAssembly memory: [data][minVal][minPos][minValT]
- * [minPosT][scratch]; the scratch holds a kernel call's score and thresholds, the affected
- * channels' mean windows and a batch of spikes (spikes beyond it go in further batches).
+ * [minPosT][scratch]; the scratch holds a kernel call's inputs: score and thresholds, the
+ * affected channels' mean windows (float64 sums: 4S x 8 bytes per channel) and a batch of
+ * spikes (spikes beyond it go in further batches).
  */
 export function wasmWindowLayout(numChannels: number, samplesPerMs: number, numMs: number): { rows: number; scratch: number; scratchBytes: number; bytes: number } {
   const n = numMs * numChannels;
   const rows = n * samplesPerMs * 4;
   const scratch = rows + 4 * n * 4;
-  const scratchBytes = numChannels * (16 * samplesPerMs + 12) + 8 + (256 << 10);
+  const scratchBytes = numChannels * (32 * samplesPerMs + 12) + 8 + (256 << 10);
   return { rows, scratch, scratchBytes, bytes: scratch + scratchBytes };
 }
 

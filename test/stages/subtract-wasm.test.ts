@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { subtractAndRescan } from '../../src/stages/sort/kernels-cpu.js';
-import { subtractAndRescanWasm } from '../../src/stages/sort/subtract-wasm.js';
+import { meanWindows, subtractAndRescan } from '../../src/stages/sort/kernels-cpu.js';
+import { meanWindowsWasm, subtractAndRescanWasm } from '../../src/stages/sort/subtract-wasm.js';
 import { wasmWindowLayout, wasmWindowViews } from '../../src/core/window.js';
 import { sharedWasmMemory } from '../../src/core/wasm-memory.js';
 import { WindowPool } from '../../src/pipeline/window-pool.js';
@@ -55,6 +55,22 @@ describe('subtractAndRescanWasm', () => {
       same(plain.minValT, wasm.minValT, 'minValT');
       same(plain.minPosT, wasm.minPosT, 'minPosT');
       same(s1, s2, 'score');
+    }
+  });
+
+  it('meanWindowsWasm gives the TypeScript means bit for bit (odd and even run lengths)', () => {
+    for (const [C, S, M] of [[16, 30, 60], [7, 25, 45], [5, 3, 40]] as const) {
+      const { memory, plain, wasm } = windows(C, S, M, C + 5 * S);
+      wasm.buf.data[(5 * C + 3) * S + 7] = 1.5;   // no NaN here: a NaN would be a NaN in both
+      plain.buf.data[(5 * C + 3) * S + 7] = 1.5;
+      const r = rng(C);
+      const spikes = Int32Array.from({ length: 30 }, (_, i) => 2 * S + Math.floor(((M - 5) * S * i) / 30 + r() * S)).sort();
+      const affected = Int32Array.of(0, 2, 3, C - 1);
+      const w = wasm.buf.wasm!;
+      const a = meanWindows(plain.buf, spikes, affected);
+      const b = meanWindowsWasm(memory, w.scratch, w.scratchBytes, wasm.buf, spikes, affected)!;
+      expect(b.length).toBe(a.length);
+      for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect.fail(`C=${C} S=${S}: mean[${i}] ${a[i]} vs ${b[i]}`);
     }
   });
 

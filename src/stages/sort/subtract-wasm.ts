@@ -176,8 +176,10 @@ function assemble(S: number): Uint8Array {
     f.get(L_I).i32(1).add().set(L_I);
   });
 
+  const g = assembleMean(S);
   const out = moduleHeader();
-  section(1, [0x01, 0x60, N_PARAMS, ...new Array(N_PARAMS).fill(I32), 0x00], out);
+  // types: 0 = sub (14 x i32), 1 = mean (7 x i32)
+  section(1, [0x02, 0x60, N_PARAMS, ...new Array(N_PARAMS).fill(I32), 0x00, 0x60, M_PARAMS, ...new Array(M_PARAMS).fill(I32), 0x00], out);
   // import env.memory: shared, min 1 page, max 65536 pages
   const imp: number[] = [];
   uleb(1, imp);
@@ -187,19 +189,78 @@ function assemble(S: number): Uint8Array {
   uleb(1, imp);
   uleb(65536, imp);
   section(2, imp, out);
-  section(3, [0x01, 0x00], out);
+  section(3, [0x02, 0x00, 0x01], out);
   const exp: number[] = [];
-  uleb(1, exp);
+  uleb(2, exp);
   str('sub', exp);
   exp.push(0x00, 0x00);
+  str('mean', exp);
+  exp.push(0x00, 0x01);
   section(7, exp, out);
   const fn: number[] = [0x04, N_I32, I32, N_F32, F32, N_F64, F64, N_V128, V128, ...f.b, 0x0b];
+  const fm: number[] = [0x01, M_N_I32, I32, ...g.b, 0x0b];
   const code: number[] = [];
-  uleb(1, code);
+  uleb(2, code);
   uleb(fn.length, code);
   code.push(...fn);
+  uleb(fm.length, code);
+  code.push(...fm);
   section(10, code, out);
   return new Uint8Array(out);
+}
+
+// mean(data, C, spikes, n, affected, A, acc): acc[a*4S + q] += data at sample s - 2S + q of
+// channel affected[a], spikes in order, in float64 (acc holds A*4S f64, zeroed by the caller).
+const M_DATA = 0, M_C = 1, M_SPK = 2, M_N = 3, M_AFF = 4, M_A = 5, M_ACC = 6;
+const M_PARAMS = 7;
+const ML_I = 7, ML_A = 8, ML_S0 = 9, ML_M = 10, ML_OFF = 11, ML_BLK = 12, ML_ROW = 13, ML_P = 14, ML_Q = 15, ML_CNT = 16;
+const M_N_I32 = 10;
+
+function assembleMean(S: number): Code {
+  const f = new Code();
+  const mem = (op: number, offset = 0, align = 2): Code => { f.b.push(op); uleb(align, f.b); uleb(offset, f.b); return f; };
+  f.get(M_C).i32(S * 4).mul().set(ML_ROW);
+  f.i32(0).set(ML_I);
+  f.loop(() => {
+    f.get(ML_I).get(M_N).geU().exitIf();
+    f.get(M_SPK).get(ML_I).i32(2).shl().add(); mem(OP.i32load).set(ML_S0);
+    f.get(ML_S0).i32(S).op(OP.divU).set(ML_M);
+    f.get(ML_S0).get(ML_M).i32(S).mul().sub().set(ML_OFF);
+    f.i32(0).set(ML_A);
+    f.loop(() => {
+      f.get(ML_A).get(M_A).geU().exitIf();
+      f.get(ML_M).i32(2).sub().get(M_C).mul();
+      f.get(M_AFF).get(ML_A).i32(2).shl().add(); mem(OP.i32load);
+      f.add().i32(S * 4).mul().get(M_DATA).add().set(ML_BLK);
+      for (let k = 0; k < 5; k++) {
+        // p = blk + k*row + lo*4 (data), q = acc + (a*4S + k*S + lo - off)*8, cnt = hi - lo
+        f.get(ML_BLK).get(ML_ROW).i32(k).mul().add();
+        if (k === 0) f.get(ML_OFF).i32(2).shl().add();
+        f.set(ML_P);
+        f.get(M_ACC).get(ML_A).i32(4 * S * 8).mul().add();
+        if (k > 0) f.i32(k * S * 8).get(ML_OFF).i32(3).shl().sub().add();
+        f.set(ML_Q);
+        if (k === 0) f.i32(S).get(ML_OFF).sub().set(ML_CNT);
+        else if (k === 4) f.get(ML_OFF).set(ML_CNT);
+        else f.i32(S).set(ML_CNT);
+        f.loop(() => {
+          f.get(ML_CNT).i32(2).op(OP.ltU).exitIf();
+          // acc[q..q+1] += promote(data[p..p+1])
+          f.get(ML_Q).get(ML_Q).mem(SIMD.load, 0).get(ML_P).mem(0x5d, 0).simd(0x5f).simd(0xf0).mem(SIMD.store, 0);
+          f.get(ML_P).i32(8).add().set(ML_P);
+          f.get(ML_Q).i32(16).add().set(ML_Q);
+          f.get(ML_CNT).i32(2).sub().set(ML_CNT);
+        });
+        f.get(ML_CNT);
+        f.op(OP.if, 0x40);
+        f.get(ML_Q).get(ML_Q); mem(OP.f64load, 0, 3); f.get(ML_P); mem(OP.f32load); f.op(OP.promote).op(OP.f64add); mem(OP.f64store, 0, 3);
+        f.op(OP.end);
+      }
+      f.get(ML_A).i32(1).add().set(ML_A);
+    });
+    f.get(ML_I).i32(1).add().set(ML_I);
+  });
+  return f;
 }
 
 // The project's lib settings do not declare WebAssembly; the little used here:
@@ -213,11 +274,14 @@ const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 type SubKernel = (data: number, C: number, spikes: number, n: number, affected: number, A: number, means: number,
   minValT: number, minPosT: number, M: number, minVal: number, minPos: number, thr: number, score: number) => void;
 
-const modules = new Map<number, WasmModule | null>();
-const instances = new WeakMap<SharedWasmMemory, Map<number, SubKernel>>();
+type MeanKernel = (data: number, C: number, spikes: number, n: number, affected: number, A: number, acc: number) => void;
+interface Kernels { sub: SubKernel; mean: MeanKernel }
 
-/** The kernel for windows in `memory` at S samples per ms, or null without WebAssembly SIMD. */
-export function subtractKernel(memory: SharedWasmMemory, S: number): SubKernel | null {
+const modules = new Map<number, WasmModule | null>();
+const instances = new WeakMap<SharedWasmMemory, Map<number, Kernels>>();
+
+/** The kernels for windows in `memory` at S samples per ms, or null without WebAssembly SIMD. */
+function kernelsFor(memory: SharedWasmMemory, S: number): Kernels | null {
   let perMemory = instances.get(memory);
   if (!perMemory) {
     perMemory = new Map();
@@ -236,9 +300,15 @@ export function subtractKernel(memory: SharedWasmMemory, S: number): SubKernel |
     modules.set(S, m);
   }
   if (!m) return null;
-  k = new WA!.Instance(m, { env: { memory } }).exports.sub as SubKernel;
+  const ex = new WA!.Instance(m, { env: { memory } }).exports;
+  k = { sub: ex.sub as SubKernel, mean: ex.mean as MeanKernel };
   perMemory.set(S, k);
   return k;
+}
+
+/** The subtraction kernel (exported for benchmarks). */
+export function subtractKernel(memory: SharedWasmMemory, S: number): SubKernel | null {
+  return kernelsFor(memory, S)?.sub ?? null;
 }
 
 /**
@@ -255,7 +325,7 @@ export function subtractAndRescanWasm(memory: SharedWasmMemory, scratch: number,
   const S = buf.samplesPerMs;
   const mem = memory.buffer;
   for (const a of [buf.data, buf.minVal, buf.minPos, minValT, minPosT]) if (a.buffer !== mem) return false;
-  const kernel = subtractKernel(memory, S);
+  const kernel = kernelsFor(memory, S)?.sub;
   if (!kernel) return false;
   const A = affected.length;
   const n = spikes.length;
@@ -281,4 +351,40 @@ export function subtractAndRescanWasm(memory: SharedWasmMemory, scratch: number,
   }
   score.set(sc);
   return true;
+}
+
+/**
+ * meanWindows (kernels-cpu.ts) in WebAssembly for a window in `memory`: the same float64 sums
+ * in the same order (spikes ascending), divided and rounded to float32 alike. Null when the
+ * kernel is unavailable or the data is elsewhere (the caller then runs the TypeScript one).
+ */
+export function meanWindowsWasm(memory: SharedWasmMemory, scratch: number, scratchBytes: number,
+  buf: { numChannels: number; samplesPerMs: number; data: Float32Array }, spikes: Int32Array, affected: Int32Array): Float32Array | null {
+  const C = buf.numChannels;
+  const S = buf.samplesPerMs;
+  const mem = memory.buffer;
+  if (buf.data.buffer !== mem) return null;
+  const kernel = kernelsFor(memory, S)?.mean;
+  if (!kernel) return null;
+  const A = affected.length;
+  const W = 4 * S;
+  const n = spikes.length;
+  const means = new Float32Array(A * W);
+  if (n === 0 || A === 0) return means;
+  // Scratch: [acc A*4S f64][affected A][spikes batch]
+  const accPtr = Math.ceil(scratch / 8) * 8;
+  const affPtr = accPtr + A * W * 8;
+  const spkPtr = affPtr + A * 4;
+  const batch = Math.floor((scratch + scratchBytes - spkPtr) / 4);
+  if (batch < 1) return null;
+  const acc = new Float64Array(mem, accPtr, A * W);
+  acc.fill(0);
+  new Int32Array(mem, affPtr, A).set(affected);
+  for (let i0 = 0; i0 < n; i0 += batch) {
+    const nb = Math.min(batch, n - i0);
+    new Int32Array(mem, spkPtr, nb).set(spikes.subarray(i0, i0 + nb));
+    kernel(buf.data.byteOffset, C, spkPtr, nb, affPtr, A, accPtr);
+  }
+  for (let k = 0; k < A * W; k++) means[k] = acc[k] / n;
+  return means;
 }
