@@ -74,6 +74,16 @@ describe('subtractAndRescanWasm', () => {
     }
   });
 
+  it('refuses spikes whose blocks leave the window and channels outside it (the kernel would address another array)', () => {
+    const { memory, wasm } = windows(8, 30, 20, 5);
+    const w = wasm.buf.wasm!;
+    const call = (spike: number, channel: number) => () => subtractAndRescanWasm(memory, w.scratch, w.scratchBytes, wasm, Int32Array.of(spike), Int32Array.of(channel), new Float32Array(120), new Float32Array(8), new Float64Array(8));
+    expect(call(59, 1)).toThrow(/ms 1\) is not in ms 2\.\.17/);
+    expect(call(18 * 30, 1)).toThrow(/ms 18\) is not in ms 2\.\.17/);
+    expect(call(300, 8)).toThrow(/channel 8 is not in 0\.\.7/);
+    expect(() => meanWindowsWasm(memory, w.scratch, w.scratchBytes, wasm.buf, Int32Array.of(40), Int32Array.of(0))).toThrow(/ms 1\)/);
+  });
+
   it('refuses arrays outside its memory (the caller then runs the TypeScript definition)', () => {
     const { memory, plain } = windows(8, 30, 20, 3);
     expect(subtractAndRescanWasm(memory, 0, 1 << 16, plain, Int32Array.of(300), Int32Array.of(1), new Float32Array(120), new Float32Array(8), new Float64Array(8))).toBe(false);

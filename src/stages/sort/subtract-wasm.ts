@@ -329,6 +329,7 @@ export function subtractAndRescanWasm(memory: SharedWasmMemory, scratch: number,
   if (!kernel) return false;
   const A = affected.length;
   const n = spikes.length;
+  checkSpans('subtractAndRescan', spikes, affected, M, S, C);
   if (n === 0 || A === 0) return true;
   // Scratch: [score C f64][thr C][affected A][means A*4S][spikes n]
   const scorePtr = Math.ceil(scratch / 8) * 8;
@@ -369,6 +370,7 @@ export function meanWindowsWasm(memory: SharedWasmMemory, scratch: number, scrat
   const A = affected.length;
   const W = 4 * S;
   const n = spikes.length;
+  checkSpans('meanWindows', spikes, affected, buf.data.length / (C * S), S, C);
   const means = new Float32Array(A * W);
   if (n === 0 || A === 0) return means;
   // Scratch: [acc A*4S f64][affected A][spikes batch]
@@ -387,4 +389,20 @@ export function meanWindowsWasm(memory: SharedWasmMemory, scratch: number, scrat
   }
   for (let k = 0; k < A * W; k++) means[k] = acc[k] / n;
   return means;
+}
+
+/**
+ * The kernels address memory directly (an index outside the window would read or write another
+ * array of the memory): every spike's blocks m-2..m+2 must lie in the window's M ms and every
+ * affected channel in 0..C-1, as the loop guarantees (spikes come from ms 2..M-3).
+ */
+function checkSpans(what: string, spikes: Int32Array, affected: Int32Array, M: number, S: number, C: number): void {
+  for (let i = 0; i < spikes.length; i++) {
+    const m = Math.floor(spikes[i] / S);
+    if (!(m >= 2 && m + 2 < M)) throw new RangeError(`${what}: spike at sample ${spikes[i]} (ms ${m}) is not in ms 2..${M - 3} of the segment`);
+  }
+  for (let a = 0; a < affected.length; a++) {
+    const c = affected[a];
+    if (!(c >= 0 && c < C)) throw new RangeError(`${what}: channel ${c} is not in 0..${C - 1}`);
+  }
 }
