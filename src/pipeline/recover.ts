@@ -26,6 +26,7 @@ import type { SignalProcessor } from '../engines/engine.js';
 import { allocateMinimaBuffer } from '../core/window.js';
 import type { SortKernels } from '../stages/sort/kernels.js';
 import { aboveFloor } from '../stages/track/tracks.js';
+import { select } from '../stages/segment/thresholds.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
 
 /** Channels per template. */
@@ -53,10 +54,21 @@ export interface RecoveryStats {
   scoreMs: number;
 }
 
+/**
+ * The median of finite scores (an even count: the float64 mean of the middle two), by selection
+ * on a copy: the same order statistics as sorting the copy, without the n log n sort (two per
+ * template and segment).
+ */
 function median(a: Float32Array): number {
-  const s = Float32Array.from(a).sort();
-  const n = s.length;
-  return n === 0 ? 0 : n % 2 ? s[n >> 1] : 0.5 * (s[(n >> 1) - 1] + s[(n >> 1)]);
+  const n = a.length;
+  if (n === 0) return 0;
+  const s = Float32Array.from(a);
+  const h = n >> 1;
+  const hi = select(s, 0, n - 1, h);
+  if (n % 2) return hi;
+  let lo = s[0];
+  for (let i = 1; i < h; i++) if (s[i] > lo) lo = s[i];
+  return 0.5 * (lo + hi);
 }
 
 export async function recoverSpikes(

@@ -20,8 +20,8 @@ export function medianInPlace(values: Float32Array, n: number): number {
   return Math.fround((lo + hi) / 2);
 }
 
-/** Hoare-partition quickselect: places the k-th smallest at index k, smaller ones before it. */
-function select(a: Float32Array, left: number, right: number, k: number): number {
+/** Hoare-partition quickselect: places the k-th smallest at index k, smaller ones before it (no NaN). */
+export function select(a: Float32Array, left: number, right: number, k: number): number {
   while (right > left) {
     // median of three as pivot, to stay linear on sorted or constant runs
     const mid = (left + right) >> 1;
