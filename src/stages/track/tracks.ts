@@ -4,7 +4,8 @@
  *  1. tracks seen in the previous segment, by the §10 drift-searched assignment (maxDrift);
  *  2. then, for g = 1 .. min(maxSkippedSegments, ONLINE_MAX_GAP), tracks last seen g + 1
  *     segments ago (they skipped g segments) against the units still free, searching
- *     (g + 1) x maxDrift, since drift adds up over the gap;
+ *     (g + 1) x maxDrift, since drift adds up over the gap; a pair of such a stage is left
+     to a later one when a track that skipped more segments fits the unit better;
  *  3. after all segments, pieces separated by longer gaps (up to maxSkippedSegments) are
  *     joined (joinPieces);
  *  4. listed tracks that are one unit and never share a segment (a rare unit's piece inside
@@ -153,6 +154,25 @@ function stack(vectors: Float32Array[], C: number): Float32Array {
   return out;
 }
 
+/**
+ * Whether an active track that skipped more than g segments before s (at most
+ * min(K, ONLINE_MAX_GAP)) forms a plausible link with the floor-removed vector `v` whose
+ * relative distance (after its own drift search) is below `d`, the candidate pair's.
+ * Cost: active tracks x one drift-searched comparison, for assigned pairs of stages g >= 1 only.
+ */
+function olderFitsBetter(active: readonly Track[], s: number, g: number, K: number, v: Float32Array, d: number, geometry: Float32Array, D: number): boolean {
+  for (const t of active) {
+    const gap = s - 1 - t.lastSegment;
+    if (gap <= g || gap > Math.min(K, ONLINE_MAX_GAP)) continue;
+    const allowed = D * (gap + 1);
+    const { shiftUm } = assignClustersDetailed([t.vector], [v], geometry, allowed);
+    const sa = applyShiftPlan(cachedShiftPlan(geometry, shiftUm / 2), t.vector, 1);
+    const sb = applyShiftPlan(cachedShiftPlan(geometry, -shiftUm / 2), v, 1);
+    if (!linkPlausible(t.vector, v, sa, sb, geometry, allowed) && relativeDistance(sa, sb) < d) return true;
+  }
+  return false;
+}
+
 /** Tracks over `segments` (their units' amplitude vectors, in time order). */
 export function buildTracks(segments: readonly { amplitudes: readonly Float32Array[] }[], geometry: Float32Array, opts: TrackOptions): TrackResult {
   const C = geometry.length / 2;
@@ -191,6 +211,10 @@ export function buildTracks(segments: readonly { amplitudes: readonly Float32Arr
         }
         const u = units[j];
         const t = cand[i];
+        // A track that skipped more segments and fits u better claims it at its own stage: two
+        // similar units at one place, one of them missing for a segment, swapped ids otherwise
+        // (measured: bench/QUALITY.md). Stage 0 stays the §10 assignment.
+        if (g > 0 && olderFitsBetter(active, s, g, K, a2[j], relativeDistance(S1.subarray(i * C, (i + 1) * C), S2.subarray(j * C, (j + 1) * C)), geometry, D)) continue;
         label[u] = t.id;
         free[u] = 0;
         if (g === 0) {

@@ -84,6 +84,32 @@ describe('buildTracks', () => {
     expect(tracks[2][0]).toBe(tracks[0][0]);
   });
 
+  it('leaves a unit to the track that skipped more segments when it fits better (two similar units at one place)', () => {
+    // A at 300 µm (peak 90) and B at 320 µm (peak 70) are both plausible for either unit. A is
+    // missing from segments 3-4, B from segment 4 only; in segment 5 only A fires. B (skipped 1)
+    // is tried before A (skipped 2) and would take A's unit.
+    const A = (): Float32Array => unit(300, 90);
+    const B = (): Float32Array => unit(320, 70);
+    const segs = [
+      { amplitudes: [unit(100), A(), B()] },
+      { amplitudes: [unit(100), A(), B()] },
+      { amplitudes: [unit(100), A(), B()] },
+      { amplitudes: [unit(100), B()] },
+      { amplitudes: [unit(100)] },
+      { amplitudes: [unit(100), A()] },
+      { amplitudes: [unit(100), A(), B()] },
+      { amplitudes: [unit(100), A(), B()] },
+    ];
+    const { tracks } = buildTracks(segs, geo32, { maxDrift: 30, maxSkippedSegments: 3 });
+    const [idA, idB] = [tracks[0][1], tracks[0][2]];
+    expect(idA).toBeGreaterThanOrEqual(0);
+    expect(idB).not.toBe(idA);
+    expect(tracks[3][1]).toBe(idB);
+    expect(tracks[5][1]).toBe(idA);
+    expect(tracks[6][1]).toBe(idA);
+    expect(tracks[6][2]).toBe(idB);
+  });
+
   it('centroid and relative distance measure position and shape on the units\' channels', () => {
     const [, y] = centroid(aboveFloor(unit(212)), geo32);
     expect(Math.abs(y - 212)).toBeLessThan(5);
