@@ -47,9 +47,14 @@ export function linkSegments(segments: SegmentResult[], recording: Recording, ma
 }
 
 /** Tracks over the segments (mode 'improved'). */
-export function trackSegments(segments: SegmentResult[], recording: Recording, maxDrift: number, maxSkippedSegments: number, mergeBursts = true): SortedRecording {
+export function trackSegments(
+  segments: SegmentResult[], recording: Recording, maxDrift: number, maxSkippedSegments: number, mergeBursts = true,
+  /** Per segment, the index of its first pooled unit (pipeline/pool.ts); absent: none. */
+  firstPooled?: readonly number[],
+): SortedRecording {
   tile(segments, recording);
-  const { tracks, links } = buildTracks(segments, recording.geometry, { maxDrift, maxSkippedSegments });
+  const input = firstPooled ? segments.map((g, s) => ({ amplitudes: g.amplitudes, firstPooled: firstPooled[s] })) : segments;
+  const { tracks, links } = buildTracks(input, recording.geometry, { maxDrift, maxSkippedSegments });
   // A burst fragment of another track is not listed (stages/track/fragments.ts).
   const fragments = mergeBursts ? burstFragmentTracks(segments, tracks, recording.samplingFrequency) : new Set<number>();
   if (fragments.size > 0) for (const t of tracks) for (let u = 0; u < t.length; u++) if (fragments.has(t[u])) t[u] = -1;
@@ -64,8 +69,12 @@ export function trackSegments(segments: SegmentResult[], recording: Recording, m
 }
 
 /** The result by the mode: §10 chains ('reference', with links already computed in `done`) or tracks. */
-export function finishSegments(segments: SegmentResult[], recording: Recording, opts: LinkOptions, done: (Int32Array | undefined)[] = []): SortedRecording {
+export function finishSegments(
+  segments: SegmentResult[], recording: Recording, opts: LinkOptions, done: (Int32Array | undefined)[] = [],
+  /** Mode 'improved': per segment, the index of its first pooled unit (pipeline/pool.ts). */
+  firstPooled?: readonly number[],
+): SortedRecording {
   return opts.mode === 'reference'
     ? linkSegments(segments, recording, opts.maxDrift, done)
-    : trackSegments(segments, recording, opts.maxDrift, opts.maxSkippedSegments, opts.mergeBursts);
+    : trackSegments(segments, recording, opts.maxDrift, opts.maxSkippedSegments, opts.mergeBursts, firstPooled);
 }

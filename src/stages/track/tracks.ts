@@ -125,6 +125,13 @@ export function linkPlausible(
   return null;
 }
 
+/** One segment's units for tracking. */
+export interface TrackInput {
+  amplitudes: readonly Float32Array[];
+  /** Units from this index on are pooled ones (pipeline/pool.ts), matched after the others. */
+  firstPooled?: number;
+}
+
 interface Track {
   id: number;
   lastSegment: number;
@@ -174,7 +181,7 @@ function olderFitsBetter(active: readonly Track[], s: number, g: number, K: numb
 }
 
 /** Tracks over `segments` (their units' amplitude vectors, in time order). */
-export function buildTracks(segments: readonly { amplitudes: readonly Float32Array[] }[], geometry: Float32Array, opts: TrackOptions): TrackResult {
+export function buildTracks(segments: readonly TrackInput[], geometry: Float32Array, opts: TrackOptions): TrackResult {
   const C = geometry.length / 2;
   const K = opts.maxSkippedSegments;
   const D = opts.maxDrift;
@@ -190,10 +197,13 @@ export function buildTracks(segments: readonly { amplitudes: readonly Float32Arr
     const label = new Int32Array(k).fill(-1);
     const free = new Uint8Array(k).fill(1);
     if (s > 0) links.push(new Int32Array(segments[s - 1].amplitudes.length).fill(-1));
-    for (let g = 0; g <= Math.min(K, ONLINE_MAX_GAP) && s > 0; g++) {
+    // Pooled units (from `firstPooled` on) are matched after the clustered ones (round 1), to
+    // the tracks round 0 left: they take no track from a clustered unit of their segment.
+    const split = Math.min(k, seg.firstPooled ?? k);
+    for (let round = 0; round < (split < k ? 2 : 1); round++) for (let g = 0; g <= Math.min(K, ONLINE_MAX_GAP) && s > 0; g++) {
       const cand = active.filter((t) => t.lastSegment === s - 1 - g);
       const units: number[] = [];
-      for (let u = 0; u < k; u++) if (free[u]) units.push(u);
+      for (let u = round ? split : 0; u < (round ? k : split); u++) if (free[u]) units.push(u);
       if (cand.length === 0 || units.length === 0) continue;
       const allowed = D * (g + 1);
       const a1 = cand.map((t) => t.vector);

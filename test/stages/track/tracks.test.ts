@@ -110,6 +110,23 @@ describe('buildTracks', () => {
     expect(tracks[6][2]).toBe(idB);
   });
 
+  it('matches pooled units after the clustered ones: a pooled unit takes no track from a clustered unit', () => {
+    // Segment 1's clustered unit at 300 µm is a little smaller than segment 0's; its pooled unit
+    // (firstPooled 1) is identical to segment 0's, so an assignment of all units would pair those.
+    const segs = [
+      { amplitudes: [unit(300, 90)] },
+      { amplitudes: [unit(300, 80), unit(300, 90)], firstPooled: 1 },
+      { amplitudes: [unit(300, 80)] },
+    ];
+    const { tracks } = buildTracks(segs, geo32, opts);
+    expect(tracks[1][0]).toBe(tracks[0][0]);
+    expect(tracks[2][0]).toBe(tracks[0][0]);
+    expect(tracks[1][1]).not.toBe(tracks[0][0]);
+    // Without firstPooled the identical pair wins.
+    const all = buildTracks(segs.map((g) => ({ amplitudes: g.amplitudes })), geo32, opts).tracks;
+    expect(all[1][1]).toBe(all[0][0]);
+  });
+
   it('centroid and relative distance measure position and shape on the units\' channels', () => {
     const [, y] = centroid(aboveFloor(unit(212)), geo32);
     expect(Math.abs(y - 212)).toBeLessThan(5);
