@@ -362,8 +362,8 @@ async function sortTwoPass(
   const poolMs = performance.now() - tp;
   const tm = performance.now();
   let sorted = pooled
-    ? finishSegments(pooled.segments, recording, opts, links, segments.map((g) => g.spikes.length))
-    : finishSegments(segments, recording, opts, links);
+    ? finishSegments(pooled.segments, recording, opts, links, segments.map((g) => g.spikes.length), thresholds!)
+    : finishSegments(segments, recording, opts, links, undefined, thresholds!);
   const mergeMs = linkMs + performance.now() - tm;
   const tr = performance.now();
   if (opts.recoverSpikes) {

@@ -158,7 +158,9 @@ export async function sortSequential(
   const tm = performance.now();
   const pooled = opts.poolResiduals ? await poolResiduals(segments, spans, recording, processor, thresholds, polarity, opts.minSpikesPerCluster) : null;
   const poolMs = performance.now() - tm;
-  let sorted = pooled ? finishSegments(pooled.segments, recording, opts, [], segments.map((g) => g.spikes.length)) : finishSegments(segments, recording, opts);
+  let sorted = pooled
+    ? finishSegments(pooled.segments, recording, opts, [], segments.map((g) => g.spikes.length), thresholds)
+    : finishSegments(segments, recording, opts, [], undefined, thresholds);
   const mergeMs = performance.now() - tm - poolMs;
   const tr = performance.now();
   if (opts.recoverSpikes) sorted = (await recoverSpikes(sorted, spans, recording, processor, kernels, thresholds, polarity)).sorted;
