@@ -127,6 +127,26 @@ describe('buildTracks', () => {
     expect(all[1][1]).toBe(all[0][0]);
   });
 
+  it('compares a track by the median of its latest units: one odd unit does not lead it to another unit', () => {
+    // The unit at 300 µm (peak 90) has one odd, smaller cluster in segment 3 (peak 60); in
+    // segment 4 it is back, next to a smaller unit at the same place (peak 50) that is nearer
+    // the odd cluster than the unit is.
+    const segs = [
+      { amplitudes: [unit(100), unit(300, 90)] },
+      { amplitudes: [unit(100), unit(300, 90)] },
+      { amplitudes: [unit(100), unit(300, 90)] },
+      { amplitudes: [unit(100), unit(300, 60)] },
+      { amplitudes: [unit(100), unit(300, 50), unit(300, 90)] },
+      { amplitudes: [unit(100), unit(300, 90)] },
+    ];
+    const { tracks } = buildTracks(segs, geo32, opts);
+    const id = tracks[0][1];
+    expect(tracks[3][1]).toBe(id);
+    expect(tracks[4][2]).toBe(id);
+    expect(tracks[4][1]).not.toBe(id);
+    expect(tracks[5][1]).toBe(id);
+  });
+
   it('centroid and relative distance measure position and shape on the units\' channels', () => {
     const [, y] = centroid(aboveFloor(unit(212)), geo32);
     expect(Math.abs(y - 212)).toBeLessThan(5);
