@@ -17,9 +17,9 @@ let root: string;
 beforeAll(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), 'spikesift-pool-')); });
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-async function open(name: string, opts: { numUnits: number; sparseUnits: number }): Promise<{ rec: Recording; gtFile: string }> {
+async function open(name: string, opts: { numUnits: number; sparseUnits: number; backgroundUnits?: number }): Promise<{ rec: Recording; gtFile: string }> {
   const g = await generateRecording({
-    out: path.join(root, name), preset: 'linear32', duration: 30, seed: 7, ...opts, backgroundUnits: 0,
+    out: path.join(root, name), preset: 'linear32', duration: 30, seed: 7, backgroundUnits: 0, ...opts,
     snrRange: [12, 16], firingRateRange: [8, 12], sparseSnrRange: [14, 18], sparseRateRange: [0.8, 1],
     burstFraction: 0, closePairFraction: 0,
   });
@@ -56,10 +56,14 @@ describe('poolResiduals', () => {
     expect(reportOn.totals.numFalsePositive).toBeLessThanOrEqual(reportOff.totals.numFalsePositive);
   });
 
-  it('adds no unit on noise alone', async () => {
-    const { rec } = await open('noise', { numUnits: 0, sparseUnits: 0 });
-    const { sorted } = await performSpikeSortingDetailed(rec, { verbose: false, backend: 'cpu', minSegmentLength: 2.5, recoverSpikes: false, poolResiduals: true });
-    expect(sorted.numSegments).toBeGreaterThanOrEqual(8);
-    expect(sorted.segments.reduce((n, g) => n + g.spikes.length, 0)).toBe(0);
+  it('adds no unit on noise and units below the detection threshold', async () => {
+    // Background units: small units far from the probe, not in the ground truth.
+    const { rec } = await open('noise', { numUnits: 0, sparseUnits: 0, backgroundUnits: 12 });
+    const units = async (poolResiduals: boolean) => (await performSpikeSortingDetailed(rec, {
+      verbose: false, backend: 'cpu', minSegmentLength: 2.5, recoverSpikes: false, poolResiduals,
+    })).sorted.segments.map((g) => g.spikes.length);
+    const off = await units(false);
+    expect(off.length).toBeGreaterThanOrEqual(8);
+    expect(await units(true)).toEqual(off);
   });
 });

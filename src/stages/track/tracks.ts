@@ -5,7 +5,7 @@
  *  2. then, for g = 1 .. min(maxSkippedSegments, ONLINE_MAX_GAP), tracks last seen g + 1
  *     segments ago (they skipped g segments) against the units still free, searching
  *     (g + 1) x maxDrift, since drift adds up over the gap; a pair of such a stage is left
-     to a later one when a track that skipped more segments fits the unit better;
+ *     to a later one when a track that skipped more segments fits the unit better;
  *  3. after all segments, pieces separated by longer gaps (up to maxSkippedSegments) are
  *     joined (joinPieces);
  *  4. listed tracks that are one unit and never share a segment (a rare unit's piece inside
