@@ -3,6 +3,23 @@
  * per-ms minima (spec §3-§4). Every engine filters into one; the segmentation and the
  * per-segment loop read it.
  */
+import type { SharedWasmMemory } from './wasm-memory.js';
+
+/**
+ * A sort window placed in a shared WebAssembly memory (allocateWasmWindow): the loop's SIMD
+ * kernels address its arrays in place. The transposed minima rows of the loop and a scratch
+ * area for the kernels' inputs live in the same memory.
+ */
+export interface WindowWasm {
+  memory: SharedWasmMemory;
+  /** (C, M) rows of the loop: [c*M + m]. */
+  minValT: Float32Array;
+  minPosT: Int32Array;
+  /** Free bytes [scratch, scratch + scratchBytes) of the memory. */
+  scratch: number;
+  scratchBytes: number;
+}
+
 /** Destination for filtered ms blocks, layout (ms, channel, S). Arrays sized capacityMs*C*S and capacityMs*C. */
 export interface FilteredBuffer {
   numChannels: number;
@@ -19,6 +36,17 @@ export interface FilteredBuffer {
    * (what the thresholds of §5 read), written by the filter when present.
    */
   firstSamples?: Float32Array;
+  /**
+   * Optional, for minima-only windows (no samples, no firstSamples): a filter may then make
+   * minVal[m*C + c] exact only where the exact minimum is below exactBelow[c] (with its
+   * minPos); elsewhere it writes some value above exactBelow[c] and minPos 0. The drift
+   * heuristic of §6 reads only min(0, minVal - thr), so pass 1 gives these the thresholds and the
+   * CPU engine skips the exact computation of the spike-free blocks (filter-wasm.ts). Exact
+   * minima everywhere are always a valid answer.
+   */
+  exactBelow?: Float32Array;
+  /** Present when the window lives in a shared WebAssembly memory (allocateWasmWindow). */
+  wasm?: WindowWasm;
 }
 
 /**
@@ -66,4 +94,41 @@ export function hasSamples(buf: FilteredBuffer): boolean {
 /** Bytes of a window of numMs ms: the filtered data and both minima arrays. */
 export function windowBytes(numChannels: number, samplesPerMs: number, numMs: number): number {
   return numMs * numChannels * (samplesPerMs * 4 + 8);
+}
+
+/**
+ * Byte layout of a window of numMs ms in a WebAssembly memory: [data][minVal][minPos][minValT]
+ * [minPosT][scratch]; the scratch holds a kernel call's inputs: score and thresholds, the
+ * affected channels' mean windows (float64 sums: 4S x 8 bytes per channel) and a batch of
+ * spikes (spikes beyond it go in further batches).
+ */
+export function wasmWindowLayout(numChannels: number, samplesPerMs: number, numMs: number): { rows: number; scratch: number; scratchBytes: number; bytes: number } {
+  const n = numMs * numChannels;
+  const rows = n * samplesPerMs * 4;
+  const scratch = rows + 4 * n * 4;
+  const scratchBytes = numChannels * (32 * samplesPerMs + 12) + 8 + (256 << 10);
+  return { rows, scratch, scratchBytes, bytes: scratch + scratchBytes };
+}
+
+/** The window views of numMs ms over `memory` (at least wasmWindowLayout(...).bytes long). */
+export function wasmWindowViews(memory: SharedWasmMemory, numChannels: number, samplesPerMs: number, numMs: number): FilteredBuffer {
+  const { rows, scratch, scratchBytes, bytes } = wasmWindowLayout(numChannels, samplesPerMs, numMs);
+  const buf = memory.buffer;
+  if (buf.byteLength < bytes) throw new RangeError(`wasmWindowViews: a ${numMs}-ms window needs ${bytes} bytes, the memory has ${buf.byteLength}`);
+  const n = numMs * numChannels;
+  return {
+    numChannels,
+    samplesPerMs,
+    capacityMs: numMs,
+    data: new Float32Array(buf, 0, n * samplesPerMs),
+    minVal: new Float32Array(buf, rows, n),
+    minPos: new Int32Array(buf, rows + n * 4, n),
+    wasm: {
+      memory,
+      minValT: new Float32Array(buf, rows + 2 * n * 4, n),
+      minPosT: new Int32Array(buf, rows + 3 * n * 4, n),
+      scratch,
+      scratchBytes,
+    },
+  };
 }

@@ -128,7 +128,9 @@ export class BoundaryScan {
       if (keep) {
         buf = this.spare.pop() ?? allocateFilteredBuffer(C, S, chunkMs);
       } else {
-        buf = nextStart < 1 + window ? chunks[which] : plain[which];
+        // Once the thresholds are known, the minima are needed exactly only below them (all
+        // excessRows keeps); the CPU engine then skips most of the exact work (exactBelow).
+        buf = nextStart < 1 + window ? chunks[which] : thresholds ? { ...plain[which], exactBelow: thresholds } : plain[which];
         which ^= 1;
       }
       const start = nextStart;

@@ -34,8 +34,9 @@ export class SegmentSorter {
 
   async sort(buf: FilteredBuffer, numMs: number, ctx: SegmentContext, yieldMs = 0): Promise<SegmentOutcome> {
     const C = buf.numChannels;
-    if (!this.work || this.work.numChannels !== C) this.work = new SegmentWorkspace(C, numMs);
-    this.work.ensure(numMs);
+    if (!this.work || this.work.numChannels !== C) this.work = new SegmentWorkspace(C, 0);
+    // A window in a WebAssembly memory carries its own transposed rows.
+    if (!(buf.wasm && buf.wasm.minValT.length >= numMs * C)) this.work.ensure(numMs);
     const timings = emptyTimings();
     const t0 = performance.now();
     const found = await sortSegment({

@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { FilteredBuffer } from '../core/window.js';
+import type { SharedWasmMemory } from '../core/wasm-memory.js';
 import { workerScript } from '../engines/cpu/worker-script.js';
 import { SegmentSorter, type SegmentContext, type SegmentOutcome } from './segment-job.js';
 
@@ -14,9 +15,12 @@ export interface SegmentJobMessage {
   numChannels: number;
   samplesPerMs: number;
   numMs: number;
-  data: SharedArrayBuffer;
-  minVal: SharedArrayBuffer;
-  minPos: SharedArrayBuffer;
+  /** A window in a WebAssembly memory (core/window.ts wasmWindowViews) travels as its memory... */
+  memory?: SharedWasmMemory;
+  /** ...otherwise as its three shared buffers (each array at offset 0). */
+  data?: SharedArrayBuffer;
+  minVal?: SharedArrayBuffer;
+  minPos?: SharedArrayBuffer;
   context: SegmentContext;
 }
 
@@ -129,8 +133,11 @@ export class WorkerSegmentRunner implements SegmentRunner {
   async sort(buf: FilteredBuffer, numMs: number, ctx: SegmentContext): Promise<SegmentOutcome> {
     if (this.disposed) throw new Error('the segment runner was disposed');
     const shared = (a: ArrayBufferView): a is ArrayBufferView & { buffer: SharedArrayBuffer } => a.buffer instanceof SharedArrayBuffer;
-    if (!shared(buf.data) || !shared(buf.minVal) || !shared(buf.minPos) || buf.data.byteOffset !== 0 || buf.minVal.byteOffset !== 0 || buf.minPos.byteOffset !== 0) {
-      throw new TypeError('WorkerSegmentRunner.sort: the window must be allocated with allocateFilteredBuffer (shared memory, offset 0)');
+    if (!buf.wasm && (!shared(buf.data) || !shared(buf.minVal) || !shared(buf.minPos) || buf.data.byteOffset !== 0 || buf.minVal.byteOffset !== 0 || buf.minPos.byteOffset !== 0)) {
+      throw new TypeError('WorkerSegmentRunner.sort: the window must be allocated with allocateFilteredBuffer (shared memory, offset 0) or wasmWindowViews');
+    }
+    if (buf.wasm && buf.capacityMs !== numMs) {
+      throw new TypeError(`WorkerSegmentRunner.sort: a WebAssembly window must be laid out for its segment (${buf.capacityMs} ms, segment ${numMs} ms)`);
     }
     await this.started;
     if (this.failed) throw new Error(`the sort worker pool could not start: ${this.failed.message}`);
@@ -138,7 +145,9 @@ export class WorkerSegmentRunner implements SegmentRunner {
       this.waiting.push({
         job: {
           numChannels: buf.numChannels, samplesPerMs: buf.samplesPerMs, numMs,
-          data: buf.data.buffer as SharedArrayBuffer, minVal: buf.minVal.buffer as SharedArrayBuffer, minPos: buf.minPos.buffer as SharedArrayBuffer,
+          ...(buf.wasm
+            ? { memory: buf.wasm.memory }
+            : { data: buf.data.buffer as SharedArrayBuffer, minVal: buf.minVal.buffer as SharedArrayBuffer, minPos: buf.minPos.buffer as SharedArrayBuffer }),
           context: ctx,
         },
         resolve,

@@ -5,6 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { SegmentSorter } from './segment-job.js';
+import { wasmWindowViews } from '../core/window.js';
 import type { SegmentJobMessage, SegmentReply } from './segment-runner.js';
 
 if (!parentPort) throw new Error('segment-worker.js must be started by the segment runner as a worker thread');
@@ -14,13 +15,13 @@ const sorter = new SegmentSorter();
 port.on('message', (job: SegmentJobMessage) => {
   void (async () => {
     try {
-      const buf = {
+      const buf = job.memory ? wasmWindowViews(job.memory, job.numChannels, job.samplesPerMs, job.numMs) : {
         numChannels: job.numChannels,
         samplesPerMs: job.samplesPerMs,
         capacityMs: job.numMs,
-        data: new Float32Array(job.data),
-        minVal: new Float32Array(job.minVal),
-        minPos: new Int32Array(job.minPos),
+        data: new Float32Array(job.data!),
+        minVal: new Float32Array(job.minVal!),
+        minPos: new Int32Array(job.minPos!),
       };
       const out = await sorter.sort(buf, job.numMs, job.context);
       const reply: SegmentReply = { id: job.id, outcome: out };

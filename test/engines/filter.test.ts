@@ -201,6 +201,49 @@ describe('WebAssembly SIMD kernel', () => {
   });
 });
 
+describe('WebAssembly SIMD kernel with exactBelow (pass 1 after the thresholds)', () => {
+  it('gives the exact minimum and position wherever it is below exactBelow, a larger value elsewhere', () => {
+    for (const [C, S, unsigned, polarity] of [[8, 30, false, -1], [13, 25, true, -0.7], [36, 30, false, 1], [5, 20, true, -1 / 0.195]] as const) {
+      const firstMs = 3;
+      const numMs = 200;
+      const r = cpuInputRange(firstMs, numMs, S);
+      const xf = spiky(r.end, C, S, 7 * C + S);
+      const x = unsigned ? Uint16Array.from(xf, (v) => v + 32768) : toInt16(xf);
+      const exact = { ...dest(C, S, numMs), data: new Float32Array(0) };
+      const full = dest(C, S, numMs);
+      filterBlocksInt(x, 0, firstMs, numMs, polarity, full, 0, 0, C, new FilterScratch());
+      exact.minVal.set(full.minVal);
+      exact.minPos.set(full.minPos);
+      // Thresholds on the exact minima themselves (ties at the boundary), at a low quantile
+      // (spike blocks below, most blocks above) and above every block (all recomputed).
+      for (const pick of ['tie', 'quantile', 'above'] as const) {
+        const thr = new Float32Array(C);
+        for (let c = 0; c < C; c++) {
+          const col = Array.from({ length: numMs }, (_, m) => exact.minVal[m * C + c]).sort((a, b) => a - b);
+          thr[c] = pick === 'above' ? col[numMs - 1] + 1 : pick === 'tie' ? col[Math.floor(numMs / 2)] : col[Math.floor(numMs * 0.05)];
+        }
+        const fast = { ...dest(C, S, numMs), data: new Float32Array(0), exactBelow: thr };
+        const used = filterBlocksWasm(x, 0, firstMs, numMs, polarity, fast, 0, 0, C, new WasmFilterState());
+        expect(used).toBe(Math.floor(C / 4) * 4);
+        if (used < C) filterBlocksInt(x, 0, firstMs, numMs, polarity, fast, 0, used, C, new FilterScratch());
+        let below = 0;
+        for (let i = 0; i < numMs * C; i++) {
+          const c = i % C;
+          if (exact.minVal[i] < thr[c]) {
+            below++;
+            if (!Object.is(fast.minVal[i], exact.minVal[i]) || fast.minPos[i] !== exact.minPos[i]) {
+              expect.fail(`C=${C} S=${S} ${pick}: block ${i} below the threshold: ${fast.minVal[i]}@${fast.minPos[i]}, exact ${exact.minVal[i]}@${exact.minPos[i]}`);
+            }
+          } else if (!(fast.minVal[i] >= thr[c])) {
+            expect.fail(`C=${C} S=${S} ${pick}: block ${i} is ${fast.minVal[i]}, below the threshold ${thr[c]} (exact ${exact.minVal[i]})`);
+          }
+        }
+        expect(below).toBeGreaterThan(pick === 'above' ? numMs * C - 1 : 0);
+      }
+    }
+  });
+});
+
 describe('WebAssembly SIMD float kernel', () => {
   it('is bit-identical to the TypeScript float path (float32, odd channel counts, n = 0)', () => {
     for (const [C, S] of [[4, 30], [7, 20], [13, 25], [2, 8], [1, 30], [33, 40]] as const) {

@@ -150,6 +150,7 @@ export class CpuSignalProcessor implements SignalProcessor {
       minPos: dest.minPos.buffer as SharedArrayBuffer,
       minPosByteOffset: dest.minPos.byteOffset,
       ...(dest.firstSamples ? { firstSamples: dest.firstSamples.buffer as SharedArrayBuffer, firstSamplesByteOffset: dest.firstSamples.byteOffset } : {}),
+      ...(dest.exactBelow ? { exactBelow: dest.exactBelow } : {}),
       destMs: destMs + (s - m0),
       wasm: this.simd,
     })));

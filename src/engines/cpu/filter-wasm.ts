@@ -24,20 +24,32 @@ const SIMD = {
   load: 0x00, load16x4s: 0x03, load16x4u: 0x04, store: 0x0b, shuffle: 0x0d, i32splat: 0x11, f64splat: 0x14,
   f32lt: 0x43, bitselect: 0x52, store32lane: 0x5a, demote: 0x5e, i32add: 0xae, i32sub: 0xb1, i32mul: 0xb5,
   f64sub: 0xf1, f64mul: 0xf2, f64fromI32Low: 0xfe,
+  f32splat: 0x13, f32gt: 0x44, allTrue: 0xa3, f32sub: 0xe5, f32mul: 0xe6, f32min: 0xe8, f32fromI32: 0xfa,
 };
 const V128_ZERO = [0xfd, 0x0c, ...new Array(16).fill(0)];
 
 // Parameters of the exported function (all i32 except the two f64 scales).
-const P_IN = 0, P_C = 1, P_ROWS = 2, P_GROUPS = 3, P_MSFROM = 4, P_MSCOUNT = 5, P_OUT = 6, P_MINV = 7, P_MINP = 8, P_I4 = 9, P_AW = 10, P_AN = 11;
+// (P_BOUND: float32 bounds per channel, read only by the thresholded variant.)
+const P_IN = 0, P_C = 1, P_ROWS = 2, P_GROUPS = 3, P_MSFROM = 4, P_MSCOUNT = 5, P_OUT = 6, P_MINV = 7, P_MINP = 8, P_I4 = 9, P_AW = 10, P_AN = 11, P_BOUND = 12;
 // i32 locals
-const L_G = 12, L_R = 13, L_P = 14, L_Q = 15, L_MI = 16, L_S = 17, L_A = 18, L_BN = 19, L_O = 20, L_ROWB = 21, L_MM = 22;
+const L_G = 13, L_R = 14, L_P = 15, L_Q = 16, L_MI = 17, L_S = 18, L_A = 19, L_BN = 20, L_O = 21, L_ROWB = 22, L_MM = 23;
 const N_I32 = 11;
 // v128 locals
-const V_I1 = 23, V_I2 = 24, V_I3 = 25, V_I4 = 26, V_GW = 27, V_GN = 28, V_Y = 29, V_MV = 30, V_MP = 31, V_K4 = 32, V_K6 = 33, V_SV = 34, V_AW = 35, V_AN = 36, V_ONE = 37, V_MASK = 38;
-const N_V128 = 16;
+const V_I1 = 24, V_I2 = 25, V_I3 = 26, V_I4 = 27, V_GW = 28, V_GN = 29, V_Y = 30, V_MV = 31, V_MP = 32, V_K4 = 33, V_K6 = 34, V_SV = 35, V_AW = 36, V_AN = 37, V_ONE = 38, V_MASK = 39, V_AWF = 40, V_ANF = 41;
+const N_V128 = 18;
 
-/** Assembles the kernel for one sampling rate (widths and strides become immediates). */
-function assemble(samplesPerMs: number, unsigned: boolean): Uint8Array {
+/**
+ * Assembles the kernel for one sampling rate (widths and strides become immediates).
+ *
+ * `thresholded` (minima-only requests that carry `exactBelow`): no samples are written, and each
+ * ms block of a group of four channels is first scanned in float32 (no minimum position). When
+ * that approximate minimum is above `bound[c] = exactBelow[c] + margin` on all four lanes, the
+ * exact minimum is certainly above exactBelow[c] (the margin exceeds the float32 error, see
+ * filterBlocksWasm) and the approximate one is stored with position 0; otherwise the block is
+ * computed again exactly (float64, as without the flag). Spike-free blocks, nearly all of
+ * them, take the cheap scan only.
+ */
+function assemble(samplesPerMs: number, unsigned: boolean, thresholded = false): Uint8Array {
   const S = samplesPerMs;
   const { narrow: n, wide: w } = filterWidths(S);
   const Lw = 2 * w + 1;
@@ -50,6 +62,79 @@ function assemble(samplesPerMs: number, unsigned: boolean): Uint8Array {
   c.i32(1).simd(SIMD.i32splat).set(V_ONE);
   c.get(P_AW).simd(SIMD.f64splat).set(V_AW);
   c.get(P_AN).simd(SIMD.f64splat).set(V_AN);
+  if (thresholded) {
+    c.get(P_AW).op(0xb6).simd(SIMD.f32splat).set(V_AWF);   // f32.demote_f64
+    c.get(P_AN).op(0xb6).simd(SIMD.f32splat).set(V_ANF);
+  }
+  // G_w = I4[t] - 4 I4[t-L] + 6 I4[t-2L] - 4 I4[t-3L] + I4[t-4L] (wrapping i32)
+  const comb = (base: number, L: number, dst: number): void => {
+    c.get(base).mem(SIMD.load, 16 * 4 * L);
+    c.get(base).mem(SIMD.load, 16 * 3 * L).get(V_K4).simd(SIMD.i32mul).simd(SIMD.i32sub);
+    c.get(base).mem(SIMD.load, 16 * 2 * L).get(V_K6).simd(SIMD.i32mul).simd(SIMD.i32add);
+    c.get(base).mem(SIMD.load, 16 * L).get(V_K4).simd(SIMD.i32mul).simd(SIMD.i32sub);
+    c.get(base).mem(SIMD.load, 0).simd(SIMD.i32add);
+    c.set(dst);
+  };
+  // a = &I4[P + (msFrom+mi)*S + 8w - 4Lw] (wide comb base), bn = narrow comb base.
+  const combBases = (): void => {
+    c.get(P_MSFROM).get(L_MI).add().i32(S).mul().i32(P + 8 * w - 4 * Lw).add().i32(4).shl().get(P_I4).add().tee(L_A);
+    c.i32(16 * (4 * Lw - 4 * (w - n) - 4 * Ln)).add().set(L_BN);
+  };
+  // The exact scan of one ms block of the group: y in float64, rounded to float32, the first
+  // strict minimum and its position; the samples are stored unless `thresholded`.
+  const exactBlock = (): void => {
+    c.i32(0).set(L_S);
+    c.op(...V128_ZERO).set(V_SV);
+    c.loop(() => {
+      c.get(L_S).i32(S).geU().exitIf();
+      comb(L_A, Lw, V_GW);
+      comb(L_BN, Ln, V_GN);
+      // y = aw*gw - an*gn in f64 per half, rounded to f32.
+      const half = (high: boolean): void => {
+        const sel = high ? [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15] : null;
+        c.get(V_AW).get(V_GW);
+        if (sel) c.get(V_GW).simd(SIMD.shuffle, ...sel);
+        c.simd(SIMD.f64fromI32Low).simd(SIMD.f64mul);
+        c.get(V_AN).get(V_GN);
+        if (sel) c.get(V_GN).simd(SIMD.shuffle, ...sel);
+        c.simd(SIMD.f64fromI32Low).simd(SIMD.f64mul);
+        c.simd(SIMD.f64sub).simd(SIMD.demote);
+      };
+      half(false);
+      half(true);
+      c.simd(SIMD.shuffle, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23).set(V_Y);
+      // data[(mm + k) * S + s] = y[k]
+      if (!thresholded) for (let k = 0; k < 4; k++) c.get(L_O).get(V_Y).mem(SIMD.store32lane, k * S * 4).b.push(k);
+      // Minima: at s = 0 take y; later only a strictly smaller value (mask = y < mv).
+      c.get(V_Y).get(V_MV).get(V_Y).get(V_MV).simd(SIMD.f32lt);
+      c.i32(0).get(L_S).op(0x45).sub();  // -(s == 0): all lanes selected at s = 0
+      c.simd(SIMD.i32splat).op(0xfd, 0x50);  // v128.or(mask, splat(-(s == 0)))
+      c.tee(V_MASK).simd(SIMD.bitselect).set(V_MV);
+      c.get(V_SV).get(V_MP).get(V_MASK).simd(SIMD.bitselect).set(V_MP);
+      c.get(V_SV).get(V_ONE).simd(SIMD.i32add).set(V_SV);
+      c.get(L_A).i32(16).add().set(L_A);
+      c.get(L_BN).i32(16).add().set(L_BN);
+      if (!thresholded) c.get(L_O).i32(4).add().set(L_O);
+      c.get(L_S).i32(1).add().set(L_S);
+    });
+  };
+  // The float32 scan: V_MV = min over the block of fround(awf*gw) - fround(anf*gn) (approximately y).
+  const approxBlock = (): void => {
+    c.i32(0).set(L_S);
+    c.op(0x43, 0x00, 0x00, 0x80, 0x7f).simd(SIMD.f32splat).set(V_MV);   // +Infinity
+    c.loop(() => {
+      c.get(L_S).i32(S).geU().exitIf();
+      comb(L_A, Lw, V_GW);
+      comb(L_BN, Ln, V_GN);
+      c.get(V_MV);
+      c.get(V_AWF).get(V_GW).simd(SIMD.f32fromI32).simd(SIMD.f32mul);
+      c.get(V_ANF).get(V_GN).simd(SIMD.f32fromI32).simd(SIMD.f32mul);
+      c.simd(SIMD.f32sub).simd(SIMD.f32min).set(V_MV);
+      c.get(L_A).i32(16).add().set(L_A);
+      c.get(L_BN).i32(16).add().set(L_BN);
+      c.get(L_S).i32(1).add().set(L_S);
+    });
+  };
   c.i32(0).set(L_G);
   c.loop(() => {
     c.get(L_G).get(P_GROUPS).geU().exitIf();
@@ -73,54 +158,22 @@ function assemble(samplesPerMs: number, unsigned: boolean): Uint8Array {
     c.i32(0).set(L_MI);
     c.loop(() => {
       c.get(L_MI).get(P_MSCOUNT).geU().exitIf();
-      // a = &I4[P + (msFrom+mi)*S + 8w - 4Lw] (wide comb base), bn = narrow comb base.
-      c.get(P_MSFROM).get(L_MI).add().i32(S).mul().i32(P + 8 * w - 4 * Lw).add().i32(4).shl().get(P_I4).add().tee(L_A);
-      c.i32(16 * (4 * Lw - 4 * (w - n) - 4 * Ln)).add().set(L_BN);
+      combBases();
       // o = out + ((mi*C + 4g) * S) * 4; mm = mi*C + 4g (minima index)
       c.get(L_MI).get(P_C).mul().get(L_G).i32(2).shl().add().tee(L_MM).i32(S * 4).mul().get(P_OUT).add().set(L_O);
-      c.i32(0).set(L_S);
-      c.op(...V128_ZERO).set(V_SV);
-      c.loop(() => {
-        c.get(L_S).i32(S).geU().exitIf();
-        // G_w = I4[t] - 4 I4[t-L] + 6 I4[t-2L] - 4 I4[t-3L] + I4[t-4L] (wrapping i32)
-        const comb = (base: number, L: number, dst: number): void => {
-          c.get(base).mem(SIMD.load, 16 * 4 * L);
-          c.get(base).mem(SIMD.load, 16 * 3 * L).get(V_K4).simd(SIMD.i32mul).simd(SIMD.i32sub);
-          c.get(base).mem(SIMD.load, 16 * 2 * L).get(V_K6).simd(SIMD.i32mul).simd(SIMD.i32add);
-          c.get(base).mem(SIMD.load, 16 * L).get(V_K4).simd(SIMD.i32mul).simd(SIMD.i32sub);
-          c.get(base).mem(SIMD.load, 0).simd(SIMD.i32add);
-          c.set(dst);
-        };
-        comb(L_A, Lw, V_GW);
-        comb(L_BN, Ln, V_GN);
-        // y = aw*gw - an*gn in f64 per half, rounded to f32.
-        const half = (high: boolean): void => {
-          const sel = high ? [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15] : null;
-          c.get(V_AW).get(V_GW);
-          if (sel) c.get(V_GW).simd(SIMD.shuffle, ...sel);
-          c.simd(SIMD.f64fromI32Low).simd(SIMD.f64mul);
-          c.get(V_AN).get(V_GN);
-          if (sel) c.get(V_GN).simd(SIMD.shuffle, ...sel);
-          c.simd(SIMD.f64fromI32Low).simd(SIMD.f64mul);
-          c.simd(SIMD.f64sub).simd(SIMD.demote);
-        };
-        half(false);
-        half(true);
-        c.simd(SIMD.shuffle, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23).set(V_Y);
-        // data[(mm + k) * S + s] = y[k]
-        for (let k = 0; k < 4; k++) c.get(L_O).get(V_Y).mem(SIMD.store32lane, k * S * 4).b.push(k);
-        // Minima: at s = 0 take y; later only a strictly smaller value (mask = y < mv).
-        c.get(V_Y).get(V_MV).get(V_Y).get(V_MV).simd(SIMD.f32lt);
-        c.i32(0).get(L_S).op(0x45).sub();  // -(s == 0): all lanes selected at s = 0
-        c.simd(SIMD.i32splat).op(0xfd, 0x50);  // v128.or(mask, splat(-(s == 0)))
-        c.tee(V_MASK).simd(SIMD.bitselect).set(V_MV);
-        c.get(V_SV).get(V_MP).get(V_MASK).simd(SIMD.bitselect).set(V_MP);
-        c.get(V_SV).get(V_ONE).simd(SIMD.i32add).set(V_SV);
-        c.get(L_A).i32(16).add().set(L_A);
-        c.get(L_BN).i32(16).add().set(L_BN);
-        c.get(L_O).i32(4).add().set(L_O);
-        c.get(L_S).i32(1).add().set(L_S);
-      });
+      if (!thresholded) {
+        exactBlock();
+      } else {
+        approxBlock();
+        // Certain on all four lanes (mv > bound) -> keep it; else the exact scan of the block.
+        c.get(V_MV).get(P_BOUND).get(L_G).i32(4).shl().add().mem(SIMD.load, 0).simd(SIMD.f32gt).simd(SIMD.allTrue);
+        c.op(0x04, 0x40);   // if
+        c.op(...V128_ZERO).set(V_MP);
+        c.op(0x05);         // else
+        combBases();
+        exactBlock();
+        c.op(0x0b);         // end
+      }
       c.get(L_MM).i32(2).shl().get(P_MINV).add().get(V_MV).mem(SIMD.store, 0);
       c.get(L_MM).i32(2).shl().get(P_MINP).add().get(V_MP).mem(SIMD.store, 0);
       c.get(L_MI).i32(1).add().set(L_MI);
@@ -129,7 +182,7 @@ function assemble(samplesPerMs: number, unsigned: boolean): Uint8Array {
   });
   c.op(0x0b);
 
-  return buildModule([...new Array(P_AW).fill(0x7f), 0x7c, 0x7c], N_I32, N_V128, c);
+  return buildModule([...new Array(P_AW).fill(0x7f), 0x7c, 0x7c, 0x7f], N_I32, N_V128, c);
 }
 
 /** A module with one exported function `filter` (params, then i32 and v128 locals) and its memory. */
@@ -301,7 +354,7 @@ type Kernel = (inPtr: number, C: number, rows: number, groups: number, msFrom: n
 interface Instance { memory: WasmMemory; filter: Kernel }
 
 const modules = new Map<string, WasmModule | null>();
-type Variant = 'int16' | 'uint16' | 'float32';
+type Variant = 'int16' | 'uint16' | 'int16-below' | 'uint16-below' | 'float32';
 
 /** True when this runtime has WebAssembly SIMD (Node >= 16.4); otherwise callers use TypeScript. */
 export function wasmSimdAvailable(): boolean {
@@ -314,7 +367,7 @@ function compiled(S: number, variant: Variant): WasmModule | null {
   if (m === undefined) {
     try {
       if (!WA) throw new Error('no WebAssembly');
-      m = new WA.Module(variant === 'float32' ? assembleFloat(S) : assemble(S, variant === 'uint16'));
+      m = new WA.Module(variant === 'float32' ? assembleFloat(S) : assemble(S, variant.startsWith('uint16'), variant.endsWith('-below')));
     } catch {
       m = null;
     }
@@ -363,7 +416,9 @@ export function filterBlocksWasm(
   const { narrow: n, wide: w } = filterWidths(S);
   if (w === 0 || c0 !== 0) return 0;
   const unsigned = input instanceof Uint16Array;
-  const inst = state.instance(S, unsigned ? 'uint16' : 'int16');
+  // Minima-only requests that need exact minima only below dest.exactBelow (see FilteredBuffer).
+  const below = dest.exactBelow !== undefined && dest.data.length === 0 && dest.firstSamples === undefined;
+  const inst = state.instance(S, `${unsigned ? 'uint16' : 'int16'}${below ? '-below' : ''}`);
   if (!inst) return 0;
   const groups = Math.floor(c1 / 4);
   if (groups === 0) return 0;
@@ -371,24 +426,35 @@ export function filterBlocksWasm(
   const Lw = 2 * w + 1;
   const P = 4 * Lw;
   const maxRows = G * S + 8 * w;
-  // Memory map: [input rows][I4 (P + rows) v128][out G*C*S f32][minVal G*C][minPos G*C]
+  // Memory map: [input rows][I4 (P + rows) v128][out G*C*S f32][minVal G*C][minPos G*C][bound C]
   const inBytes = maxRows * C * 2;
   const i4Ptr = Math.ceil(inBytes / 16) * 16;
   const outPtr = i4Ptr + (P + maxRows) * 16;
-  const minVPtr = outPtr + G * C * S * 4;
+  const minVPtr = outPtr + (below ? 0 : G * C * S * 4);
   const minPPtr = minVPtr + G * C * 4;
-  const need = minPPtr + G * C * 4;
+  const boundPtr = minPPtr + G * C * 4;
+  const need = boundPtr + C * 4;
   const have = inst.memory.buffer.byteLength;
   if (need > have) inst.memory.grow(Math.ceil((need - have) / 65536));
   const buf = inst.memory.buffer;
   // I4 before the block start is zero (x = 0 there); the kernel never writes it.
   new Uint8Array(buf, i4Ptr, P * 16).fill(0);
   const inView = unsigned ? new Uint16Array(buf, 0, maxRows * C) : new Int16Array(buf, 0, maxRows * C);
-  const out = new Float32Array(buf, outPtr, G * C * S);
+  const out = new Float32Array(buf, outPtr, below ? 0 : G * C * S);
   const minV = new Float32Array(buf, minVPtr, G * C);
   const minP = new Int32Array(buf, minPPtr, G * C);
   const aw = polarity / Lw ** 4;
   const an = polarity / (2 * n + 1) ** 4;
+  if (below) {
+    // The float32 scan's error: with |aw G_w|, |an G_n| <= |p| max|x| (each Gaussian is a
+    // weighted mean of x), three roundings per product and one per difference against the
+    // exact path's one, |y32 - y| <= ~10.1 * 2^-24 |p| max|x|. The margin is 64 * 2^-24 |p| max|x|
+    // (0.125 |p| for int16): a block whose float32 minimum exceeds exactBelow + margin has its
+    // exact minimum above exactBelow.
+    const margin = 2 ** -18 * Math.abs(polarity) * (unsigned ? 65535 : 32768);
+    const bound = new Float32Array(buf, boundPtr, C);
+    for (let ch = 0; ch < C; ch++) bound[ch] = dest.exactBelow![ch] + margin;
+  }
   const endMs = firstMs + numMs;
   for (let gs = gridStartMs(firstMs, S); gs < endMs; gs += G) {
     const ge = Math.min(gs + G, endMs);
@@ -401,7 +467,7 @@ export function filterBlocksWasm(
     const outMs0 = Math.max(gs, firstMs);
     const count = ge - outMs0;
     inView.set(input.subarray(r0 * C, (r0 + rows) * C));
-    inst.filter(0, C, rows, groups, outMs0 - gs, count, outPtr, minVPtr, minPPtr, i4Ptr, aw, an);
+    inst.filter(0, C, rows, groups, outMs0 - gs, count, outPtr, minVPtr, minPPtr, i4Ptr, aw, an, boundPtr);
     const slot = destMs + outMs0 - firstMs;
     if (dest.data.length > 0) dest.data.set(out.subarray(0, count * C * S), slot * C * S);
     if (dest.firstSamples) copyFirstSamples(out, count, C, S, 0, groups * 4, dest.firstSamples, slot);

@@ -31,6 +31,7 @@ parentPort!.on('message', (job: FilterJob) => {
       minVal: new Float32Array(job.minVal, job.minValByteOffset, job.capacityMs * job.numChannels),
       minPos: new Int32Array(job.minPos, job.minPosByteOffset, job.capacityMs * job.numChannels),
       ...(job.firstSamples ? { firstSamples: new Float32Array(job.firstSamples, job.firstSamplesByteOffset, job.capacityMs * job.numChannels) } : {}),
+      ...(job.exactBelow ? { exactBelow: job.exactBelow } : {}),
     };
     scratch.useWasm = job.wasm;
     filterBlocksCpu(input, job.inputStart, job.firstMs, job.numMs, job.polarity, dest, job.destMs, 0, job.numChannels, scratch);

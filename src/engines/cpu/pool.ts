@@ -30,6 +30,8 @@ export interface FilterJob {
   /** Minima-only windows: y at each ms block's first sample (optional). */
   firstSamples?: SharedArrayBuffer;
   firstSamplesByteOffset?: number;
+  /** FilteredBuffer.exactBelow (copied into the message: C values). */
+  exactBelow?: Float32Array;
   destMs: number;
   /** Allow the WebAssembly SIMD kernel (bit-identical to the TypeScript one). */
   wasm: boolean;

@@ -3,6 +3,7 @@
  * engine runs these, and each WGSL kernel is tested against them.
  */
 import type { FilteredBuffer } from '../../core/window.js';
+import { meanWindowsWasm, subtractAndRescanWasm } from './subtract-wasm.js';
 import { IntList, checkChannels, checkGather, checkMatchArgs, checkRow, checkTemplateScores, halfSelfDot, isPeak, type SegmentMinima, type SortKernels } from './kernels.js';
 
 export function cpuSortKernels(): SortKernels<SegmentMinima> {
@@ -43,10 +44,14 @@ export function cpuSortKernels(): SortKernels<SegmentMinima> {
     },
 
     async meanWindows(seg, spikes, affected) {
-      return meanWindows(seg.buf, spikes, affected);
+      const w = seg.buf.wasm;
+      return (w ? meanWindowsWasm(w.memory, w.scratch, w.scratchBytes, seg.buf, spikes, affected) : null) ?? meanWindows(seg.buf, spikes, affected);
     },
 
     async subtractAndRescan(seg, spikes, affected, means, thr, score) {
+      // A window in a WebAssembly memory: the same computation in SIMD (subtract-wasm.ts).
+      const w = seg.buf.wasm;
+      if (w && subtractAndRescanWasm(w.memory, w.scratch, w.scratchBytes, seg, spikes, affected, means, thr, score)) return;
       subtractAndRescan(seg, spikes, affected, means, thr, score);
     },
   };

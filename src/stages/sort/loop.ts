@@ -100,10 +100,12 @@ export function emptyTimings(): SegmentTimings {
 export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits> {
   const { buf, numMs: M, work } = input;
   const C = buf.numChannels;
-  if (M * C > work.minValT.length) {
+  if (M * C > work.minValT.length && !(buf.wasm && buf.wasm.minValT.length >= M * C)) {
     throw new RangeError(`sortSegment: a ${M}-ms segment does not fit the workspace (${work.minValT.length / C} ms)`);
   }
-  const seg: SegmentMinima = { buf, numChannels: C, samplesPerMs: buf.samplesPerMs, numMs: M, minValT: work.minValT, minPosT: work.minPosT };
+  // A window in a WebAssembly memory brings its own transposed rows (for the SIMD kernels).
+  const rows = buf.wasm && buf.wasm.minValT.length >= M * C ? buf.wasm : work;
+  const seg: SegmentMinima = { buf, numChannels: C, samplesPerMs: buf.samplesPerMs, numMs: M, minValT: rows.minValT, minPosT: rows.minPosT };
   return sortSegmentOn(seg, input.kernels, { ...input, clusterer: work.clusterer });
 }
 

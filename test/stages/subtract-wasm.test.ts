@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { meanWindows, subtractAndRescan } from '../../src/stages/sort/kernels-cpu.js';
+import { meanWindowsWasm, subtractAndRescanWasm } from '../../src/stages/sort/subtract-wasm.js';
+import { wasmWindowLayout, wasmWindowViews } from '../../src/core/window.js';
+import { sharedWasmMemory } from '../../src/core/wasm-memory.js';
+import { WindowPool } from '../../src/pipeline/window-pool.js';
+import { mulberry32 as rng } from '../random.js';
+
+/** Two copies of one window: plain arrays (the TypeScript definition) and a WebAssembly one. */
+function windows(C: number, S: number, M: number, seed: number) {
+  const memory = sharedWasmMemory(wasmWindowLayout(C, S, M).bytes)!;
+  const w = wasmWindowViews(memory, C, S, M);
+  const r = rng(seed);
+  // Values on a coarse grid, so blocks have tied minima (first position wins), with a few
+  // -0 / +0 ties and one NaN block.
+  for (let i = 0; i < w.data.length; i++) w.data[i] = Math.round((r() * 2 - 1) * 8) / 4;
+  for (let i = 0; i < w.data.length; i += 97) w.data[i] = i % 2 ? 0 : -0;
+  w.data[(5 * C + 3) * S + 7] = NaN;
+  const plain = { numChannels: C, samplesPerMs: S, buf: { numChannels: C, samplesPerMs: S, capacityMs: M, data: w.data.slice(), minVal: new Float32Array(M * C), minPos: new Int32Array(M * C) }, numMs: M, minValT: new Float32Array(M * C), minPosT: new Int32Array(M * C) };
+  const wasm = { numChannels: C, samplesPerMs: S, buf: w, numMs: M, minValT: w.wasm!.minValT, minPosT: w.wasm!.minPosT };
+  for (const seg of [plain, wasm]) {
+    for (let m = 0; m < M; m++) for (let c = 0; c < C; c++) {
+      const base = (m * C + c) * S;
+      let mv = seg.buf.data[base];
+      let mp = 0;
+      for (let s = 1; s < S; s++) if (seg.buf.data[base + s] < mv) { mv = seg.buf.data[base + s]; mp = s; }
+      seg.buf.minVal[m * C + c] = mv; seg.buf.minPos[m * C + c] = mp;
+      seg.minValT[c * M + m] = mv; seg.minPosT[c * M + m] = mp;
+    }
+  }
+  return { memory, plain, wasm };
+}
+
+describe('subtractAndRescanWasm', () => {
+  it('is bit-identical to the TypeScript definition: data, both minima layouts and scores', () => {
+    for (const [C, S, M, A] of [[16, 30, 60, 5], [7, 20, 45, 7], [40, 25, 50, 12], [5, 3, 40, 2]] as const) {
+      const { memory, plain, wasm } = windows(C, S, M, C * 31 + S);
+      const r = rng(S);
+      // Spikes in blocks 2..M-3, ascending, some overlapping (blocks rescanned twice).
+      const spikes = Int32Array.from({ length: 40 }, (_, i) => 2 * S + Math.floor(((M - 5) * S * i) / 40 + r() * 2 * S)).sort();
+      const affected = Int32Array.from({ length: A }, (_, a) => Math.min(C - 1, a * 2 + (C > 2 * A ? 1 : 0))).filter((c, i, arr) => i === 0 || c > arr[i - 1]);
+      const means = Float32Array.from({ length: affected.length * 4 * S }, () => Math.round((r() * 2 - 1) * 6) / 8);
+      const thr = Float32Array.from({ length: C }, () => -0.5 - r());
+      const s1 = Float64Array.from({ length: C }, () => -r() * 10);
+      const s2 = s1.slice();
+      subtractAndRescan(plain, spikes, affected, means, thr, s1);
+      const w = wasm.buf.wasm!;
+      expect(subtractAndRescanWasm(memory, w.scratch, w.scratchBytes, wasm, spikes, affected, means, thr, s2)).toBe(true);
+      const same = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+        for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect.fail(`C=${C} S=${S}: ${what}[${i}] ${a[i]} vs ${b[i]}`);
+      };
+      same(plain.buf.data, wasm.buf.data, 'data');
+      same(plain.buf.minVal, wasm.buf.minVal, 'minVal');
+      same(plain.buf.minPos, wasm.buf.minPos, 'minPos');
+      same(plain.minValT, wasm.minValT, 'minValT');
+      same(plain.minPosT, wasm.minPosT, 'minPosT');
+      same(s1, s2, 'score');
+    }
+  });
+
+  it('meanWindowsWasm gives the TypeScript means bit for bit (odd and even run lengths)', () => {
+    for (const [C, S, M] of [[16, 30, 60], [7, 25, 45], [5, 3, 40]] as const) {
+      const { memory, plain, wasm } = windows(C, S, M, C + 5 * S);
+      wasm.buf.data[(5 * C + 3) * S + 7] = 1.5;   // no NaN here: a NaN would be a NaN in both
+      plain.buf.data[(5 * C + 3) * S + 7] = 1.5;
+      const r = rng(C);
+      const spikes = Int32Array.from({ length: 30 }, (_, i) => 2 * S + Math.floor(((M - 5) * S * i) / 30 + r() * S)).sort();
+      const affected = Int32Array.of(0, 2, 3, C - 1);
+      const w = wasm.buf.wasm!;
+      const a = meanWindows(plain.buf, spikes, affected);
+      const b = meanWindowsWasm(memory, w.scratch, w.scratchBytes, wasm.buf, spikes, affected)!;
+      expect(b.length).toBe(a.length);
+      for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect.fail(`C=${C} S=${S}: mean[${i}] ${a[i]} vs ${b[i]}`);
+    }
+  });
+
+  it('refuses arrays outside its memory (the caller then runs the TypeScript definition)', () => {
+    const { memory, plain } = windows(8, 30, 20, 3);
+    expect(subtractAndRescanWasm(memory, 0, 1 << 16, plain, Int32Array.of(300), Int32Array.of(1), new Float32Array(120), new Float32Array(8), new Float64Array(8))).toBe(false);
+  });
+});
+
+describe('WindowPool', () => {
+  it('hands out WebAssembly windows that grow in place for longer segments and stay within the budget', () => {
+    const C = 8, S = 30;
+    const per = wasmWindowLayout(C, S, 900).bytes;
+    const pool = new WindowPool(C, S, 900, 2 * per);
+    const a = pool.tryAcquire(300)!;
+    expect(a.wasm).toBeDefined();
+    expect(a.capacityMs).toBe(300);
+    const b = pool.tryAcquire(900)!;
+    expect(b.wasm).toBeDefined();
+    // Two windows of the longest segment exhaust the budget.
+    expect(pool.tryAcquire(100)).toBeNull();
+    a.data[0] = 42;
+    pool.release(a);
+    const c = pool.tryAcquire(900)!;
+    // The same memory, grown: its first sample is still there.
+    expect(c.wasm!.memory).toBe(a.wasm!.memory);
+    expect(c.data[0]).toBe(42);
+    expect(c.data.length).toBe(900 * C * S);
+    expect(pool.peakBytes).toBeLessThanOrEqual(2 * per);
+    const plain = new WindowPool(C, S, 900, 2 * per, false).tryAcquire(300)!;
+    expect(plain.wasm).toBeUndefined();
+  });
+});
