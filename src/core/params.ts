@@ -50,6 +50,8 @@ export interface SortOptions {
   maxSkippedSegments?: number;
   /** Mode 'improved': recover tracks' spikes in segments where they were not clustered, by template matching (default true). */
   recoverSpikes?: boolean;
+  /** Mode 'improved': cluster the unexplained large peaks of adjacent segments together, so rare units become tracks (default true). */
+  poolResiduals?: boolean;
   /** Merge burst fragments within each segment (default true in mode 'improved'; always false in mode 'reference'). */
   mergeBursts?: boolean;
   /** Segments sorted at once on worker threads (default: the machine's available cores). */
@@ -80,6 +82,7 @@ export interface ResolvedSortOptions {
   mode: SortMode;
   maxSkippedSegments: number;
   recoverSpikes: boolean;
+  poolResiduals: boolean;
   mergeBursts: boolean;
   workers: number;
   memoryLimit: number;
@@ -199,6 +202,11 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
     cli: { flag: 'no-recover-spikes', negate: true },
   },
   {
+    name: 'poolResiduals', kind: 'boolean', default: true, defaultText: 'true', unit: '', range: 'true, false',
+    help: "Mode 'improved': before tracking, cluster the peaks no unit explains (at least 1.5x the threshold) over windows of adjacent segments (>= 45 s of data) together, so a unit too rare to reach minSpikesPerCluster in one segment becomes a unit of the segments where it fired, with the window's mean amplitude vector (needs minSpikesPerCluster peaks in >= 2 segments). Mode 'reference' never pools.",
+    cli: { flag: 'no-pool-residuals', negate: true },
+  },
+  {
     name: 'gpuMemoryLimit', kind: 'number', default: 8 * 1024 ** 3, defaultText: '8589934592 (8 GiB)', unit: 'bytes', range: '> 0, at least one longest segment window',
     help: 'Bound on the GPU memory of the WebGPU engine: its device-resident segment windows (each for the longest segment, 3L·C·(4S+8) bytes: 5.9 GB at 1536 channels, 30 kHz, L = 10 s) plus up to 768 MiB for filter chunks and kernel scratch; fewer segments are in flight on the GPU when more would exceed it. Ignored by the CPU engine.',
     cli: { flag: 'gpu-memory-limit', value: 'BYTES' },
@@ -237,7 +245,7 @@ export const SORT_DEFAULTS = Object.freeze(Object.fromEntries(
   SORT_PARAMETERS.filter((p) => typeof p.default !== 'function' && p.default !== undefined).map((p) => [p.name, p.default]),
 )) as Readonly<{
   minSegmentLength: number; detectionSensitivity: number; minSpikesPerCluster: number; mergingThreshold: number;
-  maxDrift: number; detectionPolarity: number; backend: BackendChoice; mode: SortMode; maxSkippedSegments: number; recoverSpikes: boolean; mergeBursts: boolean; verbose: boolean;
+  maxDrift: number; detectionPolarity: number; backend: BackendChoice; mode: SortMode; maxSkippedSegments: number; recoverSpikes: boolean; poolResiduals: boolean; mergeBursts: boolean; verbose: boolean;
 }>;
 
 function reject(parameter: string, value: unknown, message: string): never {
@@ -401,7 +409,8 @@ export function validateSortOptions(recording: RecordingShape, options: SortOpti
 
   return {
     minSegmentMs, detectionSensitivity, minSpikesPerCluster, mergingThreshold, maxDrift: roundDrift(maxDriftRaw),
-    detectionPolarity, verbose: v.verbose as boolean, backend: v.backend as BackendChoice, mode, maxSkippedSegments, recoverSpikes: mode === 'improved' && (v.recoverSpikes as boolean), mergeBursts,
+    detectionPolarity, verbose: v.verbose as boolean, backend: v.backend as BackendChoice, mode, maxSkippedSegments, recoverSpikes: mode === 'improved' && (v.recoverSpikes as boolean),
+    poolResiduals: mode === 'improved' && (v.poolResiduals as boolean), mergeBursts,
     workers, memoryLimit, gpuMemoryLimit, onProgress: v.onProgress as ResolvedSortOptions['onProgress'], onWarning: v.onWarning as ResolvedSortOptions['onWarning'],
   };
 }

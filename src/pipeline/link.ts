@@ -11,6 +11,7 @@ import { SortedRecording, type SegmentResult } from '../result/sorted-recording.
 import { assignClusters } from '../stages/track/assignment.js';
 import { buildTracks } from '../stages/track/tracks.js';
 import { burstFragmentTracks } from '../stages/track/fragments.js';
+import { weakTracks } from '../stages/track/weak.js';
 
 /** The link between segments i and i+1 (§10): for each unit of segment i, its unit in segment i+1 or -1. */
 export function linkPair(a: SegmentResult, b: SegmentResult, recording: Recording, maxDrift: number): Int32Array {
@@ -47,12 +48,21 @@ export function linkSegments(segments: SegmentResult[], recording: Recording, ma
 }
 
 /** Tracks over the segments (mode 'improved'). */
-export function trackSegments(segments: SegmentResult[], recording: Recording, maxDrift: number, maxSkippedSegments: number, mergeBursts = true): SortedRecording {
+export function trackSegments(
+  segments: SegmentResult[], recording: Recording, maxDrift: number, maxSkippedSegments: number, mergeBursts = true,
+  /** Per segment, the index of its first pooled unit (pipeline/pool.ts); absent: none. */
+  firstPooled?: readonly number[],
+  /** The detection thresholds (§5): weak short tracks are not listed (stages/track/weak.ts); absent: no such rule. */
+  thresholds?: Float32Array,
+): SortedRecording {
   tile(segments, recording);
-  const { tracks, links } = buildTracks(segments, recording.geometry, { maxDrift, maxSkippedSegments });
-  // A burst fragment of another track is not listed (stages/track/fragments.ts).
-  const fragments = mergeBursts ? burstFragmentTracks(segments, tracks, recording.samplingFrequency) : new Set<number>();
-  if (fragments.size > 0) for (const t of tracks) for (let u = 0; u < t.length; u++) if (fragments.has(t[u])) t[u] = -1;
+  const input = firstPooled ? segments.map((g, s) => ({ amplitudes: g.amplitudes, firstPooled: firstPooled[s] })) : segments;
+  const { tracks, links } = buildTracks(input, recording.geometry, { maxDrift, maxSkippedSegments });
+  // A burst fragment of another track is not listed (stages/track/fragments.ts), nor a track
+  // that barely reaches the threshold in a few segments (stages/track/weak.ts).
+  const dropped = mergeBursts ? burstFragmentTracks(segments, tracks, recording.samplingFrequency) : new Set<number>();
+  if (thresholds) for (const id of weakTracks(segments, tracks, thresholds, firstPooled)) dropped.add(id);
+  if (dropped.size > 0) for (const t of tracks) for (let u = 0; u < t.length; u++) if (dropped.has(t[u])) t[u] = -1;
   return new SortedRecording({
     segments,
     links,
@@ -64,8 +74,14 @@ export function trackSegments(segments: SegmentResult[], recording: Recording, m
 }
 
 /** The result by the mode: §10 chains ('reference', with links already computed in `done`) or tracks. */
-export function finishSegments(segments: SegmentResult[], recording: Recording, opts: LinkOptions, done: (Int32Array | undefined)[] = []): SortedRecording {
+export function finishSegments(
+  segments: SegmentResult[], recording: Recording, opts: LinkOptions, done: (Int32Array | undefined)[] = [],
+  /** Mode 'improved': per segment, the index of its first pooled unit (pipeline/pool.ts). */
+  firstPooled?: readonly number[],
+  /** Mode 'improved': the detection thresholds (for stages/track/weak.ts). */
+  thresholds?: Float32Array,
+): SortedRecording {
   return opts.mode === 'reference'
     ? linkSegments(segments, recording, opts.maxDrift, done)
-    : trackSegments(segments, recording, opts.maxDrift, opts.maxSkippedSegments, opts.mergeBursts);
+    : trackSegments(segments, recording, opts.maxDrift, opts.maxSkippedSegments, opts.mergeBursts, firstPooled, thresholds);
 }

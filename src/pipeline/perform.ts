@@ -27,6 +27,7 @@ import { emptyTimings, type SegmentTimings } from '../stages/sort/loop.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
 import { finishSegments, linkPair } from './link.js';
 import { recoverSpikes, type RecoveryMinima, type SegmentSpan } from './recover.js';
+import { poolResiduals } from './pool.js';
 import { ProgressReporter } from './progress.js';
 import { BoundaryScan, type SegmentPlan } from './scan.js';
 import type { SegmentContext, SegmentOutcome } from './segment-job.js';
@@ -242,7 +243,7 @@ async function sortTwoPass(
   // which then filters nothing again; otherwise it filters each segment it searches a second
   // time (one more minima-only filter pass).
   const minimaForRecovery: RecoveryMinima[] | null =
-    opts.recoverSpikes && totalMs * C * 8 <= opts.memoryLimit / 8 ? [] : null;
+    (opts.recoverSpikes || opts.poolResiduals) && totalMs * C * 8 <= opts.memoryLimit / 8 ? [] : null;
 
   const start = (plan: SegmentPlan, win: FilteredBuffer, ctx: SegmentContext): void => {
     const job = (async () => {
@@ -354,8 +355,15 @@ async function sortTwoPass(
   }
   const deviceMemory = resident?.memory();
 
+  const tp = performance.now();
+  const pooled = opts.poolResiduals
+    ? await poolResiduals(segments, spans, recording, engine, thresholds!, opts.detectionPolarity, opts.minSpikesPerCluster, minimaForRecovery ?? undefined)
+    : null;
+  const poolMs = performance.now() - tp;
   const tm = performance.now();
-  let sorted = finishSegments(segments, recording, opts, links);
+  let sorted = pooled
+    ? finishSegments(pooled.segments, recording, opts, links, segments.map((g) => g.spikes.length), thresholds!)
+    : finishSegments(segments, recording, opts, links, undefined, thresholds!);
   const mergeMs = linkMs + performance.now() - tm;
   const tr = performance.now();
   if (opts.recoverSpikes) {
@@ -395,6 +403,7 @@ async function sortTwoPass(
       scanMs,
       mergeMs,
       recoverMs,
+      poolMs,
       recoveryMinima: !opts.recoverSpikes ? 'off' : minimaForRecovery ? 'kept' : 'refiltered',
       totalMs: totalWall,
       loop,

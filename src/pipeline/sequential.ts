@@ -14,6 +14,7 @@ import type { Recording } from '../formats/recording.js';
 import type { SortedRecording, SegmentResult } from '../result/sorted-recording.js';
 import { finishSegments } from './link.js';
 import { recoverSpikes, type SegmentSpan } from './recover.js';
+import { poolResiduals } from './pool.js';
 import type { SortStats } from './stats.js';
 import type { SignalProcessor } from '../engines/engine.js';
 import { allocateFilteredBuffer, windowBytes, type FilteredBuffer } from '../core/window.js';
@@ -155,8 +156,12 @@ export async function sortSequential(
   }
 
   const tm = performance.now();
-  let sorted = finishSegments(segments, recording, opts);
-  const mergeMs = performance.now() - tm;
+  const pooled = opts.poolResiduals ? await poolResiduals(segments, spans, recording, processor, thresholds, polarity, opts.minSpikesPerCluster) : null;
+  const poolMs = performance.now() - tm;
+  let sorted = pooled
+    ? finishSegments(pooled.segments, recording, opts, [], segments.map((g) => g.spikes.length), thresholds)
+    : finishSegments(segments, recording, opts, [], undefined, thresholds);
+  const mergeMs = performance.now() - tm - poolMs;
   const tr = performance.now();
   if (opts.recoverSpikes) sorted = (await recoverSpikes(sorted, spans, recording, processor, kernels, thresholds, polarity)).sorted;
   const recoverMs = performance.now() - tr;
@@ -187,6 +192,7 @@ export async function sortSequential(
       copyMs,
       mergeMs,
       recoverMs,
+      poolMs,
       recoveryMinima: opts.recoverSpikes ? 'refiltered' : 'off',
       totalMs: totalWall,
       loop,

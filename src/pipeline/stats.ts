@@ -28,6 +28,8 @@ export interface SortStats {
   mergeMs: number;
   /** Wall time of the recovery pass (mode 'improved', recoverSpikes), its filtering included. */
   recoverMs: number;
+  /** Wall time of the pooled residual pass (mode 'improved', poolResiduals), its filtering included. */
+  poolMs: number;
   /** Where the recovery pass got the segments' minima: kept from pass 2, filtered again, or no recovery. */
   recoveryMinima: 'kept' | 'refiltered' | 'off';
   totalMs: number;

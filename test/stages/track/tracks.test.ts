@@ -84,6 +84,69 @@ describe('buildTracks', () => {
     expect(tracks[2][0]).toBe(tracks[0][0]);
   });
 
+  it('leaves a unit to the track that skipped more segments when it fits better (two similar units at one place)', () => {
+    // A at 300 µm (peak 90) and B at 320 µm (peak 70) are both plausible for either unit. A is
+    // missing from segments 3-4, B from segment 4 only; in segment 5 only A fires. B (skipped 1)
+    // is tried before A (skipped 2) and would take A's unit.
+    const A = (): Float32Array => unit(300, 90);
+    const B = (): Float32Array => unit(320, 70);
+    const segs = [
+      { amplitudes: [unit(100), A(), B()] },
+      { amplitudes: [unit(100), A(), B()] },
+      { amplitudes: [unit(100), A(), B()] },
+      { amplitudes: [unit(100), B()] },
+      { amplitudes: [unit(100)] },
+      { amplitudes: [unit(100), A()] },
+      { amplitudes: [unit(100), A(), B()] },
+      { amplitudes: [unit(100), A(), B()] },
+    ];
+    const { tracks } = buildTracks(segs, geo32, { maxDrift: 30, maxSkippedSegments: 3 });
+    const [idA, idB] = [tracks[0][1], tracks[0][2]];
+    expect(idA).toBeGreaterThanOrEqual(0);
+    expect(idB).not.toBe(idA);
+    expect(tracks[3][1]).toBe(idB);
+    expect(tracks[5][1]).toBe(idA);
+    expect(tracks[6][1]).toBe(idA);
+    expect(tracks[6][2]).toBe(idB);
+  });
+
+  it('matches pooled units after the clustered ones: a pooled unit takes no track from a clustered unit', () => {
+    // Segment 1's clustered unit at 300 µm is a little smaller than segment 0's; its pooled unit
+    // (firstPooled 1) is identical to segment 0's, so an assignment of all units would pair those.
+    const segs = [
+      { amplitudes: [unit(300, 90)] },
+      { amplitudes: [unit(300, 80), unit(300, 90)], firstPooled: 1 },
+      { amplitudes: [unit(300, 80)] },
+    ];
+    const { tracks } = buildTracks(segs, geo32, opts);
+    expect(tracks[1][0]).toBe(tracks[0][0]);
+    expect(tracks[2][0]).toBe(tracks[0][0]);
+    expect(tracks[1][1]).not.toBe(tracks[0][0]);
+    // Without firstPooled the identical pair wins.
+    const all = buildTracks(segs.map((g) => ({ amplitudes: g.amplitudes })), geo32, opts).tracks;
+    expect(all[1][1]).toBe(all[0][0]);
+  });
+
+  it('compares a track by the median of its latest units: one odd unit does not lead it to another unit', () => {
+    // The unit at 300 µm (peak 90) has one odd, smaller cluster in segment 3 (peak 60); in
+    // segment 4 it is back, next to a smaller unit at the same place (peak 50) that is nearer
+    // the odd cluster than the unit is.
+    const segs = [
+      { amplitudes: [unit(100), unit(300, 90)] },
+      { amplitudes: [unit(100), unit(300, 90)] },
+      { amplitudes: [unit(100), unit(300, 90)] },
+      { amplitudes: [unit(100), unit(300, 60)] },
+      { amplitudes: [unit(100), unit(300, 50), unit(300, 90)] },
+      { amplitudes: [unit(100), unit(300, 90)] },
+    ];
+    const { tracks } = buildTracks(segs, geo32, opts);
+    const id = tracks[0][1];
+    expect(tracks[3][1]).toBe(id);
+    expect(tracks[4][2]).toBe(id);
+    expect(tracks[4][1]).not.toBe(id);
+    expect(tracks[5][1]).toBe(id);
+  });
+
   it('centroid and relative distance measure position and shape on the units\' channels', () => {
     const [, y] = centroid(aboveFloor(unit(212)), geo32);
     expect(Math.abs(y - 212)).toBeLessThan(5);
