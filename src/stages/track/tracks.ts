@@ -119,11 +119,17 @@ export function relativeDistance(a: Float32Array, b: Float32Array): number {
 export function linkPlausible(
   a: Float32Array, b: Float32Array, sa: Float32Array, sb: Float32Array, geometry: Float32Array, allowedUm: number,
 ): 'position' | 'amplitude' | null {
-  const [ax, ay] = centroid(a, geometry);
-  const [bx, by] = centroid(b, geometry);
-  if (Math.abs(by - ay) > allowedUm + LINK_POSITION_TOLERANCE_UM || Math.abs(bx - ax) > LINK_POSITION_TOLERANCE_UM) return 'position';
+  if (positionRefused(centroid(a, geometry), centroid(b, geometry), allowedUm)) return 'position';
   if (relativeDistance(sa, sb) > LINK_RELATIVE_DISTANCE) return 'amplitude';
   return null;
+}
+
+/**
+ * linkPlausible's position test on the two centroids (of the unshifted vectors): it does not
+ * depend on the drift, so callers test it before a drift search they would otherwise discard.
+ */
+export function positionRefused([ax, ay]: [number, number], [bx, by]: [number, number], allowedUm: number): boolean {
+  return Math.abs(by - ay) > allowedUm + LINK_POSITION_TOLERANCE_UM || Math.abs(bx - ax) > LINK_POSITION_TOLERANCE_UM;
 }
 
 /** One segment's units for tracking. */
@@ -192,10 +198,14 @@ function stack(vectors: Float32Array[], C: number): Float32Array {
  * Cost: active tracks x one drift-searched comparison, for assigned pairs of stages g >= 1 only.
  */
 function olderFitsBetter(active: readonly Track[], s: number, g: number, K: number, v: Float32Array, d: number, geometry: Float32Array, D: number): boolean {
+  const cv = centroid(v, geometry);
   for (const t of active) {
     const gap = s - 1 - t.lastSegment;
     if (gap <= g || gap > Math.min(K, ONLINE_MAX_GAP)) continue;
     const allowed = D * (gap + 1);
+    // linkPlausible refuses it by position whatever the drift (at 1536 channels the drift
+    // searches of every active track took seconds).
+    if (positionRefused(centroid(t.vector, geometry), cv, allowed)) continue;
     const { shiftUm } = assignClustersDetailed([t.vector], [v], geometry, allowed);
     const sa = applyShiftPlan(cachedShiftPlan(geometry, shiftUm / 2), t.vector, 1);
     const sb = applyShiftPlan(cachedShiftPlan(geometry, -shiftUm / 2), v, 1);
@@ -311,7 +321,17 @@ function mergeRedundant(
   }));
   const ids = [...members.keys()].sort((a, b) => a - b);
   if (ids.length < 2) return;
-  const floor = (s: number, u: number): Float32Array => aboveFloor(segments[s].amplitudes[u]);
+  // Each unit's floor-removed vector and its centroid, computed once (pairs reuse them).
+  const floors = new Map<number, { v: Float32Array; c: [number, number] }>();
+  const floor = (s: number, u: number): { v: Float32Array; c: [number, number] } => {
+    const key = s * 1_000_000 + u;
+    let f = floors.get(key);
+    if (!f) {
+      const v = aboveFloor(segments[s].amplitudes[u]);
+      floors.set(key, (f = { v, c: centroid(v, geometry) }));
+    }
+    return f;
+  };
   /** Nearest pair of segments (one of each) and whether the sets are disjoint. */
   const nearest = (a: { seg: number[] }, b: { seg: number[] }): { i: number; j: number; disjoint: boolean } => {
     let i = 0, j = 0, bi = 0, bj = 0, bd = Infinity;
@@ -334,8 +354,12 @@ function mergeRedundant(
     const interleaved = a.seg[0] < b.seg[b.seg.length - 1] && b.seg[0] < a.seg[a.seg.length - 1];
     if ((!interleaved && gap - 1 <= ONLINE_MAX_GAP) || gap - 1 > K) return Infinity;
     const allowed = D * Math.min(gap, JOIN_MAX_DRIFT_STEPS);
-    const va = floor(a.seg[i], a.unit[i]);
-    const vb = floor(b.seg[j], b.unit[j]);
+    const fa = floor(a.seg[i], a.unit[i]);
+    const fb = floor(b.seg[j], b.unit[j]);
+    // Refused by position whatever the drift: no drift search (linkPlausible's first test).
+    if (positionRefused(fa.c, fb.c, allowed)) return Infinity;
+    const va = fa.v;
+    const vb = fb.v;
     const { shiftUm } = assignClustersDetailed([va], [vb], geometry, allowed);
     const sa = applyShiftPlan(cachedShiftPlan(geometry, shiftUm / 2), va, 1);
     const sb = applyShiftPlan(cachedShiftPlan(geometry, -shiftUm / 2), vb, 1);
@@ -391,8 +415,7 @@ function joinPieces(all: Track[], geometry: Float32Array, D: number, K: number):
       // Gaps up to ONLINE_MAX_GAP were tried by the segment-by-segment pass.
       if (gap <= ONLINE_MAX_GAP || gap > K) continue;
       const allowed = D * Math.min(gap + 1, JOIN_MAX_DRIFT_STEPS);
-      const [bx, by] = pos.get(-1 - b.id)!;
-      if (Math.abs(by - ay) > allowed + LINK_POSITION_TOLERANCE_UM || Math.abs(bx - ax) > LINK_POSITION_TOLERANCE_UM) continue;
+      if (positionRefused([ax, ay], pos.get(-1 - b.id)!, allowed)) continue;
       const { shiftUm } = assignClustersDetailed([a.vector], [b.firstVector], geometry, allowed);
       const sa = applyShiftPlan(cachedShiftPlan(geometry, shiftUm / 2), a.vector, 1);
       const sb = applyShiftPlan(cachedShiftPlan(geometry, -shiftUm / 2), b.firstVector, 1);
