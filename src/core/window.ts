@@ -132,3 +132,110 @@ export function wasmWindowViews(memory: SharedWasmMemory, numChannels: number, s
     },
   };
 }
+
+/**
+ * Where a WebAssembly window's arrays lie in its memory (byte offsets), so that another thread
+ * can rebuild the same views (a window of the pool or of the arena).
+ */
+export interface WasmWindowDescriptor {
+  memory: SharedWasmMemory;
+  numChannels: number;
+  samplesPerMs: number;
+  numMs: number;
+  data: number;
+  minVal: number;
+  minPos: number;
+  minValT: number;
+  minPosT: number;
+  scratch: number;
+  scratchBytes: number;
+}
+
+export function describeWasmWindow(buf: FilteredBuffer, numMs: number): WasmWindowDescriptor {
+  const w = buf.wasm;
+  if (!w) throw new TypeError('describeWasmWindow: the window is not in a WebAssembly memory');
+  return {
+    memory: w.memory, numChannels: buf.numChannels, samplesPerMs: buf.samplesPerMs, numMs,
+    data: buf.data.byteOffset, minVal: buf.minVal.byteOffset, minPos: buf.minPos.byteOffset,
+    minValT: w.minValT.byteOffset, minPosT: w.minPosT.byteOffset, scratch: w.scratch, scratchBytes: w.scratchBytes,
+  };
+}
+
+export function wasmWindowFromDescriptor(d: WasmWindowDescriptor): FilteredBuffer {
+  const buf = d.memory.buffer;
+  const n = d.numMs * d.numChannels;
+  return {
+    numChannels: d.numChannels,
+    samplesPerMs: d.samplesPerMs,
+    capacityMs: d.numMs,
+    data: new Float32Array(buf, d.data, n * d.samplesPerMs),
+    minVal: new Float32Array(buf, d.minVal, n),
+    minPos: new Int32Array(buf, d.minPos, n),
+    wasm: {
+      memory: d.memory,
+      minValT: new Float32Array(buf, d.minValT, n),
+      minPosT: new Int32Array(buf, d.minPosT, n),
+      scratch: d.scratch,
+      scratchBytes: d.scratchBytes,
+    },
+  };
+}
+
+/**
+ * The arena: a whole recording's filtered data and minima in one WebAssembly memory, ms block m
+ * (1-based, as the recording's sortable blocks) at slot m - 1, plus `slots` loop workspaces
+ * (transposed rows of the longest segment and the kernels' scratch), one per segment in flight.
+ * Pass 1 filters into it and each segment is sorted where it lies: no second filter pass and
+ * no copy into a window.
+ */
+export interface ArenaLayout {
+  numChannels: number;
+  samplesPerMs: number;
+  numMs: number;
+  longestMs: number;
+  slots: number;
+  minValOffset: number;
+  minPosOffset: number;
+  slotOffset: number;
+  slotBytes: number;
+  bytes: number;
+}
+
+export function arenaLayout(numChannels: number, samplesPerMs: number, numMs: number, longestMs: number, slots: number): ArenaLayout {
+  const n = numMs * numChannels;
+  const minValOffset = n * samplesPerMs * 4;
+  const minPosOffset = minValOffset + n * 4;
+  const slotOffset = Math.ceil((minPosOffset + n * 4) / 8) * 8;
+  const { scratchBytes } = wasmWindowLayout(numChannels, samplesPerMs, longestMs);
+  const slotBytes = Math.ceil((longestMs * numChannels * 8 + scratchBytes) / 8) * 8;
+  return { numChannels, samplesPerMs, numMs, longestMs, slots, minValOffset, minPosOffset, slotOffset, slotBytes, bytes: slotOffset + slots * slotBytes };
+}
+
+/** Arena blocks [firstSlot, firstSlot + numMs) as a plain window (what pass 1 filters into). */
+export function arenaBlocks(memory: SharedWasmMemory, a: ArenaLayout, firstSlot: number, numMs: number): FilteredBuffer {
+  const buf = memory.buffer;
+  const C = a.numChannels;
+  const S = a.samplesPerMs;
+  if (firstSlot < 0 || firstSlot + numMs > a.numMs) throw new RangeError(`arenaBlocks: slots [${firstSlot}, ${firstSlot + numMs}) outside the arena's ${a.numMs}`);
+  return {
+    numChannels: C,
+    samplesPerMs: S,
+    capacityMs: numMs,
+    data: new Float32Array(buf, firstSlot * C * S * 4, numMs * C * S),
+    minVal: new Float32Array(buf, a.minValOffset + firstSlot * C * 4, numMs * C),
+    minPos: new Int32Array(buf, a.minPosOffset + firstSlot * C * 4, numMs * C),
+  };
+}
+
+/** A segment's window in the arena, with loop workspace `slot` (WebAssembly kernels run on it in place). */
+export function arenaWindow(memory: SharedWasmMemory, a: ArenaLayout, firstSlot: number, numMs: number, slot: number): FilteredBuffer {
+  if (numMs > a.longestMs || slot < 0 || slot >= a.slots) throw new RangeError(`arenaWindow: a ${numMs}-ms segment in slot ${slot} does not fit the arena (${a.longestMs} ms, ${a.slots} slots)`);
+  const base = a.slotOffset + slot * a.slotBytes;
+  const C = a.numChannels;
+  const scratch = base + a.longestMs * C * 8;
+  return wasmWindowFromDescriptor({
+    memory, numChannels: C, samplesPerMs: a.samplesPerMs, numMs,
+    data: firstSlot * C * a.samplesPerMs * 4, minVal: a.minValOffset + firstSlot * C * 4, minPos: a.minPosOffset + firstSlot * C * 4,
+    minValT: base, minPosT: base + a.longestMs * C * 4, scratch, scratchBytes: base + a.slotBytes - scratch,
+  });
+}

@@ -17,7 +17,8 @@
 import { isMainThread } from 'node:worker_threads';
 import type { Recording } from '../formats/recording.js';
 import { ParameterError } from '../core/errors.js';
-import { windowBytes, type FilteredBuffer } from '../core/window.js';
+import { arenaLayout, arenaWindow, windowBytes, type FilteredBuffer } from '../core/window.js';
+import { WASM_MAX_PAGES, WASM_PAGE, sharedWasmMemory } from '../core/wasm-memory.js';
 import { WindowPool } from './window-pool.js';
 import { validateSortOptions, type ResolvedSortOptions, type SortOptions } from '../core/params.js';
 import { createSignalProcessor, type SignalProcessor } from '../engines/select.js';
@@ -57,6 +58,8 @@ export interface SortInternals {
   localRunner?: boolean;
   /** Start the sort worker threads at once instead of when the calling thread is busy (tests: the worker path runs even on small recordings). */
   eagerWorkers?: boolean;
+  /** Never keep the whole recording in one arena (tests: the kept-chunk path runs on small recordings). */
+  noArena?: boolean;
 }
 
 export async function performSpikeSorting(recording: Recording, options: SortOptions = {}): Promise<SortedRecording> {
@@ -153,7 +156,7 @@ async function sortWith(
       if (internals.kernels === undefined) kernels.dispose?.();
     }
   }
-  return sortTwoPass(recording, opts, processor, tStart, makeRunner(processor, opts, internals.localRunner === true, internals.eagerWorkers === true));
+  return sortTwoPass(recording, opts, processor, tStart, makeRunner(processor, opts, internals.localRunner === true, internals.eagerWorkers === true), internals.noArena !== true);
 }
 
 /**
@@ -174,6 +177,7 @@ async function sortTwoPass(
   engine: SignalProcessor,
   tStart: number,
   runner: SegmentRunner,
+  allowArena = true,
 ): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
   const C = recording.numChannels;
   const S = recording.samplesPerMs;
@@ -208,8 +212,21 @@ async function sortTwoPass(
   // segment again: the same bits, in bounded memory, for one more filter pass. A larger
   // memoryLimit buys the faster path.
   const keptBytes = BoundaryScan.keptBytes(C, S, L, totalMs);
-  const keepSamples = !resident && keptBytes + runner.concurrency * windowBytes(C, S, longest) <= opts.memoryLimit / 2;
-  const scan = new BoundaryScan(recording, engine, L, opts.detectionPolarity, opts.detectionSensitivity, keepSamples);
+  const keptFootprint = keptBytes + runner.concurrency * windowBytes(C, S, longest);
+  const keepEligible = !resident && keptFootprint <= opts.memoryLimit / 2;
+  // Better still, where the kept chunks would be used: when the whole filtered recording (and
+  // one loop workspace per sort thread) takes no more than they and their windows would (short
+  // recordings: 32 channels up to ~2 min, 128 channels up to ~100 s at L = 10 s) and fits one
+  // WebAssembly memory, pass 1 filters into one arena and each segment is sorted where it lies:
+  // no copy into a window (at 128 channels x 60 s the copies took ~0.2 s per segment on the
+  // calling thread). Memory still never exceeds the bounded path's.
+  const layout = arenaLayout(C, S, totalMs, longest, runner.concurrency);
+  const arenaMemory = allowArena && keepEligible && layout.bytes <= Math.min(keptFootprint, WASM_MAX_PAGES * WASM_PAGE)
+    ? sharedWasmMemory(layout.bytes) : null;
+  const arena = arenaMemory ? { memory: arenaMemory, layout } : null;
+  const keepSamples = !arena && keepEligible;
+  const scan = new BoundaryScan(recording, engine, L, opts.detectionPolarity, opts.detectionSensitivity, keepSamples, arena);
+  const freeSlots = Array.from({ length: layout.slots }, (_, i) => layout.slots - 1 - i);
   const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
   const neighbours = computeNeighbourhoods(recording.geometry, opts.mode === 'improved');
   const loop = emptyTimings();
@@ -245,10 +262,10 @@ async function sortTwoPass(
   const minimaForRecovery: RecoveryMinima[] | null =
     (opts.recoverSpikes || opts.poolResiduals) && totalMs * C * 8 <= opts.memoryLimit / 8 ? [] : null;
 
-  const start = (plan: SegmentPlan, win: FilteredBuffer, ctx: SegmentContext): void => {
+  const start = (plan: SegmentPlan, win: FilteredBuffer, ctx: SegmentContext, release: () => void): void => {
     const job = (async () => {
       try {
-        if (!keepSamples) {
+        if (!keepSamples && !arena) {
           const t0 = performance.now();
           await engine.filterBlocks(recording, plan.startMs, plan.numMs, opts.detectionPolarity, win, 0);
           filterMs += performance.now() - t0;
@@ -262,7 +279,7 @@ async function sortTwoPass(
         const out: SegmentOutcome = await runner.sort(win, plan.numMs, ctx);
         record(plan, out);
       } finally {
-        pool.release(win);
+        release();
       }
     })();
     track(job);
@@ -329,6 +346,14 @@ async function sortTwoPass(
         startResident(item, context!);
         continue;
       }
+      if (arena) {
+        // In place in the arena, `concurrency` segments at once, each with a loop workspace.
+        while (!failure && freeSlots.length === 0) await Promise.race(inFlight);
+        if (failure) break;
+        const slot = freeSlots.pop()!;
+        start(item, arenaWindow(arena.memory, arena.layout, item.startMs - 1, item.numMs, slot), context!, () => freeSlots.push(slot));
+        continue;
+      }
       // `concurrency` segments sort at once (filtering pass 2 itself, one more filters
       // meanwhile); a window must fit the memory budget (one of the longest always does).
       let win: FilteredBuffer | null = null;
@@ -341,7 +366,8 @@ async function sortTwoPass(
       if (failure || !win) break;
       // Kept chunks are released when the scan resumes: copy now.
       if (keepSamples) scan.copySegment(item, win);
-      start(item, win, context!);
+      const w = win;
+      start(item, w, context!, () => pool.release(w));
     }
     scanMs = performance.now() - tStart;
     await Promise.all(inFlight);
@@ -393,7 +419,7 @@ async function sortTwoPass(
       runnerDescription: resident
         ? `device-resident windows, ${residentWindows} in flight, host clustering on ${clusterPool ? `${clusterThreads} worker threads` : 'the calling thread'}`
         : runner.description,
-      pass2: resident ? 'device' : keepSamples ? 'kept' : 'refiltered',
+      pass2: resident ? 'device' : arena ? 'arena' : keepSamples ? 'kept' : 'refiltered',
       filterMs: filterMs + st.filterMs,
       filterWaitMs: st.filterWaitMs,
       sortMs,
@@ -410,7 +436,7 @@ async function sortTwoPass(
       numSegments: segments.length,
       numUnits,
       peakInFlight,
-      peakWindowBytes: pool.peakBytes,
+      peakWindowBytes: arena ? arena.layout.bytes : pool.peakBytes,
       ...(deviceMemory ? { gpuPeakBytes: deviceMemory.peakBytes, deviceMs: resident!.deviceTimes(), deviceSubmissions: resident!.submissions() } : {}),
       recordingSeconds: totalMs / 1000,
     },

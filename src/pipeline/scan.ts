@@ -12,7 +12,8 @@
  * places (test/pipeline/two-pass.test.ts checks it).
  */
 import type { Recording } from '../formats/recording.js';
-import { allocateFilteredBuffer, allocateMinimaBuffer, windowBytes, type FilteredBuffer } from '../core/window.js';
+import { allocateFilteredBuffer, allocateMinimaBuffer, arenaBlocks, windowBytes, type ArenaLayout, type FilteredBuffer } from '../core/window.js';
+import type { SharedWasmMemory } from '../core/wasm-memory.js';
 import type { SignalProcessor } from '../engines/engine.js';
 import { excessRows, segmentLengthFromExcess } from '../stages/segment/segmenter.js';
 import { firstSampleMagnitudes, thresholdsFromMagnitudes } from '../stages/segment/thresholds.js';
@@ -61,6 +62,8 @@ export class BoundaryScan {
     private readonly polarity: number,
     private readonly sensitivity: number,
     readonly keepSamples = false,
+    /** Filter into the whole-recording arena instead (ms block m at arena slot m - 1); nothing is kept or copied. */
+    private readonly arena: { memory: SharedWasmMemory; layout: ArenaLayout } | null = null,
   ) {
     this.C = recording.numChannels;
     this.S = recording.samplesPerMs;
@@ -115,7 +118,8 @@ export class BoundaryScan {
     // Minima-only chunks: the filter writes no samples (only, for the first window, y at each
     // ms block's first sample for the thresholds).
     const keep = this.keepSamples;
-    const chunks: FilteredBuffer[] = keep ? [] : [allocateMinimaBuffer(C, S, chunkMs, true), allocateMinimaBuffer(C, S, chunkMs, true)];
+    const arena = this.arena;
+    const chunks: FilteredBuffer[] = keep || arena ? [] : [allocateMinimaBuffer(C, S, chunkMs, true), allocateMinimaBuffer(C, S, chunkMs, true)];
     const plain: FilteredBuffer[] = chunks.map((b) => ({ ...b, firstSamples: undefined }));
     // The chunk pipeline: chunk k is [1 + k*chunkMs, ...) in chunks[k % 2].
     let nextStart = 1;
@@ -125,7 +129,9 @@ export class BoundaryScan {
       if (nextStart >= endMs) return;
       const n = Math.min(chunkMs, endMs - nextStart);
       let buf: FilteredBuffer;
-      if (keep) {
+      if (arena) {
+        buf = arenaBlocks(arena.memory, arena.layout, nextStart - 1, n);
+      } else if (keep) {
         buf = this.spare.pop() ?? allocateFilteredBuffer(C, S, chunkMs);
       } else {
         // Once the thresholds are known, the minima are needed exactly only below them (all
@@ -159,7 +165,7 @@ export class BoundaryScan {
       t.filterWaitMs += performance.now() - t0;
       // The first window's first samples give the thresholds (§5: ms blocks 1 .. window).
       const firstEnd = Math.min(c.n, 1 + window - c.start);
-      if (firstEnd > 0 && keep) {
+      if (firstEnd > 0 && (keep || arena)) {
         firstSampleMagnitudes(c.buf, 0, firstEnd, magnitudes, c.start - 1);
       } else if (firstEnd > 0) {
         const bits = new Uint32Array(c.buf.firstSamples!.buffer, c.buf.firstSamples!.byteOffset, firstEnd * C);

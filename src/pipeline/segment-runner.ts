@@ -5,8 +5,7 @@
  * so the runner never changes a result.
  */
 import { Worker } from 'node:worker_threads';
-import type { FilteredBuffer } from '../core/window.js';
-import type { SharedWasmMemory } from '../core/wasm-memory.js';
+import { describeWasmWindow, type FilteredBuffer, type WasmWindowDescriptor } from '../core/window.js';
 import { workerScript } from '../engines/cpu/worker-script.js';
 import { SegmentSorter, type SegmentContext, type SegmentOutcome } from './segment-job.js';
 
@@ -15,8 +14,8 @@ export interface SegmentJobMessage {
   numChannels: number;
   samplesPerMs: number;
   numMs: number;
-  /** A window in a WebAssembly memory (core/window.ts wasmWindowViews) travels as its memory... */
-  memory?: SharedWasmMemory;
+  /** A window in a WebAssembly memory (the pool's or the arena's) travels as its memory and offsets... */
+  window?: WasmWindowDescriptor;
   /** ...otherwise as its three shared buffers (each array at offset 0). */
   data?: SharedArrayBuffer;
   minVal?: SharedArrayBuffer;
@@ -134,10 +133,7 @@ export class WorkerSegmentRunner implements SegmentRunner {
     if (this.disposed) throw new Error('the segment runner was disposed');
     const shared = (a: ArrayBufferView): a is ArrayBufferView & { buffer: SharedArrayBuffer } => a.buffer instanceof SharedArrayBuffer;
     if (!buf.wasm && (!shared(buf.data) || !shared(buf.minVal) || !shared(buf.minPos) || buf.data.byteOffset !== 0 || buf.minVal.byteOffset !== 0 || buf.minPos.byteOffset !== 0)) {
-      throw new TypeError('WorkerSegmentRunner.sort: the window must be allocated with allocateFilteredBuffer (shared memory, offset 0) or wasmWindowViews');
-    }
-    if (buf.wasm && buf.capacityMs !== numMs) {
-      throw new TypeError(`WorkerSegmentRunner.sort: a WebAssembly window must be laid out for its segment (${buf.capacityMs} ms, segment ${numMs} ms)`);
+      throw new TypeError('WorkerSegmentRunner.sort: the window must be allocated with allocateFilteredBuffer (shared memory, offset 0) or lie in a WebAssembly memory');
     }
     await this.started;
     if (this.failed) throw new Error(`the sort worker pool could not start: ${this.failed.message}`);
@@ -146,7 +142,7 @@ export class WorkerSegmentRunner implements SegmentRunner {
         job: {
           numChannels: buf.numChannels, samplesPerMs: buf.samplesPerMs, numMs,
           ...(buf.wasm
-            ? { memory: buf.wasm.memory }
+            ? { window: describeWasmWindow(buf, numMs) }
             : { data: buf.data.buffer as SharedArrayBuffer, minVal: buf.minVal.buffer as SharedArrayBuffer, minPos: buf.minPos.buffer as SharedArrayBuffer }),
           context: ctx,
         },

@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { SegmentSorter } from './segment-job.js';
-import { wasmWindowViews } from '../core/window.js';
+import { wasmWindowFromDescriptor } from '../core/window.js';
 import type { SegmentJobMessage, SegmentReply } from './segment-runner.js';
 
 if (!parentPort) throw new Error('segment-worker.js must be started by the segment runner as a worker thread');
@@ -15,7 +15,7 @@ const sorter = new SegmentSorter();
 port.on('message', (job: SegmentJobMessage) => {
   void (async () => {
     try {
-      const buf = job.memory ? wasmWindowViews(job.memory, job.numChannels, job.samplesPerMs, job.numMs) : {
+      const buf = job.window ? wasmWindowFromDescriptor(job.window) : {
         numChannels: job.numChannels,
         samplesPerMs: job.samplesPerMs,
         capacityMs: job.numMs,

@@ -19,10 +19,12 @@ export interface SortStats {
   /** Moving the scan's unconsumed minima to the front. */
   copyMs: number;
   /**
-   * How pass 2 got each segment's window: copied from pass 1's kept chunks ('kept') or filtered
-   * again ('refiltered', when the kept chunks would not fit memoryLimit); 'sequential': one stream.
+   * How pass 2 got each segment's window: in place in the whole-recording arena pass 1 filtered
+   * into ('arena', when it fits a quarter of memoryLimit), copied from pass 1's kept chunks
+   * ('kept') or filtered again ('refiltered', when the kept chunks would not fit memoryLimit);
+   * 'device': on the GPU; 'sequential': one stream.
    */
-  pass2: 'kept' | 'refiltered' | 'device' | 'sequential';
+  pass2: 'arena' | 'kept' | 'refiltered' | 'device' | 'sequential';
   /** Wall time of pass 1 (thresholds and every boundary known). */
   scanMs: number;
   mergeMs: number;

@@ -63,10 +63,15 @@ async function both(rec: Recording, options: SortOptions, workerCounts: number[]
     // Sort worker threads start at once, so their path runs even where the calling thread
     // would keep up alone (the refiltering run below uses the default, lazy start).
     const two = await performSpikeSortingDetailed(rec, { ...base, workers }, { eagerWorkers: workers > 1 });
-    expect(two.stats.pass2).toBe('kept');
+    // A recording this short is filtered into one arena and sorted in place.
+    expect(two.stats.pass2).toBe('arena');
     expect(Array.from(two.thresholds)).toEqual(Array.from(seq.thresholds));
     expectIdentical(seq.sorted, two.sorted, `workers ${workers}`);
   }
+  // Without the arena, pass 1's filtered chunks are kept and copied into the segment windows.
+  const kept = await performSpikeSortingDetailed(rec, { ...base, workers: 2 }, { eagerWorkers: true, noArena: true });
+  expect(kept.stats.pass2).toBe('kept');
+  expectIdentical(seq.sorted, kept.sorted, 'kept chunks');
   // With a memory budget too small to keep pass 1's filtered chunks, pass 2 filters every
   // segment again: the same bits.
   const L = Math.round(1000 * (options.minSegmentLength ?? 10));
