@@ -59,6 +59,13 @@ export class Code {
     this.b.push(...imm);
     return this;
   }
+  /** A scalar memory instruction (i32.load, f32.store, ...) with its memarg (alignment exponent, offset). */
+  memOp(code: number, offset = 0, align = 2): this {
+    this.b.push(code);
+    uleb(align, this.b);
+    uleb(offset, this.b);
+    return this;
+  }
   /** A SIMD memory instruction with its memarg (alignment exponent, offset). */
   mem(code: number, offset: number, align = 0): this {
     this.b.push(0xfd);
@@ -85,4 +92,16 @@ export function str(s: string, out: number[]): void {
 /** The module header: magic and version 1. */
 export function moduleHeader(): number[] {
   return [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+}
+
+/** Appends the export section: each entry a name, a kind (0 function, 2 memory) and an index. */
+export function exportSection(entries: readonly [name: string, kind: number, index: number][], out: number[]): void {
+  const exp: number[] = [];
+  uleb(entries.length, exp);
+  for (const [name, kind, index] of entries) {
+    str(name, exp);
+    exp.push(kind);
+    uleb(index, exp);
+  }
+  section(7, exp, out);
 }

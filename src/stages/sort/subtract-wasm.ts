@@ -17,7 +17,7 @@
  *
  * The module is assembled from a short instruction list (no toolchain, no binary blob).
  */
-import { Code, moduleHeader, section, str, uleb } from '../../core/wasm-assembler.js';
+import { Code, exportSection, moduleHeader, section, str, uleb } from '../../core/wasm-assembler.js';
 import type { SharedWasmMemory } from '../../core/wasm-memory.js';
 
 const I32 = 0x7f;
@@ -43,19 +43,23 @@ const N_F64 = 1;
 const V_X = 35;
 const N_V128 = 1;
 
+/** s0 = spikes[i] (i32 at byte spikes + 4i); m = s0 / S, its ms block; off = s0 - m*S. */
+function spikeBlock(f: Code, S: number, spikes: number, i: number, s0: number, m: number, off: number): void {
+  f.get(spikes).get(i).i32(2).shl().add().memOp(OP.i32load).set(s0);
+  f.get(s0).i32(S).op(OP.divU).set(m);
+  f.get(s0).get(m).i32(S).mul().sub().set(off);
+}
+
 function assemble(S: number): Uint8Array {
   const f = new Code();
-  const mem = (op: number, offset = 0, align = 2): Code => { f.b.push(op); uleb(align, f.b); uleb(offset, f.b); return f; };
+  const mem = (op: number, offset = 0, align = 2): Code => f.memOp(op, offset, align);
   const f32 = (v: number): Code => { f.b.push(0x43); const b = new Uint8Array(new Float32Array([v]).buffer); f.b.push(...b); return f; };
   // row = C * S * 4: bytes between one channel's consecutive ms blocks
   f.get(P_C).i32(S * 4).mul().set(L_ROW);
   f.i32(0).set(L_I);
   f.loop(() => {
     f.get(L_I).get(P_N).geU().exitIf();
-    // s0 = spikes[i]; m = s0 / S; off = s0 - m*S
-    f.get(P_SPK).get(L_I).i32(2).shl().add(); mem(OP.i32load).set(L_S0);
-    f.get(L_S0).i32(S).op(OP.divU).set(L_M);
-    f.get(L_S0).get(L_M).i32(S).mul().sub().set(L_OFF);
+    spikeBlock(f, S, P_SPK, L_I, L_S0, L_M, L_OFF);
     f.i32(0).set(L_A);
     f.loop(() => {
       f.get(L_A).get(P_A).geU().exitIf();
@@ -190,13 +194,7 @@ function assemble(S: number): Uint8Array {
   uleb(65536, imp);
   section(2, imp, out);
   section(3, [0x02, 0x00, 0x01], out);
-  const exp: number[] = [];
-  uleb(2, exp);
-  str('sub', exp);
-  exp.push(0x00, 0x00);
-  str('mean', exp);
-  exp.push(0x00, 0x01);
-  section(7, exp, out);
+  exportSection([['sub', 0, 0], ['mean', 0, 1]], out);
   const fn: number[] = [0x04, N_I32, I32, N_F32, F32, N_F64, F64, N_V128, V128, ...f.b, 0x0b];
   const fm: number[] = [0x01, M_N_I32, I32, ...g.b, 0x0b];
   const code: number[] = [];
@@ -218,14 +216,12 @@ const M_N_I32 = 10;
 
 function assembleMean(S: number): Code {
   const f = new Code();
-  const mem = (op: number, offset = 0, align = 2): Code => { f.b.push(op); uleb(align, f.b); uleb(offset, f.b); return f; };
+  const mem = (op: number, offset = 0, align = 2): Code => f.memOp(op, offset, align);
   f.get(M_C).i32(S * 4).mul().set(ML_ROW);
   f.i32(0).set(ML_I);
   f.loop(() => {
     f.get(ML_I).get(M_N).geU().exitIf();
-    f.get(M_SPK).get(ML_I).i32(2).shl().add(); mem(OP.i32load).set(ML_S0);
-    f.get(ML_S0).i32(S).op(OP.divU).set(ML_M);
-    f.get(ML_S0).get(ML_M).i32(S).mul().sub().set(ML_OFF);
+    spikeBlock(f, S, M_SPK, ML_I, ML_S0, ML_M, ML_OFF);
     f.i32(0).set(ML_A);
     f.loop(() => {
       f.get(ML_A).get(M_A).geU().exitIf();

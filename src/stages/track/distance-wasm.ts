@@ -12,7 +12,7 @@
  *
  * The module is assembled from a short instruction list (no toolchain, no binary blob).
  */
-import { Code, moduleHeader, section, str, uleb } from '../../core/wasm-assembler.js';
+import { Code, exportSection, moduleHeader, section, uleb } from '../../core/wasm-assembler.js';
 
 const I32 = 0x7f;
 const V128 = 0x7b;
@@ -67,13 +67,7 @@ function assemble(): Uint8Array {
   section(1, [0x01, 0x60, 0x06, I32, I32, I32, I32, I32, I32, 0x00], out); // (i32 x6) -> ()
   section(3, [0x01, 0x00], out);
   section(5, [0x01, 0x00, 0x01], out); // one memory, min 1 page, no max
-  const exp: number[] = [];
-  uleb(2, exp);
-  str('dist', exp);
-  exp.push(0x00, 0x00);
-  str('memory', exp);
-  exp.push(0x02, 0x00);
-  section(7, exp, out);
+  exportSection([['dist', 0, 0], ['memory', 2, 0]], out);
   const fn: number[] = [0x02, N_I32, I32, N_V128, V128, ...f.b, 0x0b];
   const code: number[] = [];
   uleb(1, code);
