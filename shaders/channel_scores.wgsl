@@ -14,7 +14,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> score: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-var<workgroup> part: array<f32, 64>;
+//! include tree_sum.wgsl
 
 @compute @workgroup_size(64)
 fn channel_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -32,15 +32,8 @@ fn channel_scores(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups
       acc += e;
     }
   }
-  part[lid] = acc;
-  workgroupBarrier();
-  for (var w = 32u; w > 0u; w >>= 1u) {
-    if (lid < w) {
-      part[lid] += part[lid + w];
-    }
-    workgroupBarrier();
-  }
+  let total = workgroup_sum(lid, acc);
   if (lid == 0u) {
-    score[c] = part[0];
+    score[c] = total;
   }
 }

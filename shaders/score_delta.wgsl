@@ -14,7 +14,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-var<workgroup> part: array<f32, 64>;
+//! include tree_sum.wgsl
 
 @compute @workgroup_size(64)
 fn score_delta(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -27,15 +27,8 @@ fn score_delta(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
   for (var k = lid; k < p.n5; k += 64u) {
     acc += deltas[j * p.n5 + k];
   }
-  part[lid] = acc;
-  workgroupBarrier();
-  for (var w = 32u; w > 0u; w >>= 1u) {
-    if (lid < w) {
-      part[lid] += part[lid + w];
-    }
-    workgroupBarrier();
-  }
+  let total = workgroup_sum(lid, acc);
   if (lid == 0u) {
-    out[slots[j]] = part[0];
+    out[slots[j]] = total;
   }
 }
