@@ -10,6 +10,7 @@ import { Recording } from '../../src/formats/recording.js';
 import { compareToGroundTruth, generateRecording, loadGroundTruth, type GeneratedRecording, type GenerateOptions } from '../../src/groundtruth/index.js';
 import { performSpikeSorting, performSpikeSortingDetailed } from '../../src/pipeline/perform.js';
 import { probeAdapter } from '../../src/engines/webgpu/context.js';
+import { sharedSpikes } from '../../src/engines/calibrate.js';
 import type { SortedRecording } from '../../src/result/sorted-recording.js';
 
 let root: string;
@@ -38,22 +39,6 @@ function allSpikeTimes(s: SortedRecording): Float64Array {
   const parts: number[] = [];
   for (const seg of s.segments) for (const u of seg.spikes) for (const t of u) parts.push(t);
   return Float64Array.from(parts).sort();
-}
-
-/** Fraction of a's spike times that also occur in b (both ascending). */
-function sharedFraction(a: Float64Array, b: Float64Array): number {
-  let i = 0;
-  let j = 0;
-  let hits = 0;
-  while (i < a.length && j < b.length) {
-    if (a[i] === b[j]) {
-      hits++;
-      i++;
-      j++;
-    } else if (a[i] < b[j]) i++;
-    else j++;
-  }
-  return a.length === 0 ? (b.length === 0 ? 1 : 0) : hits / a.length;
 }
 
 const EASY: Omit<GenerateOptions, 'out'> = {
@@ -242,8 +227,8 @@ describe('backends', () => {
     const w = await performSpikeSortingDetailed(open(g), { verbose: false, backend: 'webgpu', minSegmentLength: 2 });
     expect(w.stats.backend).toBe('webgpu');
     const b = allSpikeTimes(w.sorted);
-    expect(sharedFraction(a, b)).toBeGreaterThanOrEqual(0.99);
-    expect(sharedFraction(b, a)).toBeGreaterThanOrEqual(0.99);
+    expect(sharedSpikes(a, b)).toBeGreaterThanOrEqual(0.99);
+    expect(sharedSpikes(b, a)).toBeGreaterThanOrEqual(0.99);
   }, 300_000);
 });
 

@@ -22,17 +22,21 @@ afterAll(async () => {
   clearAutoDecisions();
 });
 
+/** The adapter as a hardware GPU would present itself (lavapipe reports a software one). */
+function disguise<T extends object>(real: T): T {
+  return new Proxy(real, {
+    get(target, key) {
+      if (key === 'info') return { description: 'Test Discrete GPU', vendor: 'test', device: '', architecture: '', isFallbackAdapter: false };
+      const v = Reflect.get(target, key, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 describe.skipIf(!gpu.ok)("'auto' with a hardware adapter", () => {
   it('calibrates once per shape, picks a path, says both rates, and the chosen processor filters', async () => {
     const real = (await probeAdapter()).adapter!;
-    const disguised = new Proxy(real, {
-      get(target, key) {
-        if (key === 'info') return { description: 'Test Discrete GPU', vendor: 'test', device: '', architecture: '', isFallbackAdapter: false };
-        const v = Reflect.get(target, key, target) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-    await setAdapterRequester(async () => disguised);
+    await setAdapterRequester(async () => disguise(real));
     const C = 8;
     const t = writeRecording(spiky(9000, C, 30, 5), C, 30000, 'int16');
     const lines: string[] = [];
@@ -62,14 +66,7 @@ describe.skipIf(!gpu.ok)("'auto' with a hardware adapter", () => {
   it('sorting with auto decides by sorting a slice end to end with each whole engine, and says so in one line', async () => {
     await setAdapterRequester(null);   // a fresh adapter: the one above made its device
     const real = (await probeAdapter()).adapter!;
-    const disguised = new Proxy(real, {
-      get(target, key) {
-        if (key === 'info') return { description: 'Test Discrete GPU', vendor: 'test', device: '', architecture: '', isFallbackAdapter: false };
-        const v = Reflect.get(target, key, target) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
-    await setAdapterRequester(async () => disguised);
+    await setAdapterRequester(async () => disguise(real));
     clearAutoDecisions();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spikesift-auto-e2e-'));
     try {
