@@ -183,7 +183,7 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
   },
   {
     name: 'memoryLimit', kind: 'number', default: defaultMemoryLimit, defaultText: 'half the free memory, 1–6 GiB', unit: 'bytes', range: '> 0, at least one longest segment',
-    help: 'Bound on the filtered windows of the segments in flight (each sized for the longest segment, 3L·C·(4S+8) bytes: 1.4 GB at 384 channels, 30 kHz, L = 10 s) and the filtered chunks pass 1 keeps for pass 2 (kept only when both take at most half of it); fewer segments run at once when they would exceed it.',
+    help: 'Bound on the filtered windows of the segments in flight (each sized for the longest segment, 3L·C·(4S+8) bytes: 1.4 GB at 384 channels, 30 kHz, L = 10 s) and the filtered chunks pass 1 keeps for pass 2 (kept only when both take at most half of it; a short recording whose whole filtered data take no more than they would is kept whole instead and sorted in place); fewer segments run at once when they would exceed it.',
     cli: { flag: 'memory-limit', value: 'BYTES' },
   },
   {
