@@ -110,27 +110,15 @@ export function wasmWindowLayout(numChannels: number, samplesPerMs: number, numM
   return { rows, scratch, scratchBytes, bytes: scratch + scratchBytes };
 }
 
-/** The window views of numMs ms over `memory` (at least wasmWindowLayout(...).bytes long). */
+/** The window views of numMs ms over `memory` (at least wasmWindowLayout(...).bytes long), laid out from byte 0. */
 export function wasmWindowViews(memory: SharedWasmMemory, numChannels: number, samplesPerMs: number, numMs: number): FilteredBuffer {
   const { rows, scratch, scratchBytes, bytes } = wasmWindowLayout(numChannels, samplesPerMs, numMs);
-  const buf = memory.buffer;
-  if (buf.byteLength < bytes) throw new RangeError(`wasmWindowViews: a ${numMs}-ms window needs ${bytes} bytes, the memory has ${buf.byteLength}`);
-  const n = numMs * numChannels;
-  return {
-    numChannels,
-    samplesPerMs,
-    capacityMs: numMs,
-    data: new Float32Array(buf, 0, n * samplesPerMs),
-    minVal: new Float32Array(buf, rows, n),
-    minPos: new Int32Array(buf, rows + n * 4, n),
-    wasm: {
-      memory,
-      minValT: new Float32Array(buf, rows + 2 * n * 4, n),
-      minPosT: new Int32Array(buf, rows + 3 * n * 4, n),
-      scratch,
-      scratchBytes,
-    },
-  };
+  if (memory.buffer.byteLength < bytes) throw new RangeError(`wasmWindowViews: a ${numMs}-ms window needs ${bytes} bytes, the memory has ${memory.buffer.byteLength}`);
+  const n4 = numMs * numChannels * 4;
+  return wasmWindowFromDescriptor({
+    memory, numChannels, samplesPerMs, numMs,
+    data: 0, minVal: rows, minPos: rows + n4, minValT: rows + 2 * n4, minPosT: rows + 3 * n4, scratch, scratchBytes,
+  });
 }
 
 /**

@@ -61,9 +61,8 @@ export class WindowPool {
     if (numMs > this.capacityMs) throw new RangeError(`WindowPool: a ${numMs}-ms segment exceeds the ${this.capacityMs}-ms windows`);
     const C = this.numChannels;
     const S = this.samplesPerMs;
-    const need = wasmWindowLayout(C, S, numMs).bytes;
-    const fitsWasm = this.useWasm && need <= this.wasmMax;
-    if (fitsWasm) {
+    if (this.useWasm) {
+      const need = wasmWindowLayout(C, S, numMs).bytes;
       // Any free memory takes the segment (grown in place, within its maximum).
       const free = this.freeWasm.pop();
       if (free) {
