@@ -111,7 +111,6 @@ export async function sortSequential(
   const thresholds = computeThresholds(buf, window, opts.detectionSensitivity);
   const thresholdMs = performance.now() - t0;
   deliverWarnings(inputWarnings(recording, thresholds, neighbours), opts.onWarning, opts.verbose);
-  deliverWarnings(inputWarnings(recording, thresholds, neighbours), opts.onWarning, opts.verbose);
   let copyMs = 0;
 
   const segments: SegmentResult[] = [];
