@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argmaxFirst, driftHeuristic, segmentLength } from '../../src/stages/segment/segmenter.js';
+import { argmaxFirst, driftHeuristic, excessRows, segmentLength } from '../../src/stages/segment/segmenter.js';
 
 /** Definition of H straight from spec §6, with an explicit A matrix. */
 function naiveH(minVal: Float32Array, thr: Float32Array, M: number, L: number): number[] {
@@ -15,6 +15,27 @@ function naiveH(minVal: Float32Array, thr: Float32Array, M: number, L: number): 
     let h = 0;
     for (let c = 0; c < C; c++) h += Math.abs(A(r, c) - 2 * A(r - L, c) + A(r - 2 * L, c));
     H.push(h);
+  }
+  return H;
+}
+
+/**
+ * H by the one-step recurrence of driftHeuristicFromExcess, one step j at a time: the float64
+ * operations whose bits the segmentation depends on (the pipeline's H must equal these).
+ */
+function recurrenceH(minVal: Float32Array, thr: Float32Array, M: number, L: number): Float64Array {
+  const C = thr.length;
+  const e = new Float32Array(M * C);
+  excessRows(minVal, thr, M, e);
+  const J = M - 2 * L + 1;
+  const H = new Float64Array(Math.max(0, J));
+  const D = new Float64Array(C);
+  for (let m = 0; m < 2 * L; m++) for (let c = 0; c < C; c++) if (e[m * C + c] < 0) D[c] += (m < L ? -1 : 1) * e[m * C + c];
+  for (let j = 0; j < J; j++) {
+    if (j > 0) for (let c = 0; c < C; c++) D[c] = D[c] + (e[(2 * L - 1 + j) * C + c] - 2 * e[(L - 1 + j) * C + c] + e[(j - 1) * C + c]);
+    let h = 0;
+    for (let c = 0; c < C; c++) h += Math.abs(D[c]);
+    H[j] = h;
   }
   return H;
 }
@@ -47,6 +68,20 @@ describe('adaptive segmentation (spec §6)', () => {
     const ref = naiveH(mv, thr, M, L);
     expect(H.length).toBe(ref.length);
     for (let j = 0; j < ref.length; j++) expect(H[j]).toBeCloseTo(ref[j], 9);
+  });
+
+  it('equals the one-step recurrence bit for bit for every count of steps (4 at a time plus the rest)', () => {
+    let seed = 777;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (const [C, L, M] of [[5, 3, 6], [5, 3, 7], [5, 3, 8], [5, 3, 9], [5, 3, 10], [33, 4, 41], [2, 1, 2], [7, 6, 40]]) {
+      // Sparse sub-threshold excess with values over several octaves, as real minima give.
+      const mv = new Float32Array(M * C).map(() => (rnd() < 0.3 ? -Math.exp(4 * rnd()) : 0));
+      const thr = new Float32Array(C).map(() => -1 - rnd());
+      const H = driftHeuristic(mv, thr, M, L);
+      const want = recurrenceH(mv, thr, M, L);
+      expect(H.length).toBe(want.length);
+      for (let j = 0; j < want.length; j++) expect(Object.is(H[j], want[j])).toBe(true);
+    }
   });
 
   it('puts the boundary where activity stops (k < L: segment k + L)', () => {
