@@ -40,6 +40,7 @@ import { deliverWarnings, inputWarnings, rawStats, sortedRateWarnings, type RawS
 import type { SortStats } from './stats.js';
 import type { EndToEndMeasure } from '../engines/calibrate.js';
 import { filterHalo } from '../stages/filter/taps.js';
+import { longestSegmentMs } from '../stages/segment/segmenter.js';
 import { orderStages, packageVersion, type SortInfo } from '../result/info.js';
 
 export type { SortOptions, ResolvedSortOptions, SortMode } from '../core/params.js';
@@ -185,9 +186,9 @@ async function sortTwoPass(
   const totalMs = T - 1; // ms blocks 1 .. T-1
   const L = opts.minSegmentMs;
   const offset = recording.recordingOffset;
-  const longest = Math.min(3 * L, totalMs);
-  // A segment is at most 3L ms long (k <= M - 2L with M <= 4L): refuse up front when even one
-  // of the longest cannot fit, rather than after minutes of work.
+  const longest = longestSegmentMs(L, totalMs);
+  // Refuse up front when even one of the longest segments (2L) cannot fit, rather than after
+  // minutes of work.
   if (windowBytes(C, S, longest) > opts.memoryLimit) {
     const need = windowBytes(C, S, longest);
     throw new ParameterError('memoryLimit', opts.memoryLimit,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argmaxFirst, driftHeuristic, excessRows, segmentLength } from '../../src/stages/segment/segmenter.js';
+import { argmaxFirst, driftHeuristic, excessRows, longestSegmentMs, segmentLength } from '../../src/stages/segment/segmenter.js';
 
 /** Definition of H straight from spec §6, with an explicit A matrix. */
 function naiveH(minVal: Float32Array, thr: Float32Array, M: number, L: number): number[] {
@@ -102,6 +102,30 @@ describe('adaptive segmentation (spec §6)', () => {
     const H = driftHeuristic(mv, thr, 40, L);
     expect(argmaxFirst(H)).toBe(15);
     expect(segmentLength(mv, thr, 40, L)).toBe(10);
+  });
+
+  it('never cuts a segment longer than longestSegmentMs (2L), and reaches it', () => {
+    let seed = 4242;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const C = 3;
+    const L = 10;
+    let longest = 0;
+    for (let trial = 0; trial < 400; trial++) {
+      const M = 1 + Math.floor(rnd() * 4 * L); // up to the 4L ms the scan buffers
+      // Activity that stops or starts somewhere, on top of sparse random excess.
+      const cut = Math.floor(rnd() * M);
+      const late = trial % 2 === 0;
+      const mv = new Float32Array(M * C).map((_, i) => {
+        const m = Math.floor(i / C);
+        return ((m < cut) !== late ? -2 - 3 * rnd() : 0) + (rnd() < 0.05 ? -4 * rnd() : 0);
+      });
+      const d = segmentLength(mv, new Float32Array(C).fill(-1), M, L);
+      expect(d).toBeGreaterThan(0);
+      expect(d).toBeLessThanOrEqual(longestSegmentMs(L, M));
+      longest = Math.max(longest, d);
+    }
+    expect(longest).toBe(2 * L);
+    expect(longestSegmentMs(L, 15)).toBe(15);
   });
 
   it('takes everything when fewer than 2L ms are buffered', () => {
