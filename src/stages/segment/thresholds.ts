@@ -52,6 +52,8 @@ const RADIX_SHIFT = 20;
 const RADIX_BINS = 1 << 11;
 /** Bin of +Infinity; bins at or above it hold Infinity or NaN. */
 const INF_BIN = 0x7f800000 >>> RADIX_SHIFT;
+/** Channels counted together (their histograms: 512 KiB). */
+const COUNT_TILE = 64;
 
 /**
  * |y| of the first sample of each ms block of a filtered window, as float32 bits with the sign
@@ -96,10 +98,14 @@ export class ThresholdAccumulator {
     if (m0 !== this.counted || m1 < m0 || m1 > this.numMs) throw new RangeError(`ThresholdAccumulator.count: rows [${m0}, ${m1}) after ${this.counted} of ${this.numMs}`);
     const C = this.numChannels;
     const { hist, magnitudes } = this;
-    for (let i = m0 * C, row = 0; i < m1 * C; i++) {
-      hist[row + (magnitudes[i] >>> RADIX_SHIFT)]++;
-      row += RADIX_BINS;
-      if (row === C * RADIX_BINS) row = 0;
+    // Channel tiles whose histograms stay in cache (64 x 8 KiB): all channels at once missed
+    // the cache on every increment at 1536 channels (12.6 MB of histograms; 1.15 s per run).
+    for (let c0 = 0; c0 < C; c0 += COUNT_TILE) {
+      const c1 = Math.min(C, c0 + COUNT_TILE);
+      for (let m = m0; m < m1; m++) {
+        const base = m * C;
+        for (let c = c0; c < c1; c++) hist[c * RADIX_BINS + (magnitudes[base + c] >>> RADIX_SHIFT)]++;
+      }
     }
     this.counted = m1;
   }
