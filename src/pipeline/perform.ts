@@ -329,25 +329,25 @@ async function sortTwoPass(
 
   // The bar from the start: the first segment can take many seconds to scan and sort.
   progress.update(0);
-  // The raw-data checks of plausibility.ts need only the file: they run at the first
-  // turn of the event loop, once the scan has queued its first chunks, instead of after the
-  // thresholds, where the first segment waited for them (45 ms at 32 channels, ~80 ms at 384).
+  // The raw-data checks of plausibility.ts need only the file: they run once pass 1 has its
+  // first chunk, while the filter threads work on the next ones, instead of after the
+  // thresholds, where the first segment waited for them (45-100 ms cold at 32 channels), or at
+  // the start, where they kept the calling thread from noticing the filter threads come online.
   // A read error there is left to the second attempt after the thresholds, which throws in
   // the scan's context.
   let raw: RawStats | undefined;
-  const rawTimer = setImmediate(() => {
+  scan.onFirstChunk = () => {
     try {
       raw = rawStats(recording);
     } catch {
       raw = undefined;
     }
-  });
+  };
   try {
     for await (const item of scan.run()) {
       if (failure) break;
       if ('thresholds' in item) {
         thresholds = item.thresholds;
-        clearImmediate(rawTimer);
         deliverWarnings(inputWarnings(recording, thresholds, neighbours, raw), opts.onWarning, opts.verbose);
         context = {
           thresholds, neighbours, mergeBursts: opts.mergeBursts, samplingFrequency: recording.samplingFrequency,
@@ -388,7 +388,6 @@ async function sortTwoPass(
     await Promise.all(inFlight);
     if (failure) throw failure;
   } finally {
-    clearImmediate(rawTimer);
     scan.stop();
     await Promise.all(inFlight);
     runner.dispose();

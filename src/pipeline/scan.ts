@@ -50,6 +50,8 @@ export class BoundaryScan {
   /** keepSamples: filtered chunks not yet copied into a segment window, in time order. */
   private readonly kept: { start: number; n: number; buf: FilteredBuffer }[] = [];
   private readonly spare: FilteredBuffer[] = [];
+  /** Run once, when the first chunk has been taken (the filter is busy with the next ones). */
+  onFirstChunk: (() => void) | null = null;
 
   /**
    * @param keepSamples keep the filtered chunks until each segment's window is filled from them
@@ -181,6 +183,9 @@ export class BoundaryScan {
       if (keep) this.kept.push(c);
       // Only now is c.buf free for the chunk after next (or, keeping samples, a spare one).
       requestNext();
+      const first = this.onFirstChunk;
+      this.onFirstChunk = null;
+      first?.();
     };
 
     try {
