@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { assignClusters } from '../../../src/stages/track/assignment.js';
-import { buildTracks, centroid, aboveFloor, relativeDistance, MIN_TRACK_SEGMENTS } from '../../../src/stages/track/tracks.js';
+import { buildTracks, centroid, aboveFloor, relativeDistance, measuredDrift, MIN_TRACK_SEGMENTS } from '../../../src/stages/track/tracks.js';
 import { footprint, linearGeometry } from '../../result/helpers.js';
 
 const geometry = linearGeometry(32);
@@ -82,6 +82,31 @@ describe('buildTracks', () => {
     const segments = [{ amplitudes: [unit(100), unit(500)] }, { amplitudes: [unit(500)] }, { amplitudes: [unit(150), unit(500)] }];
     const { tracks } = buildTracks(segments, geo32, opts);
     expect(tracks[2][0]).toBe(tracks[0][0]);
+  });
+
+  it('allows across a gap the drift the other units showed over it plus maxDrift, not maxDrift per segment', () => {
+    // B (400 µm) skips segments 2-3 and a unit appears 70 µm away from it in segment 4: within
+    // 3 x 30 µm, but A and C, in every segment, did not move. When all units drift 20 µm per
+    // segment, B's unit in segment 4 is 60 µm from its last one: the probe's drift, and B keeps its id.
+    const segs = (drift: number) => [0, 1, 2, 3, 4].map((k) => {
+      const b = k === 4 && drift === 0 ? 470 : 400 + drift * k;
+      return { amplitudes: k === 2 || k === 3 ? [unit(100 + drift * k), unit(650 + drift * k)] : [unit(100 + drift * k), unit(b), unit(650 + drift * k)] };
+    });
+    const still = buildTracks(segs(0), geo32, opts).tracks;
+    expect(still[4][0]).toBe(still[0][0]);
+    expect(still[1][1]).toBe(still[0][1]);
+    expect(still[4][1]).not.toBe(still[0][1]);
+    const moving = buildTracks(segs(20), geo32, opts).tracks;
+    expect(moving[4][0]).toBe(moving[0][0]);
+    expect(moving[4][1]).toBe(moving[0][1]);
+  });
+
+  it('measuredDrift: the net measured drift over the gap plus maxDrift (a boundary without an assignment counts maxDrift), at most the cap', () => {
+    const moved = Float64Array.from([NaN, 10, -5, 20, NaN, 15]);
+    expect(measuredDrift(moved, 0, 3, 30, 120)).toBe(25 + 30);
+    expect(measuredDrift(moved, 0, 1, 30, 30)).toBe(30);
+    expect(measuredDrift(moved, 2, 5, 30, 200)).toBe(35 + 60);
+    expect(measuredDrift(moved, 2, 5, 30, 90)).toBe(90);
   });
 
   it('leaves a unit to the track that skipped more segments when it fits better (two similar units at one place)', () => {
