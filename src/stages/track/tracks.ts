@@ -329,10 +329,10 @@ export function buildTracks(segments: readonly TrackInput[], geometry: Float32Ar
  * most segments leaves pieces that interleave in time (one piece inside another's gap, or two
  * alternating), which the in-order joining cannot chain (it joins a piece only after another
  * ends, and prefers the best single pair). Two tracks are merged when no segment has a unit
- * of both (one unit is one cluster per segment) and their units in the two nearest segments
- * (one of each track, more than ONLINE_MAX_GAP and at most maxSkippedSegments segments
- * skipped between them, as in the joining) form a plausible link (linkPlausible, the drift
- * allowed as in the joining). Best pairs first; the merged track keeps the
+ * of both (one unit is one cluster per segment) and, where they are nearest (one segment of
+ * each track, more than ONLINE_MAX_GAP and at most maxSkippedSegments segments skipped between
+ * them, as in the joining), the per-channel medians of each track's TEMPLATE_UNITS units nearest
+ * the other's segment form a plausible link (linkPlausible, the drift allowed as in the joining). Best pairs first; the merged track keeps the
  * smaller id. Measured on ground truth (bench/QUALITY.md): the false-positive ids of the
  * sparse units were such pieces, each with too few spikes to match its unit.
  * Cost: tracks² x (segments + one drift-searched comparison); tracks are few (listed ones only).
@@ -373,6 +373,35 @@ function mergeRedundant(
     }
     return { i: bi, j: bj, disjoint: true };
   };
+  /**
+   * The per-channel median of a track's TEMPLATE_UNITS units nearest segment `at`, and its
+   * centroid: as in the segment-by-segment pass, one odd cluster where two pieces meet does not
+   * decide (measured: bench/QUALITY.md, a cluster mixing two rare units kept a unit's two pieces apart).
+   */
+  const medians = new WeakMap<object, Map<string, { v: Float32Array; c: [number, number] }>>();
+  const around = (m: { seg: number[]; unit: number[] }, at: number): { v: Float32Array; c: [number, number] } => {
+    // m.seg ascends: the nearest units are a run around `at` (ties: the earlier one).
+    const n = m.seg.length;
+    let hi = 0;
+    while (hi < n && m.seg[hi] < at) hi++;
+    let lo = hi - 1;
+    const near: number[] = [];
+    while (near.length < TEMPLATE_UNITS && (lo >= 0 || hi < n)) {
+      if (hi >= n || (lo >= 0 && at - m.seg[lo] <= m.seg[hi] - at)) near.push(lo--);
+      else near.push(hi++);
+    }
+    if (near.length === 1) return floor(m.seg[near[0]], m.unit[near[0]]);
+    // Pairs share these runs (a track's last or first units): each median is computed once per track.
+    let cache = medians.get(m);
+    if (!cache) medians.set(m, (cache = new Map()));
+    const key = near.sort((x, y) => x - y).join(',');
+    let f = cache.get(key);
+    if (!f) {
+      const v = channelMedian(near.map((k) => floor(m.seg[k], m.unit[k]).v));
+      cache.set(key, (f = { v, c: centroid(v, geometry) }));
+    }
+    return f;
+  };
   const plausibleScore = (a: { seg: number[]; unit: number[] }, b: { seg: number[]; unit: number[] }): number => {
     const { i, j, disjoint } = nearest(a, b);
     if (!disjoint) return Infinity;
@@ -384,8 +413,8 @@ function mergeRedundant(
     const interleaved = a.seg[0] < b.seg[b.seg.length - 1] && b.seg[0] < a.seg[a.seg.length - 1];
     if ((!interleaved && gap - 1 <= ONLINE_MAX_GAP) || gap - 1 > K) return Infinity;
     const allowed = drifted(Math.min(a.seg[i], b.seg[j]), Math.max(a.seg[i], b.seg[j]), D * Math.min(gap, JOIN_MAX_DRIFT_STEPS));
-    const fa = floor(a.seg[i], a.unit[i]);
-    const fb = floor(b.seg[j], b.unit[j]);
+    const fa = around(a, b.seg[j]);
+    const fb = around(b, a.seg[i]);
     // Refused by position whatever the drift: no drift search (linkPlausible's first test).
     if (positionRefused(fa.c, fb.c, allowed)) return Infinity;
     const va = fa.v;

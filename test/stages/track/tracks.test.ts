@@ -109,6 +109,22 @@ describe('buildTracks', () => {
     expect(measuredDrift(moved, 2, 5, 30, 90)).toBe(90);
   });
 
+  it('merges two pieces of one unit by the median of the units nearest where they meet, not by one odd unit there', () => {
+    // A (300 µm, peak 110) in segments 0-2 and B in 7-9: B's first cluster is odd (peak 50),
+    // the next two are 90. Alone, that first cluster is too unlike A (relative distance 0.55)
+    // for the joining and for a merge by the nearest units; the median of B's 3 units nearest
+    // A (peak 90) is within 0.2 of A.
+    const segs = Array.from({ length: 10 }, (_, s) => ({
+      amplitudes: s <= 2 ? [unit(100), unit(300, 110)] : s === 7 ? [unit(100), unit(300, 50)] : s >= 8 ? [unit(100), unit(300, 90)] : [unit(100)],
+    }));
+    const { tracks } = buildTracks(segs, geo32, { maxDrift: 30, maxSkippedSegments: 30 });
+    const a = tracks[0][1];
+    expect(a).toBeGreaterThanOrEqual(0);
+    expect(tracks[8][1]).toBe(tracks[7][1]);
+    expect(tracks[7][1]).toBe(a);
+    expect(tracks[9][1]).toBe(a);
+  });
+
   it('leaves a unit to the track that skipped more segments when it fits better (two similar units at one place)', () => {
     // A at 300 µm (peak 90) and B at 320 µm (peak 70) are both plausible for either unit. A is
     // missing from segments 3-4, B from segment 4 only; in segment 5 only A fires. B (skipped 1)
