@@ -1,7 +1,9 @@
 /**
  * Tracks (mode 'improved'): units that skip segments keep their id, units that start late get
  * a new one, tracks end, one-segment tracks are not listed, and implausible assignment pairs
- * (too far apart, or too different in amplitude) are refused where §10 would link them.
+ * (too far apart, or too different in amplitude) are refused where §10 would link them; across
+ * a gap the drift allowed is what the other units showed, and redundant pieces are compared by
+ * the medians of their units where they meet.
  */
 import { describe, expect, it } from 'vitest';
 import { assignClusters } from '../../../src/stages/track/assignment.js';
