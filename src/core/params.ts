@@ -143,7 +143,7 @@ export function defaultMemoryLimit(): number {
 export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
   {
     name: 'minSegmentLength', kind: 'number', default: 10, defaultText: '10', unit: 's', range: '>= 0.1 (clipped), whole ms',
-    help: 'Shortest segment; the recording is cut into segments at least this long where the activity changes (drift). Memory per segment in flight is about 3·L·C·fs·4 bytes at most (1.4 GB for 384 channels at 30 kHz, L = 10 s): lower it to save memory.',
+    help: 'Shortest segment; the recording is cut into segments at least this long where the activity changes (drift). Memory per segment in flight is about 2·L·C·fs·4 bytes at most (a segment is at most 2L long: 0.98 GB for 384 channels at 30 kHz, L = 10 s): lower it to save memory.',
     cli: { flag: 'min-segment-length', value: 'S' },
   },
   {
@@ -183,7 +183,7 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
   },
   {
     name: 'memoryLimit', kind: 'number', default: defaultMemoryLimit, defaultText: 'half the free memory, 1–6 GiB', unit: 'bytes', range: '> 0, at least one longest segment',
-    help: 'Bound on the filtered windows of the segments in flight (each sized for the longest segment, 3L·C·(4S+8) bytes: 1.4 GB at 384 channels, 30 kHz, L = 10 s) and the filtered chunks pass 1 keeps for pass 2 (kept only when both take at most half of it; a short recording whose whole filtered data take no more than they would is kept whole instead and sorted in place); fewer segments run at once when they would exceed it.',
+    help: 'Bound on the filtered windows of the segments in flight (each sized for the longest segment, 2L·C·(4S+8) bytes: 0.98 GB at 384 channels, 30 kHz, L = 10 s) and the filtered chunks pass 1 keeps for pass 2 (kept only when both take at most half of it; a short recording whose whole filtered data take no more than they would is kept whole instead and sorted in place); fewer segments run at once when they would exceed it.',
     cli: { flag: 'memory-limit', value: 'BYTES' },
   },
   {
@@ -208,7 +208,7 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
   },
   {
     name: 'gpuMemoryLimit', kind: 'number', default: 8 * 1024 ** 3, defaultText: '8589934592 (8 GiB)', unit: 'bytes', range: '> 0, at least one longest segment window',
-    help: 'Bound on the GPU memory of the WebGPU engine: its device-resident segment windows (each for the longest segment, 3L·C·(4S+8) bytes: 5.9 GB at 1536 channels, 30 kHz, L = 10 s) plus up to 768 MiB for filter chunks and kernel scratch; fewer segments are in flight on the GPU when more would exceed it. Ignored by the CPU engine.',
+    help: 'Bound on the GPU memory of the WebGPU engine: its device-resident segment windows (each for the longest segment, 2L·C·(4S+8) bytes: 3.9 GB at 1536 channels, 30 kHz, L = 10 s) plus up to 768 MiB for filter chunks and kernel scratch; fewer segments are in flight on the GPU when more would exceed it. Ignored by the CPU engine.',
     cli: { flag: 'gpu-memory-limit', value: 'BYTES' },
   },
   {

@@ -36,10 +36,11 @@ import { HybridSegmentRunner, LocalSegmentRunner, type SegmentRunner } from './s
 import { sortResidentSegment } from './segment-job.js';
 import { ClusterPool } from './cluster-pool.js';
 import { sortSequential } from './sequential.js';
-import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
+import { deliverWarnings, inputWarnings, rawStats, sortedRateWarnings, type RawStats } from './plausibility.js';
 import type { SortStats } from './stats.js';
 import type { EndToEndMeasure } from '../engines/calibrate.js';
 import { filterHalo } from '../stages/filter/taps.js';
+import { longestSegmentMs } from '../stages/segment/segmenter.js';
 import { orderStages, packageVersion, type SortInfo } from '../result/info.js';
 
 export type { SortOptions, ResolvedSortOptions, SortMode } from '../core/params.js';
@@ -185,9 +186,9 @@ async function sortTwoPass(
   const totalMs = T - 1; // ms blocks 1 .. T-1
   const L = opts.minSegmentMs;
   const offset = recording.recordingOffset;
-  const longest = Math.min(3 * L, totalMs);
-  // A segment is at most 3L ms long (k <= M - 2L with M <= 4L): refuse up front when even one
-  // of the longest cannot fit, rather than after minutes of work.
+  const longest = longestSegmentMs(L, totalMs);
+  // Refuse up front when even one of the longest segments (2L) cannot fit, rather than after
+  // minutes of work.
   if (windowBytes(C, S, longest) > opts.memoryLimit) {
     const need = windowBytes(C, S, longest);
     throw new ParameterError('memoryLimit', opts.memoryLimit,
@@ -328,12 +329,26 @@ async function sortTwoPass(
 
   // The bar from the start: the first segment can take many seconds to scan and sort.
   progress.update(0);
+  // The raw-data checks of plausibility.ts need only the file: they run at the first
+  // turn of the event loop, once the scan has queued its first chunks, instead of after the
+  // thresholds, where the first segment waited for them (45 ms at 32 channels, ~80 ms at 384).
+  // A read error there is left to the second attempt after the thresholds, which throws in
+  // the scan's context.
+  let raw: RawStats | undefined;
+  const rawTimer = setImmediate(() => {
+    try {
+      raw = rawStats(recording);
+    } catch {
+      raw = undefined;
+    }
+  });
   try {
     for await (const item of scan.run()) {
       if (failure) break;
       if ('thresholds' in item) {
         thresholds = item.thresholds;
-        deliverWarnings(inputWarnings(recording, thresholds, neighbours), opts.onWarning, opts.verbose);
+        clearImmediate(rawTimer);
+        deliverWarnings(inputWarnings(recording, thresholds, neighbours, raw), opts.onWarning, opts.verbose);
         context = {
           thresholds, neighbours, mergeBursts: opts.mergeBursts, samplingFrequency: recording.samplingFrequency,
           params: { minSpikesPerCluster: opts.minSpikesPerCluster, mergingThreshold: opts.mergingThreshold },
@@ -373,6 +388,7 @@ async function sortTwoPass(
     await Promise.all(inFlight);
     if (failure) throw failure;
   } finally {
+    clearImmediate(rawTimer);
     scan.stop();
     await Promise.all(inFlight);
     runner.dispose();

@@ -107,12 +107,13 @@ export function rawStats(recording: Recording): RawStats {
 
 /**
  * Warnings about the declared type and layout, from the raw data and the detection
- * thresholds (thr[c] = -κ·median|y|). `neighbours[c]` lists c's nearest sites.
+ * thresholds (thr[c] = -κ·median|y|). `neighbours[c]` lists c's nearest sites. `raw`: the
+ * recording's rawStats when the caller computed them already.
  */
-export function inputWarnings(recording: Recording, thresholds: Float32Array, neighbours: readonly Int32Array[]): string[] {
+export function inputWarnings(recording: Recording, thresholds: Float32Array, neighbours: readonly Int32Array[], raw?: RawStats): string[] {
   const out: string[] = [];
   const t = recording.dataType;
-  const s = rawStats(recording);
+  const s = raw ?? rawStats(recording);
   const range = INTEGER_RANGE[t];
   const other = OTHER_SIGNEDNESS[t];
   if (range && other && s.lowEighth > 0.05 && s.highEighth > 0.05) {

@@ -16,7 +16,7 @@ import { allocateFilteredBuffer, allocateMinimaBuffer, arenaBlocks, windowBytes,
 import type { SharedWasmMemory } from '../core/wasm-memory.js';
 import type { SignalProcessor } from '../engines/engine.js';
 import { excessRows, segmentLengthFromExcess } from '../stages/segment/segmenter.js';
-import { firstSampleMagnitudes, thresholdsFromMagnitudes } from '../stages/segment/thresholds.js';
+import { ThresholdAccumulator, firstSampleMagnitudes } from '../stages/segment/thresholds.js';
 
 /** A segment of the sortable range: absolute ms blocks [startMs, startMs + numMs). */
 export interface SegmentPlan {
@@ -155,7 +155,8 @@ export class BoundaryScan {
     const H = new Float64Array(window + 1);
     let pos = 1;
     let have = 0;
-    const magnitudes = new Uint32Array(window * C);
+    const acc = new ThresholdAccumulator(C, window);
+    const magnitudes = acc.magnitudes;
     let thresholds: Float32Array | null = null;
 
     const takeChunk = async (): Promise<void> => {
@@ -173,6 +174,7 @@ export class BoundaryScan {
         // |y| as float32 bits: the sign bit cleared (the value Math.abs gives, -0 becomes +0).
         for (let i = 0; i < firstEnd * C; i++) magnitudes[o + i] = bits[i] & 0x7fffffff;
       }
+      if (firstEnd > 0) acc.count(c.start - 1, c.start - 1 + firstEnd);
       if (thresholds) excessRows(c.buf.minVal, thresholds, c.n, mv, c.start - pos);
       else mv.set(c.buf.minVal.subarray(0, c.n * C), (c.start - pos) * C);
       have = c.start + c.n - pos;
@@ -186,7 +188,7 @@ export class BoundaryScan {
       requestNext();
       while (pos + have < 1 + window) await takeChunk();
       let t0 = performance.now();
-      thresholds = thresholdsFromMagnitudes(magnitudes, C, window, this.sensitivity);
+      thresholds = acc.thresholds(this.sensitivity);
       t.thresholdMs += performance.now() - t0;
       t0 = performance.now();
       excessRows(mv, thresholds, have, mv);

@@ -7,7 +7,7 @@
  * The buffer holds the 4L-ms window the segmentation looks at plus an L-ms prefetch region
  * that the filter (worker threads or the GPU) fills while the host sorts the current segment.
  * After a segment is sorted, the unsorted remainder moves to the front. Memory is bounded by
- * the buffer (5L ms x C x S floats, its minima, a transposed copy of 3L ms of minima),
+ * the buffer (5L ms x C x S floats, its minima, a transposed copy of 2L ms of minima),
  * independent of the recording length.
  */
 import type { Recording } from '../formats/recording.js';
@@ -22,7 +22,7 @@ import { type SortKernels } from '../stages/sort/kernels.js';
 import { mergeBurstFragments } from '../stages/sort/burst-merge.js';
 import { computeNeighbourhoods } from '../stages/sort/neighbours.js';
 import type { ResolvedSortOptions } from '../core/params.js';
-import { segmentLength } from '../stages/segment/segmenter.js';
+import { longestSegmentMs, segmentLength } from '../stages/segment/segmenter.js';
 import { emptyTimings, SegmentWorkspace, sortSegment } from '../stages/sort/loop.js';
 import { computeThresholds } from '../stages/segment/thresholds.js';
 import { deliverWarnings, inputWarnings, sortedRateWarnings } from './plausibility.js';
@@ -62,8 +62,7 @@ export async function sortSequential(
   const window = Math.min(4 * L, totalMs);
   const capacity = Math.min(window + prefetchMs(L), totalMs);
   const buf: FilteredBuffer = allocateFilteredBuffer(C, S, capacity);
-  // A segment is at most 3L ms long (k <= M - 2L with M <= 4L, so k + L <= 3L).
-  const work = new SegmentWorkspace(C, Math.min(window, 3 * L));
+  const work = new SegmentWorkspace(C, longestSegmentMs(L, window));
   const neighbours = computeNeighbourhoods(recording.geometry, opts.mode === 'improved');
   const loop = emptyTimings();
   let filterMs = 0;
@@ -110,7 +109,6 @@ export async function sortSequential(
   let t0 = performance.now();
   const thresholds = computeThresholds(buf, window, opts.detectionSensitivity);
   const thresholdMs = performance.now() - t0;
-  deliverWarnings(inputWarnings(recording, thresholds, neighbours), opts.onWarning, opts.verbose);
   deliverWarnings(inputWarnings(recording, thresholds, neighbours), opts.onWarning, opts.verbose);
   let copyMs = 0;
 

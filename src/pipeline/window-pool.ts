@@ -5,7 +5,7 @@
  * collector has dropped it, which made peak memory grow with the recording's length).
  *
  * Windows live in shared WebAssembly memories when the longest possible segment fits one
- * (4 GiB: 384 channels x 30 s at 30 kHz does, 1536 channels x 30 s does not): the loop's SIMD
+ * (4 GiB: 1536 channels x 20 s at 30 kHz does, 2048 channels do not): the loop's SIMD
  * kernels then address them in place (core/window.ts WindowWasm). Such a memory starts at the
  * size of its first segment, grows in place for a longer one up to the longest segment and is
  * never dropped. Otherwise windows are plain shared buffers with the capacity of the longest
@@ -32,7 +32,7 @@ export class WindowPool {
     private readonly limit: number, useWasm = true) {
     this.wasmMax = wasmWindowLayout(numChannels, samplesPerMs, capacityMs).bytes;
     // Only when every segment fits one: a mix of both kinds could keep both resident at once
-    // (at 1536 channels, 4 GiB + 5.9 GB) past what the budget counted.
+    // (e.g. at 2048 channels, 4 GiB + 5.2 GB) past what the budget counted.
     this.useWasm = useWasm && this.wasmMax <= WASM_MAX_PAGES * WASM_PAGE;
   }
 

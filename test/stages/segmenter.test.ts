@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argmaxFirst, driftHeuristic, segmentLength } from '../../src/stages/segment/segmenter.js';
+import { argmaxFirst, driftHeuristic, excessRows, longestSegmentMs, segmentLength } from '../../src/stages/segment/segmenter.js';
 
 /** Definition of H straight from spec §6, with an explicit A matrix. */
 function naiveH(minVal: Float32Array, thr: Float32Array, M: number, L: number): number[] {
@@ -15,6 +15,27 @@ function naiveH(minVal: Float32Array, thr: Float32Array, M: number, L: number): 
     let h = 0;
     for (let c = 0; c < C; c++) h += Math.abs(A(r, c) - 2 * A(r - L, c) + A(r - 2 * L, c));
     H.push(h);
+  }
+  return H;
+}
+
+/**
+ * H by the one-step recurrence of driftHeuristicFromExcess, one step j at a time: the float64
+ * operations whose bits the segmentation depends on (the pipeline's H must equal these).
+ */
+function recurrenceH(minVal: Float32Array, thr: Float32Array, M: number, L: number): Float64Array {
+  const C = thr.length;
+  const e = new Float32Array(M * C);
+  excessRows(minVal, thr, M, e);
+  const J = M - 2 * L + 1;
+  const H = new Float64Array(Math.max(0, J));
+  const D = new Float64Array(C);
+  for (let m = 0; m < 2 * L; m++) for (let c = 0; c < C; c++) if (e[m * C + c] < 0) D[c] += (m < L ? -1 : 1) * e[m * C + c];
+  for (let j = 0; j < J; j++) {
+    if (j > 0) for (let c = 0; c < C; c++) D[c] = D[c] + (e[(2 * L - 1 + j) * C + c] - 2 * e[(L - 1 + j) * C + c] + e[(j - 1) * C + c]);
+    let h = 0;
+    for (let c = 0; c < C; c++) h += Math.abs(D[c]);
+    H[j] = h;
   }
   return H;
 }
@@ -49,6 +70,20 @@ describe('adaptive segmentation (spec §6)', () => {
     for (let j = 0; j < ref.length; j++) expect(H[j]).toBeCloseTo(ref[j], 9);
   });
 
+  it('equals the one-step recurrence bit for bit for every count of steps (4 at a time plus the rest)', () => {
+    let seed = 777;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (const [C, L, M] of [[5, 3, 6], [5, 3, 7], [5, 3, 8], [5, 3, 9], [5, 3, 10], [33, 4, 41], [2, 1, 2], [7, 6, 40]]) {
+      // Sparse sub-threshold excess with values over several octaves, as real minima give.
+      const mv = new Float32Array(M * C).map(() => (rnd() < 0.3 ? -Math.exp(4 * rnd()) : 0));
+      const thr = new Float32Array(C).map(() => -1 - rnd());
+      const H = driftHeuristic(mv, thr, M, L);
+      const want = recurrenceH(mv, thr, M, L);
+      expect(H.length).toBe(want.length);
+      for (let j = 0; j < want.length; j++) expect(Object.is(H[j], want[j])).toBe(true);
+    }
+  });
+
   it('puts the boundary where activity stops (k < L: segment k + L)', () => {
     const C = 2;
     const L = 10;
@@ -67,6 +102,30 @@ describe('adaptive segmentation (spec §6)', () => {
     const H = driftHeuristic(mv, thr, 40, L);
     expect(argmaxFirst(H)).toBe(15);
     expect(segmentLength(mv, thr, 40, L)).toBe(10);
+  });
+
+  it('never cuts a segment longer than longestSegmentMs (2L), and reaches it', () => {
+    let seed = 4242;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const C = 3;
+    const L = 10;
+    let longest = 0;
+    for (let trial = 0; trial < 400; trial++) {
+      const M = 1 + Math.floor(rnd() * 4 * L); // up to the 4L ms the scan buffers
+      // Activity that stops or starts somewhere, on top of sparse random excess.
+      const cut = Math.floor(rnd() * M);
+      const late = trial % 2 === 0;
+      const mv = new Float32Array(M * C).map((_, i) => {
+        const m = Math.floor(i / C);
+        return ((m < cut) !== late ? -2 - 3 * rnd() : 0) + (rnd() < 0.05 ? -4 * rnd() : 0);
+      });
+      const d = segmentLength(mv, new Float32Array(C).fill(-1), M, L);
+      expect(d).toBeGreaterThan(0);
+      expect(d).toBeLessThanOrEqual(longestSegmentMs(L, M));
+      longest = Math.max(longest, d);
+    }
+    expect(longest).toBe(2 * L);
+    expect(longestSegmentMs(L, 15)).toBe(15);
   });
 
   it('takes everything when fewer than 2L ms are buffered', () => {

@@ -1,15 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { meanWindows, subtractAndRescan } from '../../src/stages/sort/kernels-cpu.js';
 import { meanWindowsWasm, subtractAndRescanWasm } from '../../src/stages/sort/subtract-wasm.js';
-import { wasmWindowLayout, wasmWindowViews } from '../../src/core/window.js';
+import { wasmWindowFromDescriptor, wasmWindowLayout, wasmWindowViews } from '../../src/core/window.js';
 import { sharedWasmMemory } from '../../src/core/wasm-memory.js';
 import { WindowPool } from '../../src/pipeline/window-pool.js';
 import { mulberry32 as rng } from '../random.js';
 
 /** Two copies of one window: plain arrays (the TypeScript definition) and a WebAssembly one. */
-function windows(C: number, S: number, M: number, seed: number) {
-  const memory = sharedWasmMemory(wasmWindowLayout(C, S, M).bytes)!;
-  const w = wasmWindowViews(memory, C, S, M);
+function windows(C: number, S: number, M: number, seed: number, base = 0) {
+  const layout = wasmWindowLayout(C, S, M);
+  const memory = sharedWasmMemory(base + layout.bytes)!;
+  // At byte `base` of the memory (above 2 GiB: the kernels' addresses must be unsigned).
+  const n4 = M * C * 4;
+  const w = base === 0 ? wasmWindowViews(memory, C, S, M) : wasmWindowFromDescriptor({
+    memory, numChannels: C, samplesPerMs: S, numMs: M, data: base, minVal: base + layout.rows, minPos: base + layout.rows + n4,
+    minValT: base + layout.rows + 2 * n4, minPosT: base + layout.rows + 3 * n4, scratch: base + layout.scratch, scratchBytes: layout.scratchBytes,
+  });
   const r = rng(seed);
   // Values on a coarse grid, so blocks have tied minima (first position wins), with a few
   // -0 / +0 ties and one NaN block.
@@ -32,9 +38,9 @@ function windows(C: number, S: number, M: number, seed: number) {
 }
 
 describe('subtractAndRescanWasm', () => {
-  it('is bit-identical to the TypeScript definition: data, both minima layouts and scores', () => {
-    for (const [C, S, M, A] of [[16, 30, 60, 5], [7, 20, 45, 7], [40, 25, 50, 12], [5, 3, 40, 2]] as const) {
-      const { memory, plain, wasm } = windows(C, S, M, C * 31 + S);
+  it('is bit-identical to the TypeScript definition: data, both minima layouts and scores (also for a window above 2 GiB)', () => {
+    for (const [C, S, M, A, base] of [[16, 30, 60, 5, 0], [7, 20, 45, 7, 0], [40, 25, 50, 12, 0], [5, 3, 40, 2, 0], [16, 30, 60, 5, 2 ** 31 + 65536]] as const) {
+      const { memory, plain, wasm } = windows(C, S, M, C * 31 + S, base);
       const r = rng(S);
       // Spikes in blocks 2..M-3, ascending, some overlapping (blocks rescanned twice).
       const spikes = Int32Array.from({ length: 40 }, (_, i) => 2 * S + Math.floor(((M - 5) * S * i) / 40 + r() * 2 * S)).sort();
@@ -58,9 +64,9 @@ describe('subtractAndRescanWasm', () => {
     }
   });
 
-  it('meanWindowsWasm gives the TypeScript means bit for bit (odd and even run lengths)', () => {
-    for (const [C, S, M] of [[16, 30, 60], [7, 25, 45], [5, 3, 40]] as const) {
-      const { memory, plain, wasm } = windows(C, S, M, C + 5 * S);
+  it('meanWindowsWasm gives the TypeScript means bit for bit (odd and even run lengths; also above 2 GiB)', () => {
+    for (const [C, S, M, base] of [[16, 30, 60, 0], [7, 25, 45, 0], [5, 3, 40, 0], [16, 30, 60, 2 ** 31 + 65536]] as const) {
+      const { memory, plain, wasm } = windows(C, S, M, C + 5 * S, base);
       wasm.buf.data[(5 * C + 3) * S + 7] = 1.5;   // no NaN here: a NaN would be a NaN in both
       plain.buf.data[(5 * C + 3) * S + 7] = 1.5;
       const r = rng(C);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeThresholds, medianInPlace, medianOfMagnitudeBits } from '../../src/stages/segment/thresholds.js';
+import { ThresholdAccumulator, computeThresholds, medianInPlace } from '../../src/stages/segment/thresholds.js';
 import { mulberry32 } from '../random.js';
 
 describe('detection thresholds (spec §5)', () => {
@@ -46,31 +46,59 @@ describe('median by selection', () => {
   });
 });
 
-describe('median of magnitude bits (radix pre-selection)', () => {
+describe('ThresholdAccumulator (radix pre-selection, counted chunk by chunk)', () => {
   const bitsOf = (f: Float32Array): Uint32Array => new Uint32Array(Float32Array.from(f, Math.abs).buffer);
-  it('gives medianInPlace of |v| bit for bit, the input left as it was', () => {
+  /** Columns [c][m] of values, counted in `pieces` uneven chunks; thresholds against -κ medianInPlace of each |column|. */
+  const check = (columns: Float32Array[], pieces: number, rnd: () => number, sensitivity = 5): void => {
+    const C = columns.length;
+    const n = columns[0].length;
+    const acc = new ThresholdAccumulator(C, n);
+    let m0 = 0;
+    for (let p = 0; p < pieces && m0 < n; p++) {
+      const m1 = p === pieces - 1 ? n : Math.min(n, m0 + Math.floor(rnd() * n));
+      for (let c = 0; c < C; c++) {
+        const bits = bitsOf(columns[c]);
+        for (let m = m0; m < m1; m++) acc.magnitudes[m * C + c] = bits[m];
+      }
+      acc.count(m0, m1);
+      m0 = m1;
+    }
+    const before = Uint32Array.from(acc.magnitudes);
+    const thr = acc.thresholds(sensitivity);
+    for (let c = 0; c < C; c++) {
+      const want = Math.fround(-sensitivity * medianInPlace(Float32Array.from(columns[c], Math.abs), n));
+      expect(Object.is(thr[c], want)).toBe(true);
+    }
+    expect(acc.magnitudes).toEqual(before);
+  };
+  it('gives -κ times medianInPlace of |v| bit for bit on every column, the magnitudes left as they were', () => {
     const rnd = mulberry32(7);
-    for (let trial = 0; trial < 600; trial++) {
+    for (let trial = 0; trial < 300; trial++) {
       const n = 1 + Math.floor(rnd() * (trial % 3 === 0 ? 5000 : 60));
-      const kind = trial % 6;
-      const v = new Float32Array(n).map((_, i) =>
-        kind === 0 ? (rnd() - 0.5) * 100 // spread over several octaves
-          : kind === 1 ? -0 // all zero, sign set
-            : kind === 2 ? (i % 2 ? 1 : 1.0625) // two values, one radix bin apart
-              : kind === 3 ? (i < n / 2 ? 0.001 : 1000) // the middle ranks in distant bins
-                : kind === 4 ? Math.round(rnd() * 4) : (rnd() - 0.5) * 1e-40, // subnormals
-      );
-      const bits = bitsOf(v);
-      const before = Uint32Array.from(bits);
-      const want = medianInPlace(Float32Array.from(v, Math.abs), n);
-      expect(Object.is(medianOfMagnitudeBits(bits, n), want)).toBe(true);
-      expect(bits).toEqual(before);
+      const C = 1 + (trial % 5);
+      const columns = Array.from({ length: C }, (_, c) => {
+        const kind = (trial + c) % 6;
+        return new Float32Array(n).map((_, i) =>
+          kind === 0 ? (rnd() - 0.5) * 100 // spread over several octaves
+            : kind === 1 ? -0 // all zero, sign set
+              : kind === 2 ? (i % 2 ? 1 : 1.0625) // two values, one radix bin apart
+                : kind === 3 ? (i < n / 2 ? 0.001 : 1000) // the middle ranks in distant bins
+                  : kind === 4 ? Math.round(rnd() * 4) : (rnd() - 0.5) * 1e-40, // subnormals
+        );
+      });
+      check(columns, 1 + (trial % 4), rnd);
     }
   });
-  it('columns with Infinity or NaN take the quickselect path', () => {
-    for (const v of [[1, Infinity, 2, 3], [NaN, 1, 2], [Infinity, Infinity]]) {
-      const f = Float32Array.from(v);
-      expect(Object.is(medianOfMagnitudeBits(bitsOf(f), f.length), medianInPlace(Float32Array.from(f, Math.abs), f.length))).toBe(true);
-    }
+  it('columns with Infinity or NaN take the quickselect path; the others are unaffected', () => {
+    const rnd = mulberry32(3);
+    check([Float32Array.from([1, Infinity, 2, 3]), Float32Array.from([4, 3, 2, 1])], 2, rnd);
+    check([Float32Array.from([NaN, 1, 2]), Float32Array.from([1, 1, 7])], 1, rnd);
+    check([Float32Array.from([Infinity, Infinity]), Float32Array.from([-2, 2])], 2, rnd);
+  });
+  it('refuses rows counted out of order and thresholds before the window is complete', () => {
+    const acc = new ThresholdAccumulator(2, 10);
+    expect(() => acc.count(1, 3)).toThrow(/rows \[1, 3\) after 0 of 10/);
+    acc.count(0, 4);
+    expect(() => acc.thresholds(5)).toThrow(/4 of 10 rows counted/);
   });
 });

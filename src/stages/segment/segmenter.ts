@@ -1,9 +1,20 @@
 /**
  * Adaptive segmentation (spec §6). Within the buffered ms, the boundary of the next segment
  * is put where the sub-threshold amplitude mass changes most between the L ms before and
- * the L ms after it (a proxy for drift or a change of activity), keeping segments between
- * L and 3L ms long.
+ * the L ms after it (a proxy for drift or a change of activity); a segment is at most 2L ms
+ * long (longestSegmentMs).
  */
+
+/**
+ * The longest segment the segmentation can cut: 2L ms (or the whole sortable range when it is
+ * shorter). With M >= 2L buffered ms, k = argmax H lies in 0 .. M - 2L <= 2L; a k >= L is moved
+ * to argmax H[0 .. k - L], at most L; so k + L <= 2L. With M < 2L the segment is all M < 2L ms.
+ * Windows, workspaces and the memory check are sized by this (they were sized for 3L, which
+ * M <= 4L alone gives, 1.5 times what a segment can use).
+ */
+export function longestSegmentMs(L: number, totalMs: number): number {
+  return Math.min(2 * L, totalMs);
+}
 
 /**
  * The sub-threshold excess of each ms block, e[m*C + c] = min(0, fround(minVal - thr[c])) (NaN
