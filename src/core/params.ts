@@ -193,7 +193,7 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
   },
   {
     name: 'maxSkippedSegments', kind: 'integer', default: 30, defaultText: '30', unit: 'segments', range: '>= 0',
-    help: "Mode 'improved': a unit missing from up to this many consecutive segments (a rare unit with fewer than minSpikesPerCluster spikes in them) keeps its id when it reappears within maxDrift per segment of the gap, at most 3·maxDrift (0: a track ends at its first missing segment). Mode 'reference' ignores it.",
+    help: "Mode 'improved': a unit missing from up to this many consecutive segments (a rare unit with fewer than minSpikesPerCluster spikes in them) keeps its id when it reappears within maxDrift per segment of the gap, at most 3·maxDrift, and within the drift measured over the gap (the winning shifts of the consecutive segments' assignments) plus maxDrift (0: a track ends at its first missing segment). Mode 'reference' ignores it.",
     cli: { flag: 'max-skipped-segments', value: 'N' },
   },
   {

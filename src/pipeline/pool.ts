@@ -6,8 +6,8 @@
  * amplitude vector (one segment's 1-4 peaks give too noisy a vector to link). Tracking then
  * links these units like the clustered ones and the recovery pass fills the track's other
  * segments. A cluster's peaks in a segment that already has a unit of the same footprint
- * (within POOL_MAX_DISTANCE) are that unit's missed spikes and are left alone, as recovery
- * leaves segments where a track has a unit.
+ * (within POOL_MAX_DISTANCE, or of the same shape: sameFootprint) are that unit's missed spikes
+ * and are left alone, as recovery leaves segments where a track has a unit.
  *
  * Cost: the segments' minima (kept by pass 2, or one more filter pass), one scan of them, and
  * the clustering of the few residual peaks.
@@ -17,7 +17,7 @@ import type { SignalProcessor } from '../engines/engine.js';
 import { allocateMinimaBuffer } from '../core/window.js';
 import type { SegmentResult } from '../result/sorted-recording.js';
 import { aboveFloor, relativeDistance } from '../stages/track/tracks.js';
-import { clusterResiduals, residualPeaks, POOL_MAX_DISTANCE, type ResidualPeak } from '../stages/track/residual.js';
+import { clusterResiduals, residualPeaks, sameFootprint, POOL_MAX_DISTANCE, type ResidualPeak } from '../stages/track/residual.js';
 import type { RecoveryMinima, SegmentSpan } from './recover.js';
 
 /** A window holds consecutive segments until it spans at least this much data (ms). */
@@ -100,8 +100,14 @@ export async function poolResiduals(
         list.push(p.time);
       }
       for (const [s, times] of bySegment) {
-        // Missed spikes of a unit the segment has: not a unit of their own.
-        if (segments[s].amplitudes.some((a) => relativeDistance(aboveFloor(a), mean) <= POOL_MAX_DISTANCE)) continue;
+        // Missed spikes of a unit the segment has: not a unit of their own. Its clustered vector
+        // can be much smaller than the pooled peaks' mean (measured: 1.75 vs 2.76 x threshold
+        // for one rare unit, whose pooled unit then started a second track of it), so a unit
+        // of the same shape counts too.
+        if (segments[s].amplitudes.some((a) => {
+          const f = aboveFloor(a);
+          return relativeDistance(f, mean) <= POOL_MAX_DISTANCE || sameFootprint(f, mean);
+        })) continue;
         out[s].spikes.push(Float64Array.from(times).sort());
         out[s].amplitudes.push(Float32Array.from(cl.mean));
         stats.newUnits++;

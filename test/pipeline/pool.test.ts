@@ -11,7 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recording } from '../../src/formats/recording.js';
 import { compareToGroundTruth, generateRecording, loadGroundTruth } from '../../src/groundtruth/index.js';
 import { performSpikeSortingDetailed } from '../../src/pipeline/perform.js';
-import { poolWindows, POOL_WINDOW_MS } from '../../src/pipeline/pool.js';
+import { poolResiduals, poolWindows, POOL_WINDOW_MS } from '../../src/pipeline/pool.js';
+import type { SignalProcessor } from '../../src/engines/engine.js';
+import type { SegmentResult } from '../../src/result/sorted-recording.js';
+import { relativeDistance, aboveFloor } from '../../src/stages/track/tracks.js';
+import { POOL_MAX_DISTANCE } from '../../src/stages/track/residual.js';
+import { footprint, linearGeometry } from '../result/helpers.js';
 
 let root: string;
 beforeAll(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), 'spikesift-pool-')); });
@@ -65,5 +70,40 @@ describe('poolResiduals', () => {
     const off = await units(false);
     expect(off.length).toBeGreaterThanOrEqual(8);
     expect(await units(true)).toEqual(off);
+  });
+
+  it("leaves a cluster's peaks to a segment's unit of the same shape, even when that unit is much smaller", async () => {
+    // Three 15-s segments (one pooling window) of per-ms minima: noise at -1, threshold -10 on
+    // every channel, and 4 residual peaks per segment of a unit at 300 µm, 3 x threshold. In
+    // segment 1 the segment's clustering found that unit, but its vector is 1.8 x threshold
+    // (further from the pooled mean than POOL_MAX_DISTANCE): the peaks there are its missed
+    // spikes, not a unit of their own. A unit of another shape (peak 60 µm away) does not
+    // explain them.
+    const geometry = linearGeometry(32);
+    const geo = Float32Array.from(geometry.flat());
+    const C = 32, S = 30, M = 15_000;
+    const recording = { numChannels: C, samplesPerMs: S, recordingOffset: 0, geometry: geo } as unknown as Recording;
+    const engine = {} as SignalProcessor; // every segment's minima are given: nothing is filtered
+    const thresholds = new Float32Array(C).fill(-10);
+    const spans = [0, 1, 2].map((s) => ({ startMs: 1 + s * M, numMs: M }));
+    const big = footprint(geometry, 300, 30);
+    const kept = spans.map(() => {
+      const minVal = new Float32Array(M * C).fill(-1);
+      const minPos = new Int32Array(M * C).fill(10);
+      for (const m of [1000, 5000, 9000, 13000]) for (let c = 0; c < C; c++) minVal[m * C + c] = -1 - big[c];
+      return { minVal, minPos };
+    });
+    const sameShape = Float32Array.from(footprint(geometry, 300, 18), (v) => v + 1);
+    const otherShape = Float32Array.from(footprint(geometry, 360, 18), (v) => v + 1);
+    expect(relativeDistance(aboveFloor(sameShape), aboveFloor(Float32Array.from(big, (v) => v + 1)))).toBeGreaterThan(POOL_MAX_DISTANCE);
+    const segments = (unit: Float32Array): SegmentResult[] => spans.map((p, s) => {
+      const base = p.startMs * S;
+      return s === 1
+        ? { start: base, end: base + M * S, spikes: [Float64Array.from([200, 3000, 7000, 11000, 14000], (m) => base + m * S)], amplitudes: [unit] }
+        : { start: base, end: base + M * S, spikes: [], amplitudes: [] };
+    });
+    const added = async (unit: Float32Array) => (await poolResiduals(segments(unit), spans, recording, engine, thresholds, -1, 5, kept)).segments.map((g) => g.amplitudes.length);
+    expect(await added(sameShape)).toEqual([1, 1, 1]);
+    expect(await added(otherShape)).toEqual([1, 2, 1]);
   });
 });

@@ -3,9 +3,10 @@
  * time order; each segment's units are matched to the tracks seen so far in stages:
  *  1. tracks seen in the previous segment, by the §10 drift-searched assignment (maxDrift);
  *  2. then, for g = 1 .. min(maxSkippedSegments, ONLINE_MAX_GAP), tracks last seen g + 1
- *     segments ago (they skipped g segments) against the units still free, searching
- *     (g + 1) x maxDrift, since drift adds up over the gap; a pair of such a stage is left
- *     to a later one when a track that skipped more segments fits the unit better;
+ *     segments ago (they skipped g segments) against the units still free, searching the
+ *     drift the recording showed over the gap plus maxDrift, at most (g + 1) x maxDrift
+ *     (measuredDrift); a pair of such a stage is left to a later one when a track that
+ *     skipped more segments fits the unit better;
  *  3. after all segments, pieces separated by longer gaps (up to maxSkippedSegments) are
  *     joined (joinPieces);
  *  4. listed tracks that are one unit and never share a segment (a rare unit's piece inside
@@ -177,7 +178,8 @@ function channelMedian(vs: Float32Array[]): Float32Array {
  * pieces separated by more than maxSkippedSegments. A piece that starts after another ends
  * continues it when the pair is plausible, the drift allowed growing with the gap up to
  * JOIN_MAX_DRIFT_STEPS x maxDrift (drift is bounded over long times: a probe settles, it does not
- * move maxDrift every segment), for gaps longer than ONLINE_MAX_GAP up to maxSkippedSegments
+ * move maxDrift every segment) and at most the drift measured over the gap plus maxDrift
+ * (measuredDrift), for gaps longer than ONLINE_MAX_GAP up to maxSkippedSegments
  * segments. Best pairs first.
  */
 const JOIN_MAX_DRIFT_STEPS = 3;
@@ -197,12 +199,12 @@ function stack(vectors: Float32Array[], C: number): Float32Array {
  * relative distance (after its own drift search) is below `d`, the candidate pair's.
  * Cost: active tracks x one drift-searched comparison, for assigned pairs of stages g >= 1 only.
  */
-function olderFitsBetter(active: readonly Track[], s: number, g: number, K: number, v: Float32Array, d: number, geometry: Float32Array, D: number): boolean {
+function olderFitsBetter(active: readonly Track[], s: number, g: number, K: number, v: Float32Array, d: number, geometry: Float32Array, D: number, drifted: Drifted): boolean {
   const cv = centroid(v, geometry);
   for (const t of active) {
     const gap = s - 1 - t.lastSegment;
     if (gap <= g || gap > Math.min(K, ONLINE_MAX_GAP)) continue;
-    const allowed = D * (gap + 1);
+    const allowed = drifted(t.lastSegment, s, D * (gap + 1));
     // linkPlausible refuses it by position whatever the drift (at 1536 channels the drift
     // searches of every active track took seconds).
     if (positionRefused(centroid(t.vector, geometry), cv, allowed)) continue;
@@ -212,6 +214,30 @@ function olderFitsBetter(active: readonly Track[], s: number, g: number, K: numb
     if (!linkPlausible(t.vector, v, sa, sb, geometry, allowed) && relativeDistance(sa, sb) < d) return true;
   }
   return false;
+}
+
+/** The drift (µm) allowed for a link between segments `from` < `to`, at most `cap` (see measuredDrift). */
+type Drifted = (from: number, to: number, cap: number) => number;
+
+/**
+ * The drift allowed for a link across a gap, from segment `from` to `to` (the drift search and
+ * the position test): the net drift the recording showed over the gap plus one segment's
+ * maxDrift `D`, at most `cap` (the allowance by gap length alone). `moved[j]` is the winning
+ * shift of the assignment between the tracks of segment j-1 and the units of j (the §10 drift
+ * search over all those units at once), NaN where none ran (counted as D). A probe that did
+ * not move over a gap then allows D, not (gap + 1) x D: measured (bench/QUALITY.md), a rare
+ * unit's track otherwise continued 70 µm away on a static probe, after a 2-segment gap, into a
+ * cluster mixing it with another rare unit. On the bench's zigzag recordings the winning
+ * shifts overstate the drift (5-15 µm between ~7-s segments for ~6 µm of drift), so the
+ * allowance stays generous where the probe moves.
+ */
+export function measuredDrift(moved: Float64Array, from: number, to: number, D: number, cap: number): number {
+  let net = 0, unknown = 0;
+  for (let j = from + 1; j <= to; j++) {
+    if (Number.isNaN(moved[j])) unknown++;
+    else net += moved[j];
+  }
+  return Math.min(cap, Math.abs(net) + (unknown + 1) * D);
 }
 
 /** Tracks over `segments` (their units' amplitude vectors, in time order). */
@@ -225,6 +251,9 @@ export function buildTracks(segments: readonly TrackInput[], geometry: Float32Ar
   let active: Track[] = [];
   const all: Track[] = [];
   let nextId = 0;
+  // moved[s]: the drift between segments s-1 and s that their assignment measured (see drifted).
+  const moved = new Float64Array(segments.length).fill(NaN);
+  const drifted: Drifted = (from, to, cap) => measuredDrift(moved, from, to, D, cap);
   segments.forEach((seg, s) => {
     const floors = seg.amplitudes.map((v) => aboveFloor(v));
     const k = floors.length;
@@ -239,10 +268,11 @@ export function buildTracks(segments: readonly TrackInput[], geometry: Float32Ar
       const units: number[] = [];
       for (let u = round ? split : 0; u < (round ? k : split); u++) if (free[u]) units.push(u);
       if (cand.length === 0 || units.length === 0) continue;
-      const allowed = D * (g + 1);
+      const allowed = drifted(s - 1 - g, s, D * (g + 1));
       const a1 = cand.map((t) => t.vector);
       const a2 = units.map((u) => floors[u]);
       const { mapping, shiftUm } = assignClustersDetailed(a1, a2, geometry, allowed);
+      if (g === 0 && round === 0) moved[s] = shiftUm;
       const S1 = applyShiftPlan(cachedShiftPlan(geometry, shiftUm / 2), stack(a1, C), a1.length);
       const S2 = applyShiftPlan(cachedShiftPlan(geometry, -shiftUm / 2), stack(a2, C), a2.length);
       for (let i = 0; i < cand.length; i++) {
@@ -258,7 +288,7 @@ export function buildTracks(segments: readonly TrackInput[], geometry: Float32Ar
         // A track that skipped more segments and fits u better claims it at its own stage: two
         // similar units at one place, one of them missing for a segment, swapped ids otherwise
         // (measured: bench/QUALITY.md). Stage 0 stays the §10 assignment.
-        if (g > 0 && olderFitsBetter(active, s, g, K, a2[j], relativeDistance(S1.subarray(i * C, (i + 1) * C), S2.subarray(j * C, (j + 1) * C)), geometry, D)) continue;
+        if (g > 0 && olderFitsBetter(active, s, g, K, a2[j], relativeDistance(S1.subarray(i * C, (i + 1) * C), S2.subarray(j * C, (j + 1) * C)), geometry, D, drifted)) continue;
         label[u] = t.id;
         free[u] = 0;
         if (g === 0) {
@@ -286,11 +316,11 @@ export function buildTracks(segments: readonly TrackInput[], geometry: Float32Ar
   const need = Math.min(MIN_TRACK_SEGMENTS, segments.length);
   const seen = new Int32Array(nextId);
   for (const t of tracks) for (let u = 0; u < t.length; u++) seen[t[u]]++;
-  const root = joinPieces(all, geometry, D, K);
+  const root = joinPieces(all, geometry, D, K, drifted);
   const listed = new Uint8Array(nextId);
   for (let id = 0; id < nextId; id++) if (seen[id] >= need) listed[root(id)] = 1;
   for (const t of tracks) for (let u = 0; u < t.length; u++) t[u] = listed[root(t[u])] ? root(t[u]) : -1;
-  mergeRedundant(segments, tracks, links, geometry, D, K);
+  mergeRedundant(segments, tracks, links, geometry, D, K, drifted);
   return { tracks, links, refused };
 }
 
@@ -299,16 +329,16 @@ export function buildTracks(segments: readonly TrackInput[], geometry: Float32Ar
  * most segments leaves pieces that interleave in time (one piece inside another's gap, or two
  * alternating), which the in-order joining cannot chain (it joins a piece only after another
  * ends, and prefers the best single pair). Two tracks are merged when no segment has a unit
- * of both (one unit is one cluster per segment) and their units in the two nearest segments
- * (one of each track, more than ONLINE_MAX_GAP and at most maxSkippedSegments segments
- * skipped between them, as in the joining) form a plausible link (linkPlausible, the drift allowed growing with the
- * gap up to JOIN_MAX_DRIFT_STEPS x maxDrift). Best pairs first; the merged track keeps the
+ * of both (one unit is one cluster per segment) and, where they are nearest (one segment of
+ * each track, more than ONLINE_MAX_GAP and at most maxSkippedSegments segments skipped between
+ * them, as in the joining), the per-channel medians of each track's TEMPLATE_UNITS units nearest
+ * the other's segment form a plausible link (linkPlausible, the drift allowed as in the joining). Best pairs first; the merged track keeps the
  * smaller id. Measured on ground truth (bench/QUALITY.md): the false-positive ids of the
  * sparse units were such pieces, each with too few spikes to match its unit.
  * Cost: tracks² x (segments + one drift-searched comparison); tracks are few (listed ones only).
  */
 function mergeRedundant(
-  segments: readonly { amplitudes: readonly Float32Array[] }[], tracks: Int32Array[], links: Int32Array[], geometry: Float32Array, D: number, K: number,
+  segments: readonly { amplitudes: readonly Float32Array[] }[], tracks: Int32Array[], links: Int32Array[], geometry: Float32Array, D: number, K: number, drifted: Drifted,
 ): void {
   // Per listed track: its segments (ascending) and its unit there.
   const members = new Map<number, { seg: number[]; unit: number[] }>();
@@ -343,6 +373,35 @@ function mergeRedundant(
     }
     return { i: bi, j: bj, disjoint: true };
   };
+  /**
+   * The per-channel median of a track's TEMPLATE_UNITS units nearest segment `at`, and its
+   * centroid: as in the segment-by-segment pass, one odd cluster where two pieces meet does not
+   * decide (measured: bench/QUALITY.md, a cluster mixing two rare units kept a unit's two pieces apart).
+   */
+  const medians = new WeakMap<object, Map<string, { v: Float32Array; c: [number, number] }>>();
+  const around = (m: { seg: number[]; unit: number[] }, at: number): { v: Float32Array; c: [number, number] } => {
+    // m.seg ascends: the nearest units are a run around `at` (ties: the earlier one).
+    const n = m.seg.length;
+    let hi = 0;
+    while (hi < n && m.seg[hi] < at) hi++;
+    let lo = hi - 1;
+    const near: number[] = [];
+    while (near.length < TEMPLATE_UNITS && (lo >= 0 || hi < n)) {
+      if (hi >= n || (lo >= 0 && at - m.seg[lo] <= m.seg[hi] - at)) near.push(lo--);
+      else near.push(hi++);
+    }
+    if (near.length === 1) return floor(m.seg[near[0]], m.unit[near[0]]);
+    // Pairs share these runs (a track's last or first units): each median is computed once per track.
+    let cache = medians.get(m);
+    if (!cache) medians.set(m, (cache = new Map()));
+    const key = near.sort((x, y) => x - y).join(',');
+    let f = cache.get(key);
+    if (!f) {
+      const v = channelMedian(near.map((k) => floor(m.seg[k], m.unit[k]).v));
+      cache.set(key, (f = { v, c: centroid(v, geometry) }));
+    }
+    return f;
+  };
   const plausibleScore = (a: { seg: number[]; unit: number[] }, b: { seg: number[]; unit: number[] }): number => {
     const { i, j, disjoint } = nearest(a, b);
     if (!disjoint) return Infinity;
@@ -353,9 +412,9 @@ function mergeRedundant(
     // the segment-by-segment pass never compares them as a whole.
     const interleaved = a.seg[0] < b.seg[b.seg.length - 1] && b.seg[0] < a.seg[a.seg.length - 1];
     if ((!interleaved && gap - 1 <= ONLINE_MAX_GAP) || gap - 1 > K) return Infinity;
-    const allowed = D * Math.min(gap, JOIN_MAX_DRIFT_STEPS);
-    const fa = floor(a.seg[i], a.unit[i]);
-    const fb = floor(b.seg[j], b.unit[j]);
+    const allowed = drifted(Math.min(a.seg[i], b.seg[j]), Math.max(a.seg[i], b.seg[j]), D * Math.min(gap, JOIN_MAX_DRIFT_STEPS));
+    const fa = around(a, b.seg[j]);
+    const fb = around(b, a.seg[i]);
     // Refused by position whatever the drift: no drift search (linkPlausible's first test).
     if (positionRefused(fa.c, fb.c, allowed)) return Infinity;
     const va = fa.v;
@@ -401,7 +460,7 @@ function mergeRedundant(
 }
 
 /** Joins pieces (see ONLINE_MAX_GAP); returns each piece's track id (that of its first piece). */
-function joinPieces(all: Track[], geometry: Float32Array, D: number, K: number): (id: number) => number {
+function joinPieces(all: Track[], geometry: Float32Array, D: number, K: number, drifted: Drifted): (id: number) => number {
   const pos = new Map<number, [number, number]>();
   for (const t of all) {
     pos.set(t.id, centroid(t.vector, geometry));
@@ -414,7 +473,7 @@ function joinPieces(all: Track[], geometry: Float32Array, D: number, K: number):
       const gap = b.firstSegment - a.lastSegment - 1;
       // Gaps up to ONLINE_MAX_GAP were tried by the segment-by-segment pass.
       if (gap <= ONLINE_MAX_GAP || gap > K) continue;
-      const allowed = D * Math.min(gap + 1, JOIN_MAX_DRIFT_STEPS);
+      const allowed = drifted(a.lastSegment, b.firstSegment, D * Math.min(gap + 1, JOIN_MAX_DRIFT_STEPS));
       if (positionRefused([ax, ay], pos.get(-1 - b.id)!, allowed)) continue;
       const { shiftUm } = assignClustersDetailed([a.vector], [b.firstVector], geometry, allowed);
       const sa = applyShiftPlan(cachedShiftPlan(geometry, shiftUm / 2), a.vector, 1);

@@ -1,11 +1,13 @@
 /**
  * Tracks (mode 'improved'): units that skip segments keep their id, units that start late get
  * a new one, tracks end, one-segment tracks are not listed, and implausible assignment pairs
- * (too far apart, or too different in amplitude) are refused where §10 would link them.
+ * (too far apart, or too different in amplitude) are refused where §10 would link them; across
+ * a gap the drift allowed is what the other units showed, and redundant pieces are compared by
+ * the medians of their units where they meet.
  */
 import { describe, expect, it } from 'vitest';
 import { assignClusters } from '../../../src/stages/track/assignment.js';
-import { buildTracks, centroid, aboveFloor, relativeDistance, MIN_TRACK_SEGMENTS } from '../../../src/stages/track/tracks.js';
+import { buildTracks, centroid, aboveFloor, relativeDistance, measuredDrift, MIN_TRACK_SEGMENTS } from '../../../src/stages/track/tracks.js';
 import { footprint, linearGeometry } from '../../result/helpers.js';
 
 const geometry = linearGeometry(32);
@@ -82,6 +84,47 @@ describe('buildTracks', () => {
     const segments = [{ amplitudes: [unit(100), unit(500)] }, { amplitudes: [unit(500)] }, { amplitudes: [unit(150), unit(500)] }];
     const { tracks } = buildTracks(segments, geo32, opts);
     expect(tracks[2][0]).toBe(tracks[0][0]);
+  });
+
+  it('allows across a gap the drift the other units showed over it plus maxDrift, not maxDrift per segment', () => {
+    // B (400 µm) skips segments 2-3 and a unit appears 70 µm away from it in segment 4: within
+    // 3 x 30 µm, but A and C, in every segment, did not move. When all units drift 20 µm per
+    // segment, B's unit in segment 4 is 60 µm from its last one: the probe's drift, and B keeps its id.
+    const segs = (drift: number) => [0, 1, 2, 3, 4].map((k) => {
+      const b = k === 4 && drift === 0 ? 470 : 400 + drift * k;
+      return { amplitudes: k === 2 || k === 3 ? [unit(100 + drift * k), unit(650 + drift * k)] : [unit(100 + drift * k), unit(b), unit(650 + drift * k)] };
+    });
+    const still = buildTracks(segs(0), geo32, opts).tracks;
+    expect(still[4][0]).toBe(still[0][0]);
+    expect(still[1][1]).toBe(still[0][1]);
+    expect(still[4][1]).not.toBe(still[0][1]);
+    const moving = buildTracks(segs(20), geo32, opts).tracks;
+    expect(moving[4][0]).toBe(moving[0][0]);
+    expect(moving[4][1]).toBe(moving[0][1]);
+  });
+
+  it('measuredDrift: the net measured drift over the gap plus maxDrift (a boundary without an assignment counts maxDrift), at most the cap', () => {
+    const moved = Float64Array.from([NaN, 10, -5, 20, NaN, 15]);
+    expect(measuredDrift(moved, 0, 3, 30, 120)).toBe(25 + 30);
+    expect(measuredDrift(moved, 0, 1, 30, 30)).toBe(30);
+    expect(measuredDrift(moved, 2, 5, 30, 200)).toBe(35 + 60);
+    expect(measuredDrift(moved, 2, 5, 30, 90)).toBe(90);
+  });
+
+  it('merges two pieces of one unit by the median of the units nearest where they meet, not by one odd unit there', () => {
+    // A (300 µm, peak 110) in segments 0-2 and B in 7-9: B's first cluster is odd (peak 50),
+    // the next two are 90. Alone, that first cluster is too unlike A (relative distance 0.55)
+    // for the joining and for a merge by the nearest units; the median of B's 3 units nearest
+    // A (peak 90) is within 0.2 of A.
+    const segs = Array.from({ length: 10 }, (_, s) => ({
+      amplitudes: s <= 2 ? [unit(100), unit(300, 110)] : s === 7 ? [unit(100), unit(300, 50)] : s >= 8 ? [unit(100), unit(300, 90)] : [unit(100)],
+    }));
+    const { tracks } = buildTracks(segs, geo32, { maxDrift: 30, maxSkippedSegments: 30 });
+    const a = tracks[0][1];
+    expect(a).toBeGreaterThanOrEqual(0);
+    expect(tracks[8][1]).toBe(tracks[7][1]);
+    expect(tracks[7][1]).toBe(a);
+    expect(tracks[9][1]).toBe(a);
   });
 
   it('leaves a unit to the track that skipped more segments when it fits better (two similar units at one place)', () => {
