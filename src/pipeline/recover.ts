@@ -2,9 +2,8 @@
  * Recovery pass (mode 'improved', beyond the reference): after tracking, each segment is
  * filtered again and the listed tracks' templates are matched against its per-ms minima, to
  * recover spikes of known units in segments where they were not clustered (a rare unit with
- * fewer than minSpikesPerCluster spikes there, a unit the clustering missed). Segments where a
- * track has a unit are left alone: adding the spikes its clustering left out also pulled in
- * the spikes of close-pair partners (measured: bench/QUALITY.md).
+ * fewer than minSpikesPerCluster spikes there, a unit the clustering missed), and the spikes a
+ * segment's clustering left out of a track's unit (completion, below).
  *
  * A track's template in segment s is its amplitude vector (noise floor removed) in the nearest
  * segment where it has a unit, so it follows drift; only segments inside a track's span
@@ -20,6 +19,22 @@
  *  - no other template fits the block better: the segment's other units (listed or not: the
  *    partner of a close pair, a fragment) and the other tracks compete, in noise sds, at m-1 .. m+1.
  * Candidates are taken best first (score above the noise level, in noise sds).
+ *
+ * Completion: in a segment where the track has a unit, the template is that unit's own vector
+ * and the spikes found join the unit (its amplitude vector becomes the §7.10 mean over the
+ * union). A short segment gives §7's clustering few spikes of a unit near the threshold, and
+ * the final split often keeps only its larger ones (measured, bench/QUALITY.md: 5-10 of 9-19
+ * spikes per 5-s segment; the rest explained by no unit). Two more conditions hold there, as
+ * the candidates are the unit's own missed spikes or those of another unit at the same place
+ * that no clustering found:
+ *  - the best channel crosses the detection threshold itself (a spike §7 saw and left
+ *    unexplained; a gap's spikes need only half of it): below it, the spikes of sub-threshold
+ *    units next to a unit near the threshold fit its template as well as its own (measured:
+ *    24-43 such spikes per 10-s segment joined one unit, whose id then matched no unit);
+ *  - the score lies within RECOVERY_NOISE_SDS noise sds of the template's own level |a_J|²: a
+ *    spike of the unit scores its level plus noise; a large rare unit's template otherwise took
+ *    in about one foreign spike at half its size per segment (measured: a 0.6-Hz SNR-11 unit
+ *    of 5-11 spikes per 10-s segment).
  */
 import type { Recording } from '../formats/recording.js';
 import type { SignalProcessor } from '../engines/engine.js';
@@ -48,6 +63,8 @@ export interface RecoveryMinima {
 export interface RecoveryStats {
   /** Spikes added to tracks in segments where they had no unit. */
   addedInGaps: number;
+  /** Spikes added to a track's unit in its own segment (completion). */
+  addedToUnits: number;
   /** New units (a track's spikes in a segment where it was not clustered). */
   newUnits: number;
   filterMs: number;
@@ -82,7 +99,7 @@ export async function recoverSpikes(
   /** Per segment, its minima as pass 2 filtered them (absent: each searched segment is filtered again). */
   kept?: readonly (RecoveryMinima | undefined)[],
 ): Promise<{ sorted: SortedRecording; stats: RecoveryStats }> {
-  const stats: RecoveryStats = { addedInGaps: 0, newUnits: 0, filterMs: 0, scoreMs: 0 };
+  const stats: RecoveryStats = { addedInGaps: 0, addedToUnits: 0, newUnits: 0, filterMs: 0, scoreMs: 0 };
   const tracks = sorted.tracks;
   if (!tracks || sorted.numSegments !== spans.length) return { sorted, stats };
   const C = recording.numChannels;
@@ -106,14 +123,16 @@ export async function recoverSpikes(
       let first = -1, last = -1;
       for (let q = 0; q < nSeg; q++) if (chain[q] >= 0) { if (first < 0) first = q; last = q; }
       if (s < first || s > last) return;
+      // Completion: the track's own unit of this segment is its template.
+      if (chain[s] >= 0) {
+        chosen.push({ t, unit: chain[s], a: aboveFloor(sorted.segments[s].amplitudes[chain[s]]) });
+        return;
+      }
       let near = -1;
       for (let d = 0; d < nSeg && near < 0; d++) {
         if (s - d >= 0 && chain[s - d] >= 0) near = s - d;
         else if (s + d < nSeg && chain[s + d] >= 0) near = s + d;
       }
-      // Only where the track has no unit: adding to a unit the segment clustered pulled in
-      // spikes of unclustered close-pair partners (measured: bench/QUALITY.md).
-      if (chain[s] >= 0) return;
       chosen.push({ t, unit: chain[s], a: aboveFloor(sorted.segments[near].amplitudes[chain[near]]) });
     });
     if (chosen.length === 0) continue;
@@ -166,11 +185,14 @@ export async function recoverSpikes(
       const sd = Math.max(1.4826 * median(dev), 1e-12);
       for (let m = 0; m < M; m++) z[k * M + m] = (row[m] - med) / sd;
       needZ[k] = Math.max(RECOVERY_NOISE_SDS, selfHalf[k] / sd);
+      // Completion: within RECOVERY_NOISE_SDS of the template's own level (see the file comment).
+      if (k < chosen.length && chosen[k].unit >= 0) needZ[k] = Math.max(needZ[k], (2 * selfHalf[k]) / sd - RECOVERY_NOISE_SDS);
     }
     // Candidates of the chosen tracks, best first.
     const cands: { k: number; m: number; z: number }[] = [];
     for (let k = 0; k < chosen.length; k++) {
-      const h = thresholds[best[k]] / 2;
+      // Completion: the detection threshold itself; a gap: half of it (see the file comment).
+      const h = chosen[k].unit >= 0 ? thresholds[best[k]] : thresholds[best[k]] / 2;
       for (let m = 2; m <= M - 3; m++) {
         const v = z[k * M + m];
         if (!(v > needZ[k]) || v < z[k * M + m - 1] || v < z[k * M + m + 1]) continue;
@@ -200,10 +222,28 @@ export async function recoverSpikes(
       for (let d = -1; d <= 1; d++) if (m + d >= 0 && m + d < M) taken[m + d] = 1;
       found[k].push(base + m * S + minPos[m * C + best[k]]);
     }
-    chosen.forEach(({ t }, k) => {
+    chosen.forEach(({ t, unit }, k) => {
       const add = found[k].sort((x, y) => x - y);
       if (add.length === 0) return;
       const seg = segments[s];
+      if (unit >= 0) {
+        // Completion: the unit's train becomes the union, its vector the §7.10 mean over it.
+        const old = seg.spikes[unit];
+        const n = old.length + add.length;
+        const amp = new Float64Array(C);
+        for (let c = 0; c < C; c++) amp[c] = seg.amplitudes[unit][c] * old.length;
+        for (const x of add) {
+          const m = Math.floor((x - base) / S);
+          for (let c = 0; c < C; c++) amp[c] -= minVal[m * C + c];
+        }
+        const train = new Float64Array(n);
+        train.set(old);
+        train.set(add, old.length);
+        seg.spikes[unit] = train.sort();
+        seg.amplitudes[unit] = Float32Array.from(amp, (v) => v / n);
+        stats.addedToUnits += add.length;
+        return;
+      }
       // A unit of the track in this segment: its amplitude vector by §7.10 over the recovered spikes.
       const amp = new Float64Array(C);
       for (const x of add) {

@@ -1,7 +1,9 @@
 /**
  * Recovery pass: a track's spikes in a segment where it was not clustered are found again by
- * its template, and on noise alone nothing is added. Real sorts of generated recordings with
- * known spikes; the unit is removed from one segment by hand.
+ * its template, and on noise alone nothing is added (real sorts of generated recordings with
+ * known spikes; the unit is removed from one segment by hand); a track's unit regains the
+ * spikes its segment's clustering left out, but neither spikes at half its size nor spikes
+ * below the detection threshold (per-ms minima built by hand, so each rule is seen alone).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,6 +16,7 @@ import { recoverSpikes, type SegmentSpan } from '../../src/pipeline/recover.js';
 import { createSignalProcessor } from '../../src/engines/select.js';
 import { cpuSortKernels } from '../../src/stages/sort/kernels-cpu.js';
 import { SortedRecording } from '../../src/result/sorted-recording.js';
+import { mulberry32 } from '../random.js';
 
 let root: string;
 beforeAll(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), 'spikesift-recover-')); });
@@ -79,13 +82,18 @@ describe('recoverSpikes', () => {
       const fsr = rec.samplingFrequency;
       const best = Math.max(...gt.units.map((u) => countMatches(Float64Array.from(u.spikes), found, Math.floor(0.0004 * fsr))));
       expect(best / found.length).toBeGreaterThan(0.9);
-      // Segments where tracks have units are not touched.
-      for (let s = 0; s < cut.numSegments; s++) if (s !== 1) expect(back.segments[s].spikes).toEqual(cut.segments[s].spikes);
+      // Elsewhere units keep their spikes (completion may add some) and no unit is added.
+      for (let s = 0; s < cut.numSegments; s++) {
+        if (s === 1) continue;
+        expect(back.segments[s].spikes.length).toBe(cut.segments[s].spikes.length);
+        cut.segments[s].spikes.forEach((train, u) => expect(countMatches(train, back.segments[s].spikes[u], 0)).toBe(train.length));
+      }
 
       // The same tracks over noise alone (same probe, no units): nothing is recovered.
       const noise = await open('noise', 0);
       const quiet = await recoverSpikes(cut, spansOf(sorted, noise.rec), noise.rec, engine, cpuSortKernels(), thresholds, -1);
       expect(quiet.stats.addedInGaps).toBe(0);
+      expect(quiet.stats.addedToUnits).toBe(0);
       expect(quiet.sorted.segmentsOf(id)).toEqual(cut.segmentsOf(id));
     } finally {
       engine.dispose();
@@ -110,4 +118,63 @@ describe('recoverSpikes', () => {
     const units = (r: typeof kept) => r.sorted.segments.reduce((n, g) => n + g.spikes.length, 0);
     expect(units(kept)).toBeGreaterThan(units(none));
   }, 120_000);
+
+  it("completes a track's unit with its missed spikes, not with smaller ones or sub-threshold ones", async () => {
+    // One 5-s segment of hand-made per-ms minima (thresholds -1 everywhere): noise around a
+    // floor of -0.25, and two units, A (channels 10-12, 2 x threshold) and B (channels 20-22,
+    // 1.2 x), each clustered at 20 blocks. Exact, noiseless spikes at further blocks:
+    //  - 10 of each unit at full size: completion adds them;
+    //  - 10 of A at 0.6 x its size (1.45 x threshold): above half its template's level, the gap
+    //    rule would take them, but they score far more than 6 noise sds below A's own level;
+    //  - 10 of B at 0.6 x its size: they pass every score test, but their best channel (-0.97)
+    //    does not cross the detection threshold.
+    const { rec } = await open('handmade', 0);
+    const C = rec.numChannels, S = rec.samplesPerMs, M = 5000;
+    const rand = mulberry32(7);
+    const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    const minVal = new Float32Array(M * C);
+    for (let i = 0; i < minVal.length; i++) minVal[i] = -0.25 + 0.12 * gauss();
+    const minPos = new Int32Array(M * C);
+    const shapes = { A: new Map([[10, 1.2], [11, 2.0], [12, 1.2]]), B: new Map([[20, 0.8], [21, 1.2], [22, 0.8]]) };
+    const place = (shape: Map<number, number>, m: number, scale: number): void => {
+      for (let c = 0; c < C; c++) minVal[m * C + c] = -0.25 - scale * (shape.get(c) ?? 0);
+    };
+    const base = rec.recordingOffset + 1 * S;
+    const blocks = (first: number): number[] => Array.from({ length: 10 }, (_, i) => first + 200 * i);
+    const clustered = { A: [...blocks(100), ...blocks(150)], B: [...blocks(120), ...blocks(170)] };
+    const missed = { A: blocks(2100), B: blocks(2120) };
+    const smaller = { A: blocks(2150), B: blocks(2170) };
+    for (const k of ['A', 'B'] as const) {
+      for (const m of [...clustered[k], ...missed[k]]) place(shapes[k], m, 1);
+      for (const m of smaller[k]) place(shapes[k], m, 0.6);
+    }
+    const unit = (k: 'A' | 'B') => {
+      const ms = clustered[k].slice().sort((x, y) => x - y);
+      const amp = new Float32Array(C);
+      for (const m of ms) for (let c = 0; c < C; c++) amp[c] -= minVal[m * C + c] / ms.length;
+      return { train: Float64Array.from(ms, (m) => base + m * S), amp };
+    };
+    const a = unit('A'), b = unit('B');
+    const sorted = new SortedRecording({
+      segments: [{ start: base, end: base + M * S, spikes: [a.train, b.train], amplitudes: [a.amp, b.amp] }],
+      links: [], tracks: [Int32Array.of(0, 1)],
+      probeGeometry: rec.probeGeometry, samplingFrequency: rec.samplingFrequency, numChannels: C,
+    });
+    const thresholds = new Float32Array(C).fill(-1);
+    const engine = await createSignalProcessor('cpu', { cpuWorkers: 0 });
+    try {
+      const { sorted: back, stats } = await recoverSpikes(sorted, [{ startMs: 1, numMs: M }], rec, engine, cpuSortKernels(), thresholds, -1, [{ minVal, minPos }]);
+      expect(stats.newUnits).toBe(0);
+      expect(stats.addedToUnits).toBe(20);
+      expect(back.segments[0].spikes.length).toBe(2);
+      for (const [u, k] of [[0, 'A'], [1, 'B']] as const) {
+        const want = Float64Array.from([...clustered[k], ...missed[k]].sort((x, y) => x - y), (m) => base + m * S);
+        expect(Array.from(back.segments[0].spikes[u])).toEqual(Array.from(want));
+      }
+      // The amplitude vector is the mean over the union (the missed spikes are full-size: unchanged).
+      expect(back.segments[0].amplitudes[0][11]).toBeCloseTo(a.amp[11], 5);
+    } finally {
+      engine.dispose();
+    }
+  }, 60_000);
 });
