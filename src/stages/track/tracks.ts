@@ -6,7 +6,8 @@
  *     segments ago (they skipped g segments) against the units still free, searching the
  *     drift the recording showed over the gap plus maxDrift, at most (g + 1) x maxDrift
  *     (measuredDrift); a pair of such a stage is left to a later one when a track that
- *     skipped more segments fits the unit better;
+ *     skipped more segments fits the unit better, and a clustered unit's pair is left when a
+ *     pooled unit of the segment fits the track better (pooledFitsBetter);
  *  3. after all segments, pieces separated by longer gaps (up to maxSkippedSegments) are
  *     joined (joinPieces);
  *  4. listed tracks that are one unit and never share a segment (a rare unit's piece inside
@@ -216,6 +217,29 @@ function olderFitsBetter(active: readonly Track[], s: number, g: number, K: numb
   return false;
 }
 
+/**
+ * Whether one of the segment's pooled units (`pooled`, floor-removed) forms a plausible link
+ * with the track vector `tv` (the drift allowed: `allowed`) at a smaller relative distance than
+ * `d`, that of the clustered unit the stage assigned. Pooled units are matched after the
+ * clustered ones, so that a unit clustered in its segment keeps its track; across a skipped
+ * segment that order let a unit starting mid-recording 34 µm away (within maxDrift plus the
+ * position tolerance) take a rare unit's track while the rare unit's own pooled unit sat at the
+ * track's place in that segment (measured, bench/QUALITY.md: held-out lin32-300s-seed3 at
+ * L 5 s, both units' ids lost).
+ * Cost: pooled units of the segment x one drift-searched comparison, for assigned pairs of stages g >= 1 only.
+ */
+function pooledFitsBetter(tv: Float32Array, pooled: readonly Float32Array[], d: number, geometry: Float32Array, allowed: number): boolean {
+  const ct = centroid(tv, geometry);
+  for (const v of pooled) {
+    if (positionRefused(ct, centroid(v, geometry), allowed)) continue;
+    const { shiftUm } = assignClustersDetailed([tv], [v], geometry, allowed);
+    const sa = applyShiftPlan(cachedShiftPlan(geometry, shiftUm / 2), tv, 1);
+    const sb = applyShiftPlan(cachedShiftPlan(geometry, -shiftUm / 2), v, 1);
+    if (!linkPlausible(tv, v, sa, sb, geometry, allowed) && relativeDistance(sa, sb) < d) return true;
+  }
+  return false;
+}
+
 /** The drift (µm) allowed for a link between segments `from` < `to`, at most `cap` (see measuredDrift). */
 type Drifted = (from: number, to: number, cap: number) => number;
 
@@ -285,10 +309,13 @@ export function buildTracks(segments: readonly TrackInput[], geometry: Float32Ar
         }
         const u = units[j];
         const t = cand[i];
-        // A track that skipped more segments and fits u better claims it at its own stage: two
-        // similar units at one place, one of them missing for a segment, swapped ids otherwise
-        // (measured: bench/QUALITY.md). Stage 0 stays the §10 assignment.
-        if (g > 0 && olderFitsBetter(active, s, g, K, a2[j], relativeDistance(S1.subarray(i * C, (i + 1) * C), S2.subarray(j * C, (j + 1) * C)), geometry, D, drifted)) continue;
+        // Stage 0 stays the §10 assignment. In later stages a pooled unit of this segment that
+        // fits the track better keeps it for round 1 (pooledFitsBetter), and a track that skipped
+        // more segments and fits u better claims u at its own stage: two similar units at one
+        // place, one of them missing for a segment, swapped ids otherwise (measured: bench/QUALITY.md).
+        const dij = g > 0 ? relativeDistance(S1.subarray(i * C, (i + 1) * C), S2.subarray(j * C, (j + 1) * C)) : 0;
+        if (g > 0 && round === 0 && split < k && pooledFitsBetter(t.vector, floors.slice(split), dij, geometry, allowed)) continue;
+        if (g > 0 && olderFitsBetter(active, s, g, K, a2[j], dij, geometry, D, drifted)) continue;
         label[u] = t.id;
         free[u] = 0;
         if (g === 0) {

@@ -2,8 +2,9 @@
  * Tracks (mode 'improved'): units that skip segments keep their id, units that start late get
  * a new one, tracks end, one-segment tracks are not listed, and implausible assignment pairs
  * (too far apart, or too different in amplitude) are refused where §10 would link them; across
- * a gap the drift allowed is what the other units showed, and redundant pieces are compared by
- * the medians of their units where they meet.
+ * a gap the drift allowed is what the other units showed, redundant pieces are compared by
+ * the medians of their units where they meet, and across a gap a pooled unit that fits a track
+ * better keeps it from a clustered unit.
  */
 import { describe, expect, it } from 'vitest';
 import { assignClusters } from '../../../src/stages/track/assignment.js';
@@ -168,6 +169,26 @@ describe('buildTracks', () => {
     // Without firstPooled the identical pair wins.
     const all = buildTracks(segs.map((g) => ({ amplitudes: g.amplitudes })), geo32, opts).tracks;
     expect(all[1][1]).toBe(all[0][0]);
+  });
+
+  it('across a skipped segment, a pooled unit that fits the track better keeps it from a clustered unit', () => {
+    // A rare unit at 300 µm (clustered in segments 0-1, absent from 2) has only a pooled unit in
+    // segment 3, where a unit starting there 30 µm away is clustered: within the drift allowed
+    // (30 µm, measured 0 by the unit at 100 µm) plus the position tolerance, so plausible.
+    const segs = [
+      { amplitudes: [unit(100), unit(300, 90)] },
+      { amplitudes: [unit(100), unit(300, 90)] },
+      { amplitudes: [unit(100)] },
+      { amplitudes: [unit(100), unit(330, 90), unit(300, 90)], firstPooled: 2 },
+      { amplitudes: [unit(100), unit(330, 90)] },
+    ];
+    const { tracks } = buildTracks(segs, geo32, opts);
+    const rare = tracks[0][1];
+    expect(tracks[1][1]).toBe(rare);
+    expect(tracks[3][2]).toBe(rare);
+    expect(tracks[3][1]).not.toBe(rare);
+    expect(tracks[4][1]).toBe(tracks[3][1]);
+    // Stage 0 is unchanged: across no gap the clustered unit keeps the track (previous test).
   });
 
   it('compares a track by the median of its latest units: one odd unit does not lead it to another unit', () => {
