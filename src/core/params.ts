@@ -48,7 +48,7 @@ export interface SortOptions {
   mode?: SortMode;
   /** Mode 'improved': segments a track may skip and keep its id (default 30). */
   maxSkippedSegments?: number;
-  /** Mode 'improved': recover tracks' spikes in segments where they were not clustered, by template matching (default true). */
+  /** Mode 'improved': recover tracks' spikes in segments where they were not clustered, and complete their units with the spikes clustering left out, by template matching (default true). */
   recoverSpikes?: boolean;
   /** Mode 'improved': cluster the unexplained large peaks of adjacent segments together, so rare units become tracks (default true). */
   poolResiduals?: boolean;
@@ -198,7 +198,7 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
   },
   {
     name: 'recoverSpikes', kind: 'boolean', default: true, defaultText: 'true', unit: '', range: 'true, false',
-    help: "Mode 'improved': after tracking, filter each segment again and match the tracks' templates (drift-following: each track's amplitude vector in its nearest segment) to recover their spikes in segments where they were not clustered, accepted above a threshold set from each template's noise scores; never creates a unit. Mode 'reference' never recovers.",
+    help: "Mode 'improved': after tracking, filter each segment again and match the tracks' templates (drift-following: each track's amplitude vector in its nearest segment) to recover their spikes in segments where they were not clustered, and to complete a track's unit with the spikes its segment's clustering left out (spikes crossing the detection threshold only), accepted above a threshold set from each template's noise scores; never creates a unit. Mode 'reference' never recovers.",
     cli: { flag: 'no-recover-spikes', negate: true },
   },
   {

@@ -7,7 +7,7 @@
  * links these units like the clustered ones and the recovery pass fills the track's other
  * segments. A cluster's peaks in a segment that already has a unit of the same footprint
  * (within POOL_MAX_DISTANCE, or of the same shape: sameFootprint) are that unit's missed spikes
- * and are left alone, as recovery leaves segments where a track has a unit.
+ * and are left alone: the recovery pass completes that unit with them where it is a track's.
  *
  * Cost: the segments' minima (kept by pass 2, or one more filter pass), one scan of them, and
  * the clustering of the few residual peaks.
