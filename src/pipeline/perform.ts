@@ -209,9 +209,9 @@ async function sortTwoPass(
   // The scan's filtered chunks are kept and copied into the segment windows, so nothing is
   // filtered twice, when they and one longest window per sort thread take at most half the
   // memory budget (with a 6-GiB budget and two sort threads: up to ~300 channels at 30 kHz,
-  // L = 10 s; 384 channels take 2.1 GB + 0.98 GB per thread, so only with one). Otherwise pass 1 keeps only minima and pass 2 filters each
-  // segment again: the same bits, in bounded memory, for one more filter pass. A larger
-  // memoryLimit buys the faster path.
+  // L = 10 s; 384 channels take 2.1 GB + 0.98 GB per thread, so only with one). Otherwise
+  // pass 1 keeps only minima and pass 2 filters each segment again: the same bits, in bounded
+  // memory, for one more filter pass. A larger memoryLimit buys the faster path.
   const keptBytes = BoundaryScan.keptBytes(C, S, L, totalMs);
   const keptFootprint = keptBytes + runner.concurrency * windowBytes(C, S, longest);
   const keepEligible = !resident && keptFootprint <= opts.memoryLimit / 2;
