@@ -208,16 +208,16 @@ async function sortTwoPass(
   const clusterPool = clusterThreads > 1 ? new ClusterPool(clusterThreads) : null;
   // The scan's filtered chunks are kept and copied into the segment windows, so nothing is
   // filtered twice, when they and one longest window per sort thread take at most half the
-  // memory budget (at the defaults: up to ~128 channels at 30 kHz, L = 10 s; 384 channels would
-  // take 2.1 GB + 1.4 GB per thread). Otherwise pass 1 keeps only minima and pass 2 filters each
-  // segment again: the same bits, in bounded memory, for one more filter pass. A larger
-  // memoryLimit buys the faster path.
+  // memory budget (with a 6-GiB budget and two sort threads: up to ~300 channels at 30 kHz,
+  // L = 10 s; 384 channels take 2.1 GB + 0.98 GB per thread, so only with one). Otherwise
+  // pass 1 keeps only minima and pass 2 filters each segment again: the same bits, in bounded
+  // memory, for one more filter pass. A larger memoryLimit buys the faster path.
   const keptBytes = BoundaryScan.keptBytes(C, S, L, totalMs);
   const keptFootprint = keptBytes + runner.concurrency * windowBytes(C, S, longest);
   const keepEligible = !resident && keptFootprint <= opts.memoryLimit / 2;
   // Better still, where the kept chunks would be used: when the whole filtered recording (and
   // one loop workspace per sort thread) takes no more than they and their windows would (short
-  // recordings: 32 channels up to ~2 min, 128 channels up to ~100 s at L = 10 s) and fits one
+  // recordings: 32 channels up to ~1.7 min, 128 channels up to ~85 s at L = 10 s) and fits one
   // WebAssembly memory, pass 1 filters into one arena and each segment is sorted where it lies:
   // no copy into a window (at 128 channels x 60 s the copies took ~0.2 s per segment on the
   // calling thread). Memory still never exceeds the bounded path's.
