@@ -23,8 +23,8 @@
  * Completion: in a segment where the track has a unit, the template is that unit's own vector
  * and the spikes found join the unit (its amplitude vector becomes the §7.10 mean over the
  * union). A short segment gives §7's clustering few spikes of a unit near the threshold, and
- * the final split often keeps only its larger ones (measured, bench/QUALITY.md: 5-10 of 9-19
- * spikes per 5-s segment; the rest explained by no unit). Two more conditions hold there, as
+ * the final split often keeps only its larger ones (measured, bench/QUALITY.md: 5-9 of 9-19
+ * spikes in a 5-s segment, the rest explained by no unit). Two more conditions hold there, as
  * the candidates are the unit's own missed spikes or those of another unit at the same place
  * that no clustering found:
  *  - the best channel crosses the detection threshold itself (a spike §7 saw and left
