@@ -21,8 +21,8 @@
  * Candidates are taken best first (score above the noise level, in noise sds).
  *
  * Completion: in a segment where the track has a unit, the template is that unit's own vector
- * and the spikes found join the unit (its amplitude vector becomes the §7.10 mean over the
- * union). A short segment gives §7's clustering few spikes of a unit near the threshold, and
+ * and the spikes found join the unit (its amplitude vector becomes the spike-weighted mean of
+ * its §7.10 vector and the added spikes' unsubtracted minima). A short segment gives §7's clustering few spikes of a unit near the threshold, and
  * the final split often keeps only its larger ones (measured, bench/QUALITY.md: 5-9 of 9-19
  * spikes in a 5-s segment, the rest explained by no unit). Two more conditions hold there, as
  * the candidates are the unit's own missed spikes or those of another unit at the same place
@@ -227,7 +227,7 @@ export async function recoverSpikes(
       if (add.length === 0) return;
       const seg = segments[s];
       if (unit >= 0) {
-        // Completion: the unit's train becomes the union, its vector the §7.10 mean over it.
+        // Completion: the unit's train becomes the union, its vector the spike-weighted mean.
         const old = seg.spikes[unit];
         const n = old.length + add.length;
         const amp = new Float64Array(C);
