@@ -79,7 +79,7 @@ export interface RecoveryStats {
 function median(a: Float32Array): number {
   const n = a.length;
   if (n === 0) return 0;
-  const s = Float32Array.from(a);
+  const s = a.slice();
   const h = n >> 1;
   const hi = select(s, 0, n - 1, h);
   if (n % 2) return hi;
@@ -188,12 +188,24 @@ export async function recoverSpikes(
       // Completion: within RECOVERY_NOISE_SDS of the template's own level (see the file comment).
       if (k < chosen.length && chosen[k].unit >= 0) needZ[k] = Math.max(needZ[k], (2 * selfHalf[k]) / sd - RECOVERY_NOISE_SDS);
     }
+    // Blocks within 1 ms of a spike of the segment are taken. (Known before the candidates: a
+    // completed unit's own spikes are its template's best local maxima, and testing each of them
+    // against every rival cost most of the pass.)
+    const taken = new Uint8Array(M);
+    const base = offset + startMs * S;
+    for (const train of segments[s].spikes) {
+      for (let i = 0; i < train.length; i++) {
+        const m = Math.floor((train[i] - base) / S);
+        for (let d = -1; d <= 1; d++) if (m + d >= 0 && m + d < M) taken[m + d] = 1;
+      }
+    }
     // Candidates of the chosen tracks, best first.
     const cands: { k: number; m: number; z: number }[] = [];
     for (let k = 0; k < chosen.length; k++) {
       // Completion: the detection threshold itself; a gap: half of it (see the file comment).
       const h = chosen[k].unit >= 0 ? thresholds[best[k]] : thresholds[best[k]] / 2;
       for (let m = 2; m <= M - 3; m++) {
+        if (taken[m]) continue;
         const v = z[k * M + m];
         if (!(v > needZ[k]) || v < z[k * M + m - 1] || v < z[k * M + m + 1]) continue;
         if (!(minVal[m * C + best[k]] < h)) continue;
@@ -207,15 +219,6 @@ export async function recoverSpikes(
     }
     if (cands.length === 0) continue;
     cands.sort((x, y) => y.z - x.z || x.m - y.m || x.k - y.k);
-    // Blocks within 1 ms of a spike of the segment are taken.
-    const taken = new Uint8Array(M);
-    const base = offset + startMs * S;
-    for (const train of segments[s].spikes) {
-      for (let i = 0; i < train.length; i++) {
-        const m = Math.floor((train[i] - base) / S);
-        for (let d = -1; d <= 1; d++) if (m + d >= 0 && m + d < M) taken[m + d] = 1;
-      }
-    }
     const found: number[][] = chosen.map(() => []);
     for (const { k, m } of cands) {
       if (taken[m]) continue;
