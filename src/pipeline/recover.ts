@@ -22,8 +22,8 @@
  *
  * Completion: in a segment where the track has a unit, the template is that unit's own vector
  * and the spikes found join the unit (its amplitude vector becomes the spike-weighted mean of
- * its §7.10 vector and the added spikes' unsubtracted minima). A short segment gives §7's clustering few spikes of a unit near the threshold, and
- * the final split often keeps only its larger ones (measured, bench/QUALITY.md: 5-9 of 9-19
+ * its §7.10 vector and the added spikes' unsubtracted minima). A short segment gives §7's
+ * clustering few spikes of a unit near the threshold, and the final split often keeps only its larger ones (measured, bench/QUALITY.md: 5-9 of 9-19
  * spikes in a 5-s segment, the rest explained by no unit). Two more conditions hold there, as
  * the candidates are the unit's own missed spikes or those of another unit at the same place
  * that no clustering found:
@@ -90,7 +90,7 @@ function sortKey(bits: number): number {
  * 12 000 scores, most of the recovery pass at 384 channels. Scores with Infinity or NaN take
  * the plain selection.
  */
-function median(a: Float32Array): number {
+export function scoreMedian(a: Float32Array): number {
   const n = a.length;
   if (n === 0) return 0;
   const bits = new Uint32Array(a.buffer, a.byteOffset, n);
@@ -104,22 +104,16 @@ function median(a: Float32Array): number {
   }
   if (special) return medianBySelection(a);
   const h = n >> 1;
-  // Ranks h - 1 (even n only) and h: their bins.
-  const want = n % 2 ? [h] : [h - 1, h];
-  const bins: number[] = [];
-  const belows: number[] = [];
-  for (const r of want) {
+  // The bins holding ranks h - 1 (even n only) and h, and how many values lie below each.
+  const binOf = (rank: number): [number, number] => {
     let bin = 0;
     let below = 0;
-    while (below + hist[bin] <= r) below += hist[bin++];
-    bins.push(bin);
-    belows.push(below);
-  }
-  const lowBin = bins[0];
-  const highBin = bins[bins.length - 1];
-  // The values of the bins from lowBin to highBin (one bin, or two neighbouring in rank).
-  let count = 0;
-  for (let b = lowBin; b <= highBin; b++) if (b === lowBin || b === highBin) count += hist[b];
+    while (below + hist[bin] <= rank) below += hist[bin++];
+    return [bin, below];
+  };
+  const [highBin, highBelow] = binOf(h);
+  const [lowBin, base] = n % 2 ? [highBin, highBelow] : binOf(h - 1);
+  const count = hist[lowBin] + (highBin !== lowBin ? hist[highBin] : 0);
   if (medianScratch.length < count) medianScratch = new Float32Array(Math.max(count, 2 * medianScratch.length));
   const cand = medianScratch;
   let j = 0;
@@ -127,7 +121,6 @@ function median(a: Float32Array): number {
     const bin = sortKey(bits[i]) >>> MEDIAN_SHIFT;
     if (bin === lowBin || bin === highBin) cand[j++] = a[i];
   }
-  const base = belows[0];
   const hi = select(cand, 0, count - 1, h - base);
   if (n % 2) return hi;
   // The lower middle is the largest candidate left of the upper middle's position.
@@ -136,7 +129,7 @@ function median(a: Float32Array): number {
   return 0.5 * (lo + hi);
 }
 
-/** median() by selection on a copy (any values). */
+/** scoreMedian by selection on a copy (any values). */
 function medianBySelection(a: Float32Array): number {
   const n = a.length;
   const s = a.slice();
@@ -155,9 +148,9 @@ function medianBySelection(a: Float32Array): number {
  */
 function noiseUnits(row: Float32Array, dev: Float32Array, z: Float32Array): number {
   const M = row.length;
-  const med = median(row);
+  const med = scoreMedian(row);
   for (let m = 0; m < M; m++) dev[m] = Math.abs(row[m] - med);
-  const sd = Math.max(1.4826 * median(dev), 1e-12);
+  const sd = Math.max(1.4826 * scoreMedian(dev), 1e-12);
   for (let m = 0; m < M; m++) z[m] = (row[m] - med) / sd;
   return sd;
 }
