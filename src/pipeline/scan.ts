@@ -16,7 +16,7 @@ import { allocateFilteredBuffer, allocateMinimaBuffer, arenaBlocks, windowBytes,
 import type { SharedWasmMemory } from '../core/wasm-memory.js';
 import type { SignalProcessor } from '../engines/engine.js';
 import { excessRows, segmentLengthFromExcess } from '../stages/segment/segmenter.js';
-import { ThresholdAccumulator, firstSampleMagnitudes } from '../stages/segment/thresholds.js';
+import { ThresholdAccumulator } from '../stages/segment/thresholds.js';
 
 /** A segment of the sortable range: absolute ms blocks [startMs, startMs + numMs). */
 export interface SegmentPlan {
@@ -123,6 +123,10 @@ export class BoundaryScan {
     const arena = this.arena;
     const chunks: FilteredBuffer[] = keep || arena ? [] : [allocateMinimaBuffer(C, S, chunkMs, true), allocateMinimaBuffer(C, S, chunkMs, true)];
     const plain: FilteredBuffer[] = chunks.map((b) => ({ ...b, firstSamples: undefined }));
+    // Kept chunks and arena blocks of the first window: the filter threads also write y at each
+    // ms block's first sample here (a gather of every 30th value of the chunk just written, by
+    // another core, took the calling thread ~20 ms per 8.7-s chunk at 32 channels).
+    const firstOfWindow = keep || arena ? new Float32Array(new SharedArrayBuffer((window + chunkMs) * C * 4)) : null;
     // The chunk pipeline: chunk k is [1 + k*chunkMs, ...) in chunks[k % 2].
     let nextStart = 1;
     let which = 0;
@@ -131,10 +135,10 @@ export class BoundaryScan {
       if (nextStart >= endMs) return;
       const n = Math.min(chunkMs, endMs - nextStart);
       let buf: FilteredBuffer;
-      if (arena) {
-        buf = arenaBlocks(arena.memory, arena.layout, nextStart - 1, n);
-      } else if (keep) {
-        buf = this.spare.pop() ?? allocateFilteredBuffer(C, S, chunkMs);
+      if (arena || keep) {
+        buf = arena ? arenaBlocks(arena.memory, arena.layout, nextStart - 1, n) : this.spare.pop() ?? allocateFilteredBuffer(C, S, chunkMs);
+        if (nextStart < 1 + window) buf = { ...buf, firstSamples: firstOfWindow!.subarray((nextStart - 1) * C, (nextStart - 1 + n) * C) };
+        else if (buf.firstSamples) buf = { ...buf, firstSamples: undefined };
       } else {
         // Once the thresholds are known, the minima are needed exactly only below them (all
         // excessRows keeps); the CPU engine then skips most of the exact work (exactBelow).
@@ -168,9 +172,7 @@ export class BoundaryScan {
       t.filterWaitMs += performance.now() - t0;
       // The first window's first samples give the thresholds (§5: ms blocks 1 .. window).
       const firstEnd = Math.min(c.n, 1 + window - c.start);
-      if (firstEnd > 0 && (keep || arena)) {
-        firstSampleMagnitudes(c.buf, 0, firstEnd, magnitudes, c.start - 1);
-      } else if (firstEnd > 0) {
+      if (firstEnd > 0) {
         const bits = new Uint32Array(c.buf.firstSamples!.buffer, c.buf.firstSamples!.byteOffset, firstEnd * C);
         const o = (c.start - 1) * C;
         // |y| as float32 bits: the sign bit cleared (the value Math.abs gives, -0 becomes +0).

@@ -55,6 +55,18 @@ describe('CPU signal processor', () => {
         }
         const shifted = { ...b, data: b.data.subarray(10 * C * S), minVal: b.minVal.subarray(10 * C), minPos: b.minPos.subarray(10 * C) };
         expectSame(a, shifted as FilteredBuffer);
+        // A full window may ask for y at each block's first sample too (pass 1's kept chunks
+        // and arena blocks do): the workers write it beside the samples.
+        for (const engine of [inline, workers]) {
+          const f = { ...allocateFilteredBuffer(C, S, numMs), firstSamples: new Float32Array(new SharedArrayBuffer(numMs * C * 4)).fill(NaN) };
+          await engine.filterBlocks(t.rec, 1, numMs, -1, f, 0);
+          expectSame(a, f);
+          const wrong: string[] = [];
+          for (let q = 0; q < numMs; q++) for (let c = 0; c < C; c++) {
+            if (!Object.is(f.firstSamples[q * C + c], a.data[(q * C + c) * S])) wrong.push(`${engine.description}: ms ${q}, channel ${c}`);
+          }
+          expect(wrong.slice(0, 3)).toEqual([]);
+        }
         // A non-shared destination still works (filtered on the calling thread).
         // The SIMD kernel (on the workers above) and the TypeScript one are bit-identical.
         const plain: FilteredBuffer = { numChannels: C, samplesPerMs: S, capacityMs: 50, data: new Float32Array(50 * C * S), minVal: new Float32Array(50 * C), minPos: new Int32Array(50 * C) };

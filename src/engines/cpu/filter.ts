@@ -100,8 +100,12 @@ export function filterBlocksCpu(
   }
   if (c0 >= c1) return;
   if (dest.data.length === 0) filterMinimaOnly(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);
-  else if (integer) filterBlocksInt(input as Int16Array, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);
-  else filterBlocksFloat(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);
+  else {
+    if (integer) filterBlocksInt(input as Int16Array, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);
+    else filterBlocksFloat(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch);
+    const { numChannels: C, samplesPerMs: S } = dest;
+    if (dest.firstSamples) copyFirstSamples(dest.data.subarray(destMs * C * S), numMs, C, S, c0, c1, dest.firstSamples, destMs);
+  }
 }
 
 /**

@@ -19,7 +19,7 @@ export function gridStartMs(ms: number, samplesPerMs: number): number {
 
 /**
  * Copies y at the first sample of each of `count` ms blocks of a (ms, channel, S) block, for
- * channels [c0, c1), into dest.firstSamples at ms slot `slot` (minima-only windows that ask for them).
+ * channels [c0, c1), into dest.firstSamples at ms slot `slot` (windows that ask for them).
  */
 export function copyFirstSamples(data: Float32Array, count: number, C: number, S: number, c0: number, c1: number,
   firstSamples: Float32Array, slot: number): void {
