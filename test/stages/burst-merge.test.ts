@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  BURST_MIN_FRACTION, coincidentFraction, mergeBurstFragments, precededFraction,
+  BURST_CHANCE_FACTOR, BURST_MIN_FRACTION, BURST_WINDOW_MS, burstTimingHolds, coincidentFraction, mergeBurstFragments, precededFraction,
 } from '../../src/stages/sort/burst-merge.js';
 import type { SegmentUnits } from '../../src/stages/sort/loop.js';
 import { validateSortOptions } from '../../src/core/params.js';
@@ -111,6 +111,35 @@ describe('mergeBurstFragments', () => {
     expect(precededFraction(fast, slow, 45, 750)).toBeGreaterThan(BURST_MIN_FRACTION);
     const units: SegmentUnits = { spikes: [fast, slow], amplitudes: [footprint(5, 100), footprint(5, 60)] };
     expect(mergeBurstFragments(units, FS, DURATION)).toBe(units);
+  });
+
+  it('merges the late spikes of a fast bursting unit, where 4 x chance exceeds 1', () => {
+    const rnd = makeRng(13);
+    // 25 Hz of burst onsets: chance over the 23.5-ms window is ~0.44, so 4 x chance > 1.
+    const onsets = asc(poisson(25, rnd, 300));
+    const late = asc(Array.from(onsets.filter(() => rnd() < 0.3), (t) => t + Math.floor((4 + 4 * rnd()) * 30)));
+    const chance = 1 - Math.exp(-(onsets.length / (DURATION / FS)) * ((BURST_WINDOW_MS[1] - BURST_WINDOW_MS[0]) / 1000));
+    expect(BURST_CHANCE_FACTOR * chance).toBeGreaterThan(1);
+    expect(coincidentFraction(onsets, late, 30)).toBeLessThan(0.05);
+    const units: SegmentUnits = { spikes: [onsets, late], amplitudes: [footprint(5, 100), footprint(5, 60)] };
+    const out = mergeBurstFragments(units, FS, DURATION);
+    expect(out.spikes.length).toBe(1);
+    expect(out.spikes[0].length).toBe(onsets.length + late.length);
+    // An independent unit at the same place that fires as often is not taken (f near chance).
+    const other = asc(poisson(6, rnd)).filter((t) => coincidentFraction(onsets, Float64Array.of(t), 30) === 0);
+    const apart: SegmentUnits = { spikes: [onsets, other], amplitudes: [footprint(5, 100), footprint(5, 60)] };
+    expect(mergeBurstFragments(apart, FS, DURATION)).toBe(apart);
+  });
+
+  it('burstTimingHolds: 4 x chance up to chance 0.2, then at most a quarter of the unpreceded share chance leaves', () => {
+    expect(burstTimingHolds(0.39, 0.01)).toBe(false);  // below BURST_MIN_FRACTION
+    expect(burstTimingHolds(0.4, 0.1)).toBe(true);
+    expect(burstTimingHolds(0.79, 0.2)).toBe(false);
+    expect(burstTimingHolds(0.8, 0.2)).toBe(true);
+    expect(burstTimingHolds(0.87, 0.5)).toBe(false);   // needs 1 - 0.5 / 4 = 0.875
+    expect(burstTimingHolds(0.88, 0.5)).toBe(true);
+    expect(burstTimingHolds(0.99, 1)).toBe(false);     // a unit that precedes everything tells nothing
+    expect(burstTimingHolds(Number.NaN, 0.1)).toBe(false);
   });
 
   it('merges transitively into the earliest unit and drops exact duplicates', () => {

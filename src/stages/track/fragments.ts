@@ -10,16 +10,17 @@
  * A listed track j is a burst fragment of listed track i when, pooled over the segments where
  * both have a unit: same peak channel (of the spike-weighted mean floor-removed vectors), j's
  * peak smaller than i's, footprint cosine >= FOOTPRINT_MIN_COSINE over both vectors'
- * FOOTPRINT_CHANNELS largest channels, and at least BURST_MIN_FRACTION of j's spikes, and
- * BURST_CHANCE_FACTOR times chance at i's pooled rate, have a spike of i within BURST_WINDOW_MS
- * before them: the per-segment rule on more spikes. Its coincidence test is left out: spikes
+ * FOOTPRINT_CHANNELS largest channels, and the burst timing test (burstTimingHolds: at least
+ * BURST_MIN_FRACTION of j's spikes, and BURST_CHANCE_FACTOR times chance at i's pooled rate, or
+ * nearly all of them for a fast unit i, have a spike of i within BURST_WINDOW_MS before them):
+ * the per-segment rule on more spikes. Its coincidence test is left out: spikes
  * of j within 1 ms of i's make j more redundant with i, not less. Such a track is not listed
  * (its units stay in their segments, as other unlisted units do); i keeps its id.
  * Cost: pairs of listed tracks with the same peak channel x their shared spikes.
  */
 import type { SegmentResult } from '../../result/sorted-recording.js';
 import {
-  BURST_CHANCE_FACTOR, BURST_MIN_FRACTION, BURST_WINDOW_MS, FOOTPRINT_CHANNELS, FOOTPRINT_MIN_COSINE, precededFraction,
+  BURST_WINDOW_MS, FOOTPRINT_CHANNELS, FOOTPRINT_MIN_COSINE, burstTimingHolds, precededFraction,
 } from '../sort/burst-merge.js';
 import { aboveFloor } from './tracks.js';
 
@@ -75,7 +76,7 @@ export function burstFragmentTracks(segments: readonly SegmentResult[], tracks: 
       if (nj === 0 || !(duration > 0)) continue;
       const f = preceded / nj;
       const chance = 1 - Math.exp(-(ni / duration) * windowS);
-      if (f < BURST_MIN_FRACTION || f < BURST_CHANCE_FACTOR * chance) continue;
+      if (!burstTimingHolds(f, chance)) continue;
       fragments.add(j);
       break;
     }
