@@ -4,6 +4,7 @@ import { type DataType, ParameterError, decodeSamples, describeValue, itemSize, 
 import type { RecordingOptions } from './recording-options.js';
 import { spikeGLXRecordingOptions, type SpikeGLXOptions } from './spikeglx.js';
 import { openEphysRecordingOptions, type OpenEphysOptions } from './openephys.js';
+import { MAX_READ_CALL_BYTES, READ_CHUNK_BYTES, SubsetScratch, packColumns, readFully, readSampleBytes, truncatedFileError, type RawFileLayout } from './raw-file.js';
 
 export { ParameterError } from './dtype.js';
 
@@ -13,11 +14,6 @@ export interface SampleRange {
   start: number;
   numSamples: number;
 }
-
-/** Reads are split into chunks of about this many bytes so memory stays bounded for any range. */
-const READ_CHUNK_BYTES = 8 * 1024 * 1024;
-/** fs.readSync refuses lengths above 2^31-1; stay well below. */
-const MAX_READ_CALL_BYTES = 1 << 30;
 
 function fail(parameter: string, value: unknown, message: string): never {
   throw new ParameterError(parameter, value, message);
@@ -95,6 +91,7 @@ export class Recording {
 
   private scratch: Uint8Array | null = null;
   private packed: Uint8Array | null = null;
+  private subsetScratch = new SubsetScratch();
 
   constructor(options: RecordingOptions) {
     if (options === null || typeof options !== 'object') {
@@ -239,7 +236,7 @@ export class Recording {
       throw new RangeError(`Recording.prefix: numSamples must be an integer in 1..${this.numSamples}, got ${describeValue(numSamples)}`);
     }
     const r = Object.create(Recording.prototype) as Recording;
-    Object.assign(r, this, { numSamples, scratch: null, packed: null });
+    Object.assign(r, this, { numSamples, scratch: null, packed: null, subsetScratch: new SubsetScratch() });
     return r;
   }
 
@@ -291,8 +288,8 @@ export class Recording {
       while (done < numSamples) {
         const n = Math.min(numSamples - done, Math.floor(scratch.byteLength / fileBps));
         const bytes = scratch.subarray(0, n * fileBps);
-        this.readFully(fd, bytes, this.dataStart + (start + done) * fileBps);
-        const packed = this.channelColumns ? this.packColumns(bytes, n, this.packedScratch(n)) : bytes;
+        readFully(this, fd, bytes, this.dataStart + (start + done) * fileBps);
+        const packed = this.channelColumns ? packColumns(this, bytes, n, this.packedScratch(n)) : bytes;
         decodeSamples(packed, this.dataType, out, outOffset + done * this.numChannels);
         done += n;
       }
@@ -317,34 +314,13 @@ export class Recording {
     if (!Number.isSafeInteger(outOffset) || outOffset < 0 || outOffset + count > out.byteLength) {
       throw new RangeError(`Recording.readBytesInto: out has ${out.byteLength} bytes, cannot hold ${count} bytes at offset ${describeValue(outOffset)}`);
     }
-    if (count === 0) return;
-    const fd = fs.openSync(this.binaryFile, 'r');
-    try {
-      if (!this.channelColumns) {
-        this.readFully(fd, out.subarray(outOffset, outOffset + count), this.dataStart + start * this.bytesPerSample);
-        return;
-      }
-      const scratch = this.subsetScratch(numSamples);
-      const per = Math.floor(scratch.byteLength / this.fileBytesPerSample);
-      for (let done = 0; done < numSamples;) {
-        const n = Math.min(per, numSamples - done);
-        const bytes = scratch.subarray(0, n * this.fileBytesPerSample);
-        this.readFully(fd, bytes, this.dataStart + (start + done) * this.fileBytesPerSample);
-        const o = outOffset + done * this.bytesPerSample;
-        this.packColumns(bytes, n, out.subarray(o, o + n * this.bytesPerSample));
-        done += n;
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
+    readSampleBytes(this, start, numSamples, out, outOffset, this.subsetScratch);
   }
 
-  /** A reusable buffer of whole file samples (at most READ_CHUNK_BYTES, at least one sample). */
-  private subsetScratch(numSamples: number): Uint8Array {
-    const per = Math.max(1, Math.floor(READ_CHUNK_BYTES / this.fileBytesPerSample));
-    const bytes = Math.min(numSamples, per) * this.fileBytesPerSample;
-    if (this.scratch === null || this.scratch.byteLength < bytes) this.scratch = new Uint8Array(bytes);
-    return this.scratch;
+  /** Where the samples lie in the file, as plain data (a worker thread reads with it: formats/raw-file.ts). */
+  rawLayout(): RawFileLayout {
+    const { binaryFile, dataStart, fileSize, itemSize, numChannels, fileBytesPerSample, channelColumns } = this;
+    return { binaryFile, dataStart, fileSize, itemSize, numChannels, fileBytesPerSample, channelColumns };
   }
 
   /** A reusable buffer for n packed samples (decoding needs them contiguous). */
@@ -352,24 +328,6 @@ export class Recording {
     const bytes = n * this.bytesPerSample;
     if (this.packed === null || this.packed.byteLength < bytes) this.packed = new Uint8Array(bytes);
     return this.packed;
-  }
-
-  /** Copies the selected columns of n file samples in `src` into `dst` (packed, numChannels per sample). */
-  private packColumns(src: Uint8Array, n: number, dst: Uint8Array): Uint8Array {
-    const cols = this.channelColumns!;
-    const size = this.itemSize;
-    const fileBps = this.fileBytesPerSample;
-    const C = this.numChannels;
-    for (let s = 0; s < n; s++) {
-      const from = s * fileBps;
-      const to = s * C * size;
-      for (let c = 0; c < C; c++) {
-        const a = from + cols[c] * size;
-        const b = to + c * size;
-        for (let k = 0; k < size; k++) dst[b + k] = src[a + k];
-      }
-    }
-    return dst.subarray(0, n * C * size);
   }
 
   /**
@@ -399,14 +357,11 @@ export class Recording {
           let got = 0;
           while (got < want) {
             const { bytesRead } = await fh.read(tmp, got, want - got, pos + got);
-            if (bytesRead === 0) {
-              throw new Error(`Recording: unexpected end of ${this.binaryFile} at byte ${pos + got} ` +
-                `(the file had ${this.fileSize} bytes when opened; was it truncated?)`);
-            }
+            if (bytesRead === 0) throw truncatedFileError(this, pos + got);
             got += bytesRead;
           }
           const o = outOffset + done * this.bytesPerSample;
-          this.packColumns(tmp, n, out.subarray(o, o + n * this.bytesPerSample));
+          packColumns(this, tmp, n, out.subarray(o, o + n * this.bytesPerSample));
           done += n;
         }
         return;
@@ -416,27 +371,11 @@ export class Recording {
       while (got < count) {
         const len = Math.min(count - got, MAX_READ_CALL_BYTES);
         const { bytesRead } = await fh.read(out, outOffset + got, len, position + got);
-        if (bytesRead === 0) {
-          throw new Error(`Recording: unexpected end of ${this.binaryFile} at byte ${position + got} ` +
-            `(the file had ${this.fileSize} bytes when opened; was it truncated?)`);
-        }
+        if (bytesRead === 0) throw truncatedFileError(this, position + got);
         got += bytesRead;
       }
     } finally {
       if (!handle) await fh.close();
-    }
-  }
-
-  private readFully(fd: number, target: Uint8Array, position: number): void {
-    let got = 0;
-    while (got < target.byteLength) {
-      const len = Math.min(target.byteLength - got, MAX_READ_CALL_BYTES);
-      const n = fs.readSync(fd, target, got, len, position + got);
-      if (n === 0) {
-        throw new Error(`Recording: unexpected end of ${this.binaryFile} at byte ${position + got} ` +
-          `(the file had ${this.fileSize} bytes when opened; was it truncated?)`);
-      }
-      got += n;
     }
   }
 

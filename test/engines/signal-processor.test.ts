@@ -6,6 +6,11 @@ import { createSignalProcessor } from '../../src/engines/select.js';
 import { allocateFilteredBuffer, type FilteredBuffer } from '../../src/core/window.js';
 import { GpuUnavailableError, releaseGpuContext, setAdapterRequester } from '../../src/engines/webgpu/context.js';
 import { maxAbs, spiky, worstDiff, writeRecording } from './data.js';
+import { copyFileSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Recording } from '../../src/formats/recording.js';
+import type { CpuSignalProcessor } from '../../src/engines/cpu/engine.js';
 
 afterAll(async () => {
   await setAdapterRequester(null);
@@ -78,6 +83,47 @@ describe('CPU signal processor', () => {
       }
     } finally {
       t.cleanup();
+    }
+  });
+
+  it('once online, the workers read their own rows of the file: plain, with a header, or a channel subset; a truncated file fails clearly', async () => {
+    const C = 12;
+    const fs = 30000;
+    const S = 30;
+    const rows = fs;
+    const all = spiky(rows, C + 3, S, 4);
+    const t = writeRecording(all, C + 3, fs, 'int16', 48);
+    const dir = mkdtempSync(join(tmpdir(), 'spikesift-rows-'));
+    try {
+      // The same file read as its first C columns reversed (a subset: the worker packs the columns).
+      const channels = Array.from({ length: C }, (_, c) => C - 1 - c);
+      const subset = new Recording({ binaryFile: t.rec.binaryFile, dataType: 'int16', samplingFrequency: fs, header: 48, fileChannels: C + 3, channels,
+        probeGeometry: channels.map((c) => [(c % 2) * 16, Math.floor(c / 2) * 20]) });
+      const numMs = Math.floor(rows / S) - 2;
+      const inline = await createSignalProcessor('cpu', { cpuWorkers: 0, cpuSimd: false });
+      const workers = await createSignalProcessor('cpu', { cpuWorkers: 2, chunkBytes: 300_000 });
+      try {
+        await (workers as CpuSignalProcessor).workersOnline();
+        for (const rec of [t.rec, subset]) {
+          const want = allocateFilteredBuffer(rec.numChannels, S, numMs);
+          await inline.filterBlocks(rec, 1, numMs, -1, want, 0);
+          const got = allocateFilteredBuffer(rec.numChannels, S, numMs);
+          await workers.filterBlocks(rec, 1, numMs, -1, got, 0);
+          expectSame(want, got);
+        }
+        // A file cut short after the recording was opened: the worker's read names the file.
+        const cut = join(dir, 'cut.bin');
+        copyFileSync(t.rec.binaryFile, cut);
+        const short = new Recording({ binaryFile: cut, dataType: 'int16', samplingFrequency: fs, header: 48, probeGeometry: t.rec.probeGeometry });
+        truncateSync(cut, 48 + 2 * (C + 3) * 1000);
+        await expect(workers.filterBlocks(short, 1, numMs, -1, allocateFilteredBuffer(C + 3, S, numMs), 0)).rejects.toThrow(/unexpected end of .*cut\.bin/);
+      } finally {
+        inline.dispose();
+        workers.dispose();
+      }
+    } finally {
+      t.cleanup();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

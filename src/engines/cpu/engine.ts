@@ -11,6 +11,7 @@ import type { SortKernels } from '../../stages/sort/kernels.js';
 import { cpuSortKernels } from '../../stages/sort/kernels-cpu.js';
 import { FilterScratch, cpuGridMs, cpuInputRange, filterBlocksCpu, type SampleArray } from './filter.js';
 import { CpuFilterPool, type FilterJob } from './pool.js';
+import type { RawFileLayout } from '../../formats/raw-file.js';
 
 type DirectKind = FilterJob['kind'];
 const DIRECT: Partial<Record<DataType, DirectKind>> = { int16: 'int16', uint16: 'uint16', int8: 'int8', uint8: 'uint8', float32: 'float32' };
@@ -99,6 +100,15 @@ export class CpuSignalProcessor implements SignalProcessor {
       for (let m0 = firstMs; m0 < end;) {
         const gridEnd = 1 + (Math.floor((m0 - 1) / G) + 1) * G;   // end of m0's grid block
         const m1 = Math.min(end, gridEnd + Math.max(0, chunkMs - G));
+        // Once the workers are online they read their own rows of the file: the calling thread
+        // (at 32 channels the busiest of the sort) then does no file I/O here.
+        if (direct && sharedDest && this.pool !== null && this.pool.ready && this.worthWorkers(m1 - m0, C, S)) {
+          const job = this.dispatch(null, direct, recording.rawLayout(), m0, m1 - m0, polarity, dest, destMs + (m0 - firstMs), true);
+          job.catch(() => undefined);
+          jobs.push(job);
+          m0 = m1;
+          continue;
+        }
         const range = cpuInputRange(m0, m1 - m0, S);
         const rows = range.end - range.start;
         const slot = this.slots[this.nextSlot];
@@ -117,7 +127,7 @@ export class CpuSignalProcessor implements SignalProcessor {
           decodeSamples(bytes, recording.dataType, f, 0);
           input = f;
         }
-        const job = this.dispatch(input, kind, range.start, m0, m1 - m0, polarity, dest, destMs + (m0 - firstMs), sharedDest);
+        const job = this.dispatch({ input, inputStart: range.start }, kind, null, m0, m1 - m0, polarity, dest, destMs + (m0 - firstMs), sharedDest);
         // Observed through `done`; never an unhandled rejection meanwhile.
         job.catch(() => undefined);
         slot.free = job.then(() => undefined, () => undefined);
@@ -132,17 +142,26 @@ export class CpuSignalProcessor implements SignalProcessor {
     return { done: Promise.all(jobs).then(() => undefined) };
   }
 
-  private dispatch(input: SampleArray, kind: DirectKind, inputStart: number, m0: number, n: number, polarity: number,
-    dest: FilteredBuffer, destMs: number, sharedDest: boolean): Promise<void> {
+  /** Below ~100k output samples the message round trip costs more than a worker saves. */
+  private worthWorkers(n: number, C: number, S: number): boolean {
+    return n * C * S >= 100_000;
+  }
+
+  /**
+   * Filters ms blocks [m0, m0 + n) from `given` (raw input the calling thread read: samples from
+   * inputStart on) or, when it is null, on the workers from the rows each reads of `file`.
+   */
+  private dispatch(given: { input: SampleArray; inputStart: number } | null, kind: DirectKind, file: RawFileLayout | null,
+    m0: number, n: number, polarity: number, dest: FilteredBuffer, destMs: number, sharedDest: boolean): Promise<void> {
     const C = dest.numChannels;
     const S = dest.samplesPerMs;
     const G = cpuGridMs(S);
-    // Below ~100k output samples the message round trip costs more than it saves.
-    if (!this.pool || !sharedDest || n * C * S < 100_000) {
-      filterBlocksCpu(input, inputStart, m0, n, polarity, dest, destMs, 0, C, this.scratch);
+    if (given && (!this.pool || !sharedDest || !this.worthWorkers(n, C, S))) {
+      filterBlocksCpu(given.input, given.inputStart, m0, n, polarity, dest, destMs, 0, C, this.scratch);
       return Promise.resolve();
     }
-    if (!this.pool.ready) return this.whileStarting(input, kind, inputStart, m0, n, polarity, dest, destMs);
+    if (!this.pool) throw new Error('internal error: a file-reading filter job without worker threads');
+    if (given && !this.pool.ready) return this.whileStarting(given.input, kind, given.inputStart, m0, n, polarity, dest, destMs);
     // Split in time at grid-block boundaries: each worker owns whole grid blocks.
     const blocks: [number, number][] = [];
     const first = Math.floor((m0 - 1) / G);
@@ -157,10 +176,9 @@ export class CpuSignalProcessor implements SignalProcessor {
     }
     return this.pool.run(blocks.map(([s, e]) => ({
       kind,
-      input: input.buffer as SharedArrayBuffer,
-      inputByteOffset: input.byteOffset,
-      inputLength: input.length,
-      inputStart,
+      ...(given
+        ? { input: given.input.buffer as SharedArrayBuffer, inputByteOffset: given.input.byteOffset, inputLength: given.input.length, inputStart: given.inputStart }
+        : readRows(file!, cpuInputRange(s, e - s, S))),
       firstMs: s,
       numMs: e - s,
       polarity,
@@ -201,7 +219,12 @@ export class CpuSignalProcessor implements SignalProcessor {
       a = b;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    if (a < end) await this.dispatch(input, kind, inputStart, a, end - a, polarity, dest, destMs + (a - m0), true);
+    if (a < end) await this.dispatch({ input, inputStart }, kind, null, a, end - a, polarity, dest, destMs + (a - m0), true);
+  }
+
+  /** Settles when the filter workers are online (tests); at once without workers. */
+  workersOnline(): Promise<void> {
+    return this.pool ? this.pool.whenOnline() : Promise.resolve();
   }
 
   sortKernels(): SortKernels {
@@ -212,6 +235,11 @@ export class CpuSignalProcessor implements SignalProcessor {
     this.disposed = true;
     this.pool?.terminate();
   }
+}
+
+/** A job's input as rows the worker reads from the file itself. */
+function readRows(layout: RawFileLayout, range: { start: number; end: number }): Pick<FilterJob, 'read' | 'inputStart'> {
+  return { read: { layout, rows: range.end - range.start }, inputStart: range.start };
 }
 
 function typedView(kind: DirectKind, buf: SharedArrayBuffer, length: number): SampleArray {

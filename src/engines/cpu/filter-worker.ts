@@ -1,15 +1,30 @@
 /**
  * Worker thread body of the CPU backend: runs `filterBlocksCpu` on shared memory.
- * Input and destination arrays live in SharedArrayBuffers, so a job message carries only
- * offsets and each worker writes its own disjoint ms range.
+ * Destination arrays live in SharedArrayBuffers, so a job message carries only offsets and
+ * each worker writes its own disjoint ms range. The input is either a shared buffer the
+ * calling thread read or, for a plain file, the rows the worker reads itself.
  */
 import { parentPort } from 'node:worker_threads';
 import { FilterScratch, filterBlocksCpu, type SampleArray } from './filter.js';
 import type { FilterJob } from './pool.js';
+import { SubsetScratch, readSampleBytes } from '../../formats/raw-file.js';
 
 const scratch = new FilterScratch();
+const subset = new SubsetScratch();
+/** The rows a `read` job reads, reused (grown as needed). */
+let rowBytes = new Uint8Array(0);
 
-function view(kind: FilterJob['kind'], buf: SharedArrayBuffer, offset: number, length: number): SampleArray {
+/** A job's raw input: the caller's shared buffer, or the rows read here from the file. */
+function inputOf(job: FilterJob): SampleArray {
+  if (!job.read) return view(job.kind, job.input!, job.inputByteOffset!, job.inputLength!);
+  const { layout, rows } = job.read;
+  const bytes = rows * layout.numChannels * layout.itemSize;
+  if (rowBytes.byteLength < bytes) rowBytes = new Uint8Array(Math.max(bytes, Math.floor(rowBytes.byteLength * 1.25)));
+  readSampleBytes(layout, job.inputStart, rows, rowBytes, 0, subset);
+  return view(job.kind, rowBytes.buffer, 0, rows * layout.numChannels);
+}
+
+function view(kind: FilterJob['kind'], buf: ArrayBufferLike, offset: number, length: number): SampleArray {
   switch (kind) {
     case 'int16': return new Int16Array(buf, offset, length);
     case 'uint16': return new Uint16Array(buf, offset, length);
@@ -21,7 +36,7 @@ function view(kind: FilterJob['kind'], buf: SharedArrayBuffer, offset: number, l
 
 parentPort!.on('message', (job: FilterJob) => {
   try {
-    const input = view(job.kind, job.input, job.inputByteOffset, job.inputLength);
+    const input = inputOf(job);
     const dest = {
       numChannels: job.numChannels,
       samplesPerMs: job.samplesPerMs,

@@ -7,13 +7,19 @@
  */
 import { Worker } from 'node:worker_threads';
 import { workerScript } from './worker-script.js';
+import type { RawFileLayout } from '../../formats/raw-file.js';
 
 export interface FilterJob {
   id: number;
   kind: 'int16' | 'uint16' | 'int8' | 'uint8' | 'float32';
-  input: SharedArrayBuffer;
-  inputByteOffset: number;
-  inputLength: number;
+  /**
+   * The raw input: samples [inputStart, inputStart + inputLength / C) in a shared buffer the
+   * calling thread read, or (`read`) rows the worker reads from the file itself.
+   */
+  input?: SharedArrayBuffer;
+  inputByteOffset?: number;
+  inputLength?: number;
+  read?: { layout: RawFileLayout; rows: number };
   inputStart: number;
   firstMs: number;
   numMs: number;
@@ -51,6 +57,13 @@ export class CpuFilterPool {
 
   private starting: Promise<void> | null = null;
   private online = 0;
+  private readonly onlineWaiters: (() => void)[] = [];
+
+  /** Settles when every worker is online (tests: the workers' own file reads then take every request). */
+  whenOnline(): Promise<void> {
+    this.warm();
+    return this.ready ? Promise.resolve() : new Promise((resolve) => this.onlineWaiters.push(resolve));
+  }
 
   /** Whether every worker has loaded its module and answered (until then a job would wait for it). */
   get ready(): boolean {
@@ -77,6 +90,7 @@ export class CpuFilterPool {
       const slot: Slot = { worker, pending: new Map() };
       worker.once('online', () => {
         this.online++;
+        if (this.ready) for (const resolve of this.onlineWaiters.splice(0)) resolve();
       });
       worker.on('message', (msg: { id: number; error?: string }) => {
         const p = slot.pending.get(msg.id);
