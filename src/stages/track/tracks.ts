@@ -11,7 +11,8 @@
  *  3. after all segments, pieces separated by longer gaps (up to maxSkippedSegments) are
  *     joined (joinPieces);
  *  4. listed tracks that are one unit and never share a segment (a rare unit's piece inside
- *     another piece's gap) are merged (mergeRedundant).
+ *     another piece's gap) are merged (mergeRedundant), and with splitPieces also two that
+ *     share one segment where their units are the early and late pieces of one cluster.
  * A track takes part by the per-channel median of its latest TEMPLATE_UNITS units' vectors.
  * An assigned pair is a link only when it is plausible (linkPlausible): the units' positions
  * (amplitude-weighted centroids) differ by no more than the drift allowed for the gap, and
