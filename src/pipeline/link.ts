@@ -56,8 +56,16 @@ export function trackSegments(
   thresholds?: Float32Array,
 ): SortedRecording {
   tile(segments, recording);
-  const input = firstPooled ? segments.map((g, s) => ({ amplitudes: g.amplitudes, firstPooled: firstPooled[s] })) : segments;
-  const { tracks, links } = buildTracks(input, recording.geometry, { maxDrift, maxSkippedSegments });
+  const input = firstPooled ? segments.map((g, s) => ({ amplitudes: g.amplitudes, spikes: g.spikes, firstPooled: firstPooled[s] })) : segments;
+  const { tracks, links, absorbed } = buildTracks(input, recording.geometry, { maxDrift, maxSkippedSegments, splitPieces: true });
+  // A piece of a split cluster (stages/track/tracks.ts, mergeRedundant): its spikes join the unit that keeps the id.
+  for (const { segment: s, unit: u, into } of absorbed) {
+    const a = segments[s].spikes[into], b = segments[s].spikes[u];
+    const both = new Float64Array(a.length + b.length);
+    both.set(a);
+    both.set(b, a.length);
+    segments[s].spikes[into] = both.sort();
+  }
   // A burst fragment of another track is not listed (stages/track/fragments.ts), nor a track
   // that barely reaches the threshold in a few segments (stages/track/weak.ts).
   const dropped = mergeBursts ? burstFragmentTracks(segments, tracks, recording.samplingFrequency) : new Set<number>();

@@ -11,7 +11,8 @@
  *  3. after all segments, pieces separated by longer gaps (up to maxSkippedSegments) are
  *     joined (joinPieces);
  *  4. listed tracks that are one unit and never share a segment (a rare unit's piece inside
- *     another piece's gap) are merged (mergeRedundant).
+ *     another piece's gap) are merged (mergeRedundant), and with splitPieces also two that
+ *     share one segment where their units are the early and late pieces of one cluster.
  * A track takes part by the per-channel median of its latest TEMPLATE_UNITS units' vectors.
  * An assigned pair is a link only when it is plausible (linkPlausible): the units' positions
  * (amplitude-weighted centroids) differ by no more than the drift allowed for the gap, and
@@ -24,6 +25,7 @@
  */
 import { applyShiftPlan, cachedShiftPlan } from './drift.js';
 import { assignClustersDetailed, DRIFT_STEP_UM } from './assignment.js';
+import { sameFootprint } from './residual.js';
 
 /**
  * Largest relative difference between the shifted amplitude vectors of a link, over the
@@ -51,6 +53,8 @@ export interface TrackOptions {
   maxDrift: number;
   /** A track keeps its id across at most this many consecutive segments without a unit. */
   maxSkippedSegments: number;
+  /** Merge listed tracks that share one segment where their units are pieces of one split cluster (see mergeRedundant); off: absent or false. */
+  splitPieces?: boolean;
 }
 
 export interface TrackResult {
@@ -60,6 +64,11 @@ export interface TrackResult {
   links: Int32Array[];
   /** Assignment pairs refused as implausible (per reason), for the bench. */
   refused: { position: number; amplitude: number };
+  /**
+   * Units that are a piece of another unit of their segment (splitPieces): not listed
+   * (track -1); their spikes belong to unit `into` of the same segment.
+   */
+  absorbed: { segment: number; unit: number; into: number }[];
 }
 
 /** A unit's amplitude vector minus its noise floor (the median over channels), clipped at 0. */
@@ -139,6 +148,8 @@ export interface TrackInput {
   amplitudes: readonly Float32Array[];
   /** Units from this index on are pooled ones (pipeline/pool.ts), matched after the others. */
   firstPooled?: number;
+  /** Spike times of each unit, ascending (splitPieces needs them; the larger piece keeps the id). */
+  spikes?: readonly Float64Array[];
 }
 
 interface Track {
@@ -239,6 +250,33 @@ function pooledFitsBetter(tv: Float32Array, pooled: readonly Float32Array[], d: 
   }
   return false;
 }
+
+/**
+ * How far apart in time two spike trains of one segment fire: the rank-sum (Mann-Whitney) z
+ * score of their times, positive when `b` fires later than `a`. Trains firing through the
+ * segment alike give |z| of about 1 or less; the early and late pieces of one cluster large ones.
+ * Both ascending. Cost: O(|a| + |b|).
+ */
+export function timeSeparation(a: Float64Array, b: Float64Array): number {
+  const n1 = a.length, n2 = b.length;
+  if (n1 === 0 || n2 === 0) return 0;
+  // U: pairs (x in a, y in b) with x < y, ties counting half.
+  let u = 0, i = 0;
+  for (let k = 0; k < n2; k++) {
+    const y = b[k];
+    while (i < n1 && a[i] < y) i++;
+    let e = i;
+    while (e < n1 && a[e] === y) e++;
+    u += i + 0.5 * (e - i);
+  }
+  return (u - (n1 * n2) / 2) / Math.sqrt((n1 * n2 * (n1 + n2 + 1)) / 12);
+}
+
+/**
+ * Two units of one segment are pieces of one cluster only when their times differ beyond
+ * chance: |timeSeparation| at the two-sided 5% level of the normal approximation.
+ */
+export const PIECE_MIN_SEPARATION = 1.96;
 
 /** The drift (µm) allowed for a link between segments `from` < `to`, at most `cap` (see measuredDrift). */
 type Drifted = (from: number, to: number, cap: number) => number;
@@ -347,8 +385,8 @@ export function buildTracks(segments: readonly TrackInput[], geometry: Float32Ar
   const listed = new Uint8Array(nextId);
   for (let id = 0; id < nextId; id++) if (seen[id] >= need) listed[root(id)] = 1;
   for (const t of tracks) for (let u = 0; u < t.length; u++) t[u] = listed[root(t[u])] ? root(t[u]) : -1;
-  mergeRedundant(segments, tracks, links, geometry, D, K, drifted);
-  return { tracks, links, refused };
+  const absorbed = mergeRedundant(segments, tracks, links, geometry, D, K, drifted, opts.splitPieces === true);
+  return { tracks, links, refused, absorbed };
 }
 
 /**
@@ -365,8 +403,10 @@ export function buildTracks(segments: readonly TrackInput[], geometry: Float32Ar
  * Cost: tracks² x (segments + one drift-searched comparison); tracks are few (listed ones only).
  */
 function mergeRedundant(
-  segments: readonly { amplitudes: readonly Float32Array[] }[], tracks: Int32Array[], links: Int32Array[], geometry: Float32Array, D: number, K: number, drifted: Drifted,
-): void {
+  segments: readonly TrackInput[], tracks: Int32Array[], links: Int32Array[], geometry: Float32Array, D: number, K: number, drifted: Drifted,
+  splitPieces: boolean,
+): { segment: number; unit: number; into: number }[] {
+  const absorbed: { segment: number; unit: number; into: number }[] = [];
   // Per listed track: its segments (ascending) and its unit there.
   const members = new Map<number, { seg: number[]; unit: number[] }>();
   tracks.forEach((t, s) => t.forEach((id, u) => {
@@ -377,7 +417,7 @@ function mergeRedundant(
     m.unit.push(u);
   }));
   const ids = [...members.keys()].sort((a, b) => a - b);
-  if (ids.length < 2) return;
+  if (ids.length < 2) return absorbed;
   // Each unit's floor-removed vector and its centroid, computed once (pairs reuse them).
   const floors = new Map<number, { v: Float32Array; c: [number, number] }>();
   const floor = (s: number, u: number): { v: Float32Array; c: [number, number] } => {
@@ -389,16 +429,21 @@ function mergeRedundant(
     }
     return f;
   };
-  /** Nearest pair of segments (one of each) and whether the sets are disjoint. */
-  const nearest = (a: { seg: number[] }, b: { seg: number[] }): { i: number; j: number; disjoint: boolean } => {
-    let i = 0, j = 0, bi = 0, bj = 0, bd = Infinity;
+  /** Nearest pair of segments (one of each), and how many segments both have (then i, j: the first shared one). */
+  const nearest = (a: { seg: number[] }, b: { seg: number[] }): { i: number; j: number; shared: number } => {
+    let i = 0, j = 0, bi = 0, bj = 0, bd = Infinity, shared = 0;
     while (i < a.seg.length && j < b.seg.length) {
       const d = a.seg[i] - b.seg[j];
-      if (d === 0) return { i, j, disjoint: false };
-      if (Math.abs(d) < bd) { bd = Math.abs(d); bi = i; bj = j; }
+      if (d === 0) {
+        if (shared++ === 0) { bi = i; bj = j; bd = 0; }
+        i++;
+        j++;
+        continue;
+      }
+      if (shared === 0 && Math.abs(d) < bd) { bd = Math.abs(d); bi = i; bj = j; }
       if (d < 0) i++; else j++;
     }
-    return { i: bi, j: bj, disjoint: true };
+    return { i: bi, j: bj, shared };
   };
   /**
    * The per-channel median of a track's TEMPLATE_UNITS units nearest segment `at`, and its
@@ -430,8 +475,8 @@ function mergeRedundant(
     return f;
   };
   const plausibleScore = (a: { seg: number[]; unit: number[] }, b: { seg: number[]; unit: number[] }): number => {
-    const { i, j, disjoint } = nearest(a, b);
-    if (!disjoint) return Infinity;
+    const { i, j, shared } = nearest(a, b);
+    if (shared > 0) return splitPieces && shared === 1 ? pieceScore(a, i, b, j) : Infinity;
     const gap = Math.abs(a.seg[i] - b.seg[j]);
     // Gaps the segment-by-segment pass tried are its assignment's to decide (it weighs each
     // pair against the others; alone, two rare units at one place can look like one).
@@ -450,6 +495,30 @@ function mergeRedundant(
     const sa = applyShiftPlan(cachedShiftPlan(geometry, shiftUm / 2), va, 1);
     const sb = applyShiftPlan(cachedShiftPlan(geometry, -shiftUm / 2), vb, 1);
     return linkPlausible(va, vb, sa, sb, geometry, allowed) ? Infinity : relativeDistance(sa, sb);
+  };
+  /**
+   * splitPieces: two tracks that share one segment s, where their units have the same footprint
+   * (sameFootprint: peak channel, shape) and fire in different parts of s (timeSeparation), are
+   * one unit whose cluster the probe's movement split in two within s (measured,
+   * bench/QUALITY.md, held-out np64-zigzag-120s-seed6 at L 10 s: units split in one 16.7-s
+   * segment into an early and a late piece, |z| 2.6-6.6, each id broken in two there). Two units
+   * at one place fire through the segment alike (measured: |z| 0.98 for the one such pair the
+   * footprint test let through). The medians of each track's units nearest s (its piece there
+   * included) must form a plausible link with one segment's drift allowed; the score is their
+   * distance.
+   */
+  const pieceScore = (a: { seg: number[]; unit: number[] }, i: number, b: { seg: number[]; unit: number[] }, j: number): number => {
+    const s = a.seg[i];
+    const times = segments[s].spikes;
+    if (!times || Math.abs(timeSeparation(times[a.unit[i]], times[b.unit[j]])) < PIECE_MIN_SEPARATION) return Infinity;
+    if (!sameFootprint(floor(s, a.unit[i]).v, floor(s, b.unit[j]).v)) return Infinity;
+    const fa = around(a, s);
+    const fb = around(b, s);
+    if (positionRefused(fa.c, fb.c, D)) return Infinity;
+    const { shiftUm } = assignClustersDetailed([fa.v], [fb.v], geometry, D);
+    const sa = applyShiftPlan(cachedShiftPlan(geometry, shiftUm / 2), fa.v, 1);
+    const sb = applyShiftPlan(cachedShiftPlan(geometry, -shiftUm / 2), fb.v, 1);
+    return linkPlausible(fa.v, fb.v, sa, sb, geometry, D) ? Infinity : relativeDistance(sa, sb);
   };
   const pairs: { a: number; b: number; score: number }[] = [];
   for (let x = 0; x < ids.length; x++) {
@@ -473,17 +542,33 @@ function mergeRedundant(
     if (plausibleScore(ma, mb) === Infinity) continue;
     const [keep, drop] = ra < rb ? [ra, rb] : [rb, ra];
     const mk = members.get(keep)!, md = members.get(drop)!;
+    // keep's unit first in a shared segment (a stable sort), then the larger piece wins there.
     const order = [...mk.seg.map((s, k) => [s, mk.unit[k]]), ...md.seg.map((s, k) => [s, md.unit[k]])].sort((p, q) => p[0] - q[0]);
-    members.set(keep, { seg: order.map((p) => p[0]), unit: order.map((p) => p[1]) });
+    const merged: number[][] = [];
+    for (const p of order) {
+      const last = merged[merged.length - 1];
+      if (!last || last[0] !== p[0]) { merged.push(p); continue; }
+      const n = segments[p[0]].spikes!;
+      const [stay, gone] = n[p[1]].length > n[last[1]].length ? [p[1], last[1]] : [last[1], p[1]];
+      absorbed.push({ segment: p[0], unit: gone, into: stay });
+      last[1] = stay;
+    }
+    members.set(keep, { seg: merged.map((p) => p[0]), unit: merged.map((p) => p[1]) });
     members.delete(drop);
     parent.set(drop, keep);
   }
-  if (parent.size === 0) return;
+  if (parent.size === 0) return absorbed;
   for (const t of tracks) for (let u = 0; u < t.length; u++) if (t[u] >= 0) t[u] = find(t[u]);
+  for (const { segment: s, unit: u } of absorbed) {
+    tracks[s][u] = -1;
+    if (s + 1 < tracks.length) links[s][u] = -1;
+    if (s > 0) for (let q = 0; q < links[s - 1].length; q++) if (links[s - 1][q] === u) links[s - 1][q] = -1;
+  }
   // Links between consecutive segments now in one track.
   for (const m of members.values()) {
     for (let k = 0; k + 1 < m.seg.length; k++) if (m.seg[k + 1] === m.seg[k] + 1) links[m.seg[k]][m.unit[k]] = m.unit[k + 1];
   }
+  return absorbed;
 }
 
 /** Joins pieces (see ONLINE_MAX_GAP); returns each piece's track id (that of its first piece). */
