@@ -91,7 +91,7 @@ export class Recording {
 
   private scratch: Uint8Array | null = null;
   private packed: Uint8Array | null = null;
-  private subsetScratch = new SubsetScratch();
+  private readonly subsetScratch = new SubsetScratch();
 
   constructor(options: RecordingOptions) {
     if (options === null || typeof options !== 'object') {

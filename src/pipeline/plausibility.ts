@@ -52,9 +52,9 @@ export function rawStats(recording: Recording): RawStats {
   const eighth = range ? (range[1] - range[0]) / 8 : 0;
   const blocks = recording.numSamples >= BLOCKS * n ? BLOCKS : 1;
   const buf = new Float32Array(n * C);
-  // The lag channels' samples side by side (one row per channel), so each lag sum is one
-  // contiguous loop with its own accumulator: 4x faster warm than the interleaved loop, and
-  // this runs once, cold, while pass 1 competes for the same cores.
+  // Each lag channel's samples as one contiguous row, so each lag sum is one short loop with
+  // its own accumulator (warm 21 -> 18 ms at 32 channels; it runs once, cold, while pass 1
+  // competes for the same cores).
   const rows = new Float32Array(n);
   for (let b = 0; b < blocks; b++) {
     const start = blocks === 1 ? 0 : Math.floor(((recording.numSamples - n) * b) / (blocks - 1));
