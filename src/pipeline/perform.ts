@@ -369,11 +369,17 @@ async function sortTwoPass(
         start(item, arenaWindow(arena.memory, arena.layout, item.startMs - 1, item.numMs, slot), context!, () => freeSlots.push(slot));
         continue;
       }
-      // `concurrency` segments sort at once (filtering pass 2 itself, one more filters
-      // meanwhile); a window must fit the memory budget (one of the longest always does).
+      // `concurrency` segments sort at once, each filtering pass 2 itself first; a window must
+      // fit the memory budget (one of the longest always does). A single sort thread gets one
+      // more window, so the filter works on the next segment while it sorts; with two or more,
+      // a window freed by one segment is refilled while the others sort, and a window filtered
+      // ahead only waited: at 384 channels x 60 s on 2 cores it held 0.5 GB more (peak RSS 2.6
+      // -> 2.1 GB) for 0.5 s more CPU (page faults, sys time) and no gain in wall time
+      // (bench/RESULTS.md).
+      const windowsInFlight = keepSamples ? runner.concurrency : Math.max(2, runner.concurrency);
       let win: FilteredBuffer | null = null;
       while (!failure) {
-        if (inFlight.size < runner.concurrency + (keepSamples ? 0 : 1)) win = pool.tryAcquire(item.numMs);
+        if (inFlight.size < windowsInFlight) win = pool.tryAcquire(item.numMs);
         if (win) break;
         if (inFlight.size === 0) throw new Error(`internal error: no window for a ${item.numMs}-ms segment with nothing in flight`);
         await Promise.race(inFlight);
