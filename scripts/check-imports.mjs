@@ -1,11 +1,11 @@
 // Checks the module graph of src/: no import cycles (type-only imports included), and no module
 // outside src/engines/ imports WebGPU code (src/engines/webgpu/ or the 'webgpu' package).
-// Usage: node scripts/check-imports.mjs   (exit 1 with the offending paths)
+// Usage: node scripts/check-imports.mjs [ROOT]   (ROOT defaults to src/; exit 1 with the offending paths)
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
+const root = process.argv[2] ? resolve(process.argv[2]) : resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 const files = [];
 const walk = (d) => {
   for (const n of readdirSync(d)) {

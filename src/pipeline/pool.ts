@@ -17,7 +17,8 @@ import type { SignalProcessor } from '../engines/engine.js';
 import { allocateMinimaBuffer } from '../core/window.js';
 import type { SegmentResult } from '../result/sorted-recording.js';
 import { aboveFloor, relativeDistance } from '../stages/track/tracks.js';
-import { clusterResiduals, residualPeaks, sameFootprint, POOL_MAX_DISTANCE, type ResidualPeak } from '../stages/track/residual.js';
+import { clusterResiduals, residualPeaks, POOL_MAX_DISTANCE, type ResidualPeak } from '../stages/track/residual.js';
+import { sameFootprint } from '../stages/sort/burst-merge.js';
 import type { RecoveryMinima, SegmentSpan } from './recover.js';
 
 /** A window holds consecutive segments until it spans at least this much data (ms). */

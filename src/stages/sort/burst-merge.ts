@@ -85,10 +85,29 @@ function aboveFloor(v: Float32Array): Float64Array {
 }
 
 /** Indices of the k largest values (ties: lower index first). */
-function largest(v: Float64Array, k: number): number[] {
+function largest(v: Float32Array | Float64Array, k: number): number[] {
   const idx = Array.from(v.keys());
   idx.sort((a, b) => v[b] - v[a] || a - b);
   return idx.slice(0, k);
+}
+
+/**
+ * Whether two floor-removed amplitude vectors have one shape whatever their sizes: the same
+ * peak channel and a cosine >= FOOTPRINT_MIN_COSINE over both vectors' FOOTPRINT_CHANNELS
+ * largest channels (this file's footprint test, for units of different segments: tracks'
+ * split pieces and residual pooling).
+ */
+export function sameFootprint(a: Float32Array, b: Float32Array): boolean {
+  const ta = largest(a, FOOTPRINT_CHANNELS);
+  const tb = largest(b, FOOTPRINT_CHANNELS);
+  if (ta[0] !== tb[0]) return false;
+  let ab = 0, aa = 0, bb = 0;
+  for (const c of new Set([...ta, ...tb])) {
+    ab += a[c] * b[c];
+    aa += a[c] * a[c];
+    bb += b[c] * b[c];
+  }
+  return aa > 0 && bb > 0 && ab >= FOOTPRINT_MIN_COSINE * Math.sqrt(aa * bb);
 }
 
 /** Fraction of b's spikes with a spike of a in [t - hi, t - lo] (both ascending). */

@@ -13,7 +13,6 @@
  * POOL_MAX_DISTANCE of its mean, in at least POOL_MIN_SEGMENTS segments.
  */
 import { aboveFloor, relativeDistance } from './tracks.js';
-import { FOOTPRINT_CHANNELS, FOOTPRINT_MIN_COSINE } from '../sort/burst-merge.js';
 
 /** A residual peak must reach this multiple of its channel's threshold. */
 export const POOL_MIN_AMPLITUDE = 1.5;
@@ -24,29 +23,6 @@ export const POOL_MIN_SEGMENTS = 2;
 /** Peaks whose best sites are farther apart than this (µm) are never compared. */
 const POOL_RADIUS_UM = 60;
 const POOL_ITERATIONS = 3;
-
-/** Indices of the k largest values (ties: lower index first). */
-function largest(v: Float32Array, k: number): number[] {
-  return Array.from(v.keys()).sort((a, b) => v[b] - v[a] || a - b).slice(0, k);
-}
-
-/**
- * Whether two floor-removed amplitude vectors have one shape whatever their sizes: the same
- * peak channel and a cosine >= FOOTPRINT_MIN_COSINE over both vectors' FOOTPRINT_CHANNELS
- * largest channels (the burst merge's footprint test, stages/sort/burst-merge.ts).
- */
-export function sameFootprint(a: Float32Array, b: Float32Array): boolean {
-  const ta = largest(a, FOOTPRINT_CHANNELS);
-  const tb = largest(b, FOOTPRINT_CHANNELS);
-  if (ta[0] !== tb[0]) return false;
-  let ab = 0, aa = 0, bb = 0;
-  for (const c of new Set([...ta, ...tb])) {
-    ab += a[c] * b[c];
-    aa += a[c] * a[c];
-    bb += b[c] * b[c];
-  }
-  return aa > 0 && bb > 0 && ab >= FOOTPRINT_MIN_COSINE * Math.sqrt(aa * bb);
-}
 
 export interface ResidualPeak {
   segment: number;

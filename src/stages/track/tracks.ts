@@ -25,7 +25,7 @@
  */
 import { applyShiftPlan, cachedShiftPlan } from './drift.js';
 import { assignClustersDetailed, DRIFT_STEP_UM } from './assignment.js';
-import { sameFootprint } from './residual.js';
+import { sameFootprint } from '../sort/burst-merge.js';
 
 /**
  * Largest relative difference between the shifted amplitude vectors of a link, over the
