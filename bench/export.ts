@@ -21,6 +21,7 @@ import { generateRecording } from '../src/groundtruth/index.js';
 import { presetLayout } from '../src/groundtruth/probes.js';
 import { Recording } from '../src/formats/recording.js';
 import { performSpikeSorting } from '../src/pipeline/perform.js';
+import { flagValue } from './args.js';
 
 interface Args { seconds: number; channels: number[]; backend: 'auto' | 'cpu' | 'webgpu'; keep: boolean }
 
@@ -28,11 +29,7 @@ function parseArgs(argv: string[]): Args {
   const a: Args = { seconds: 30, channels: [384, 1536], backend: 'auto', keep: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
+    const v = (): string => flagValue(argv, ++i, k);
     if (k === '--seconds') a.seconds = Number(v());
     else if (k === '--channels') a.channels = v().split(',').map(Number);
     else if (k === '--backend') a.backend = v() as Args['backend'];

@@ -20,6 +20,7 @@ import { probeAdapter, releaseGpuContext } from '../src/engines/webgpu/context.j
 import { createSignalProcessor, type SignalProcessor } from '../src/engines/select.js';
 import { type GpuFilterStats } from '../src/engines/webgpu/engine.js';
 import { allocateFilteredBuffer, type FilteredBuffer } from '../src/core/window.js';
+import { flagValue } from './args.js';
 
 interface Args { seconds: number; quick: boolean; repeat: number; channels: number[]; gpuSeconds: number | null; dtype: 'int16' | 'float32'; chunkBytes: number | undefined }
 
@@ -27,11 +28,7 @@ function parseArgs(argv: string[]): Args {
   const a: Args = { seconds: 10, quick: false, repeat: 3, channels: [32, 384, 1024], gpuSeconds: null, dtype: 'int16', chunkBytes: undefined };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
+    const v = (): string => flagValue(argv, ++i, k);
     if (k === '--seconds') a.seconds = Number(v());
     else if (k === '--quick') a.quick = true;
     else if (k === '--repeat') a.repeat = Number(v());

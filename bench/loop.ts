@@ -24,6 +24,7 @@ import { SegmentSorter, type SegmentContext } from '../src/pipeline/segment-job.
 import { computeNeighbourhoods } from '../src/stages/sort/neighbours.js';
 import { validateSortOptions } from '../src/core/params.js';
 import { performSpikeSortingDetailed } from '../src/pipeline/perform.js';
+import { flagValue } from './args.js';
 
 const PRESET: Record<number, ProbePreset> = { 32: 'linear32', 64: 'poly64', 128: 'poly128', 384: 'np384', 1536: 'np2-1536' };
 const SECONDS = 60;
@@ -34,11 +35,7 @@ function parseArgs(argv: string[]): Args {
   const a: Args = { channels: [32, 384], ms: 12000, repeat: 5, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
+    const v = (): string => flagValue(argv, ++i, k);
     if (k === '--channels') a.channels = v().split(',').map(Number);
     else if (k === '--ms') a.ms = Number(v());
     else if (k === '--repeat') a.repeat = Number(v());

@@ -39,6 +39,7 @@ import { generateRecording, loadGroundTruth } from '../src/groundtruth/index.js'
 import type { ProbePreset } from '../src/groundtruth/probes.js';
 import { probeAdapter } from '../src/engines/webgpu/context.js';
 import type { SortStats } from '../src/pipeline/perform.js';
+import { flagValue } from './args.js';
 
 type Backend = 'cpu' | 'webgpu' | 'auto';
 interface Args {
@@ -57,11 +58,7 @@ function parseArgs(argv: string[]): Args {
   };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
+    const v = (): string => flagValue(argv, ++i, k);
     if (k === '--seconds') a.seconds = Number(v());
     else if (k === '--channels') a.channels = v().split(',').map(Number);
     else if (k === '--backend') {
