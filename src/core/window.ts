@@ -215,6 +215,21 @@ export function arenaBlocks(memory: SharedWasmMemory, a: ArenaLayout, firstSlot:
   };
 }
 
+/** Slots [firstSlot, firstSlot + numMs) of a window as a window of their own (pass 1 filters the first segment's head there). */
+export function windowBlocks(win: FilteredBuffer, firstSlot: number, numMs: number): FilteredBuffer {
+  const C = win.numChannels;
+  const S = win.samplesPerMs;
+  if (firstSlot < 0 || firstSlot + numMs > win.capacityMs) throw new RangeError(`windowBlocks: slots [${firstSlot}, ${firstSlot + numMs}) outside the window's ${win.capacityMs}`);
+  return {
+    numChannels: C,
+    samplesPerMs: S,
+    capacityMs: numMs,
+    data: win.data.subarray(firstSlot * C * S, (firstSlot + numMs) * C * S),
+    minVal: win.minVal.subarray(firstSlot * C, (firstSlot + numMs) * C),
+    minPos: win.minPos.subarray(firstSlot * C, (firstSlot + numMs) * C),
+  };
+}
+
 /** A segment's window in the arena, with loop workspace `slot` (WebAssembly kernels run on it in place). */
 export function arenaWindow(memory: SharedWasmMemory, a: ArenaLayout, firstSlot: number, numMs: number, slot: number): FilteredBuffer {
   if (numMs > a.longestMs || slot < 0 || slot >= a.slots) throw new RangeError(`arenaWindow: a ${numMs}-ms segment in slot ${slot} does not fit the arena (${a.longestMs} ms, ${a.slots} slots)`);

@@ -226,7 +226,13 @@ async function sortTwoPass(
     ? sharedWasmMemory(layout.bytes) : null;
   const arena = arenaMemory ? { memory: arenaMemory, layout } : null;
   const keepSamples = !arena && keepEligible;
-  const scan = new BoundaryScan(recording, engine, L, opts.detectionPolarity, opts.detectionSensitivity, keepSamples, arena);
+  const pool = new WindowPool(C, S, longest, keepSamples ? opts.memoryLimit - keptBytes : opts.memoryLimit);
+  // Refiltering pass 2: the first segment's window is taken now, and pass 1 filters its first
+  // L ms (the shortest it can be) into it with their samples, so that segment, which waits for
+  // the thresholds, starts sorting after filtering only its remainder (at 384 channels ~2 s of
+  // its ~12 s, instead of all of it).
+  const head = !resident && !arena && !keepSamples ? { win: pool.tryAcquire(longest)!, ms: Math.min(L, longest) } : null;
+  const scan = new BoundaryScan(recording, engine, L, opts.detectionPolarity, opts.detectionSensitivity, keepSamples, arena, head);
   const freeSlots = Array.from({ length: layout.slots }, (_, i) => layout.slots - 1 - i);
   const progress = new ProgressReporter(opts.verbose, totalMs, recording.samplingFrequency, S);
   const neighbours = computeNeighbourhoods(recording.geometry, opts.mode === 'improved');
@@ -242,7 +248,6 @@ async function sortTwoPass(
 
   // Segments in flight (each with a window from the pool); the scheduler waits on them.
   const inFlight = new Set<Promise<void>>();
-  const pool = new WindowPool(C, S, longest, keepSamples ? opts.memoryLimit - keptBytes : opts.memoryLimit);
   let failure: Error | null = null;
 
   // A started segment's job: in flight until it settles; the first failure stops the scan.
@@ -266,9 +271,11 @@ async function sortTwoPass(
   const start = (plan: SegmentPlan, win: FilteredBuffer, ctx: SegmentContext, release: () => void): void => {
     const job = (async () => {
       try {
-        if (!keepSamples && !arena) {
+        // Pass 1 filtered the first segment's head into its window already.
+        const from = head && plan.index === 0 ? Math.min(head.ms, plan.numMs) : 0;
+        if (!keepSamples && !arena && from < plan.numMs) {
           const t0 = performance.now();
-          await engine.filterBlocks(recording, plan.startMs, plan.numMs, opts.detectionPolarity, win, 0);
+          await engine.filterBlocks(recording, plan.startMs + from, plan.numMs - from, opts.detectionPolarity, win, from);
           filterMs += performance.now() - t0;
         }
         // The recovery pass scores the unsubtracted minima: keep a copy before sorting
@@ -377,8 +384,8 @@ async function sortTwoPass(
       // -> 2.1 GB) for 0.5 s more CPU (page faults, sys time) and no gain in wall time
       // (bench/RESULTS.md).
       const windowsInFlight = keepSamples ? runner.concurrency : Math.max(2, runner.concurrency);
-      let win: FilteredBuffer | null = null;
-      while (!failure) {
+      let win: FilteredBuffer | null = head && item.index === 0 ? head.win : null;
+      while (!failure && !win) {
         if (inFlight.size < windowsInFlight) win = pool.tryAcquire(item.numMs);
         if (win) break;
         if (inFlight.size === 0) throw new Error(`internal error: no window for a ${item.numMs}-ms segment with nothing in flight`);

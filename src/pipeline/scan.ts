@@ -12,7 +12,7 @@
  * places (test/pipeline/two-pass.test.ts checks it).
  */
 import type { Recording } from '../formats/recording.js';
-import { allocateFilteredBuffer, allocateMinimaBuffer, arenaBlocks, windowBytes, type ArenaLayout, type FilteredBuffer } from '../core/window.js';
+import { allocateFilteredBuffer, allocateMinimaBuffer, arenaBlocks, windowBlocks, windowBytes, type ArenaLayout, type FilteredBuffer } from '../core/window.js';
 import type { SharedWasmMemory } from '../core/wasm-memory.js';
 import type { SignalProcessor } from '../engines/engine.js';
 import { excessRows, segmentLengthFromExcess } from '../stages/segment/segmenter.js';
@@ -66,6 +66,12 @@ export class BoundaryScan {
     readonly keepSamples = false,
     /** Filter into the whole-recording arena instead (ms block m at arena slot m - 1); nothing is kept or copied. */
     private readonly arena: { memory: SharedWasmMemory; layout: ArenaLayout } | null = null,
+    /**
+     * Minima-only scans: filter ms blocks 1 .. head.ms with their samples into slots 0.. of
+     * head.win, the first segment's window (it starts at ms 1 and is at least that long unless
+     * the recording ends first), so pass 2 filters only the rest of it.
+     */
+    private readonly head: { win: FilteredBuffer; ms: number } | null = null,
   ) {
     this.C = recording.numChannels;
     this.S = recording.samplesPerMs;
@@ -126,16 +132,21 @@ export class BoundaryScan {
     // Kept chunks and arena blocks of the first window: the filter threads also write y at each
     // ms block's first sample here (a gather of every 30th value of the chunk just written, by
     // another core, took the calling thread ~20 ms per 8.7-s chunk at 32 channels).
-    const firstOfWindow = keep || arena ? new Float32Array(new SharedArrayBuffer((window + chunkMs) * C * 4)) : null;
+    const head = keep || arena ? null : this.head;
+    const firstOfWindow = keep || arena || head ? new Float32Array(new SharedArrayBuffer((window + chunkMs) * C * 4)) : null;
     // The chunk pipeline: chunk k is [1 + k*chunkMs, ...) in chunks[k % 2].
     let nextStart = 1;
     let which = 0;
     const inFlight: { start: number; n: number; buf: FilteredBuffer; done: Promise<void> }[] = [];
     const requestNext = (): void => {
       if (nextStart >= endMs) return;
-      const n = Math.min(chunkMs, endMs - nextStart);
+      let n = Math.min(chunkMs, endMs - nextStart);
       let buf: FilteredBuffer;
-      if (arena || keep) {
+      if (head && nextStart < 1 + head.ms) {
+        // Within the first segment's head (inside the first window): samples into its window.
+        n = Math.min(n, 1 + head.ms - nextStart);
+        buf = { ...windowBlocks(head.win, nextStart - 1, n), firstSamples: firstOfWindow!.subarray((nextStart - 1) * C, (nextStart - 1 + n) * C) };
+      } else if (arena || keep) {
         buf = arena ? arenaBlocks(arena.memory, arena.layout, nextStart - 1, n) : this.spare.pop() ?? allocateFilteredBuffer(C, S, chunkMs);
         if (nextStart < 1 + window) buf = { ...buf, firstSamples: firstOfWindow!.subarray((nextStart - 1) * C, (nextStart - 1 + n) * C) };
         else if (buf.firstSamples) buf = { ...buf, firstSamples: undefined };
