@@ -380,8 +380,8 @@ async function sortTwoPass(
       // fit the memory budget (one of the longest always does). A single sort thread gets one
       // more window, so the filter works on the next segment while it sorts; with two or more,
       // a window freed by one segment is refilled while the others sort, and a window filtered
-      // ahead only waited: at 384 channels x 60 s on 2 cores it held 0.5 GB more (peak RSS 2.6
-      // -> 2.1 GB) for 0.5 s more CPU (page faults, sys time) and no gain in wall time
+      // ahead only waited: at 384 channels x 60 s on 2 cores it held 0.5 GiB more (peak RSS 2630
+      // -> 2100 MiB) for 0.5 s more CPU (page faults, sys time) and no gain in wall time
       // (bench/RESULTS.md).
       const windowsInFlight = keepSamples ? runner.concurrency : Math.max(2, runner.concurrency);
       let win: FilteredBuffer | null = head && item.index === 0 ? head.win : null;
