@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ThresholdAccumulator, computeThresholds, medianInPlace } from '../../src/stages/segment/thresholds.js';
+import { ThresholdAccumulator, computeThresholds, medianInPlace, medianOf } from '../../src/stages/segment/thresholds.js';
 import { mulberry32 } from '../random.js';
 
 describe('detection thresholds (spec §5)', () => {
@@ -43,6 +43,30 @@ describe('median by selection', () => {
       const want = n % 2 ? s[h] : Math.fround((s[h - 1] + s[h]) / 2);
       expect(medianInPlace(v, n)).toBe(want);
     }
+  });
+});
+
+describe('medianOf (the units\' noise floors)', () => {
+  it('equals the sorted median, the two middles averaged in float64, and leaves its input alone', () => {
+    const rnd = mulberry32(7);
+    for (let trial = 0; trial < 2000; trial++) {
+      // Lengths around the probes' channel counts, odd and even, with ties, zeros of both signs and negatives.
+      const n = 1 + Math.floor(rnd() * (trial % 10 === 0 ? 1600 : 80));
+      const kind = trial % 4;
+      const v = new Float32Array(n).map(() => (kind === 0 ? (rnd() - 0.3) * 100 : kind === 1 ? Math.round(rnd() * 3) : kind === 2 ? (rnd() < 0.5 ? -0 : 0) : -rnd()));
+      const before = Float32Array.from(v);
+      const s = Float64Array.from(v).sort();
+      const h = n >> 1;
+      const want = n % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+      const got = medianOf(v);
+      // ±0 may come out either way (the floors subtract it, which gives the same values).
+      expect(got === want, `trial ${trial}: ${got} vs ${want}`).toBe(true);
+      expect(Array.from(v)).toEqual(Array.from(before));
+    }
+    // An even count is not rounded to float32; NaN takes the sorted path (NaN orders last).
+    expect(medianOf(Float32Array.from([1, 2 ** -30]))).toBe(0.5 + 2 ** -31);
+    expect(medianOf(Float32Array.from([NaN, 1, 2]))).toBe(2);
+    expect(() => medianOf(new Float32Array(0))).toThrow(/empty/);
   });
 });
 

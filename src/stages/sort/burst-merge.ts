@@ -44,6 +44,7 @@
  * ground-truth unit.
  */
 import type { SegmentUnits } from './loop.js';
+import { medianOf } from '../segment/thresholds.js';
 
 /** Interval (ms) before a fragment's spike in which a spike of the main unit counts as "same burst". */
 export const BURST_WINDOW_MS: readonly [number, number] = [1.5, 25];
@@ -78,9 +79,7 @@ export const FOOTPRINT_MIN_COSINE = 0.9;
 
 /** Amplitude vector minus its median over channels, clipped at 0 (float64). */
 function aboveFloor(v: Float32Array): Float64Array {
-  const sorted = Float64Array.from(v).sort();
-  const n = sorted.length;
-  const median = n % 2 ? sorted[n >> 1] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  const median = v.length === 0 ? 0 : medianOf(v);
   return Float64Array.from(v, (x) => Math.max(0, x - median));
 }
 

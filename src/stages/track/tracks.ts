@@ -26,6 +26,7 @@
 import { applyShiftPlan, cachedShiftPlan } from './drift.js';
 import { assignClustersDetailed, DRIFT_STEP_UM } from './assignment.js';
 import { sameFootprint } from '../sort/burst-merge.js';
+import { medianOf } from '../segment/thresholds.js';
 
 /**
  * Largest relative difference between the shifted amplitude vectors of a link, over the
@@ -73,9 +74,8 @@ export interface TrackResult {
 
 /** A unit's amplitude vector minus its noise floor (the median over channels), clipped at 0. */
 export function aboveFloor(v: Float32Array): Float32Array {
-  const sorted = Float32Array.from(v).sort();
-  const n = sorted.length;
-  const median = n % 2 ? sorted[n >> 1] : 0.5 * (sorted[(n >> 1) - 1] + sorted[n >> 1]);
+  const n = v.length;
+  const median = n === 0 ? 0 : medianOf(v);
   const out = new Float32Array(n);
   for (let c = 0; c < n; c++) out[c] = Math.max(0, v[c] - median);
   return out;
