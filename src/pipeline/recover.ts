@@ -41,7 +41,7 @@ import type { SignalProcessor } from '../engines/engine.js';
 import { allocateMinimaBuffer } from '../core/window.js';
 import type { SortKernels } from '../stages/sort/kernels.js';
 import { aboveFloor } from '../stages/track/tracks.js';
-import { select } from '../stages/segment/thresholds.js';
+import { medianOf } from '../stages/segment/thresholds.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
 
 /** Channels per template. */
@@ -71,76 +71,6 @@ export interface RecoveryStats {
   scoreMs: number;
 }
 
-/** Bins of the radix pre-selection: the top 11 bits of an order-preserving key of the float32 bits. */
-const MEDIAN_SHIFT = 21;
-const MEDIAN_BINS = 1 << 11;
-const medianHist = new Uint32Array(MEDIAN_BINS);
-let medianScratch = new Float32Array(0);
-
-/** Unsigned keys that order like the float32 values (negative values' bits inverted). */
-function sortKey(bits: number): number {
-  return (bits & 0x80000000 ? ~bits : bits | 0x80000000) >>> 0;
-}
-
-/**
- * The median of finite scores (an even count: the float64 mean of the middle two): the same
- * order statistics as sorting them. One histogram of the top key bits names the bin(s) holding
- * the middle ranks; only their values (a few percent) go through a quickselect. Two per
- * template and segment over every block: a quickselect over all of them took ~0.3 ms per
- * 12 000 scores, most of the recovery pass at 384 channels. Scores with Infinity or NaN take
- * the plain selection.
- */
-export function scoreMedian(a: Float32Array): number {
-  const n = a.length;
-  if (n === 0) return 0;
-  const bits = new Uint32Array(a.buffer, a.byteOffset, n);
-  const hist = medianHist;
-  hist.fill(0);
-  let special = false;
-  for (let i = 0; i < n; i++) {
-    const b = bits[i];
-    if ((b & 0x7f800000) === 0x7f800000) special = true;
-    hist[sortKey(b) >>> MEDIAN_SHIFT]++;
-  }
-  if (special) return medianBySelection(a);
-  const h = n >> 1;
-  // The bins holding ranks h - 1 (even n only) and h, and how many values lie below each.
-  const binOf = (rank: number): [number, number] => {
-    let bin = 0;
-    let below = 0;
-    while (below + hist[bin] <= rank) below += hist[bin++];
-    return [bin, below];
-  };
-  const [highBin, highBelow] = binOf(h);
-  const [lowBin, base] = n % 2 ? [highBin, highBelow] : binOf(h - 1);
-  const count = hist[lowBin] + (highBin !== lowBin ? hist[highBin] : 0);
-  if (medianScratch.length < count) medianScratch = new Float32Array(Math.max(count, 2 * medianScratch.length));
-  const cand = medianScratch;
-  let j = 0;
-  for (let i = 0; i < n; i++) {
-    const bin = sortKey(bits[i]) >>> MEDIAN_SHIFT;
-    if (bin === lowBin || bin === highBin) cand[j++] = a[i];
-  }
-  const hi = select(cand, 0, count - 1, h - base);
-  if (n % 2) return hi;
-  // The lower middle is the largest candidate left of the upper middle's position.
-  let lo = cand[0];
-  for (let i = 1; i < h - base; i++) if (cand[i] > lo) lo = cand[i];
-  return 0.5 * (lo + hi);
-}
-
-/** scoreMedian by selection on a copy (any values). */
-function medianBySelection(a: Float32Array): number {
-  const n = a.length;
-  const s = a.slice();
-  const h = n >> 1;
-  const hi = select(s, 0, n - 1, h);
-  if (n % 2) return hi;
-  let lo = s[0];
-  for (let i = 1; i < h; i++) if (s[i] > lo) lo = s[i];
-  return 0.5 * (lo + hi);
-}
-
 /**
  * One template's scores in noise sds, z[m] = (row[m] - median) / sd with sd = 1.4826 MAD (at
  * least 1e-12); returns sd. `dev` is scratch of the row's length. (A function of its own: inside
@@ -148,9 +78,9 @@ function medianBySelection(a: Float32Array): number {
  */
 function noiseUnits(row: Float32Array, dev: Float32Array, z: Float32Array): number {
   const M = row.length;
-  const med = scoreMedian(row);
+  const med = medianOf(row);
   for (let m = 0; m < M; m++) dev[m] = Math.abs(row[m] - med);
-  const sd = Math.max(1.4826 * scoreMedian(dev), 1e-12);
+  const sd = Math.max(1.4826 * medianOf(dev), 1e-12);
   for (let m = 0; m < M; m++) z[m] = (row[m] - med) / sd;
   return sd;
 }

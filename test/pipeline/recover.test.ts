@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recording } from '../../src/formats/recording.js';
 import { countMatches, generateRecording, loadGroundTruth } from '../../src/groundtruth/index.js';
 import { performSpikeSortingDetailed } from '../../src/pipeline/perform.js';
-import { recoverSpikes, scoreMedian, type SegmentSpan } from '../../src/pipeline/recover.js';
+import { recoverSpikes, type SegmentSpan } from '../../src/pipeline/recover.js';
 import { createSignalProcessor } from '../../src/engines/select.js';
 import { cpuSortKernels } from '../../src/stages/sort/kernels-cpu.js';
 import { SortedRecording } from '../../src/result/sorted-recording.js';
@@ -177,29 +177,4 @@ describe('recoverSpikes', () => {
       engine.dispose();
     }
   }, 60_000);
-});
-
-describe('scoreMedian (radix pre-selection)', () => {
-  it('equals the median of the sorted values (the float64 mean of the middle two for an even count)', () => {
-    const rand = mulberry32(5);
-    for (let trial = 0; trial < 400; trial++) {
-      const n = 1 + Math.floor(rand() * (trial % 5 === 0 ? 20000 : 50));
-      const kind = trial % 6;
-      const a = new Float32Array(n).map((_, i) =>
-        kind === 0 ? (rand() - 0.5) * 100 // both signs, several octaves
-          : kind === 1 ? -Math.abs(rand() * 40) // scores: negative
-            : kind === 2 ? Math.round((rand() - 0.5) * 4) // ties
-              : kind === 3 ? (rand() - 0.5) * 1e-40 // subnormals
-                : kind === 4 ? (i < n / 2 ? -1000 : 0.001) // the middle ranks in distant bins
-                  : rand() * 5);
-      const s = Float32Array.from(a).sort();
-      const h = n >> 1;
-      const want = n % 2 ? s[h] : 0.5 * (s[h - 1] + s[h]);
-      // As a value (=== : a median of zeros may carry either sign; the pass only subtracts and compares it).
-      expect(scoreMedian(a) === want).toBe(true);
-    }
-    // Non-finite scores take the plain selection.
-    expect(scoreMedian(Float32Array.of(1, Infinity, 2))).toBe(2);
-    expect(scoreMedian(Float32Array.of(-Infinity, 5, 3, 4))).toBe(3.5);
-  });
 });

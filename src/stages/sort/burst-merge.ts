@@ -79,7 +79,7 @@ export const FOOTPRINT_MIN_COSINE = 0.9;
 
 /** Amplitude vector minus its median over channels, clipped at 0 (float64). */
 function aboveFloor(v: Float32Array): Float64Array {
-  const median = v.length === 0 ? 0 : medianOf(v);
+  const median = medianOf(v);
   return Float64Array.from(v, (x) => Math.max(0, x - median));
 }
 

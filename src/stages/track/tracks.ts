@@ -75,7 +75,7 @@ export interface TrackResult {
 /** A unit's amplitude vector minus its noise floor (the median over channels), clipped at 0. */
 export function aboveFloor(v: Float32Array): Float32Array {
   const n = v.length;
-  const median = n === 0 ? 0 : medianOf(v);
+  const median = medianOf(v);
   const out = new Float32Array(n);
   for (let c = 0; c < n; c++) out[c] = Math.max(0, v[c] - median);
   return out;
