@@ -202,24 +202,23 @@ export function arenaLayout(numChannels: number, samplesPerMs: number, numMs: nu
 /** Arena blocks [firstSlot, firstSlot + numMs) as a plain window (what pass 1 filters into). */
 export function arenaBlocks(memory: SharedWasmMemory, a: ArenaLayout, firstSlot: number, numMs: number): FilteredBuffer {
   const buf = memory.buffer;
-  const C = a.numChannels;
-  const S = a.samplesPerMs;
-  if (firstSlot < 0 || firstSlot + numMs > a.numMs) throw new RangeError(`arenaBlocks: slots [${firstSlot}, ${firstSlot + numMs}) outside the arena's ${a.numMs}`);
-  return {
-    numChannels: C,
-    samplesPerMs: S,
-    capacityMs: numMs,
-    data: new Float32Array(buf, firstSlot * C * S * 4, numMs * C * S),
-    minVal: new Float32Array(buf, a.minValOffset + firstSlot * C * 4, numMs * C),
-    minPos: new Int32Array(buf, a.minPosOffset + firstSlot * C * 4, numMs * C),
+  const n = a.numMs * a.numChannels;
+  const whole: FilteredBuffer = {
+    numChannels: a.numChannels,
+    samplesPerMs: a.samplesPerMs,
+    capacityMs: a.numMs,
+    data: new Float32Array(buf, 0, n * a.samplesPerMs),
+    minVal: new Float32Array(buf, a.minValOffset, n),
+    minPos: new Int32Array(buf, a.minPosOffset, n),
   };
+  return windowBlocks(whole, firstSlot, numMs);
 }
 
 /** Slots [firstSlot, firstSlot + numMs) of a window as a window of their own (pass 1 filters the first segment's head there). */
 export function windowBlocks(win: FilteredBuffer, firstSlot: number, numMs: number): FilteredBuffer {
   const C = win.numChannels;
   const S = win.samplesPerMs;
-  if (firstSlot < 0 || firstSlot + numMs > win.capacityMs) throw new RangeError(`windowBlocks: slots [${firstSlot}, ${firstSlot + numMs}) outside the window's ${win.capacityMs}`);
+  if (firstSlot < 0 || firstSlot + numMs > win.capacityMs) throw new RangeError(`windowBlocks: slots [${firstSlot}, ${firstSlot + numMs}) outside the window's (or arena's) ${win.capacityMs}`);
   return {
     numChannels: C,
     samplesPerMs: S,
