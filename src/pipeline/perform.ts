@@ -172,6 +172,48 @@ function makeRunner(engine: SignalProcessor, opts: ResolvedSortOptions, local: b
   return new HybridSegmentRunner(opts.workers, eagerWorkers ? 0 : undefined);
 }
 
+/**
+ * The items of `gen`, pulled as soon as each is ready (the producer never waits for the
+ * consumer) and handed out in order; an error is thrown where it occurred in the sequence.
+ * When the consumer stops early, `stop` ends the producer, which is awaited. `finished` runs
+ * when the producer is done.
+ */
+async function* readAhead<T>(gen: AsyncGenerator<T>, stop: () => void, finished: () => void): AsyncGenerator<T> {
+  const queue: T[] = [];
+  let done = false;
+  let error: { e: unknown } | null = null;
+  const waiter: { wake: (() => void) | null } = { wake: null };
+  const pump = (async () => {
+    try {
+      for (let r = await gen.next(); !r.done; r = await gen.next()) {
+        queue.push(r.value);
+        waiter.wake?.();
+      }
+    } catch (e) {
+      error = { e };
+    } finally {
+      done = true;
+      finished();
+      waiter.wake?.();
+    }
+  })();
+  try {
+    for (;;) {
+      if (queue.length > 0) {
+        yield queue.shift()!;
+        continue;
+      }
+      if (error) throw (error as { e: unknown }).e;
+      if (done) return;
+      await new Promise<void>((resolve) => { waiter.wake = resolve; });
+      waiter.wake = null;
+    }
+  } finally {
+    if (!done) stop();
+    await pump;
+  }
+}
+
 async function sortTwoPass(
   recording: Recording,
   opts: ResolvedSortOptions,
@@ -350,8 +392,15 @@ async function sortTwoPass(
       raw = undefined;
     }
   };
+  // Pass 1 runs ahead of the windows: segments wait for a window in a queue of plans, not with
+  // the scan suspended, so the filter threads keep scanning while the segments before sort.
+  // (Suspended, at 1536 channels the filter threads idled through each segment's sort and the
+  // calling thread through each refilter.) Not where the scan's kept chunks are released
+  // as it resumes, nor for resident windows (their own pacing).
+  let scanEnd = 0;
+  const items = keepSamples || resident ? scan.run() : readAhead(scan.run(), () => scan.stop(), () => { scanEnd = performance.now(); });
   try {
-    for await (const item of scan.run()) {
+    for await (const item of items) {
       if (failure) break;
       if ('thresholds' in item) {
         thresholds = item.thresholds;
@@ -397,7 +446,7 @@ async function sortTwoPass(
       const w = win;
       start(item, w, context!, () => pool.release(w));
     }
-    scanMs = performance.now() - tStart;
+    scanMs = (scanEnd || performance.now()) - tStart;
     await Promise.all(inFlight);
     if (failure) throw failure;
   } finally {

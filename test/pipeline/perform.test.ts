@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recording } from '../../src/formats/recording.js';
+import { windowBytes } from '../../src/core/window.js';
 import { compareToGroundTruth, generateRecording, loadGroundTruth, type GeneratedRecording, type GenerateOptions } from '../../src/groundtruth/index.js';
 import { performSpikeSorting, performSpikeSortingDetailed } from '../../src/pipeline/perform.js';
 import { probeAdapter } from '../../src/engines/webgpu/context.js';
@@ -255,6 +256,47 @@ describe('failures', () => {
     try {
       await expect(performSpikeSortingDetailed(open(g), { verbose: false, minSegmentLength: 1 }, { processor: failing }))
         .rejects.toThrow(/disk went away/);
+    } finally {
+      real.dispose();
+    }
+  }, 60_000);
+
+  it('rejects when a later segment\'s pass-2 filter fails while pass 1 runs ahead, and starts no new pass-1 chunk after it', async () => {
+    const g = await generate('fail-sort', { ...EASY, duration: 30, seed: 11 });
+    const rec = open(g);
+    const { createSignalProcessor } = await import('../../src/engines/select.js');
+    const real = await createSignalProcessor('cpu');
+    let requests = 0;
+    let afterFailure = 0;
+    let failed = false;
+    const failing = {
+      backend: real.backend,
+      description: 'cpu (a later segment fails)',
+      adapter: null,
+      stagesOnDevice: real.stagesOnDevice,
+      async filterBlocks(...args: Parameters<typeof real.filterBlocks>) {
+        const [, firstMs, , , dest] = args;
+        requests++;
+        if (failed) afterFailure++;
+        // Pass 2's refilter of a segment after the first (L = 1 s: the head ends at ms 1000).
+        if (dest.data.length > 0 && firstMs > 1000) {
+          failed = true;
+          throw new Error('disk went away in pass 2');
+        }
+        return real.filterBlocks(...args);
+      },
+      sortKernels: () => real.sortKernels(),
+      dispose() { real.dispose(); },
+    };
+    // Too little memory to keep pass 1's chunks: pass 2 filters each segment again.
+    const tight = 3 * windowBytes(rec.numChannels, rec.samplesPerMs, 3000);
+    try {
+      await expect(performSpikeSortingDetailed(rec, { verbose: false, minSegmentLength: 1, workers: 1, memoryLimit: tight }, { processor: failing }))
+        .rejects.toThrow(/disk went away in pass 2/);
+      expect(failed).toBe(true);
+      // Pass 1 runs ahead of the segments; after the failure it starts at most the two chunks
+      // its pipeline had queued, not the rest of the recording.
+      expect(afterFailure).toBeLessThanOrEqual(2);
     } finally {
       real.dispose();
     }
