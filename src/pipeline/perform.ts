@@ -180,21 +180,20 @@ function makeRunner(engine: SignalProcessor, opts: ResolvedSortOptions, local: b
  */
 async function* readAhead<T>(gen: AsyncGenerator<T>, stop: () => void, finished: () => void): AsyncGenerator<T> {
   const queue: T[] = [];
-  let done = false;
-  let error: { e: unknown } | null = null;
-  const waiter: { wake: (() => void) | null } = { wake: null };
+  // Written by the pump, read here (an object: the checks below must not be narrowed away).
+  const state: { done: boolean; error: { e: unknown } | null; wake: (() => void) | null } = { done: false, error: null, wake: null };
   const pump = (async () => {
     try {
       for (let r = await gen.next(); !r.done; r = await gen.next()) {
         queue.push(r.value);
-        waiter.wake?.();
+        state.wake?.();
       }
     } catch (e) {
-      error = { e };
+      state.error = { e };
     } finally {
-      done = true;
+      state.done = true;
       finished();
-      waiter.wake?.();
+      state.wake?.();
     }
   })();
   try {
@@ -203,13 +202,13 @@ async function* readAhead<T>(gen: AsyncGenerator<T>, stop: () => void, finished:
         yield queue.shift()!;
         continue;
       }
-      if (error) throw (error as { e: unknown }).e;
-      if (done) return;
-      await new Promise<void>((resolve) => { waiter.wake = resolve; });
-      waiter.wake = null;
+      if (state.error) throw state.error.e;
+      if (state.done) return;
+      await new Promise<void>((resolve) => { state.wake = resolve; });
+      state.wake = null;
     }
   } finally {
-    if (!done) stop();
+    if (!state.done) stop();
     await pump;
   }
 }

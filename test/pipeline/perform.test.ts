@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recording } from '../../src/formats/recording.js';
 import { windowBytes } from '../../src/core/window.js';
+import type { SignalProcessor } from '../../src/engines/engine.js';
 import { compareToGroundTruth, generateRecording, loadGroundTruth, type GeneratedRecording, type GenerateOptions } from '../../src/groundtruth/index.js';
 import { performSpikeSorting, performSpikeSortingDetailed } from '../../src/pipeline/perform.js';
 import { probeAdapter } from '../../src/engines/webgpu/context.js';
@@ -236,23 +237,32 @@ describe('backends', () => {
 });
 
 describe('failures', () => {
-  it('rejects (does not crash) when the filter fails in the background', async () => {
-    const g = await generate('fail', { ...EASY, duration: 6, seed: 10 });
+  type Processor = SignalProcessor;
+  /** The CPU engine with its filter requests passed through `filter` first (which may throw). */
+  async function withFilter(description: string, filter: (...args: Parameters<Processor['filterBlocks']>) => void): Promise<{ real: Processor; failing: Processor }> {
     const { createSignalProcessor } = await import('../../src/engines/select.js');
     const real = await createSignalProcessor('cpu');
-    let calls = 0;
     const failing = {
       backend: real.backend,
-      description: 'cpu (failing after the first request)',
+      description,
       adapter: null,
       stagesOnDevice: real.stagesOnDevice,
-      async filterBlocks(...args: Parameters<typeof real.filterBlocks>) {
-        if (calls++ > 0) throw new Error('disk went away');
+      async filterBlocks(...args: Parameters<Processor['filterBlocks']>) {
+        filter(...args);
         return real.filterBlocks(...args);
       },
       sortKernels: () => real.sortKernels(),
       dispose() { real.dispose(); },
     };
+    return { real, failing };
+  }
+
+  it('rejects (does not crash) when the filter fails in the background', async () => {
+    const g = await generate('fail', { ...EASY, duration: 6, seed: 10 });
+    let calls = 0;
+    const { real, failing } = await withFilter('cpu (failing after the first request)', () => {
+      if (calls++ > 0) throw new Error('disk went away');
+    });
     try {
       await expect(performSpikeSortingDetailed(open(g), { verbose: false, minSegmentLength: 1 }, { processor: failing }))
         .rejects.toThrow(/disk went away/);
@@ -264,30 +274,16 @@ describe('failures', () => {
   it('rejects when a later segment\'s pass-2 filter fails while pass 1 runs ahead, and starts no new pass-1 chunk after it', async () => {
     const g = await generate('fail-sort', { ...EASY, duration: 30, seed: 11 });
     const rec = open(g);
-    const { createSignalProcessor } = await import('../../src/engines/select.js');
-    const real = await createSignalProcessor('cpu');
-    let requests = 0;
     let afterFailure = 0;
     let failed = false;
-    const failing = {
-      backend: real.backend,
-      description: 'cpu (a later segment fails)',
-      adapter: null,
-      stagesOnDevice: real.stagesOnDevice,
-      async filterBlocks(...args: Parameters<typeof real.filterBlocks>) {
-        const [, firstMs, , , dest] = args;
-        requests++;
-        if (failed) afterFailure++;
-        // Pass 2's refilter of a segment after the first (L = 1 s: the head ends at ms 1000).
-        if (dest.data.length > 0 && firstMs > 1000) {
-          failed = true;
-          throw new Error('disk went away in pass 2');
-        }
-        return real.filterBlocks(...args);
-      },
-      sortKernels: () => real.sortKernels(),
-      dispose() { real.dispose(); },
-    };
+    const { real, failing } = await withFilter('cpu (a later segment fails)', (_rec, firstMs, _n, _p, dest) => {
+      if (failed) afterFailure++;
+      // Pass 2's refilter of a segment after the first (L = 1 s: the head ends at ms 1000).
+      if (dest.data.length > 0 && firstMs > 1000) {
+        failed = true;
+        throw new Error('disk went away in pass 2');
+      }
+    });
     // Too little memory to keep pass 1's chunks: pass 2 filters each segment again.
     const tight = 3 * windowBytes(rec.numChannels, rec.samplesPerMs, 3000);
     try {

@@ -67,13 +67,12 @@ function assemble(samplesPerMs: number, unsigned: boolean, thresholded = false):
     c.get(P_AN).op(0xb6).simd(SIMD.f32splat).set(V_ANF);
   }
   // G_w = I4[t] - 4 I4[t-L] + 6 I4[t-2L] - 4 I4[t-3L] + I4[t-4L] (wrapping i32)
-  // `k`: samples past `base` (a memarg offset).
-  const comb = (base: number, L: number, dst: number, k = 0): void => {
-    c.get(base).mem(SIMD.load, 16 * (4 * L + k));
-    c.get(base).mem(SIMD.load, 16 * (3 * L + k)).get(V_K4).simd(SIMD.i32mul).simd(SIMD.i32sub);
-    c.get(base).mem(SIMD.load, 16 * (2 * L + k)).get(V_K6).simd(SIMD.i32mul).simd(SIMD.i32add);
-    c.get(base).mem(SIMD.load, 16 * (L + k)).get(V_K4).simd(SIMD.i32mul).simd(SIMD.i32sub);
-    c.get(base).mem(SIMD.load, 16 * k).simd(SIMD.i32add);
+  const comb = (base: number, L: number, dst: number): void => {
+    c.get(base).mem(SIMD.load, 16 * 4 * L);
+    c.get(base).mem(SIMD.load, 16 * 3 * L).get(V_K4).simd(SIMD.i32mul).simd(SIMD.i32sub);
+    c.get(base).mem(SIMD.load, 16 * 2 * L).get(V_K6).simd(SIMD.i32mul).simd(SIMD.i32add);
+    c.get(base).mem(SIMD.load, 16 * L).get(V_K4).simd(SIMD.i32mul).simd(SIMD.i32sub);
+    c.get(base).mem(SIMD.load, 0).simd(SIMD.i32add);
     c.set(dst);
   };
   // a = &I4[P + (msFrom+mi)*S + 8w - 4Lw] (wide comb base), bn = narrow comb base.
@@ -84,11 +83,11 @@ function assemble(samplesPerMs: number, unsigned: boolean, thresholded = false):
   // The exact scan of one ms block of the group: y in float64, rounded to float32, the first
   // strict minimum and its position; the samples are stored unless `thresholded`.
   const exactBlock = (): void => {
-    // Sample `k` past the pointers L_A, L_BN, L_O (advanced by the caller). Sample 0 is peeled
-    // off the loop: it sets the minimum unconditionally, so the loop's mask is only y < mv.
-    const sample = (first: boolean, k: number): void => {
-      comb(L_A, Lw, V_GW, k);
-      comb(L_BN, Ln, V_GN, k);
+    // One sample at the pointers L_A, L_BN, L_O, then advancing them. Sample 0 is peeled off
+    // the loop: it sets the minimum unconditionally, so the loop's mask is only y < mv.
+    const sample = (first: boolean): void => {
+      comb(L_A, Lw, V_GW);
+      comb(L_BN, Ln, V_GN);
       // y = aw*gw - an*gn in f64 per half, rounded to f32.
       const half = (high: boolean): void => {
         const sel = high ? [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15] : null;
@@ -103,8 +102,8 @@ function assemble(samplesPerMs: number, unsigned: boolean, thresholded = false):
       half(false);
       half(true);
       c.simd(SIMD.shuffle, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23).set(V_Y);
-      // data[(mm + ch) * S + s] = y[ch]
-      if (!thresholded) for (let ch = 0; ch < 4; ch++) c.get(L_O).get(V_Y).mem(SIMD.store32lane, (ch * S + k) * 4).b.push(ch);
+      // data[(mm + k) * S + s] = y[k]
+      if (!thresholded) for (let k = 0; k < 4; k++) c.get(L_O).get(V_Y).mem(SIMD.store32lane, k * S * 4).b.push(k);
       if (first) {
         c.get(V_Y).set(V_MV);
         c.op(...V128_ZERO).set(V_MP);
@@ -114,20 +113,16 @@ function assemble(samplesPerMs: number, unsigned: boolean, thresholded = false):
         c.get(V_SV).get(V_MP).get(V_MASK).simd(SIMD.bitselect).set(V_MP);
       }
       c.get(V_SV).get(V_ONE).simd(SIMD.i32add).set(V_SV);
-    };
-    const advance = (samples: number): void => {
-      c.get(L_A).i32(16 * samples).add().set(L_A);
-      c.get(L_BN).i32(16 * samples).add().set(L_BN);
-      if (!thresholded) c.get(L_O).i32(4 * samples).add().set(L_O);
+      c.get(L_A).i32(16).add().set(L_A);
+      c.get(L_BN).i32(16).add().set(L_BN);
+      if (!thresholded) c.get(L_O).i32(4).add().set(L_O);
     };
     c.op(...V128_ZERO).set(V_SV);
-    sample(true, 0);
-    advance(1);
+    sample(true);
     c.i32(1).set(L_S);
     c.loop(() => {
       c.get(L_S).i32(S).geU().exitIf();
-      sample(false, 0);
-      advance(1);
+      sample(false);
       c.get(L_S).i32(1).add().set(L_S);
     });
   };
