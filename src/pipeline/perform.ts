@@ -27,7 +27,7 @@ import { computeNeighbourhoods } from '../stages/sort/neighbours.js';
 import { emptyTimings, type SegmentTimings } from '../stages/sort/loop.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
 import { finishSegments, linkPair } from './link.js';
-import { recoverSpikes, type RecoveryMinima, type SegmentSpan } from './recover.js';
+import { keepRecoveryMinima, recoverSpikes, recoveryMinimaBytes, type RecoveryMinima, type SegmentSpan } from './recover.js';
 import { poolResiduals } from './pool.js';
 import { ProgressReporter } from './progress.js';
 import { BoundaryScan, type SegmentPlan } from './scan.js';
@@ -301,13 +301,13 @@ async function sortTwoPass(
     peakInFlight = Math.max(peakInFlight, inFlight.size);
   };
 
-  // Each segment's unsubtracted minima (8 bytes per ms and channel: 1/(4S) of its window) are
-  // kept for the recovery pass when all of them take at most 1/8 of memoryLimit (at a 6-GiB
-  // budget: 1536 channels up to ~65 s, 384 channels up to ~4.5 min, 64 channels up to ~28 min),
-  // which then filters nothing again; otherwise it filters each segment it searches a second
-  // time (one more minima-only filter pass).
+  // Each segment's unsubtracted minima (5 bytes per ms and channel at S <= 256: 1/(24S) of its
+  // window) are kept for the recovery pass when all of them take at most 1/8 of memoryLimit (at
+  // a 6-GiB budget: 1536 channels up to ~100 s, 384 channels up to ~7 min, 64 channels up to ~40
+  // min), which then filters nothing again; otherwise it filters each segment it searches a
+  // second time (one more minima-only filter pass).
   const minimaForRecovery: RecoveryMinima[] | null =
-    (opts.recoverSpikes || opts.poolResiduals) && totalMs * C * 8 <= opts.memoryLimit / 8 ? [] : null;
+    (opts.recoverSpikes || opts.poolResiduals) && totalMs * C * recoveryMinimaBytes(S) <= opts.memoryLimit / 8 ? [] : null;
 
   const start = (plan: SegmentPlan, win: FilteredBuffer, ctx: SegmentContext, release: () => void): void => {
     const job = (async () => {
@@ -322,8 +322,7 @@ async function sortTwoPass(
         // The recovery pass scores the unsubtracted minima: keep a copy before sorting
         // subtracts from them (when they fit; otherwise it filters the segment again).
         if (minimaForRecovery) {
-          const n = plan.numMs * C;
-          minimaForRecovery[plan.index] = { minVal: win.minVal.slice(0, n), minPos: win.minPos.slice(0, n) };
+          minimaForRecovery[plan.index] = keepRecoveryMinima(win.minVal, win.minPos, plan.numMs * C, S);
         }
         const out: SegmentOutcome = await runner.sort(win, plan.numMs, ctx);
         record(plan, out);

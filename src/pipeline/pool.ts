@@ -74,7 +74,7 @@ export async function poolResiduals(
     for (const s of window) {
       const { startMs, numMs: M } = spans[s];
       if (M < 5) continue;
-      let minVal: Float32Array, minPos: Int32Array;
+      let minVal: Float32Array, minPos: Int32Array | Uint8Array;
       const k = kept?.[s];
       if (k && k.minVal.length === M * C) {
         minVal = k.minVal;

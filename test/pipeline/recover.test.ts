@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recording } from '../../src/formats/recording.js';
 import { countMatches, generateRecording, loadGroundTruth } from '../../src/groundtruth/index.js';
 import { performSpikeSortingDetailed } from '../../src/pipeline/perform.js';
-import { recoverSpikes, type SegmentSpan } from '../../src/pipeline/recover.js';
+import { keepRecoveryMinima, recoverSpikes, type SegmentSpan } from '../../src/pipeline/recover.js';
 import { createSignalProcessor } from '../../src/engines/select.js';
 import { cpuSortKernels } from '../../src/stages/sort/kernels-cpu.js';
 import { SortedRecording } from '../../src/result/sorted-recording.js';
@@ -100,15 +100,33 @@ describe('recoverSpikes', () => {
     }
   }, 120_000);
 
+  it('keeps minima positions in bytes where every position fits one, in full otherwise', () => {
+    const rnd = mulberry32(5);
+    for (const S of [30, 256, 257, 400]) {
+      const n = 1000;
+      const minVal = Float32Array.from({ length: n + 7 }, () => rnd() - 0.5);
+      const minPos = Int32Array.from({ length: n + 7 }, () => Math.floor(rnd() * S));
+      minPos[3] = S - 1;
+      const k = keepRecoveryMinima(minVal, minPos, n, S);
+      expect(k.minPos).toBeInstanceOf(S <= 256 ? Uint8Array : Int32Array);
+      expect(Array.from(k.minPos)).toEqual(Array.from(minPos.subarray(0, n)));
+      expect(Array.from(k.minVal)).toEqual(Array.from(minVal.subarray(0, n)));
+      // A copy: the sort's subtraction changes the window's minima afterwards.
+      minVal[0] = 99;
+      minPos[0] = 1;
+      expect(k.minVal[0]).not.toBe(99);
+    }
+  });
+
   it('gives the same result from the minima pass 2 kept as from filtering each segment again', async () => {
     const { rec } = await open('kept', 3);
     // 1-s segments: some segment misses one of the three units, and the recovery fills it.
     const base = { verbose: false, backend: 'cpu' as const, minSegmentLength: 1 };
     const kept = await performSpikeSortingDetailed(rec, base);
     expect(kept.stats.recoveryMinima).toBe('kept');
-    // Room for the windows (the longest 3-s segment: 12.3 MB) but not for every segment's
-    // minima within 1/8 of the budget (10 s x 32 channels x 8 bytes = 2.56 MB).
-    const again = await performSpikeSortingDetailed(rec, { ...base, memoryLimit: 18e6 });
+    // Room for a window (the longest 3-s segment: 12.3 MB) but not for every segment's minima
+    // within 1/8 of the budget (10 s x 32 channels x 5 bytes = 1.6 MB).
+    const again = await performSpikeSortingDetailed(rec, { ...base, memoryLimit: 12.6e6 });
     expect(again.stats.recoveryMinima).toBe('refiltered');
     expect(again.sorted.clusterIds()).toEqual(kept.sorted.clusterIds());
     for (const id of kept.sorted.clusterIds()) expect(Array.from(again.sorted.spikes(id))).toEqual(Array.from(kept.sorted.spikes(id)));

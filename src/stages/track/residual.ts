@@ -43,7 +43,7 @@ export interface ResidualPeak {
  * `minVal`/`minPos` ms-major (m*C + c), `thresholds` negative, `base` = sample time of block 0.
  */
 export function residualPeaks(
-  segment: number, minVal: Float32Array, minPos: Int32Array, M: number, C: number, thresholds: Float32Array,
+  segment: number, minVal: Float32Array, minPos: Int32Array | Uint8Array, M: number, C: number, thresholds: Float32Array,
   trains: readonly Float64Array[], base: number, S: number,
 ): ResidualPeak[] {
   const taken = new Uint8Array(M);
