@@ -6,7 +6,7 @@
  */
 import type { Recording } from '../formats/recording.js';
 import type { DataType } from '../formats/dtype.js';
-import type { FilteredBuffer } from '../core/window.js';
+import type { FilterAreaPlan, FilteredBuffer } from '../core/window.js';
 import type { SortKernels, SortSegment } from '../stages/sort/kernels.js';
 import { filterHalo } from '../stages/filter/taps.js';
 import type { DeviceStage } from '../result/info.js';
@@ -31,6 +31,12 @@ export interface Engine {
    * write them at ms slot `destMs` of `dest` with minima. polarity = detectionPolarity.
    */
   filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void>;
+  /**
+   * Host windows in a shared WebAssembly memory may reserve scratch areas for the engine's filter
+   * threads (core/window.ts FilterAreas), which then write them in place: how many areas of how
+   * many bytes, or null (absent) when the engine has no use for them.
+   */
+  filterAreas?(numChannels: number, samplesPerMs: number): FilterAreaPlan | null;
   /** The kernels of the per-segment loop (§7) for a window in host memory, on the calling thread. */
   sortKernels(): SortKernels;
   /**

@@ -262,12 +262,15 @@ async function sortTwoPass(
   // WebAssembly memory, pass 1 filters into one arena and each segment is sorted where it lies:
   // no copy into a window (at 128 channels x 60 s the copies took ~0.2 s per segment on the
   // calling thread). Memory still never exceeds the bounded path's.
-  const layout = arenaLayout(C, S, totalMs, longest, runner.concurrency);
+  // The engine's filter threads write WebAssembly windows (arena and pool) in place where it
+  // says how (Engine.filterAreas), instead of copying out of their own memory.
+  const areas = resident ? null : engine.filterAreas?.(C, S) ?? null;
+  const layout = arenaLayout(C, S, totalMs, longest, runner.concurrency, areas);
   const arenaMemory = allowArena && keepEligible && layout.bytes <= Math.min(keptFootprint, WASM_MAX_PAGES * WASM_PAGE)
     ? sharedWasmMemory(layout.bytes) : null;
   const arena = arenaMemory ? { memory: arenaMemory, layout } : null;
   const keepSamples = !arena && keepEligible;
-  const pool = new WindowPool(C, S, longest, keepSamples ? opts.memoryLimit - keptBytes : opts.memoryLimit);
+  const pool = new WindowPool(C, S, longest, keepSamples ? opts.memoryLimit - keptBytes : opts.memoryLimit, true, areas);
   // Refiltering pass 2: the first segment's window is taken now, and pass 1 filters its first
   // L ms (the shortest it can be) into it with their samples, so that segment, which waits for
   // the thresholds, starts sorting after filtering only its remainder (at 384 channels ~2 s of

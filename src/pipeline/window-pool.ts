@@ -14,7 +14,7 @@
  * past the budget). Only the pages a segment writes become resident. `bytes` counts every window
  * held, busy or free, at the most it may grow to.
  */
-import { allocateFilteredBuffer, wasmWindowLayout, wasmWindowViews, windowBytes, type FilteredBuffer } from '../core/window.js';
+import { allocateFilteredBuffer, wasmWindowLayout, wasmWindowViews, windowBytes, type FilterAreaPlan, type FilteredBuffer } from '../core/window.js';
 import { WASM_MAX_PAGES, WASM_PAGE, ensureWasmMemory, sharedWasmMemory, type SharedWasmMemory } from '../core/wasm-memory.js';
 
 export class WindowPool {
@@ -27,10 +27,13 @@ export class WindowPool {
   /** Windows handed out and not yet released. */
   private inUse = 0;
 
-  /** @param useWasm place windows in WebAssembly memories where they fit (false: plain shared buffers only, as the sequential path has). */
+  /**
+   * @param useWasm place windows in WebAssembly memories where they fit (false: plain shared buffers only, as the sequential path has).
+   * @param areas the engine's filter areas (Engine.filterAreas), reserved in each WebAssembly window so its filter threads write it in place.
+   */
   constructor(private readonly numChannels: number, private readonly samplesPerMs: number, private readonly capacityMs: number,
-    private readonly limit: number, useWasm = true) {
-    this.wasmMax = wasmWindowLayout(numChannels, samplesPerMs, capacityMs).bytes;
+    private readonly limit: number, useWasm = true, private readonly areas: FilterAreaPlan | null = null) {
+    this.wasmMax = wasmWindowLayout(numChannels, samplesPerMs, capacityMs, areas).bytes;
     // Only when every segment fits one: a mix of both kinds could keep both resident at once
     // (e.g. at 2048 channels, 4 GiB + 5.2 GB) past what the budget counted.
     this.useWasm = useWasm && this.wasmMax <= WASM_MAX_PAGES * WASM_PAGE;
@@ -62,7 +65,7 @@ export class WindowPool {
     const C = this.numChannels;
     const S = this.samplesPerMs;
     if (this.useWasm) {
-      const need = wasmWindowLayout(C, S, numMs).bytes;
+      const need = wasmWindowLayout(C, S, numMs, this.areas).bytes;
       // Any free memory takes the segment (grown in place, within its maximum).
       const free = this.freeWasm.pop();
       if (free) {
@@ -90,7 +93,7 @@ export class WindowPool {
   }
 
   private wasmView(memory: SharedWasmMemory, numMs: number): FilteredBuffer {
-    const w = wasmWindowViews(memory, this.numChannels, this.samplesPerMs, numMs);
+    const w = wasmWindowViews(memory, this.numChannels, this.samplesPerMs, numMs, this.areas);
     this.owner.set(w, memory);
     this.inUse++;
     return w;

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { boxPower, dogTaps, filterHalo, filterWidths } from '../../src/stages/filter/taps.js';
 import { FilterScratch, cpuInputRange, filterBlocksCpu, filterBlocksFloat, filterBlocksInt } from '../../src/engines/cpu/filter.js';
 import { dogFilterReference } from '../../src/stages/filter/reference.js';
-import { WasmFilterState, filterBlocksWasm, filterBlocksWasmFloat, wasmSimdAvailable } from '../../src/engines/cpu/filter-wasm.js';
+import { WasmFilterState, filterAreaBytes, filterBlocksWasm, filterBlocksWasmFloat, wasmSimdAvailable } from '../../src/engines/cpu/filter-wasm.js';
+import { arenaBlocks, arenaLayout, wasmWindowLayout, wasmWindowViews, windowBlocks } from '../../src/core/window.js';
+import { sharedWasmMemory } from '../../src/core/wasm-memory.js';
 import { msMinimaReference, toMsLayout } from '../../src/stages/filter/minima.js';
 import { closedFormDog, maxAbs, noise, spiky, toInt16, worstDiff } from './data.js';
 
@@ -261,6 +263,66 @@ describe('WebAssembly SIMD float kernel', () => {
       for (let i = 0; i < a.data.length; i++) if (!Object.is(a.data[i], b.data[i])) expect.fail(`C=${C} S=${S}: data[${i}] ${a.data[i]} vs ${b.data[i]}`);
       expect(worstDiff(a.minVal, b.minVal)).toBe(0);
       expect(worstDiff(a.minPos, b.minPos)).toBe(0);
+    }
+  });
+});
+
+describe('the WebAssembly kernels writing a window in place (filter areas)', () => {
+  it('give the same bits as through their own memory, for every thread area, with first samples, in pool windows and the arena', () => {
+    for (const [C, S, kind] of [[7, 30, 'int16'], [13, 25, 'uint16'], [33, 30, 'float32'], [5, 20, 'float32'], [64, 30, 'int16']] as const) {
+      const firstMs = 5;
+      const numMs = 90;
+      const r = cpuInputRange(firstMs, numMs, S);
+      const xf = spiky(r.end, C, S, 3 * C + S);
+      const x = kind === 'float32' ? Float32Array.from(xf, (v) => 0.195 * v + 81.3) : kind === 'uint16' ? Uint16Array.from(xf, (v) => v + 32768) : toInt16(xf);
+      const polarity = kind === 'float32' ? -1 / 0.195 : -1;
+      // Through the kernels' own memory into a plain window (slots 2.., first samples as pass 1 asks).
+      const want = { ...dest(C, S, numMs + 2), firstSamples: new Float32Array((numMs + 2) * C) };
+      const own = new FilterScratch();
+      filterBlocksCpu(x, 0, firstMs, numMs, polarity, want, 2, 0, C, own);
+      const areas = { count: 3, bytes: filterAreaBytes(C, S) };
+      for (const where of ['pool', 'arena'] as const) {
+        for (let area = 0; area < areas.count; area++) {
+          let win;
+          let areaStart: number;
+          const memory = sharedWasmMemory(where === 'pool' ? wasmWindowLayout(C, S, numMs + 2, areas).bytes : arenaLayout(C, S, numMs + 2, 40, 2, areas).bytes)!;
+          if (where === 'pool') {
+            win = wasmWindowViews(memory, C, S, numMs + 2, areas);
+            areaStart = wasmWindowLayout(C, S, numMs + 2, areas).areas;
+          } else {
+            const layout = arenaLayout(C, S, numMs + 2, 40, 2, areas);
+            win = arenaBlocks(memory, layout, 0, numMs + 2);
+            areaStart = layout.areaOffset;
+          }
+          expect(win.filterAreas?.offset).toBe(areaStart);
+          const got = { ...windowBlocks(win, 2, numMs), firstSamples: new Float32Array(numMs * C) };
+          const scratch = new FilterScratch();
+          scratch.area = area;
+          filterBlocksCpu(x, 0, firstMs, numMs, polarity, got, 0, 0, C, scratch);
+          const label = `${kind} C=${C} S=${S} ${where} area ${area}`;
+          const d = win.data.subarray(2 * C * S);
+          for (let i = 0; i < numMs * C * S; i++) if (!Object.is(d[i], want.data[2 * C * S + i])) expect.fail(`${label}: data[${i}] ${d[i]} vs ${want.data[2 * C * S + i]}`);
+          expect(worstDiff(win.minVal.subarray(2 * C), want.minVal.subarray(2 * C))).toBe(0);
+          expect(worstDiff(win.minPos.subarray(2 * C), want.minPos.subarray(2 * C))).toBe(0);
+          expect(worstDiff(got.firstSamples, want.firstSamples.subarray(2 * C))).toBe(0);
+          // The kernels ran on the window's memory: the last grid block's input rows are in this
+          // thread's area (and in no other), the slots before the destination untouched.
+          const bytes = new Uint8Array(memory.buffer);
+          const used = (a: number): boolean => bytes.subarray(areaStart + a * areas.bytes, areaStart + a * areas.bytes + 4096).some((v) => v !== 0);
+          for (let a = 0; a < areas.count; a++) expect(used(a), `${label}: area ${a}`).toBe(a === area);
+          expect(win.data.subarray(0, 2 * C * S).every((v) => v === 0)).toBe(true);
+        }
+      }
+      // A thread without an area, or past the areas, copies as before: same bits.
+      for (const area of [-1, areas.count]) {
+        const memory = sharedWasmMemory(wasmWindowLayout(C, S, numMs, areas).bytes)!;
+        const win = wasmWindowViews(memory, C, S, numMs, areas);
+        const scratch = new FilterScratch();
+        scratch.area = area;
+        filterBlocksCpu(x, 0, firstMs, numMs, polarity, win, 0, 0, C, scratch);
+        expect(worstDiff(win.data, want.data.subarray(2 * C * S))).toBe(0);
+        expect(new Uint8Array(memory.buffer).subarray(wasmWindowLayout(C, S, numMs, areas).areas).every((v) => v === 0)).toBe(true);
+      }
     }
   });
 });

@@ -4,7 +4,8 @@
  */
 import type { Recording } from '../../formats/recording.js';
 import { decodeSamples, type DataType } from '../../formats/dtype.js';
-import type { FilteredBuffer } from '../../core/window.js';
+import type { FilterAreaPlan, FilteredBuffer } from '../../core/window.js';
+import { filterAreaBytes, wasmSimdAvailable } from './filter-wasm.js';
 import { checkRequest, type SignalProcessor } from '../engine.js';
 import type { DeviceStage } from '../../result/info.js';
 import type { SortKernels } from '../../stages/sort/kernels.js';
@@ -59,6 +60,8 @@ export class CpuSignalProcessor implements SignalProcessor {
   constructor(public description: string, workers: number, private readonly chunkBytes: number, private readonly simd: boolean) {
     this.scratch.useWasm = simd;
     this.pool = workers > 0 ? new CpuFilterPool(workers) : null;
+    // Workers take areas 0 .. workers-1 (their index), the calling thread the last.
+    this.scratch.area = workers;
     // Start the workers now (unref'd): their start-up overlaps with the caller's own set-up.
     this.pool?.warm();
   }
@@ -174,7 +177,7 @@ export class CpuSignalProcessor implements SignalProcessor {
       if (b > a) blocks.push([a, b]);
       a = b;
     }
-    return this.pool.run(blocks.map(([s, e]) => ({
+    return this.pool.run(blocks.map(([s, e], i) => ({
       kind,
       ...(given
         ? { input: given.input.buffer as SharedArrayBuffer, inputByteOffset: given.input.byteOffset, inputLength: given.input.length, inputStart: given.inputStart }
@@ -193,6 +196,7 @@ export class CpuSignalProcessor implements SignalProcessor {
       minPosByteOffset: dest.minPos.byteOffset,
       ...(dest.firstSamples ? { firstSamples: dest.firstSamples.buffer as SharedArrayBuffer, firstSamplesByteOffset: dest.firstSamples.byteOffset } : {}),
       ...(dest.exactBelow ? { exactBelow: dest.exactBelow } : {}),
+      ...(dest.filterAreas ? { filterAreas: dest.filterAreas, area: i } : {}),
       destMs: destMs + (s - m0),
       wasm: this.simd,
     })));
@@ -225,6 +229,11 @@ export class CpuSignalProcessor implements SignalProcessor {
   /** Settles when the filter workers are online (tests); at once without workers. */
   workersOnline(): Promise<void> {
     return this.pool ? this.pool.whenOnline() : Promise.resolve();
+  }
+
+  /** One area per filter worker and one for the calling thread, where the SIMD kernels run. */
+  filterAreas(numChannels: number, samplesPerMs: number): FilterAreaPlan | null {
+    return this.simd && wasmSimdAvailable() ? { count: (this.pool?.size ?? 0) + 1, bytes: filterAreaBytes(numChannels, samplesPerMs) } : null;
   }
 
   sortKernels(): SortKernels {

@@ -18,7 +18,7 @@
 import { filterWidths } from '../../stages/filter/taps.js';
 import { Code, moduleHeader, section, str, uleb } from '../../core/wasm-assembler.js';
 import { copyFirstSamples, cpuGridMs, gridStartMs } from './grid.js';
-import type { FilteredBuffer } from '../../core/window.js';
+import type { FilterAreas, FilteredBuffer } from '../../core/window.js';
 
 const SIMD = {
   load: 0x00, load16x4s: 0x03, load16x4u: 0x04, store: 0x0b, shuffle: 0x0d, i32splat: 0x11, f64splat: 0x14,
@@ -49,7 +49,7 @@ const N_V128 = 18;
  * computed again exactly (float64, as without the flag). Spike-free blocks, nearly all of
  * them, take the cheap scan only.
  */
-function assemble(samplesPerMs: number, unsigned: boolean, thresholded = false): Uint8Array {
+function assemble(samplesPerMs: number, unsigned: boolean, thresholded = false, importMemory = false): Uint8Array {
   const S = samplesPerMs;
   const { narrow: n, wide: w } = filterWidths(S);
   const Lw = 2 * w + 1;
@@ -190,11 +190,14 @@ function assemble(samplesPerMs: number, unsigned: boolean, thresholded = false):
   });
   c.op(0x0b);
 
-  return buildModule([...new Array(P_AW).fill(0x7f), 0x7c, 0x7c, 0x7f], N_I32, N_V128, c);
+  return buildModule([...new Array(P_AW).fill(0x7f), 0x7c, 0x7c, 0x7f], N_I32, N_V128, c, importMemory);
 }
 
-/** A module with one exported function `filter` (params, then i32 and v128 locals) and its memory. */
-function buildModule(params: number[], nI32: number, nV128: number, c: Code): Uint8Array {
+/**
+ * A module with one exported function `filter` (params, then i32 and v128 locals) and its own
+ * memory, or (`importMemory`) working on an imported shared memory: a window's (FilterAreas).
+ */
+function buildModule(params: number[], nI32: number, nV128: number, c: Code, importMemory = false): Uint8Array {
   const body: number[] = [];
   uleb(2, body);                 // two local declarations
   uleb(nI32, body); body.push(0x7f);
@@ -206,13 +209,24 @@ function buildModule(params: number[], nI32: number, nV128: number, c: Code): Ui
   uleb(params.length, type);
   type.push(...params, 0);
   section(1, type, mod);
+  if (importMemory) {
+    // import env.memory: shared, min 1 page, max 65536 pages
+    const imp: number[] = [1];
+    str('env', imp);
+    str('memory', imp);
+    imp.push(0x02, 0x03, 1);
+    uleb(65536, imp);
+    section(2, imp, mod);
+  }
   section(3, [1, 0], mod);
-  section(5, [1, 0x00, 1], mod);    // one memory, min 1 page, exported and grown from JS
-  const exp: number[] = [2];
+  if (!importMemory) section(5, [1, 0x00, 1], mod);    // one memory, min 1 page, exported and grown from JS
+  const exp: number[] = [importMemory ? 1 : 2];
   str('filter', exp);
   exp.push(0x00, 0);
-  str('memory', exp);
-  exp.push(0x02, 0);
+  if (!importMemory) {
+    str('memory', exp);
+    exp.push(0x02, 0);
+  }
   section(7, exp, mod);
   const code: number[] = [1];
   uleb(body.length, code);
@@ -233,7 +247,7 @@ const FV_S = 28, FV_Y = 29, FV_MV = 30, FV_MP = 31, FV_SV = 32, FV_ONE = 33, FV_
 const FN_V128 = 9;
 const F64 = { add: 0xf0, sub: 0xf1, mul: 0xf2, promote: 0x5f, load64zero: 0x5d };
 
-function assembleFloat(samplesPerMs: number): Uint8Array {
+function assembleFloat(samplesPerMs: number, importMemory = false): Uint8Array {
   const S = samplesPerMs;
   const { narrow: n, wide: w } = filterWidths(S);
   const shiftN = 4 * (w - n);
@@ -342,7 +356,7 @@ function assembleFloat(samplesPerMs: number): Uint8Array {
     c.get(FL_G).i32(1).add().set(FL_G);
   });
   c.op(0x0b);
-  return buildModule([...new Array(F_AW).fill(0x7f), 0x7c, 0x7c], FN_I32, FN_V128, c);
+  return buildModule([...new Array(F_AW).fill(0x7f), 0x7c, 0x7c], FN_I32, FN_V128, c, importMemory);
 }
 
 // ---- runtime ---------------------------------------------------------------------------------
@@ -362,7 +376,7 @@ type Kernel = (inPtr: number, C: number, rows: number, groups: number, msFrom: n
 interface Instance { memory: WasmMemory; filter: Kernel }
 
 const modules = new Map<string, WasmModule | null>();
-type Variant = 'int16' | 'uint16' | 'int16-below' | 'uint16-below' | 'float32';
+type Variant = 'int16' | 'uint16' | 'int16-below' | 'uint16-below' | 'float32' | 'int16-direct' | 'uint16-direct' | 'float32-direct';
 
 /** True when this runtime has WebAssembly SIMD (Node >= 16.4); otherwise callers use TypeScript. */
 export function wasmSimdAvailable(): boolean {
@@ -375,7 +389,8 @@ function compiled(S: number, variant: Variant): WasmModule | null {
   if (m === undefined) {
     try {
       if (!WA) throw new Error('no WebAssembly');
-      m = new WA.Module(variant === 'float32' ? assembleFloat(S) : assemble(S, variant.startsWith('uint16'), variant.endsWith('-below')));
+      const direct = variant.endsWith('-direct');
+      m = new WA.Module(variant.startsWith('float32') ? assembleFloat(S, direct) : assemble(S, variant.startsWith('uint16'), variant.endsWith('-below'), direct));
     } catch {
       m = null;
     }
@@ -387,6 +402,10 @@ function compiled(S: number, variant: Variant): WasmModule | null {
 /** Per-thread state: one instance per kernel variant, memory grown on demand. */
 export class WasmFilterState {
   private readonly instances = new Map<string, Instance>();
+  /** Instances bound to windows' memories (FilterAreas), by memory id; the few most recent. */
+  private readonly bound = new Map<string, Instance>();
+  /** This thread's filter area in windows that have them (FilterAreas), or -1: none. */
+  area = -1;
   instance(S: number, variant: Variant): Instance | null {
     const key = `${S}:${variant}`;
     let inst = this.instances.get(key);
@@ -398,6 +417,69 @@ export class WasmFilterState {
       this.instances.set(key, inst);
     }
     return inst;
+  }
+
+  /** An instance of `variant` (a -direct one) working on `areas.memory`, or null. */
+  boundInstance(S: number, variant: Variant, areas: FilterAreas, needBytes: number): Instance | null {
+    const key = `${areas.id}:${S}:${variant}`;
+    let inst = this.bound.get(key);
+    // A memory grown since may be seen through an older object with its old length: bind anew.
+    if (inst && inst.memory.buffer.byteLength < needBytes) inst = undefined;
+    if (!inst) {
+      const m = compiled(S, variant);
+      if (!m) return null;
+      const ex = new WA!.Instance(m, { env: { memory: areas.memory } }).exports as unknown as Pick<Instance, 'filter'>;
+      inst = { memory: areas.memory as unknown as WasmMemory, filter: ex.filter };
+      this.bound.delete(key);
+      this.bound.set(key, inst);
+      // An instance keeps its memory alive: hold only the few most recent (a sort's pool windows
+      // or its arena). Binding again costs an instantiation (microseconds), once per job at most.
+      if (this.bound.size > 4) this.bound.delete(this.bound.keys().next().value as string);
+    }
+    return inst;
+  }
+}
+
+/**
+ * Bytes of one filter thread's area in a window (FilterAreas): the input rows of one grid block
+ * and the kernels' running sums (the int16 kernel's I4, or the float32 kernel's X, A, B).
+ */
+export function filterAreaBytes(numChannels: number, samplesPerMs: number): number {
+  const { wide: w } = filterWidths(samplesPerMs);
+  const maxRows = cpuGridMs(samplesPerMs) * samplesPerMs + 8 * w;
+  return Math.ceil((maxRows * numChannels * 4) / 16) * 16 + (4 * (2 * w + 1) + 3 * maxRows) * 16;
+}
+
+/**
+ * This thread's area of `dest` when the kernels may write it in place: a destination with
+ * samples in a window with filter areas, and an area for this thread (state.area); else null.
+ */
+function directArea(dest: FilteredBuffer, state: WasmFilterState): { areas: FilterAreas; base: number } | null {
+  const a = dest.filterAreas;
+  if (!a || dest.data.length === 0 || state.area < 0 || state.area >= a.count) return null;
+  if (a.bytes < filterAreaBytes(dest.numChannels, dest.samplesPerMs)) return null;
+  return { areas: a, base: a.offset + state.area * a.bytes };
+}
+
+/**
+ * The grid blocks of ms blocks [firstMs, firstMs + numMs) (see grid.ts): for each, the raw rows
+ * it reads (from row r0 of `input`, which holds rows from inputStart on), its grid start gs, and
+ * the ms blocks it outputs, [outMs0, outMs0 + count).
+ */
+function forGridBlocks(input: ArrayLike<number>, inputStart: number, firstMs: number, numMs: number, S: number, w: number, C: number,
+  fn: (r0: number, rows: number, gs: number, outMs0: number, count: number) => void): void {
+  const G = cpuGridMs(S);
+  const endMs = firstMs + numMs;
+  for (let gs = gridStartMs(firstMs, S); gs < endMs; gs += G) {
+    const ge = Math.min(gs + G, endMs);
+    const rowStart = gs * S - 4 * w;
+    const rows = (ge - gs) * S + 8 * w;
+    const r0 = rowStart - inputStart;
+    if (r0 < 0 || (r0 + rows) * C > input.length) {
+      throw new RangeError(`filterBlocksCpu: input rows [${inputStart}, ${inputStart + input.length / C}) do not cover [${rowStart}, ${rowStart + rows})`);
+    }
+    const outMs0 = Math.max(gs, firstMs);
+    fn(r0, rows, gs, outMs0, ge - outMs0);
   }
 }
 
@@ -426,16 +508,39 @@ export function filterBlocksWasm(
   const unsigned = input instanceof Uint16Array;
   // Minima-only requests that need exact minima only below dest.exactBelow (see FilteredBuffer).
   const below = dest.exactBelow !== undefined && dest.data.length === 0 && dest.firstSamples === undefined;
-  const inst = state.instance(S, `${unsigned ? 'uint16' : 'int16'}${below ? '-below' : ''}`);
-  if (!inst) return 0;
   const groups = Math.floor(c1 / 4);
   if (groups === 0) return 0;
   const G = cpuGridMs(S);
   const Lw = 2 * w + 1;
   const P = 4 * Lw;
   const maxRows = G * S + 8 * w;
-  // Memory map: [input rows][I4 (P + rows) v128][out G*C*S f32][minVal G*C][minPos G*C][bound C]
   const inBytes = maxRows * C * 2;
+  const aw = polarity / Lw ** 4;
+  const an = polarity / (2 * n + 1) ** 4;
+  // In place (a window with filter areas): the kernel runs on the window's memory, reads its
+  // input and keeps I4 in this thread's area, and writes samples and minima where they belong.
+  const direct = below ? null : directArea(dest, state);
+  if (direct) {
+    const base = direct.base;
+    const inst = state.boundInstance(S, `${unsigned ? 'uint16' : 'int16'}-direct`, direct.areas, base + direct.areas.bytes);
+    if (inst) {
+      const buf = inst.memory.buffer;
+      const i4Ptr = base + Math.ceil(inBytes / 16) * 16;
+      new Uint8Array(buf, i4Ptr, P * 16).fill(0);
+      const inView = unsigned ? new Uint16Array(buf, base, maxRows * C) : new Int16Array(buf, base, maxRows * C);
+      forGridBlocks(input, inputStart, firstMs, numMs, S, w, C, (r0, rows, gs, outMs0, count) => {
+        inView.set(input.subarray(r0 * C, (r0 + rows) * C));
+        const slot = destMs + outMs0 - firstMs;
+        inst.filter(base, C, rows, groups, outMs0 - gs, count, dest.data.byteOffset + slot * C * S * 4,
+          dest.minVal.byteOffset + slot * C * 4, dest.minPos.byteOffset + slot * C * 4, i4Ptr, aw, an, 0);
+        if (dest.firstSamples) copyFirstSamples(dest.data.subarray(slot * C * S), count, C, S, 0, groups * 4, dest.firstSamples, slot);
+      });
+      return groups * 4;
+    }
+  }
+  const inst = state.instance(S, `${unsigned ? 'uint16' : 'int16'}${below ? '-below' : ''}`);
+  if (!inst) return 0;
+  // Memory map: [input rows][I4 (P + rows) v128][out G*C*S f32][minVal G*C][minPos G*C][bound C]
   const i4Ptr = Math.ceil(inBytes / 16) * 16;
   const outPtr = i4Ptr + (P + maxRows) * 16;
   const minVPtr = outPtr + (below ? 0 : G * C * S * 4);
@@ -451,8 +556,6 @@ export function filterBlocksWasm(
   const out = new Float32Array(buf, outPtr, below ? 0 : G * C * S);
   const minV = new Float32Array(buf, minVPtr, G * C);
   const minP = new Int32Array(buf, minPPtr, G * C);
-  const aw = polarity / Lw ** 4;
-  const an = polarity / (2 * n + 1) ** 4;
   if (below) {
     // The float32 scan's error: with |aw G_w|, |an G_n| <= |p| max|x| (each Gaussian is a
     // weighted mean of x), three roundings per product and one per difference against the
@@ -463,17 +566,7 @@ export function filterBlocksWasm(
     const bound = new Float32Array(buf, boundPtr, C);
     for (let ch = 0; ch < C; ch++) bound[ch] = dest.exactBelow![ch] + margin;
   }
-  const endMs = firstMs + numMs;
-  for (let gs = gridStartMs(firstMs, S); gs < endMs; gs += G) {
-    const ge = Math.min(gs + G, endMs);
-    const rowStart = gs * S - 4 * w;
-    const rows = (ge - gs) * S + 8 * w;
-    const r0 = rowStart - inputStart;
-    if (r0 < 0 || (r0 + rows) * C > input.length) {
-      throw new RangeError(`filterBlocksCpu: input rows [${inputStart}, ${inputStart + input.length / C}) do not cover [${rowStart}, ${rowStart + rows})`);
-    }
-    const outMs0 = Math.max(gs, firstMs);
-    const count = ge - outMs0;
+  forGridBlocks(input, inputStart, firstMs, numMs, S, w, C, (r0, rows, gs, outMs0, count) => {
     inView.set(input.subarray(r0 * C, (r0 + rows) * C));
     inst.filter(0, C, rows, groups, outMs0 - gs, count, outPtr, minVPtr, minPPtr, i4Ptr, aw, an, boundPtr);
     const slot = destMs + outMs0 - firstMs;
@@ -481,7 +574,7 @@ export function filterBlocksWasm(
     if (dest.firstSamples) copyFirstSamples(out, count, C, S, 0, groups * 4, dest.firstSamples, slot);
     dest.minVal.set(minV.subarray(0, count * C), slot * C);
     dest.minPos.set(minP.subarray(0, count * C), slot * C);
-  }
+  });
   // The channels past the last group of four were overwritten with scratch above: the caller
   // filters them with the TypeScript path.
   return groups * 4;
@@ -507,14 +600,36 @@ export function filterBlocksWasmFloat(
   const S = dest.samplesPerMs;
   const { narrow: n, wide: w } = filterWidths(S);
   if (w === 0 || c0 !== 0) return 0;
-  const inst = state.instance(S, 'float32');
-  if (!inst) return 0;
   const groups = Math.floor(c1 / 2);
   if (groups === 0) return 0;
   const G = cpuGridMs(S);
   const maxRows = G * S + 8 * w;
+  const aw = polarity / (2 * w + 1) ** 4;
+  const an = polarity / (2 * n + 1) ** 4;
+  const inBytes = Math.ceil((maxRows * C * 4) / 16) * 16;
+  // In place (a window with filter areas): input rows and X, A, B in this thread's area.
+  const direct = directArea(dest, state);
+  if (direct) {
+    const base = direct.base;
+    const inst = state.boundInstance(S, 'float32-direct', direct.areas, base + direct.areas.bytes);
+    if (inst) {
+      const inView = new Float32Array(inst.memory.buffer, base, maxRows * C);
+      const xPtr = base + inBytes;
+      forGridBlocks(input, inputStart, firstMs, numMs, S, w, C, (r0, rows, gs, outMs0, count) => {
+        inView.set(input.subarray(r0 * C, (r0 + rows) * C));
+        const slot = destMs + outMs0 - firstMs;
+        inst.filter(base, C, rows, groups, outMs0 - gs, count, dest.data.byteOffset + slot * C * S * 4,
+          dest.minVal.byteOffset + slot * C * 4, dest.minPos.byteOffset + slot * C * 4,
+          xPtr, xPtr + maxRows * 16, xPtr + 2 * maxRows * 16, aw, an);
+        if (dest.firstSamples) copyFirstSamples(dest.data.subarray(slot * C * S), count, C, S, 0, groups * 2, dest.firstSamples, slot);
+      });
+      return groups * 2;
+    }
+  }
+  const inst = state.instance(S, 'float32');
+  if (!inst) return 0;
   // Memory map: [input rows x C f32][X][A][B (maxRows f64x2 each)][out G*C*S f32][minVal][minPos]
-  const xPtr = Math.ceil((maxRows * C * 4) / 16) * 16;
+  const xPtr = inBytes;
   const aPtr = xPtr + maxRows * 16;
   const bPtr = aPtr + maxRows * 16;
   const outPtr = bPtr + maxRows * 16;
@@ -528,19 +643,7 @@ export function filterBlocksWasmFloat(
   const out = new Float32Array(buf, outPtr, G * C * S);
   const minV = new Float32Array(buf, minVPtr, G * C);
   const minP = new Int32Array(buf, minPPtr, G * C);
-  const aw = polarity / (2 * w + 1) ** 4;
-  const an = polarity / (2 * n + 1) ** 4;
-  const endMs = firstMs + numMs;
-  for (let gs = gridStartMs(firstMs, S); gs < endMs; gs += G) {
-    const ge = Math.min(gs + G, endMs);
-    const rowStart = gs * S - 4 * w;
-    const rows = (ge - gs) * S + 8 * w;
-    const r0 = rowStart - inputStart;
-    if (r0 < 0 || (r0 + rows) * C > input.length) {
-      throw new RangeError(`filterBlocksCpu: input rows [${inputStart}, ${inputStart + input.length / C}) do not cover [${rowStart}, ${rowStart + rows})`);
-    }
-    const outMs0 = Math.max(gs, firstMs);
-    const count = ge - outMs0;
+  forGridBlocks(input, inputStart, firstMs, numMs, S, w, C, (r0, rows, gs, outMs0, count) => {
     inView.set(input.subarray(r0 * C, (r0 + rows) * C));
     inst.filter(0, C, rows, groups, outMs0 - gs, count, outPtr, minVPtr, minPPtr, xPtr, aPtr, bPtr, aw, an);
     const slot = destMs + outMs0 - firstMs;
@@ -548,6 +651,6 @@ export function filterBlocksWasmFloat(
     if (dest.firstSamples) copyFirstSamples(out, count, C, S, 0, groups * 2, dest.firstSamples, slot);
     dest.minVal.set(minV.subarray(0, count * C), slot * C);
     dest.minPos.set(minP.subarray(0, count * C), slot * C);
-  }
+  });
   return groups * 2;
 }

@@ -47,8 +47,10 @@ parentPort!.on('message', (job: FilterJob) => {
       minPos: new Int32Array(job.minPos, job.minPosByteOffset, job.capacityMs * job.numChannels),
       ...(job.firstSamples ? { firstSamples: new Float32Array(job.firstSamples, job.firstSamplesByteOffset, job.capacityMs * job.numChannels) } : {}),
       ...(job.exactBelow ? { exactBelow: job.exactBelow } : {}),
+      ...(job.filterAreas ? { filterAreas: job.filterAreas } : {}),
     };
     scratch.useWasm = job.wasm;
+    scratch.area = job.area ?? -1;
     filterBlocksCpu(input, job.inputStart, job.firstMs, job.numMs, job.polarity, dest, job.destMs, 0, job.numChannels, scratch);
     parentPort!.postMessage({ id: job.id });
   } catch (e) {

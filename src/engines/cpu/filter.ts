@@ -38,6 +38,11 @@ export class FilterScratch {
   i4 = new Int32Array(0);
   /** Use the WebAssembly SIMD kernel for int16/uint16 input where the runtime has it. */
   useWasm = true;
+  /**
+   * This thread's filter area in windows that reserve them (core/window.ts FilterAreas): the
+   * WebAssembly kernels then write such a window in place. -1: none (they copy into it).
+   */
+  area = -1;
   wasm: WasmFilterState | null = null;
   /** One grid block of full window, for minima-only requests on the TypeScript paths. */
   block: FilteredBuffer | null = null;
@@ -92,9 +97,11 @@ export function filterBlocksCpu(
   if (scratch.useWasm && c0 === 0) {
     if (integer && (input instanceof Int16Array || input instanceof Uint16Array)) {
       scratch.wasm ??= new WasmFilterState();
+      scratch.wasm.area = scratch.area;
       c0 = filterBlocksWasm(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch.wasm);
     } else if (!integer && input instanceof Float32Array) {
       scratch.wasm ??= new WasmFilterState();
+      scratch.wasm.area = scratch.area;
       c0 = filterBlocksWasmFloat(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch.wasm);
     }
   }

@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { workerScript } from './worker-script.js';
 import type { RawFileLayout } from '../../formats/raw-file.js';
+import type { FilterAreas } from '../../core/window.js';
 
 export interface FilterJob {
   id: number;
@@ -38,6 +39,9 @@ export interface FilterJob {
   firstSamplesByteOffset?: number;
   /** FilteredBuffer.exactBelow (copied into the message: C values). */
   exactBelow?: Float32Array;
+  /** FilteredBuffer.filterAreas (the window's memory travels with it), and this job's area: its worker's index. */
+  filterAreas?: FilterAreas;
+  area?: number;
   destMs: number;
   /** Allow the WebAssembly SIMD kernel (bit-identical to the TypeScript one). */
   wasm: boolean;
@@ -114,7 +118,7 @@ export class CpuFilterPool {
     }
   }
 
-  /** Runs job i on worker i (jobs.length <= size). */
+  /** Runs job i on worker i (jobs.length <= size): a worker's filter area is its index (FilterJob.area). */
   async run(jobs: Omit<FilterJob, 'id'>[]): Promise<void> {
     if (this.failed) throw new Error(`CPU filter worker pool is broken: ${this.failed.message}`);
     await this.start();
