@@ -178,7 +178,7 @@ export const SORT_PARAMETERS: readonly ParameterSpec[] = Object.freeze([
   },
   {
     name: 'workers', kind: 'integer', default: defaultWorkers, defaultText: 'available cores', unit: 'threads', range: '>= 1',
-    help: 'Segments sorted at once on worker threads; results are the same for any number.',
+    help: 'Segments sorted at once on worker threads (and, at large probes, the threads sharing the tracking\'s drift searches); results are the same for any number.',
     cli: { flag: 'workers', value: 'N' },
   },
   {

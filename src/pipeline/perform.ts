@@ -35,6 +35,8 @@ import type { SegmentContext, SegmentOutcome } from './segment-job.js';
 import { HybridSegmentRunner, LocalSegmentRunner, type SegmentRunner } from './segment-runner.js';
 import { sortResidentSegment } from './segment-job.js';
 import { ClusterPool } from './cluster-pool.js';
+import { ShiftHelperThreads, SHIFT_HELPERS_MIN_TOTAL, predictedSearchTerms } from './shift-helpers.js';
+import { driftShifts, roundDrift, withShiftHelpers } from '../stages/track/assignment.js';
 import { sortSequential } from './sequential.js';
 import { deliverWarnings, inputWarnings, rawStats, sortedRateWarnings, type RawStats } from './plausibility.js';
 import type { SortStats } from './stats.js';
@@ -57,7 +59,11 @@ export interface SortInternals {
   processor?: SignalProcessor;
   /** Sort segments on the calling thread even on the main thread (tests). */
   localRunner?: boolean;
-  /** Start the sort worker threads at once instead of when the calling thread is busy (tests: the worker path runs even on small recordings). */
+  /**
+   * Start the sort worker threads at once instead of when the calling thread is busy, and the
+   * tracking's drift-search helpers at once for searches of any size (tests: both paths run even
+   * on small recordings).
+   */
   eagerWorkers?: boolean;
   /** Never keep the whole recording in one arena (tests: the kept-chunk path runs on small recordings). */
   noArena?: boolean;
@@ -157,7 +163,8 @@ async function sortWith(
       if (internals.kernels === undefined) kernels.dispose?.();
     }
   }
-  return sortTwoPass(recording, opts, processor, tStart, makeRunner(processor, opts, internals.localRunner === true, internals.eagerWorkers === true), internals.noArena !== true);
+  return sortTwoPass(recording, opts, processor, tStart, makeRunner(processor, opts, internals.localRunner === true, internals.eagerWorkers === true), internals.noArena !== true,
+    internals.eagerWorkers === true);
 }
 
 /**
@@ -220,6 +227,7 @@ async function sortTwoPass(
   tStart: number,
   runner: SegmentRunner,
   allowArena = true,
+  eagerHelpers = false,
 ): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
   const C = recording.numChannels;
   const S = recording.samplesPerMs;
@@ -357,7 +365,22 @@ async function sortTwoPass(
   const links: (Int32Array | undefined)[] = [];
   const spans: SegmentSpan[] = [];
   let linkMs = 0;
+  // The tracks' drift searches (mode 'improved', after the last segment) take helper threads
+  // where they are large (1536 channels: ~4 s on one thread, 4 searches of ~300 x 300 units x
+  // 13 shifts). The tracking is synchronous, so the helpers start well before it: as soon as the
+  // first sorted segment's units predict such searches over the segments to come.
+  const numShifts = driftShifts(roundDrift(opts.maxDrift)).length;
+  const searchTerms = (units: readonly number[]): number => predictedSearchTerms(units, C, numShifts);
+  // (An object: a closure sets it, and the checks after the loop must not be narrowed away.)
+  const helpers: { threads: ShiftHelperThreads | null } = { threads: null };
+  const startShiftHelpers = (): void => {
+    if (helpers.threads === null && opts.mode === 'improved' && isMainThread && opts.workers > 1 && numShifts > 1) {
+      helpers.threads = new ShiftHelperThreads(Math.min(opts.workers - 1, numShifts - 1), eagerHelpers ? 0 : undefined);
+    }
+  };
   const record = (plan: SegmentPlan, out: SegmentOutcome): void => {
+    const segmentsInAll = Math.max(2, Math.round(totalMs / Math.max(1, plan.numMs)));
+    if (eagerHelpers || searchTerms(new Array<number>(segmentsInAll).fill(out.units.spikes.length)) >= SHIFT_HELPERS_MIN_TOTAL) startShiftHelpers();
     const base = offset + plan.startMs * S;
     const { spikes, amplitudes } = out.units;
     for (const sp of spikes) for (let i = 0; i < sp.length; i++) sp[i] += base;
@@ -450,6 +473,9 @@ async function sortTwoPass(
     scanMs = (scanEnd || performance.now()) - tStart;
     await Promise.all(inFlight);
     if (failure) throw failure;
+  } catch (e) {
+    helpers.threads?.dispose();
+    throw e;
   } finally {
     scan.stop();
     await Promise.all(inFlight);
@@ -459,15 +485,26 @@ async function sortTwoPass(
   }
   const deviceMemory = resident?.memory();
 
-  const tp = performance.now();
-  const pooled = opts.poolResiduals
-    ? await poolResiduals(segments, spans, recording, engine, thresholds!, opts.detectionPolarity, opts.minSpikesPerCluster, minimaForRecovery ?? undefined)
-    : null;
-  const poolMs = performance.now() - tp;
-  const tm = performance.now();
-  let sorted = pooled
-    ? finishSegments(pooled.segments, recording, opts, links, segments.map((g) => g.spikes.length), thresholds!)
-    : finishSegments(segments, recording, opts, links, undefined, thresholds!);
+  // Or now, from every segment's units (the first segment's may have predicted too few).
+  if (searchTerms(segments.map((g) => g.spikes.length)) >= SHIFT_HELPERS_MIN_TOTAL) startShiftHelpers();
+  let poolMs = 0;
+  let tm = 0;
+  let sorted: SortedRecording;
+  try {
+    const tp = performance.now();
+    const pooled = opts.poolResiduals
+      ? await poolResiduals(segments, spans, recording, engine, thresholds!, opts.detectionPolarity, opts.minSpikesPerCluster, minimaForRecovery ?? undefined)
+      : null;
+    poolMs = performance.now() - tp;
+    tm = performance.now();
+    // The tracking is synchronous: helpers not online by then would only start after it.
+    await helpers.threads?.whenOnline(2000);
+    sorted = withShiftHelpers(helpers.threads, () => (pooled
+      ? finishSegments(pooled.segments, recording, opts, links, segments.map((g) => g.spikes.length), thresholds!)
+      : finishSegments(segments, recording, opts, links, undefined, thresholds!)));
+  } finally {
+    helpers.threads?.dispose();
+  }
   const mergeMs = linkMs + performance.now() - tm;
   const tr = performance.now();
   if (opts.recoverSpikes) {
@@ -506,6 +543,7 @@ async function sortTwoPass(
       copyMs: st.copyMs,
       scanMs,
       mergeMs,
+      searchHelpers: helpers.threads?.onlineCount ?? 0,
       recoverMs,
       poolMs,
       recoveryMinima: !opts.recoverSpikes ? 'off' : minimaForRecovery ? 'kept' : 'refiltered',

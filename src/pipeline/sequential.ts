@@ -189,6 +189,7 @@ export async function sortSequential(
       thresholdMs,
       copyMs,
       mergeMs,
+      searchHelpers: 0,
       recoverMs,
       poolMs,
       recoveryMinima: opts.recoverSpikes ? 'refiltered' : 'off',

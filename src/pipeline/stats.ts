@@ -28,6 +28,8 @@ export interface SortStats {
   /** Wall time of pass 1 (thresholds and every boundary known). */
   scanMs: number;
   mergeMs: number;
+  /** Helper threads that took shifts of the tracking's drift searches (0: the calling thread searched alone). */
+  searchHelpers: number;
   /** Wall time of the recovery pass (mode 'improved', recoverSpikes), its filtering included. */
   recoverMs: number;
   /** Wall time of the pooled residual pass (mode 'improved', poolResiduals), its filtering included. */

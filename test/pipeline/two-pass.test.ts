@@ -66,6 +66,8 @@ async function both(rec: Recording, options: SortOptions, workerCounts: number[]
     // A recording this short is filtered into one arena and sorted in place.
     expect(two.stats.pass2).toBe('arena');
     expect(Array.from(two.thresholds)).toEqual(Array.from(seq.thresholds));
+    // ...and the tracking's drift searches were shared with helper threads (mode 'improved').
+    if (workers > 1 && base.mode !== 'reference') expect(two.stats.searchHelpers).toBe(Math.min(workers - 1, 12));
     expectIdentical(seq.sorted, two.sorted, `workers ${workers}`);
   }
   // Without the arena, pass 1's filtered chunks are kept and copied into the segment windows.

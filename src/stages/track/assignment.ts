@@ -110,6 +110,116 @@ function distance(a: Float32Array, ai: number, b: Float32Array, bj: number, C: n
   return Math.sqrt(sum);
 }
 
+/**
+ * The relative shifts of the drift search for maxDrift D (a multiple of DRIFT_STEP_UM): -D..D
+ * by DRIFT_STEP_UM, built by the same additions as the search always used (0 - D rather than
+ * -D so that D = 0 gives +0, not -0).
+ */
+export function driftShifts(D: number): Float64Array {
+  const out: number[] = [];
+  for (let s = 0 - D; s <= D; s += DRIFT_STEP_UM) out.push(s);
+  return Float64Array.from(out);
+}
+
+/** The assignment at one relative shift s: shift(a1, s/2) against shift(a2, -s/2); `cost` is k1 x k2 scratch. */
+function assignAtShift(A1: Float32Array, k1: number, A2: Float32Array, k2: number, geometry: Float32Array, s: number, cost: Float64Array): { rowToCol: Int32Array; total: number } {
+  const C = geometry.length / 2;
+  const S1 = applyShiftPlan(cachedShiftPlan(geometry, s / 2), A1, k1);
+  const S2 = applyShiftPlan(cachedShiftPlan(geometry, -s / 2), A2, k2);
+  // The SIMD twin gives the same bits ~4x faster (1536 channels); the definition is below.
+  if (!euclideanDistancesWasm(S1, k1, S2, k2, C, cost)) euclideanDistances(S1, k1, S2, k2, C, cost);
+  return solveAssignment(cost, k1, k2);
+}
+
+/**
+ * Threads that may take shifts of a large drift search (pipeline/shift-helpers.ts). The search
+ * is a loop over independent shifts (at 1536 channels each is a ~250 x 250 x 1536 distance
+ * matrix and an assignment, ~0.3 s, 13 of them per segment pair), and the segment-by-segment
+ * tracking around it is synchronous; so helpers share the shifts through a job in shared memory
+ * (ShiftJob) while the caller works on them too, and the caller waits (Atomics.wait) only for
+ * the shifts a helper has started. Each shift is computed by the same code wherever it runs, and
+ * the winner is chosen in shift order as always: the result does not depend on the helpers.
+ */
+export interface ShiftHelpers {
+  /** Searches with fewer terms (k1 x k2 x C x shifts) than this run on the caller alone. */
+  readonly minTerms: number;
+  /** Offers the job to the helpers that are online; false when none is (the caller does every shift). */
+  post(job: ShiftJob): boolean;
+}
+
+/** A drift search shared with helpers: inputs, the shifts, and a shared buffer laid out by shiftJobViews. */
+export interface ShiftJob {
+  a1: Float32Array;
+  k1: number;
+  a2: Float32Array;
+  k2: number;
+  geometry: Float32Array;
+  shifts: Float64Array;
+  shared: SharedArrayBuffer;
+}
+
+/**
+ * The shared buffer of a job with n shifts: control words (next shift to claim, shifts done),
+ * a done flag per shift, each shift's total and its mapping (k1 values).
+ */
+export function shiftJobViews(shared: SharedArrayBuffer, n: number, k1: number): { control: Int32Array; done: Int32Array; totals: Float64Array; mappings: Int32Array } {
+  const totalsAt = Math.ceil((8 + 4 * n) / 8) * 8;
+  return {
+    control: new Int32Array(shared, 0, 2),
+    done: new Int32Array(shared, 8, n),
+    totals: new Float64Array(shared, totalsAt, n),
+    mappings: new Int32Array(shared, totalsAt + 8 * n, n * k1),
+  };
+}
+
+function shiftJobBytes(n: number, k1: number): number {
+  return Math.ceil((8 + 4 * n) / 8) * 8 + 8 * n + 4 * n * k1;
+}
+
+/** Claims and computes shifts of `job` until none is left (the caller and every helper run this). */
+export function runShiftJob(job: ShiftJob): void {
+  const n = job.shifts.length;
+  const { control, done, totals, mappings } = shiftJobViews(job.shared, n, job.k1);
+  const cost = new Float64Array(job.k1 * job.k2);
+  for (;;) {
+    const i = Atomics.add(control, 0, 1);
+    if (i >= n) return;
+    computeShift(job, i, cost, totals, mappings, done, control);
+  }
+}
+
+function computeShift(job: ShiftJob, i: number, cost: Float64Array, totals: Float64Array, mappings: Int32Array, done: Int32Array, control: Int32Array): void {
+  const { rowToCol, total } = assignAtShift(job.a1, job.k1, job.a2, job.k2, job.geometry, job.shifts[i], cost);
+  totals[i] = total;
+  mappings.set(rowToCol, i * job.k1);
+  // Published after the results; a late duplicate (see below) writes the same bits.
+  if (Atomics.compareExchange(done, i, 0, 1) === 0) {
+    Atomics.add(control, 1, 1);
+    Atomics.notify(control, 1);
+  }
+}
+
+let helpers: ShiftHelpers | null = null;
+
+/** Runs `fn` (synchronous) with `h` taking shifts of the drift searches inside it. */
+export function withShiftHelpers<T>(h: ShiftHelpers | null, fn: () => T): T {
+  const before = helpers;
+  helpers = h;
+  try {
+    return fn();
+  } finally {
+    helpers = before;
+  }
+}
+
+/**
+ * How long the caller waits for a helper's shift without any progress before computing it
+ * itself (a helper that died holds its claim): many times one shift's time, at least 2 s.
+ */
+function patienceMs(shiftMs: number): number {
+  return Math.max(2000, 20 * shiftMs);
+}
+
 /** Like assignClusters, also reporting the winning shift and its cost. */
 export function assignClustersDetailed(
   a1: Float32Array[],
@@ -128,19 +238,43 @@ export function assignClustersDetailed(
   const A2 = stack(a2, C, 'a2');
   if (k1 === 0 || k2 === 0) return { mapping: new Int32Array(k1).fill(-1), shiftUm: 0, total: 0 };
 
+  const shifts = driftShifts(D);
+  const n = shifts.length;
+  const h = helpers;
+  if (h && n > 1 && k1 * k2 * C * n >= h.minTerms) {
+    const job: ShiftJob = { a1: A1, k1, a2: A2, k2, geometry, shifts, shared: new SharedArrayBuffer(shiftJobBytes(n, k1)) };
+    if (h.post(job)) return shared(job);
+  }
   const cost = new Float64Array(k1 * k2);
   let best: AssignmentDetail | null = null;
-  // 0 - D rather than -D so that D = 0 gives +0, not -0.
-  for (let s = 0 - D; s <= D; s += DRIFT_STEP_UM) {
-    const S1 = applyShiftPlan(cachedShiftPlan(geometry, s / 2), A1, k1);
-    const S2 = applyShiftPlan(cachedShiftPlan(geometry, -s / 2), A2, k2);
-    // The SIMD twin gives the same bits ~4x faster (1536 channels); the definition is below.
-    if (!euclideanDistancesWasm(S1, k1, S2, k2, C, cost)) euclideanDistances(S1, k1, S2, k2, C, cost);
-    const { rowToCol, total } = solveAssignment(cost, k1, k2);
+  for (let i = 0; i < n; i++) {
+    const { rowToCol, total } = assignAtShift(A1, k1, A2, k2, geometry, shifts[i], cost);
     // Strictly lower wins: on ties the smaller (earlier) shift is kept.
-    if (best === null || total < best.total) best = { mapping: rowToCol, shiftUm: s, total };
+    if (best === null || total < best.total) best = { mapping: rowToCol, shiftUm: shifts[i], total };
   }
   return best!;
+}
+
+/** The caller's side of a job posted to helpers: its share of the shifts, the wait, the winner. */
+function shared(job: ShiftJob): AssignmentDetail {
+  const n = job.shifts.length;
+  const { control, done, totals, mappings } = shiftJobViews(job.shared, n, job.k1);
+  const t0 = performance.now();
+  const before = Atomics.load(control, 1);
+  runShiftJob(job);
+  const mine = Atomics.load(control, 1) - before;
+  const shiftMs = (performance.now() - t0) / Math.max(1, mine);
+  for (let d = Atomics.load(control, 1); d < n; d = Atomics.load(control, 1)) {
+    if (Atomics.wait(control, 1, d, patienceMs(shiftMs)) === 'timed-out' && Atomics.load(control, 1) === d) {
+      // No helper finished a shift for that long: compute the missing ones here.
+      const cost = new Float64Array(job.k1 * job.k2);
+      for (let i = 0; i < n; i++) if (Atomics.load(done, i) === 0) computeShift(job, i, cost, totals, mappings, done, control);
+    }
+  }
+  let best = 0;
+  // Strictly lower wins: on ties the smaller (earlier) shift is kept, as in the loop above.
+  for (let i = 1; i < n; i++) if (totals[i] < totals[best]) best = i;
+  return { mapping: mappings.slice(best * job.k1, (best + 1) * job.k1), shiftUm: job.shifts[best], total: totals[best] };
 }
 
 /**

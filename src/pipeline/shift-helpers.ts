@@ -1,0 +1,70 @@
+/**
+ * Worker threads that take shifts of the tracking's large drift searches (ShiftHelpers in
+ * stages/track/assignment.ts). At 1536 channels the segment-by-segment tracking after the last
+ * segment was ~4-5 s on the calling thread alone (each search: 13 shifts of a ~250 x 250 x
+ * 1536 distance matrix and an assignment) while the other cores were idle. The helpers start
+ * only where the searches are that large, and the calling thread never waits for one to start:
+ * until a helper is online it searches alone.
+ */
+import { Worker } from 'node:worker_threads';
+import { workerScript } from '../engines/cpu/worker-script.js';
+import type { ShiftHelpers, ShiftJob } from '../stages/track/assignment.js';
+
+/** A search of fewer terms (k1 x k2 x C x shifts: ~0.3-0.5 ns each) runs on the caller alone: posting its inputs costs more than sharing gains. */
+export const SHIFT_JOB_MIN_TERMS = 2e8;
+
+/** Helpers start when the searches ahead are predicted at least this many terms (~0.5 s of work). */
+export const SHIFT_HELPERS_MIN_TOTAL = 1e9;
+
+/**
+ * The terms of the tracking's segment-to-segment searches (the largest ones: consecutive
+ * segments' units, every shift), from the units per segment.
+ */
+export function predictedSearchTerms(unitsPerSegment: readonly number[], numChannels: number, numShifts: number): number {
+  let t = 0;
+  for (let s = 1; s < unitsPerSegment.length; s++) t += unitsPerSegment[s - 1] * unitsPerSegment[s];
+  return t * numChannels * numShifts;
+}
+
+export class ShiftHelperThreads implements ShiftHelpers {
+  private workers: Worker[] = [];
+  private readonly online = new SharedArrayBuffer(4);
+  private disposed = false;
+
+  constructor(readonly threads: number, readonly minTerms = SHIFT_JOB_MIN_TERMS) {
+    if (!(Number.isInteger(threads) && threads >= 1)) throw new RangeError(`ShiftHelperThreads: threads must be a positive integer, got ${threads}`);
+    workerScript('pipeline/shift-worker').then(({ url, execArgv }) => {
+      if (this.disposed) return;
+      for (let i = 0; i < threads; i++) {
+        const w = new Worker(url, { execArgv, workerData: { online: this.online } });
+        // A helper that fails only stops helping: the caller computes what it left.
+        w.on('error', () => undefined);
+        w.unref();
+        this.workers.push(w);
+      }
+    }, () => undefined);
+  }
+
+  /** How many helpers are online (read without yielding). */
+  get onlineCount(): number {
+    return Atomics.load(new Int32Array(this.online), 0);
+  }
+
+  /** Settles when every helper is online, or after `maxMs`. */
+  async whenOnline(maxMs = Infinity): Promise<void> {
+    const t0 = performance.now();
+    while (!this.disposed && this.onlineCount < this.threads && performance.now() - t0 < maxMs) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  post(job: ShiftJob): boolean {
+    if (this.disposed || this.onlineCount === 0) return false;
+    for (const w of this.workers) w.postMessage(job);
+    return true;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const w of this.workers) void w.terminate();
+    this.workers = [];
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The tracking's drift search shared with helper threads (pipeline/shift-helpers.ts): the same
+ * mapping, shift and total as on one thread, the helpers really take shifts, a helper that
+ * never finishes the shift it claimed delays the search but does not change or stop it, and a
+ * sort of a 1536-channel probe's geometry tracks identically with helpers.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { assignClustersDetailed, shiftJobViews, withShiftHelpers, type ShiftHelpers, type ShiftJob } from '../../src/stages/track/assignment.js';
+import { ShiftHelperThreads, predictedSearchTerms } from '../../src/pipeline/shift-helpers.js';
+import { buildTracks } from '../../src/stages/track/tracks.js';
+import { mulberry32 } from '../random.js';
+
+/** Units of a two-column probe: a bump at a site per unit plus noise, moved by `driftUm` in the second segment. */
+function units(k: number, C: number, seed: number, driftUm = 0): { vectors: Float32Array[]; geometry: Float32Array } {
+  const rnd = mulberry32(seed);
+  const geometry = new Float32Array(2 * C);
+  for (let c = 0; c < C; c++) {
+    geometry[2 * c] = (c % 2) * 32;
+    geometry[2 * c + 1] = Math.floor(c / 2) * 20;
+  }
+  const site = mulberry32(seed + 1000);
+  const vectors = Array.from({ length: k }, () => {
+    const y0 = site() * (C / 2) * 20 + driftUm;
+    const x0 = site() < 0.5 ? 0 : 32;
+    const a = 50 + 100 * site();
+    return Float32Array.from({ length: C }, (_, c) => {
+      const d2 = (geometry[2 * c] - x0) ** 2 + (geometry[2 * c + 1] - y0) ** 2;
+      return a * Math.exp(-d2 / (2 * 40 ** 2)) + 3 * rnd();
+    });
+  });
+  return { vectors, geometry };
+}
+
+const threads: ShiftHelperThreads[] = [];
+afterAll(() => { for (const t of threads) t.dispose(); });
+
+describe('drift search with helper threads', () => {
+  it('finds the same mapping, shift and total, with the helpers taking shifts', async () => {
+    const C = 256;
+    const a = units(60, C, 1);
+    const b = units(64, C, 1, 15);
+    const alone = assignClustersDetailed(a.vectors, b.vectors, a.geometry, 30);
+    const helpers = new ShiftHelperThreads(2, 0);
+    threads.push(helpers);
+    await helpers.whenOnline();
+    let posted = 0;
+    const counting: ShiftHelpers = { minTerms: 0, post: (job) => { posted++; return helpers.post(job); } };
+    const shared = withShiftHelpers(counting, () => assignClustersDetailed(a.vectors, b.vectors, a.geometry, 30));
+    expect(posted).toBe(1);
+    expect(shared.shiftUm).toBe(alone.shiftUm);
+    expect(Object.is(shared.total, alone.total)).toBe(true);
+    expect(Array.from(shared.mapping)).toEqual(Array.from(alone.mapping));
+    // The helpers alone (the caller takes none): every shift's result equals the caller's own.
+    const job: ShiftJob = { a1: new Float32Array(60 * C), k1: 60, a2: new Float32Array(64 * C), k2: 64, geometry: a.geometry, shifts: Float64Array.from([-30, -25, -20, -15, -10, -5, 0, 5, 10, 15, 20, 25, 30]), shared: new SharedArrayBuffer(1 << 20) };
+    a.vectors.forEach((v, i) => job.a1.set(v, i * C));
+    b.vectors.forEach((v, i) => job.a2.set(v, i * C));
+    expect(helpers.post(job)).toBe(true);
+    const { control, totals } = shiftJobViews(job.shared, 13, 60);
+    const t0 = Date.now();
+    while (Atomics.load(control, 1) < 13 && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 5));
+    expect(Atomics.load(control, 1)).toBe(13);
+    expect(Math.min(...totals)).toBe(alone.total);
+    expect(totals[job.shifts.indexOf(alone.shiftUm)]).toBe(alone.total);
+  }, 120_000);
+
+  it('computes a shift a helper claimed and never finished, after its patience', () => {
+    const C = 64;
+    const a = units(20, C, 7);
+    const b = units(22, C, 7, -10);
+    const alone = assignClustersDetailed(a.vectors, b.vectors, a.geometry, 30);
+    // A helper that claims the first two shifts and dies.
+    const dead: ShiftHelpers = {
+      minTerms: 0,
+      post: (job) => {
+        const { control } = shiftJobViews(job.shared, job.shifts.length, job.k1);
+        Atomics.add(control, 0, 2);
+        return true;
+      },
+    };
+    const t0 = performance.now();
+    const got = withShiftHelpers(dead, () => assignClustersDetailed(a.vectors, b.vectors, a.geometry, 30));
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1900);
+    expect(got.shiftUm).toBe(alone.shiftUm);
+    expect(got.total).toBe(alone.total);
+    expect(Array.from(got.mapping)).toEqual(Array.from(alone.mapping));
+    // Small searches never post: below minTerms the caller searches alone.
+    let posted = 0;
+    withShiftHelpers({ minTerms: 1e12, post: () => { posted++; return true; } }, () => assignClustersDetailed(a.vectors, b.vectors, a.geometry, 30));
+    expect(posted).toBe(0);
+    // Helpers not online: the caller searches alone.
+    expect(withShiftHelpers({ minTerms: 0, post: () => false }, () => assignClustersDetailed(a.vectors, b.vectors, a.geometry, 30)).total).toBe(alone.total);
+  }, 30_000);
+
+  it('builds the same tracks over segments with helpers as without', async () => {
+    const C = 192;
+    const segs = [0, 5, 12, 20].map((drift, s) => ({
+      amplitudes: units(40 + s, C, 3, drift).vectors,
+      spikes: Array.from({ length: 40 + s }, (_, u) => Float64Array.from({ length: 30 }, (_, i) => s * 1e6 + u * 7 + i * 1000)),
+    }));
+    const geometry = units(1, C, 3).geometry;
+    const opts = { maxDrift: 30, maxSkippedSegments: 2, splitPieces: true };
+    const alone = buildTracks(segs, geometry, opts);
+    const helpers = new ShiftHelperThreads(1, 0);
+    threads.push(helpers);
+    await helpers.whenOnline();
+    const shared = withShiftHelpers(helpers, () => buildTracks(segs, geometry, opts));
+    expect(shared.tracks.map((t) => Array.from(t))).toEqual(alone.tracks.map((t) => Array.from(t)));
+    expect(shared.links.map((t) => Array.from(t))).toEqual(alone.links.map((t) => Array.from(t)));
+    expect(predictedSearchTerms([10, 20, 30], 100, 13)).toBe((200 + 600) * 100 * 13);
+  }, 120_000);
+});
