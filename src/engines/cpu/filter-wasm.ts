@@ -17,7 +17,7 @@
  */
 import { filterWidths } from '../../stages/filter/taps.js';
 import { Code, moduleHeader, section, str, uleb } from '../../core/wasm-assembler.js';
-import { copyFirstSamples, cpuGridMs, gridStartMs } from './grid.js';
+import { copyFirstSamples, cpuGridMs, forGridBlocks } from './grid.js';
 import type { FilterAreas, FilteredBuffer } from '../../core/window.js';
 
 const SIMD = {
@@ -459,28 +459,6 @@ function directArea(dest: FilteredBuffer, state: WasmFilterState): { areas: Filt
   if (!a || dest.data.length === 0 || state.area < 0 || state.area >= a.count) return null;
   if (a.bytes < filterAreaBytes(dest.numChannels, dest.samplesPerMs)) return null;
   return { areas: a, base: a.offset + state.area * a.bytes };
-}
-
-/**
- * The grid blocks of ms blocks [firstMs, firstMs + numMs) (see grid.ts): for each, the raw rows
- * it reads (from row r0 of `input`, which holds rows from inputStart on), its grid start gs, and
- * the ms blocks it outputs, [outMs0, outMs0 + count).
- */
-function forGridBlocks(input: ArrayLike<number>, inputStart: number, firstMs: number, numMs: number, S: number, w: number, C: number,
-  fn: (r0: number, rows: number, gs: number, outMs0: number, count: number) => void): void {
-  const G = cpuGridMs(S);
-  const endMs = firstMs + numMs;
-  for (let gs = gridStartMs(firstMs, S); gs < endMs; gs += G) {
-    const ge = Math.min(gs + G, endMs);
-    const rowStart = gs * S - 4 * w;
-    const rows = (ge - gs) * S + 8 * w;
-    const r0 = rowStart - inputStart;
-    if (r0 < 0 || (r0 + rows) * C > input.length) {
-      throw new RangeError(`filterBlocksCpu: input rows [${inputStart}, ${inputStart + input.length / C}) do not cover [${rowStart}, ${rowStart + rows})`);
-    }
-    const outMs0 = Math.max(gs, firstMs);
-    fn(r0, rows, gs, outMs0, ge - outMs0);
-  }
 }
 
 /**
