@@ -367,8 +367,10 @@ async function sortTwoPass(
   let linkMs = 0;
   // The tracks' drift searches (mode 'improved', after the last segment) take helper threads
   // where they are large (1536 channels: ~4 s on one thread, 4 searches of ~300 x 300 units x
-  // 13 shifts). The tracking is synchronous, so the helpers start well before it: as soon as the
-  // first sorted segment's units predict such searches over the segments to come.
+  // 13 shifts). The tracking is synchronous, so the helpers start before it: once every segment
+  // is under way, when the units of those sorted so far predict such searches (the last
+  // segments' sort leaves the helpers time to come online, and none sits idle through a long
+  // recording).
   const numShifts = driftShifts(roundDrift(opts.maxDrift)).length;
   const searchTerms = (units: readonly number[]): number => predictedSearchTerms(units, C, numShifts);
   // (An object: a closure sets it, and the checks after the loop must not be narrowed away.)
@@ -378,9 +380,16 @@ async function sortTwoPass(
       helpers.threads = new ShiftHelperThreads(Math.min(opts.workers - 1, numShifts - 1), eagerHelpers ? 0 : undefined);
     }
   };
+  /** Starts the helpers when the segments sorted so far, extrapolated to all `numSegments`, predict large searches. */
+  let numPlans = 0;
+  const considerShiftHelpers = (numSegments: number): void => {
+    const sorted = segments.filter((g) => g !== undefined);
+    if (sorted.length === 0) return;
+    const mean = sorted.reduce((n, g) => n + g.spikes.length, 0) / sorted.length;
+    if (searchTerms(new Array<number>(numSegments).fill(mean)) >= SHIFT_HELPERS_MIN_TOTAL) startShiftHelpers();
+  };
   const record = (plan: SegmentPlan, out: SegmentOutcome): void => {
-    const segmentsInAll = Math.max(2, Math.round(totalMs / Math.max(1, plan.numMs)));
-    if (eagerHelpers || searchTerms(new Array<number>(segmentsInAll).fill(out.units.spikes.length)) >= SHIFT_HELPERS_MIN_TOTAL) startShiftHelpers();
+    if (eagerHelpers) startShiftHelpers();
     const base = offset + plan.startMs * S;
     const { spikes, amplitudes } = out.units;
     for (const sp of spikes) for (let i = 0; i < sp.length; i++) sp[i] += base;
@@ -435,6 +444,7 @@ async function sortTwoPass(
         };
         continue;
       }
+      numPlans = item.index + 1;
       if (resident) {
         while (!failure && inFlight.size >= residentWindows) await Promise.race(inFlight);
         if (failure) break;
@@ -471,6 +481,7 @@ async function sortTwoPass(
       start(item, w, context!, () => pool.release(w));
     }
     scanMs = (scanEnd || performance.now()) - tStart;
+    considerShiftHelpers(numPlans);
     await Promise.all(inFlight);
     if (failure) throw failure;
   } catch (e) {
@@ -485,7 +496,7 @@ async function sortTwoPass(
   }
   const deviceMemory = resident?.memory();
 
-  // Or now, from every segment's units (the first segment's may have predicted too few).
+  // Or now, from every segment's units (those sorted before may have predicted too few).
   if (searchTerms(segments.map((g) => g.spikes.length)) >= SHIFT_HELPERS_MIN_TOTAL) startShiftHelpers();
   let poolMs = 0;
   let tm = 0;
