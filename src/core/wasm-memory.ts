@@ -40,20 +40,3 @@ export function ensureWasmMemory(memory: SharedWasmMemory, bytes: number): boole
     return false;
   }
 }
-
-const ids = new WeakMap<SharedWasmMemory, number>();
-let nextId = 1;
-
-/**
- * A number naming `memory` in this process: a memory posted to a worker thread arrives there as
- * a new object each time, so threads that cache per-memory state (instances of kernels bound to
- * it) key it by this id.
- */
-export function wasmMemoryId(memory: SharedWasmMemory): number {
-  let id = ids.get(memory);
-  if (id === undefined) {
-    id = nextId++;
-    ids.set(memory, id);
-  }
-  return id;
-}

@@ -3,7 +3,7 @@
  * per-ms minima (spec §3-§4). Every engine filters into one; the segmentation and the
  * per-segment loop read it.
  */
-import { wasmMemoryId, type SharedWasmMemory } from './wasm-memory.js';
+import type { SharedWasmMemory } from './wasm-memory.js';
 
 /**
  * A sort window placed in a shared WebAssembly memory (allocateWasmWindow): the loop's SIMD
@@ -25,11 +25,9 @@ export interface WindowWasm {
  * `bytes` from byte `offset`): a filter thread that has area i runs its kernels on that memory
  * and writes the window's samples and minima in place, instead of in its own memory and then
  * copying them out (a memmove of 4 bytes per sample and channel: ~0.5 ns of a ~2.6-ns filter).
- * `id` names the memory across threads (a posted memory arrives as a new object each time).
  */
 export interface FilterAreas {
   memory: SharedWasmMemory;
-  id: number;
   offset: number;
   count: number;
   bytes: number;
@@ -146,7 +144,7 @@ export function wasmWindowViews(memory: SharedWasmMemory, numChannels: number, s
     memory, numChannels, samplesPerMs, numMs,
     data: 0, minVal: rows, minPos: rows + n4, minValT: rows + 2 * n4, minPosT: rows + 3 * n4, scratch, scratchBytes,
   });
-  return areas && areas.count > 0 ? { ...win, filterAreas: { memory, id: wasmMemoryId(memory), offset: layout.areas, ...areas } } : win;
+  return areas && areas.count > 0 ? { ...win, filterAreas: { memory, offset: layout.areas, ...areas } } : win;
 }
 
 /**
@@ -243,7 +241,7 @@ export function arenaBlocks(memory: SharedWasmMemory, a: ArenaLayout, firstSlot:
     data: new Float32Array(buf, 0, n * a.samplesPerMs),
     minVal: new Float32Array(buf, a.minValOffset, n),
     minPos: new Int32Array(buf, a.minPosOffset, n),
-    ...(a.areas && a.areas.count > 0 ? { filterAreas: { memory, id: wasmMemoryId(memory), offset: a.areaOffset, ...a.areas } } : {}),
+    ...(a.areas && a.areas.count > 0 ? { filterAreas: { memory, offset: a.areaOffset, ...a.areas } } : {}),
   };
   return windowBlocks(whole, firstSlot, numMs);
 }

@@ -273,7 +273,8 @@ async function sortTwoPass(
   // The engine's filter threads write WebAssembly windows (arena and pool) in place where it
   // says how (Engine.filterAreas), instead of copying out of their own memory.
   const areas = resident ? null : engine.filterAreas?.(C, S) ?? null;
-  const layout = arenaLayout(C, S, totalMs, longest, runner.concurrency, areas);
+  const withAreas = arenaLayout(C, S, totalMs, longest, runner.concurrency, areas);
+  const layout = withAreas.bytes <= WASM_MAX_PAGES * WASM_PAGE ? withAreas : arenaLayout(C, S, totalMs, longest, runner.concurrency);
   const arenaMemory = allowArena && keepEligible && layout.bytes <= Math.min(keptFootprint, WASM_MAX_PAGES * WASM_PAGE)
     ? sharedWasmMemory(layout.bytes) : null;
   const arena = arenaMemory ? { memory: arenaMemory, layout } : null;
@@ -374,9 +375,9 @@ async function sortTwoPass(
   const numShifts = driftShifts(roundDrift(opts.maxDrift)).length;
   const searchTerms = (units: readonly number[]): number => predictedSearchTerms(units, C, numShifts);
   // (An object: a closure sets it, and the checks after the loop must not be narrowed away.)
-  const helpers: { threads: ShiftHelperThreads | null } = { threads: null };
+  const helpers: { threads: ShiftHelperThreads | null; closed: boolean } = { threads: null, closed: false };
   const startShiftHelpers = (): void => {
-    if (helpers.threads === null && opts.mode === 'improved' && isMainThread && opts.workers > 1 && numShifts > 1) {
+    if (helpers.threads === null && !helpers.closed && opts.mode === 'improved' && isMainThread && opts.workers > 1 && numShifts > 1) {
       helpers.threads = new ShiftHelperThreads(Math.min(opts.workers - 1, numShifts - 1), eagerHelpers ? 0 : undefined);
     }
   };
@@ -485,6 +486,8 @@ async function sortTwoPass(
     await Promise.all(inFlight);
     if (failure) throw failure;
   } catch (e) {
+    // Segments still in flight finish below; none of them may start helpers now.
+    helpers.closed = true;
     helpers.threads?.dispose();
     throw e;
   } finally {
@@ -509,11 +512,12 @@ async function sortTwoPass(
     poolMs = performance.now() - tp;
     tm = performance.now();
     // The tracking is synchronous: helpers not online by then would only start after it.
-    await helpers.threads?.whenOnline(2000);
+    if (segments.length > 1) await helpers.threads?.whenOnline(2000);
     sorted = withShiftHelpers(helpers.threads, () => (pooled
       ? finishSegments(pooled.segments, recording, opts, links, segments.map((g) => g.spikes.length), thresholds!)
       : finishSegments(segments, recording, opts, links, undefined, thresholds!)));
   } finally {
+    helpers.closed = true;
     helpers.threads?.dispose();
   }
   const mergeMs = linkMs + performance.now() - tm;

@@ -29,6 +29,8 @@ export function predictedSearchTerms(unitsPerSegment: readonly number[], numChan
 export class ShiftHelperThreads implements ShiftHelpers {
   private workers: Worker[] = [];
   private readonly online = new SharedArrayBuffer(4);
+  /** Helpers that failed to start or died (whenOnline stops waiting for them). */
+  private failed = 0;
   private disposed = false;
 
   constructor(readonly threads: number, readonly minTerms = SHIFT_JOB_MIN_TERMS) {
@@ -39,10 +41,11 @@ export class ShiftHelperThreads implements ShiftHelpers {
         const w = new Worker(url, { execArgv, workerData: { online: this.online } });
         // A helper that fails only stops helping: the caller computes what it left.
         w.on('error', () => undefined);
+        w.once('exit', () => { if (!this.disposed) this.failed++; });
         w.unref();
         this.workers.push(w);
       }
-    }, () => undefined);
+    }, () => { this.failed = threads; });
   }
 
   /** How many helpers are online (read without yielding). */
@@ -50,10 +53,10 @@ export class ShiftHelperThreads implements ShiftHelpers {
     return Atomics.load(new Int32Array(this.online), 0);
   }
 
-  /** Settles when every helper is online, or after `maxMs`. */
+  /** Settles when every helper is online (or has failed), or after `maxMs`. */
   async whenOnline(maxMs = Infinity): Promise<void> {
     const t0 = performance.now();
-    while (!this.disposed && this.onlineCount < this.threads && performance.now() - t0 < maxMs) await new Promise((r) => setTimeout(r, 5));
+    while (!this.disposed && this.onlineCount + this.failed < this.threads && performance.now() - t0 < maxMs) await new Promise((r) => setTimeout(r, 5));
   }
 
   post(job: ShiftJob): boolean {

@@ -4,7 +4,7 @@
  * online through shared memory, which the calling thread reads without yielding.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runShiftJob, type ShiftJob } from '../stages/track/assignment.js';
+import { abandonShiftJob, runShiftJob, type ShiftJob } from '../stages/track/assignment.js';
 
 if (!parentPort) throw new Error('shift-worker.js must be started by the drift-search helpers as a worker thread');
 const port = parentPort;
@@ -24,7 +24,8 @@ port.on('message', (job: ShiftJob) => {
     else geometry = job.geometry;
     runShiftJob(job);
   } catch {
-    // A shift this thread claimed stays undone: the caller computes it after its patience.
+    // A shift this thread claimed stays undone: the caller computes it now.
+    abandonShiftJob(job);
   }
 });
 Atomics.add(online, 0, 1);

@@ -28,7 +28,7 @@ export interface SortStats {
   /** Wall time of pass 1 (thresholds and every boundary known). */
   scanMs: number;
   mergeMs: number;
-  /** Helper threads that took shifts of the tracking's drift searches (0: the calling thread searched alone). */
+  /** Helper threads online for the tracking's drift searches (0: none was started; the calling thread searched alone). */
   searchHelpers: number;
   /** Wall time of the recovery pass (mode 'improved', recoverSpikes), its filtering included. */
   recoverMs: number;

@@ -32,14 +32,18 @@ export class WindowPool {
    * @param areas the engine's filter areas (Engine.filterAreas), reserved in each WebAssembly window so its filter threads write it in place.
    */
   constructor(private readonly numChannels: number, private readonly samplesPerMs: number, private readonly capacityMs: number,
-    private readonly limit: number, useWasm = true, private readonly areas: FilterAreaPlan | null = null) {
-    this.wasmMax = wasmWindowLayout(numChannels, samplesPerMs, capacityMs, areas).bytes;
+    private readonly limit: number, useWasm = true, areas: FilterAreaPlan | null = null) {
+    // The filter areas only where they leave the longest window within one memory (past it the
+    // windows would lose the loop's in-place kernels for the filter's copy).
+    this.areas = areas && wasmWindowLayout(numChannels, samplesPerMs, capacityMs, areas).bytes > WASM_MAX_PAGES * WASM_PAGE ? null : areas;
+    this.wasmMax = wasmWindowLayout(numChannels, samplesPerMs, capacityMs, this.areas).bytes;
     // Only when every segment fits one: a mix of both kinds could keep both resident at once
     // (e.g. at 2048 channels, 4 GiB + 5.2 GB) past what the budget counted.
     this.useWasm = useWasm && this.wasmMax <= WASM_MAX_PAGES * WASM_PAGE;
   }
 
   private readonly useWasm: boolean;
+  private readonly areas: FilterAreaPlan | null;
 
   /** What a WebAssembly window may grow to, and what the budget counts for each. */
   private readonly wasmMax: number;

@@ -5,7 +5,7 @@
  * sort of a 1536-channel probe's geometry tracks identically with helpers.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { assignClustersDetailed, shiftJobViews, withShiftHelpers, type ShiftHelpers, type ShiftJob } from '../../src/stages/track/assignment.js';
+import { abandonShiftJob, assignClustersDetailed, shiftJobViews, withShiftHelpers, type ShiftHelpers, type ShiftJob } from '../../src/stages/track/assignment.js';
 import { ShiftHelperThreads, predictedSearchTerms } from '../../src/pipeline/shift-helpers.js';
 import { buildTracks } from '../../src/stages/track/tracks.js';
 import { mulberry32 } from '../random.js';
@@ -51,11 +51,12 @@ describe('drift search with helper threads', () => {
     expect(Object.is(shared.total, alone.total)).toBe(true);
     expect(Array.from(shared.mapping)).toEqual(Array.from(alone.mapping));
     // The helpers alone (the caller takes none): every shift's result equals the caller's own.
-    const job: ShiftJob = { a1: new Float32Array(60 * C), k1: 60, a2: new Float32Array(64 * C), k2: 64, geometry: a.geometry, shifts: Float64Array.from([-30, -25, -20, -15, -10, -5, 0, 5, 10, 15, 20, 25, 30]), shared: new SharedArrayBuffer(1 << 20) };
-    a.vectors.forEach((v, i) => job.a1.set(v, i * C));
-    b.vectors.forEach((v, i) => job.a2.set(v, i * C));
+    const job: ShiftJob = { k1: 60, k2: 64, geometry: a.geometry, shifts: Float64Array.from([-30, -25, -20, -15, -10, -5, 0, 5, 10, 15, 20, 25, 30]), shared: new SharedArrayBuffer(1 << 20) };
+    const views = shiftJobViews(job);
+    a.vectors.forEach((v, i) => views.a1.set(v, i * C));
+    b.vectors.forEach((v, i) => views.a2.set(v, i * C));
     expect(helpers.post(job)).toBe(true);
-    const { control, totals } = shiftJobViews(job.shared, 13, 60);
+    const { control, totals } = views;
     const t0 = Date.now();
     while (Atomics.load(control, 1) < 13 && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 5));
     expect(Atomics.load(control, 1)).toBe(13);
@@ -72,8 +73,7 @@ describe('drift search with helper threads', () => {
     const dead: ShiftHelpers = {
       minTerms: 0,
       post: (job) => {
-        const { control } = shiftJobViews(job.shared, job.shifts.length, job.k1);
-        Atomics.add(control, 0, 2);
+        Atomics.add(shiftJobViews(job).control, 0, 2);
         return true;
       },
     };
@@ -83,6 +83,20 @@ describe('drift search with helper threads', () => {
     expect(got.shiftUm).toBe(alone.shiftUm);
     expect(got.total).toBe(alone.total);
     expect(Array.from(got.mapping)).toEqual(Array.from(alone.mapping));
+    // A helper that claims two shifts and says it gave up: no wait for its patience.
+    const failing: ShiftHelpers = {
+      minTerms: 0,
+      post: (job) => {
+        Atomics.add(shiftJobViews(job).control, 0, 2);
+        abandonShiftJob(job);
+        return true;
+      },
+    };
+    const t1 = performance.now();
+    const again = withShiftHelpers(failing, () => assignClustersDetailed(a.vectors, b.vectors, a.geometry, 30));
+    expect(performance.now() - t1).toBeLessThan(1500);
+    expect(again.total).toBe(alone.total);
+    expect(Array.from(again.mapping)).toEqual(Array.from(alone.mapping));
     // Small searches never post: below minTerms the caller searches alone.
     let posted = 0;
     withShiftHelpers({ minTerms: 1e12, post: () => { posted++; return true; } }, () => assignClustersDetailed(a.vectors, b.vectors, a.geometry, 30));

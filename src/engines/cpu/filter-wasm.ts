@@ -402,8 +402,6 @@ function compiled(S: number, variant: Variant): WasmModule | null {
 /** Per-thread state: one instance per kernel variant, memory grown on demand. */
 export class WasmFilterState {
   private readonly instances = new Map<string, Instance>();
-  /** Instances bound to windows' memories (FilterAreas), by memory id; the few most recent. */
-  private readonly bound = new Map<string, Instance>();
   /** This thread's filter area in windows that have them (FilterAreas), or -1: none. */
   area = -1;
   instance(S: number, variant: Variant): Instance | null {
@@ -419,24 +417,15 @@ export class WasmFilterState {
     return inst;
   }
 
-  /** An instance of `variant` (a -direct one) working on `areas.memory`, or null. */
-  boundInstance(S: number, variant: Variant, areas: FilterAreas, needBytes: number): Instance | null {
-    const key = `${areas.id}:${S}:${variant}`;
-    let inst = this.bound.get(key);
-    // A memory grown since may be seen through an older object with its old length: bind anew.
-    if (inst && inst.memory.buffer.byteLength < needBytes) inst = undefined;
-    if (!inst) {
-      const m = compiled(S, variant);
-      if (!m) return null;
-      const ex = new WA!.Instance(m, { env: { memory: areas.memory } }).exports as unknown as Pick<Instance, 'filter'>;
-      inst = { memory: areas.memory as unknown as WasmMemory, filter: ex.filter };
-      this.bound.delete(key);
-      this.bound.set(key, inst);
-      // An instance keeps its memory alive: hold only the few most recent (a sort's pool windows
-      // or its arena). Binding again costs an instantiation (microseconds), once per job at most.
-      if (this.bound.size > 4) this.bound.delete(this.bound.keys().next().value as string);
-    }
-    return inst;
+  /**
+   * An instance of `variant` (a -direct one) working on `areas.memory`, or null. Made anew for
+   * each request (~5 us): a cached one would keep a window's memory alive after the sort.
+   */
+  boundInstance(S: number, variant: Variant, areas: FilterAreas): Instance | null {
+    const m = compiled(S, variant);
+    if (!m) return null;
+    const ex = new WA!.Instance(m, { env: { memory: areas.memory } }).exports as unknown as Pick<Instance, 'filter'>;
+    return { memory: areas.memory as unknown as WasmMemory, filter: ex.filter };
   }
 }
 
@@ -500,7 +489,7 @@ export function filterBlocksWasm(
   const direct = below ? null : directArea(dest, state);
   if (direct) {
     const base = direct.base;
-    const inst = state.boundInstance(S, `${unsigned ? 'uint16' : 'int16'}-direct`, direct.areas, base + direct.areas.bytes);
+    const inst = state.boundInstance(S, `${unsigned ? 'uint16' : 'int16'}-direct`, direct.areas);
     if (inst) {
       const buf = inst.memory.buffer;
       const i4Ptr = base + Math.ceil(inBytes / 16) * 16;
@@ -589,7 +578,7 @@ export function filterBlocksWasmFloat(
   const direct = directArea(dest, state);
   if (direct) {
     const base = direct.base;
-    const inst = state.boundInstance(S, 'float32-direct', direct.areas, base + direct.areas.bytes);
+    const inst = state.boundInstance(S, 'float32-direct', direct.areas);
     if (inst) {
       const inView = new Float32Array(inst.memory.buffer, base, maxRows * C);
       const xPtr = base + inBytes;

@@ -147,49 +147,72 @@ export interface ShiftHelpers {
   post(job: ShiftJob): boolean;
 }
 
-/** A drift search shared with helpers: inputs, the shifts, and a shared buffer laid out by shiftJobViews. */
+/**
+ * A drift search shared with helpers: the shifts, the geometry, and one shared buffer (posted
+ * without a copy) that holds the stacked vectors and the results, laid out by shiftJobViews.
+ */
 export interface ShiftJob {
-  a1: Float32Array;
   k1: number;
-  a2: Float32Array;
   k2: number;
   geometry: Float32Array;
   shifts: Float64Array;
   shared: SharedArrayBuffer;
 }
 
-/**
- * The shared buffer of a job with n shifts: control words (next shift to claim, shifts done),
- * a done flag per shift, each shift's total and its mapping (k1 values).
- */
-export function shiftJobViews(shared: SharedArrayBuffer, n: number, k1: number): { control: Int32Array; done: Int32Array; totals: Float64Array; mappings: Int32Array } {
-  const totalsAt = Math.ceil((8 + 4 * n) / 8) * 8;
+interface ShiftJobViews {
+  /** [0] next shift to claim, [1] shifts done, [2] non-zero: a helper gave up (its claimed shift is not coming). */
+  control: Int32Array;
+  done: Int32Array;
+  totals: Float64Array;
+  mappings: Int32Array;
+  a1: Float32Array;
+  a2: Float32Array;
+}
+
+/** The shared buffer of a job: control words, a done flag, total and mapping (k1 values) per shift, then a1 and a2 (k1 and k2 rows of C). */
+export function shiftJobViews(job: ShiftJob): ShiftJobViews {
+  const { k1, k2 } = job;
+  const n = job.shifts.length;
+  const C = job.geometry.length / 2;
+  const totalsAt = Math.ceil((12 + 4 * n) / 8) * 8;
+  const mappingsAt = totalsAt + 8 * n;
+  const a1At = mappingsAt + 4 * n * k1;
   return {
-    control: new Int32Array(shared, 0, 2),
-    done: new Int32Array(shared, 8, n),
-    totals: new Float64Array(shared, totalsAt, n),
-    mappings: new Int32Array(shared, totalsAt + 8 * n, n * k1),
+    control: new Int32Array(job.shared, 0, 3),
+    done: new Int32Array(job.shared, 12, n),
+    totals: new Float64Array(job.shared, totalsAt, n),
+    mappings: new Int32Array(job.shared, mappingsAt, n * k1),
+    a1: new Float32Array(job.shared, a1At, k1 * C),
+    a2: new Float32Array(job.shared, a1At + 4 * k1 * C, k2 * C),
   };
 }
 
-function shiftJobBytes(n: number, k1: number): number {
-  return Math.ceil((8 + 4 * n) / 8) * 8 + 8 * n + 4 * n * k1;
+function shiftJobBytes(n: number, k1: number, k2: number, C: number): number {
+  return Math.ceil((12 + 4 * n) / 8) * 8 + 8 * n + 4 * n * k1 + 4 * (k1 + k2) * C;
 }
 
 /** Claims and computes shifts of `job` until none is left (the caller and every helper run this). */
 export function runShiftJob(job: ShiftJob): void {
+  const v = shiftJobViews(job);
   const n = job.shifts.length;
-  const { control, done, totals, mappings } = shiftJobViews(job.shared, n, job.k1);
   const cost = new Float64Array(job.k1 * job.k2);
   for (;;) {
-    const i = Atomics.add(control, 0, 1);
+    const i = Atomics.add(v.control, 0, 1);
     if (i >= n) return;
-    computeShift(job, i, cost, totals, mappings, done, control);
+    computeShift(job, v, i, cost);
   }
 }
 
-function computeShift(job: ShiftJob, i: number, cost: Float64Array, totals: Float64Array, mappings: Int32Array, done: Int32Array, control: Int32Array): void {
-  const { rowToCol, total } = assignAtShift(job.a1, job.k1, job.a2, job.k2, job.geometry, job.shifts[i], cost);
+/** A helper that failed says so, so that the caller computes the shifts it claimed without waiting. */
+export function abandonShiftJob(job: ShiftJob): void {
+  const { control } = shiftJobViews(job);
+  Atomics.store(control, 2, 1);
+  Atomics.notify(control, 1);
+}
+
+function computeShift(job: ShiftJob, v: ShiftJobViews, i: number, cost: Float64Array): void {
+  const { control, done, totals, mappings } = v;
+  const { rowToCol, total } = assignAtShift(v.a1, job.k1, v.a2, job.k2, job.geometry, job.shifts[i], cost);
   totals[i] = total;
   mappings.set(rowToCol, i * job.k1);
   // Published after the results; a late duplicate (see below) writes the same bits.
@@ -242,8 +265,11 @@ export function assignClustersDetailed(
   const n = shifts.length;
   const h = helpers;
   if (h && n > 1 && k1 * k2 * C * n >= h.minTerms) {
-    const job: ShiftJob = { a1: A1, k1, a2: A2, k2, geometry, shifts, shared: new SharedArrayBuffer(shiftJobBytes(n, k1)) };
-    if (h.post(job)) return shared(job);
+    const job: ShiftJob = { k1, k2, geometry, shifts, shared: new SharedArrayBuffer(shiftJobBytes(n, k1, k2, C)) };
+    const v = shiftJobViews(job);
+    v.a1.set(A1);
+    v.a2.set(A2);
+    if (h.post(job)) return shared(job, v);
   }
   const cost = new Float64Array(k1 * k2);
   let best: AssignmentDetail | null = null;
@@ -256,19 +282,20 @@ export function assignClustersDetailed(
 }
 
 /** The caller's side of a job posted to helpers: its share of the shifts, the wait, the winner. */
-function shared(job: ShiftJob): AssignmentDetail {
+function shared(job: ShiftJob, v: ShiftJobViews): AssignmentDetail {
   const n = job.shifts.length;
-  const { control, done, totals, mappings } = shiftJobViews(job.shared, n, job.k1);
+  const { control, done, totals, mappings } = v;
   const t0 = performance.now();
   const before = Atomics.load(control, 1);
   runShiftJob(job);
   const mine = Atomics.load(control, 1) - before;
   const shiftMs = (performance.now() - t0) / Math.max(1, mine);
   for (let d = Atomics.load(control, 1); d < n; d = Atomics.load(control, 1)) {
-    if (Atomics.wait(control, 1, d, patienceMs(shiftMs)) === 'timed-out' && Atomics.load(control, 1) === d) {
-      // No helper finished a shift for that long: compute the missing ones here.
+    const woke = Atomics.load(control, 2) === 0 ? Atomics.wait(control, 1, d, patienceMs(shiftMs)) : 'not-equal';
+    if (Atomics.load(control, 2) !== 0 || (woke === 'timed-out' && Atomics.load(control, 1) === d)) {
+      // A helper gave up, or none finished a shift for that long: compute the missing ones here.
       const cost = new Float64Array(job.k1 * job.k2);
-      for (let i = 0; i < n; i++) if (Atomics.load(done, i) === 0) computeShift(job, i, cost, totals, mappings, done, control);
+      for (let i = 0; i < n; i++) if (Atomics.load(done, i) === 0) computeShift(job, v, i, cost);
     }
   }
   let best = 0;
