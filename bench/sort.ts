@@ -21,7 +21,11 @@
  * removed at the end unless --keep).
  *
  * Columns: "x real time" = recording seconds / wall seconds of performSpikeSorting (processor
- * start-up included). "read" = one sequential pass reading the same bytes (measured separately;
+ * start-up included). "CPU" = the sort's CPU time over all its threads (user + system; the
+ * system part in parentheses) and "minor faults" its first touches of memory pages: on virtual
+ * machines whose page faults cost 4-20 us each, wall time follows the machine's memory state,
+ * and these two columns say how much of a row is that (bench/RESULTS.md, seventh sitting).
+ * "read" = one sequential pass reading the same bytes (measured separately;
  * the filter reads them again inside "filter"). "filter" = wall time of the filter requests
  * (they run on worker threads and overlap sorting), "filter wait" = time the sorter waited for
  * them. "loop" = the per-segment loop (§7) summed over segments (several run at once on worker
@@ -87,6 +91,10 @@ interface ChildResult {
   stats: SortStats;
   readMs: number;
   maxRssMiB: number;
+  /** The sort's CPU time (all threads; user and system, ms) and minor page faults. */
+  cpuMs: number;
+  sysMs: number;
+  minorFaults: number;
   units: number;
   /** The result's provenance (engine, adapter, stagesOnDevice), when the checkout records it. */
   info?: { engine: string; adapter: string | null; stagesOnDevice: string[] } | null;
@@ -123,14 +131,21 @@ async function child(spec: ChildSpec): Promise<void> {
     rec.readBytesInto(s, n, scratch, 0);
   }
   const readMs = performance.now() - t0;
+  const u0 = process.resourceUsage();
   const { sorted, stats } = await perform.performSpikeSortingDetailed(rec, {
     verbose: false, backend: spec.backend, minSegmentLength: spec.minSegment, detectionPolarity: gt.detectionPolarity,
     ...(spec.workers === 'default' || spec.root !== null ? {} : { workers: spec.workers }),
     // A baseline from before the modes existed sorts as the reference did, with burst merging.
     ...(spec.root !== null ? {} : { mode: spec.mode }),
   });
+  const u1 = process.resourceUsage();
   const info = (sorted as { info?: ChildResult['info'] }).info ?? null;
-  const out: ChildResult = { stats, readMs, maxRssMiB: process.resourceUsage().maxRSS / 1024, units: sorted.length, info };
+  const out: ChildResult = {
+    stats, readMs, maxRssMiB: u1.maxRSS / 1024, units: sorted.length, info,
+    cpuMs: (u1.userCPUTime + u1.systemCPUTime - u0.userCPUTime - u0.systemCPUTime) / 1000,
+    sysMs: (u1.systemCPUTime - u0.systemCPUTime) / 1000,
+    minorFaults: u1.minorPageFault - u0.minorPageFault,
+  };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
@@ -161,8 +176,8 @@ async function main(): Promise<void> {
     `WebGPU adapter: ${probe.adapter ? `${probe.name}${probe.isSoftware ? ' (software)' : ''}` : `none (${probe.reason})`}`);
   if (skipped.length > 0) console.log(`Skipped backends: ${skipped.join(', ')} (${probe.adapter ? 'software adapter; pass --backend to run it anyway' : 'no adapter'})`);
   console.log('');
-  console.log('| channels | code | backend | workers | x real time | wall s | read s | pass 1 s | filter s | filter wait s | loop s (detect / gather / cluster / match / subtract) | thresholds / segmentation / buffer moves s | merge s | segments | units | peak RSS MiB |');
-  console.log('|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|');
+  console.log('| channels | code | backend | workers | x real time | wall s | CPU s (system) | minor faults k | read s | pass 1 s | filter s | filter wait s | loop s (detect / gather / cluster / match / subtract) | thresholds / segmentation / buffer moves s | merge s | segments | units | peak RSS MiB |');
+  console.log('|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|');
 
   const self = fileURLToPath(import.meta.url);
   const loader = new URL('../scripts/ts-loader.mjs', import.meta.url).href;
@@ -196,7 +211,7 @@ async function main(): Promise<void> {
       const label = backendLabel(backend, s.backendDescription);
       const workers = run.root !== null ? 'sequential' : run.workers === 'default' ? `${cpus().length} (default)` : String(run.workers);
       console.log(`| ${C} | ${code} | ${label} | ${workers} | ${(s.recordingSeconds / (s.totalMs / 1000)).toFixed(1)} | ${fmt(s.totalMs)} | ` +
-        `${fmt(res.readMs)} | ${s.scanMs === undefined ? '—' : fmt(s.scanMs)} | ${fmt(s.filterMs)} | ${fmt(s.filterWaitMs)} | ${fmt(s.sortMs)} (${fmt(l.detect)} / ${fmt(l.gather)} / ` +
+        `${fmt(res.cpuMs)} (${fmt(res.sysMs)}) | ${(res.minorFaults / 1000).toFixed(0)} | ${fmt(res.readMs)} | ${s.scanMs === undefined ? '—' : fmt(s.scanMs)} | ${fmt(s.filterMs)} | ${fmt(s.filterWaitMs)} | ${fmt(s.sortMs)} (${fmt(l.detect)} / ${fmt(l.gather)} / ` +
         `${fmt(l.cluster)} / ${fmt(l.match)} / ${fmt(l.subtract)}) | ${fmt(s.thresholdMs)} / ${fmt(s.segmentMs)} / ${fmt(s.copyMs)} | ${fmt(s.mergeMs)} | ${s.numSegments} | ${res.units} | ${res.maxRssMiB.toFixed(0)} |`);
       if (s.gpuPeakBytes !== undefined) {
         const dev = Object.entries(s.deviceMs ?? {}).map(([k, ms]) => `${k} ${(ms / 1000).toFixed(3)}`).join(', ');
