@@ -313,8 +313,8 @@ async function sortTwoPass(
     peakInFlight = Math.max(peakInFlight, inFlight.size);
   };
 
-  // Each segment's unsubtracted minima (5 bytes per ms and channel at S <= 256: 1/(24S) of its
-  // window) are kept for the recovery pass when all of them take at most 1/8 of memoryLimit (at
+  // Each segment's unsubtracted minima (5 bytes per ms and channel at S <= 256, against 4S + 8
+  // in its window: 1/26 at 30 kHz) are kept for the recovery pass when all of them take at most 1/8 of memoryLimit (at
   // a 6-GiB budget: 1536 channels up to ~100 s, 384 channels up to ~7 min, 64 channels up to ~40
   // min), which then filters nothing again; otherwise it filters each segment it searches a
   // second time (one more minima-only filter pass).
@@ -381,8 +381,8 @@ async function sortTwoPass(
       helpers.threads = new ShiftHelperThreads(Math.min(opts.workers - 1, numShifts - 1), eagerHelpers ? 0 : undefined);
     }
   };
-  /** Starts the helpers when the segments sorted so far, extrapolated to all `numSegments`, predict large searches. */
   let numPlans = 0;
+  /** Starts the helpers when the segments sorted so far, extrapolated to all `numSegments`, predict large searches. */
   const considerShiftHelpers = (numSegments: number): void => {
     const sorted = segments.filter((g) => g !== undefined);
     if (sorted.length === 0) return;
