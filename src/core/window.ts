@@ -26,11 +26,9 @@ export interface WindowWasm {
  * and writes the window's samples and minima in place, instead of in its own memory and then
  * copying them out (a memmove of 4 bytes per sample and channel: ~0.5 ns of a ~2.6-ns filter).
  */
-export interface FilterAreas {
+export interface FilterAreas extends FilterAreaPlan {
   memory: SharedWasmMemory;
   offset: number;
-  count: number;
-  bytes: number;
 }
 
 /** How many filter areas of how many bytes an engine's filter threads use (Engine.filterAreas). */

@@ -28,7 +28,7 @@ export function predictedSearchTerms(unitsPerSegment: readonly number[], numChan
 
 export class ShiftHelperThreads implements ShiftHelpers {
   private workers: Worker[] = [];
-  private readonly online = new SharedArrayBuffer(4);
+  private readonly online = new Int32Array(new SharedArrayBuffer(4));
   /** Helpers that failed to start or died (whenOnline stops waiting for them). */
   private failed = 0;
   private disposed = false;
@@ -38,7 +38,7 @@ export class ShiftHelperThreads implements ShiftHelpers {
     workerScript('pipeline/shift-worker').then(({ url, execArgv }) => {
       if (this.disposed) return;
       for (let i = 0; i < threads; i++) {
-        const w = new Worker(url, { execArgv, workerData: { online: this.online } });
+        const w = new Worker(url, { execArgv, workerData: { online: this.online.buffer } });
         // A helper that fails only stops helping: the caller computes what it left.
         w.on('error', () => undefined);
         w.once('exit', () => { if (!this.disposed) this.failed++; });
@@ -50,7 +50,7 @@ export class ShiftHelperThreads implements ShiftHelpers {
 
   /** How many helpers are online (read without yielding). */
   get onlineCount(): number {
-    return Atomics.load(new Int32Array(this.online), 0);
+    return Atomics.load(this.online, 0);
   }
 
   /** Settles when every helper is online (or has failed), or after `maxMs`. */

@@ -451,6 +451,25 @@ function directArea(dest: FilteredBuffer, state: WasmFilterState): { areas: Filt
 }
 
 /**
+ * The grid blocks of a request through a kernel bound to the window's memory (directArea):
+ * each block's input rows into the thread's area at `base`, the kernel writing samples and
+ * minima at their slots of `dest`; `tail` is the kernel's arguments after the minima pointers.
+ * `lanes` channels per group: the kernel's channels are [0, groups * lanes).
+ */
+function filterInPlace(inst: Instance, inView: Int16Array | Uint16Array | Float32Array, input: Int16Array | Uint16Array | Float32Array,
+  inputStart: number, firstMs: number, numMs: number, dest: FilteredBuffer, destMs: number, w: number, groups: number, lanes: number,
+  base: number, tail: number[]): void {
+  const { numChannels: C, samplesPerMs: S } = dest;
+  forGridBlocks(input, inputStart, firstMs, numMs, S, w, C, (r0, rows, gs, outMs0, count) => {
+    inView.set(input.subarray(r0 * C, (r0 + rows) * C));
+    const slot = destMs + outMs0 - firstMs;
+    inst.filter(base, C, rows, groups, outMs0 - gs, count, dest.data.byteOffset + slot * C * S * 4,
+      dest.minVal.byteOffset + slot * C * 4, dest.minPos.byteOffset + slot * C * 4, ...tail);
+    if (dest.firstSamples) copyFirstSamples(dest.data.subarray(slot * C * S), count, C, S, 0, groups * lanes, dest.firstSamples, slot);
+  });
+}
+
+/**
  * As filterBlocksInt for int16/uint16 input (same arguments, same output bit for bit), with
  * the channel groups of four done in WebAssembly. Returns false when SIMD is unavailable or
  * the integer path does not apply. Returns the number of leading channels it filtered (0 when
@@ -495,13 +514,7 @@ export function filterBlocksWasm(
       const i4Ptr = base + Math.ceil(inBytes / 16) * 16;
       new Uint8Array(buf, i4Ptr, P * 16).fill(0);
       const inView = unsigned ? new Uint16Array(buf, base, maxRows * C) : new Int16Array(buf, base, maxRows * C);
-      forGridBlocks(input, inputStart, firstMs, numMs, S, w, C, (r0, rows, gs, outMs0, count) => {
-        inView.set(input.subarray(r0 * C, (r0 + rows) * C));
-        const slot = destMs + outMs0 - firstMs;
-        inst.filter(base, C, rows, groups, outMs0 - gs, count, dest.data.byteOffset + slot * C * S * 4,
-          dest.minVal.byteOffset + slot * C * 4, dest.minPos.byteOffset + slot * C * 4, i4Ptr, aw, an, 0);
-        if (dest.firstSamples) copyFirstSamples(dest.data.subarray(slot * C * S), count, C, S, 0, groups * 4, dest.firstSamples, slot);
-      });
+      filterInPlace(inst, inView, input, inputStart, firstMs, numMs, dest, destMs, w, groups, 4, base, [i4Ptr, aw, an, 0]);
       return groups * 4;
     }
   }
@@ -582,14 +595,7 @@ export function filterBlocksWasmFloat(
     if (inst) {
       const inView = new Float32Array(inst.memory.buffer, base, maxRows * C);
       const xPtr = base + inBytes;
-      forGridBlocks(input, inputStart, firstMs, numMs, S, w, C, (r0, rows, gs, outMs0, count) => {
-        inView.set(input.subarray(r0 * C, (r0 + rows) * C));
-        const slot = destMs + outMs0 - firstMs;
-        inst.filter(base, C, rows, groups, outMs0 - gs, count, dest.data.byteOffset + slot * C * S * 4,
-          dest.minVal.byteOffset + slot * C * 4, dest.minPos.byteOffset + slot * C * 4,
-          xPtr, xPtr + maxRows * 16, xPtr + 2 * maxRows * 16, aw, an);
-        if (dest.firstSamples) copyFirstSamples(dest.data.subarray(slot * C * S), count, C, S, 0, groups * 2, dest.firstSamples, slot);
-      });
+      filterInPlace(inst, inView, input, inputStart, firstMs, numMs, dest, destMs, w, groups, 2, base, [xPtr, xPtr + maxRows * 16, xPtr + 2 * maxRows * 16, aw, an]);
       return groups * 2;
     }
   }
