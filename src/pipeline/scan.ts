@@ -123,17 +123,19 @@ export class BoundaryScan {
   async *run(): AsyncGenerator<{ thresholds: Float32Array } | SegmentPlan> {
     const { C, S, endMs, window, chunkMs, L } = this;
     const t = this.timings;
-    // Minima-only chunks: the filter writes no samples (only, for the first window, y at each
-    // ms block's first sample for the thresholds).
+    // Minima-only chunks: the filter writes no samples.
     const keep = this.keepSamples;
     const arena = this.arena;
-    const chunks: FilteredBuffer[] = keep || arena ? [] : [allocateMinimaBuffer(C, S, chunkMs, true), allocateMinimaBuffer(C, S, chunkMs, true)];
-    const plain: FilteredBuffer[] = chunks.map((b) => ({ ...b, firstSamples: undefined }));
-    // Kept chunks and arena blocks of the first window: the filter threads also write y at each
-    // ms block's first sample here (a gather of every 30th value of the chunk just written, by
-    // another core, took the calling thread ~20 ms per 8.7-s chunk at 32 channels).
+    const chunks: FilteredBuffer[] = keep || arena ? [] : [allocateMinimaBuffer(C, S, chunkMs), allocateMinimaBuffer(C, S, chunkMs)];
     const head = keep || arena ? null : this.head;
-    const firstOfWindow = keep || arena || head ? new Float32Array(new SharedArrayBuffer((window + chunkMs) * C * 4)) : null;
+    // Within the first window the filter threads also write y at each ms block's first sample,
+    // straight into the threshold accumulator's shared rows (a gather of every 30th value of the
+    // chunk just written, by another core, took the calling thread ~20 ms per 8.7-s chunk at 32
+    // channels; a buffer of their own and a copy of their magnitudes held another 4L x C floats,
+    // at 1536 channels 247 MB and ~60 000 page faults).
+    const acc = new ThresholdAccumulator(C, window, window + chunkMs);
+    const withFirst = (buf: FilteredBuffer, start: number, n: number): FilteredBuffer =>
+      start < 1 + window ? { ...buf, firstSamples: acc.firstSamples.subarray((start - 1) * C, (start - 1 + n) * C) } : buf;
     // The chunk pipeline: chunk k is [1 + k*chunkMs, ...) in chunks[k % 2].
     let nextStart = 1;
     let which = 0;
@@ -145,17 +147,18 @@ export class BoundaryScan {
       if (head && nextStart < 1 + head.ms) {
         // Within the first segment's head (inside the first window): samples into its window.
         n = Math.min(n, 1 + head.ms - nextStart);
-        buf = { ...windowBlocks(head.win, nextStart - 1, n), firstSamples: firstOfWindow!.subarray((nextStart - 1) * C, (nextStart - 1 + n) * C) };
+        buf = windowBlocks(head.win, nextStart - 1, n);
       } else if (arena || keep) {
         buf = arena ? arenaBlocks(arena.memory, arena.layout, nextStart - 1, n) : this.spare.pop() ?? allocateFilteredBuffer(C, S, chunkMs);
-        if (nextStart < 1 + window) buf = { ...buf, firstSamples: firstOfWindow!.subarray((nextStart - 1) * C, (nextStart - 1 + n) * C) };
-        else if (buf.firstSamples) buf = { ...buf, firstSamples: undefined };
+        // A spare chunk was kept with the first samples it took inside the first window.
+        if (buf.firstSamples) buf = { ...buf, firstSamples: undefined };
       } else {
         // Once the thresholds are known, the minima are needed exactly only below them (all
         // excessRows keeps); the CPU engine then skips most of the exact work (exactBelow).
-        buf = nextStart < 1 + window ? chunks[which] : thresholds ? { ...plain[which], exactBelow: thresholds } : plain[which];
+        buf = thresholds ? { ...chunks[which], exactBelow: thresholds } : chunks[which];
         which ^= 1;
       }
+      buf = withFirst(buf, nextStart, n);
       const start = nextStart;
       nextStart += n;
       const t0 = performance.now();
@@ -172,8 +175,6 @@ export class BoundaryScan {
     const H = new Float64Array(window + 1);
     let pos = 1;
     let have = 0;
-    const acc = new ThresholdAccumulator(C, window);
-    const magnitudes = acc.magnitudes;
     let thresholds: Float32Array | null = null;
 
     const takeChunk = async (): Promise<void> => {
@@ -183,12 +184,6 @@ export class BoundaryScan {
       t.filterWaitMs += performance.now() - t0;
       // The first window's first samples give the thresholds (§5: ms blocks 1 .. window).
       const firstEnd = Math.min(c.n, 1 + window - c.start);
-      if (firstEnd > 0) {
-        const bits = new Uint32Array(c.buf.firstSamples!.buffer, c.buf.firstSamples!.byteOffset, firstEnd * C);
-        const o = (c.start - 1) * C;
-        // |y| as float32 bits: the sign bit cleared (the value Math.abs gives, -0 becomes +0).
-        for (let i = 0; i < firstEnd * C; i++) magnitudes[o + i] = bits[i] & 0x7fffffff;
-      }
       if (firstEnd > 0) acc.count(c.start - 1, c.start - 1 + firstEnd);
       if (thresholds) excessRows(c.buf.minVal, thresholds, c.n, mv, c.start - pos);
       else mv.set(c.buf.minVal.subarray(0, c.n * C), (c.start - pos) * C);

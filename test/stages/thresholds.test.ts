@@ -85,19 +85,27 @@ describe('medianOf (radix pre-selection): recovery scores, noise floors', () => 
 describe('ThresholdAccumulator (radix pre-selection, counted chunk by chunk)', () => {
   const bitsOf = (f: Float32Array): Uint32Array => new Uint32Array(Float32Array.from(f, Math.abs).buffer);
   /** Columns [c][m] of values, counted in `pieces` uneven chunks; thresholds against -κ medianInPlace of each |column|. */
-  const check = (columns: Float32Array[], pieces: number, rnd: () => number, sensitivity = 5): void => {
+  /** signed: the rows are written as a filter writes them, y with its sign, through firstSamples (count clears the signs). */
+  const check = (columns: Float32Array[], pieces: number, rnd: () => number, sensitivity = 5, signed = false): void => {
     const C = columns.length;
     const n = columns[0].length;
-    const acc = new ThresholdAccumulator(C, n);
+    const acc = new ThresholdAccumulator(C, n, n + 3);
     let m0 = 0;
     for (let p = 0; p < pieces && m0 < n; p++) {
       const m1 = p === pieces - 1 ? n : Math.min(n, m0 + Math.floor(rnd() * n));
       for (let c = 0; c < C; c++) {
         const bits = bitsOf(columns[c]);
-        for (let m = m0; m < m1; m++) acc.magnitudes[m * C + c] = bits[m];
+        for (let m = m0; m < m1; m++) {
+          if (signed) acc.firstSamples[m * C + c] = columns[c][m];
+          else acc.magnitudes[m * C + c] = bits[m];
+        }
       }
       acc.count(m0, m1);
       m0 = m1;
+    }
+    for (let c = 0; c < C; c++) {
+      const bits = bitsOf(columns[c]);
+      for (let m = 0; m < n; m++) if (acc.magnitudes[m * C + c] !== bits[m]) throw new Error(`row ${m} channel ${c}: ${acc.magnitudes[m * C + c]} is not |y| ${bits[m]}`);
     }
     const before = Uint32Array.from(acc.magnitudes);
     const thr = acc.thresholds(sensitivity);
@@ -107,7 +115,7 @@ describe('ThresholdAccumulator (radix pre-selection, counted chunk by chunk)', (
     }
     expect(acc.magnitudes).toEqual(before);
   };
-  it('gives -κ times medianInPlace of |v| bit for bit on every column, the magnitudes left as they were', () => {
+  it('gives -κ times medianInPlace of |v| bit for bit on every column, from y or |y| rows, the magnitudes |y| after counting', () => {
     const rnd = mulberry32(7);
     for (let trial = 0; trial < 300; trial++) {
       const n = 1 + Math.floor(rnd() * (trial % 3 === 0 ? 5000 : 60));
@@ -122,7 +130,7 @@ describe('ThresholdAccumulator (radix pre-selection, counted chunk by chunk)', (
                   : kind === 4 ? Math.round(rnd() * 4) : (rnd() - 0.5) * 1e-40, // subnormals
         );
       });
-      check(columns, 1 + (trial % 4), rnd);
+      check(columns, 1 + (trial % 4), rnd, 5, trial % 2 === 1);
     }
   });
   it('columns with Infinity or NaN take the quickselect path; the others are unaffected', () => {
@@ -130,6 +138,7 @@ describe('ThresholdAccumulator (radix pre-selection, counted chunk by chunk)', (
     check([Float32Array.from([1, Infinity, 2, 3]), Float32Array.from([4, 3, 2, 1])], 2, rnd);
     check([Float32Array.from([NaN, 1, 2]), Float32Array.from([1, 1, 7])], 1, rnd);
     check([Float32Array.from([Infinity, Infinity]), Float32Array.from([-2, 2])], 2, rnd);
+    check([Float32Array.from([-Infinity, 1, -NaN]), Float32Array.from([-0, -1, 7])], 1, rnd, 5, true);
   });
   it('refuses rows counted out of order and thresholds before the window is complete', () => {
     const acc = new ThresholdAccumulator(2, 10);

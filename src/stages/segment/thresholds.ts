@@ -136,9 +136,11 @@ export function firstSampleMagnitudes(buf: FilteredBuffer, firstSlot: number, nu
 
 /**
  * thr[c] = -κ · median over the window's ms blocks of |y| at their first sample, built up
- * while pass 1 streams the window: each chunk's magnitudes (float32 bits with the sign bit
- * clear, see firstSampleMagnitudes) are counted into per-channel histograms of their top bits
- * as the chunk arrives, while the filter works on the next one. Non-negative floats order like
+ * while pass 1 streams the window: the filter threads write each chunk's first samples into
+ * the accumulator's shared rows, whose magnitudes (float32 bits with the sign bit cleared) are
+ * counted into per-channel histograms of their top bits as the chunk arrives, while the filter
+ * works on the next one. (A separate buffer for the filter's values and a copy of their
+ * magnitudes held another 4L x C floats: at 1536 channels 247 MB, ~60 000 page faults.) Non-negative floats order like
  * their bits, so the histogram names the bin holding each column's middle rank; once the
  * window is complete one pass in memory order keeps those bins' values (a few percent) and a
  * quickselect among them gives the median, the same value medianInPlace gives. Columns with
@@ -146,17 +148,27 @@ export function firstSampleMagnitudes(buf: FilteredBuffer, firstSlot: number, nu
  * ~165 ms at 384 channels with the filter threads idle.)
  */
 export class ThresholdAccumulator {
-  /** |y| bits of the window, [m * C + c]; the caller writes rows before counting them. */
+  /**
+   * The window's first samples, [m * C + c], as float32 bits: the caller (or a filter thread:
+   * the buffer is shared) writes each row, y or |y|, before counting it; count() clears the
+   * sign bits in place, leaving |y| (the value Math.abs gives, -0 becomes +0). Rows from numMs
+   * on (up to capacityMs) may be written and are ignored.
+   */
   readonly magnitudes: Uint32Array;
+  /** The same memory as float32 values: where a filter writes y at each ms block's first sample (FilteredBuffer.firstSamples). */
+  readonly firstSamples: Float32Array;
   private readonly hist: Uint32Array;
   private counted = 0;
 
-  constructor(readonly numChannels: number, readonly numMs: number) {
-    this.magnitudes = new Uint32Array(numMs * numChannels);
+  /** @param capacityMs rows held (>= numMs): a filter's last chunk may run past the window. */
+  constructor(readonly numChannels: number, readonly numMs: number, capacityMs = numMs) {
+    const buffer = new SharedArrayBuffer(Math.max(numMs, capacityMs) * numChannels * 4);
+    this.magnitudes = new Uint32Array(buffer);
+    this.firstSamples = new Float32Array(buffer);
     this.hist = new Uint32Array(numChannels * RADIX_BINS);
   }
 
-  /** Counts rows [m0, m1) of `magnitudes`; rows are counted in order, each once. */
+  /** Clears the sign bits of rows [m0, m1) of `magnitudes` and counts them; rows are counted in order, each once. */
   count(m0: number, m1: number): void {
     if (m0 !== this.counted || m1 < m0 || m1 > this.numMs) throw new RangeError(`ThresholdAccumulator.count: rows [${m0}, ${m1}) after ${this.counted} of ${this.numMs}`);
     const C = this.numChannels;
@@ -167,7 +179,11 @@ export class ThresholdAccumulator {
       const c1 = Math.min(C, c0 + COUNT_TILE);
       for (let m = m0; m < m1; m++) {
         const base = m * C;
-        for (let c = c0; c < c1; c++) hist[c * RADIX_BINS + (magnitudes[base + c] >>> RADIX_SHIFT)]++;
+        for (let c = c0; c < c1; c++) {
+          const v = magnitudes[base + c] & 0x7fffffff;
+          magnitudes[base + c] = v;
+          hist[c * RADIX_BINS + (v >>> RADIX_SHIFT)]++;
+        }
       }
     }
     this.counted = m1;
