@@ -88,7 +88,9 @@ export interface RecoveryStats {
   addedToUnits: number;
   /** New units (a track's spikes in a segment where it was not clustered). */
   newUnits: number;
+  /** Time filtering segments again (none where pass 2 kept their minima). */
   filterMs: number;
+  /** Time searching segments (scores and candidates). */
   scoreMs: number;
 }
 
@@ -104,6 +106,130 @@ function noiseUnits(row: Float32Array, dev: Float32Array, z: Float32Array): numb
   const sd = Math.max(1.4826 * medianOf(dev), 1e-12);
   for (let m = 0; m < M; m++) z[m] = (row[m] - med) / sd;
   return sd;
+}
+
+/**
+ * One segment's recovery search: everything recoverSegment reads. (The search as a function of
+ * its own, out of the long async pass: the pass took 0.34 -> 0.25 s at 32 channels x 600 s.)
+ */
+export interface RecoveryJob {
+  numMs: number;
+  numChannels: number;
+  samplesPerMs: number;
+  /** Sample index of the segment's ms block 0 (recording time). */
+  base: number;
+  /** The segment's unsubtracted minima, [m * C + c]. */
+  minVal: Float32Array;
+  minPos: Int32Array | Uint8Array;
+  /** The chosen tracks' templates (their first `numChosen` entries), then the rivals'. */
+  templates: Float32Array[];
+  numChosen: number;
+  /**
+   * Per chosen track, its own unit of this segment (completion) as that unit's spike count and
+   * amplitude vector, or null (a gap).
+   */
+  units: ({ count: number; amplitude: Float32Array } | null)[];
+  /** Every spike train of the segment (blocks within 1 ms of one are taken). */
+  spikes: Float64Array[];
+  thresholds: Float32Array;
+}
+
+/** Per chosen track: the spikes found (sorted) and the amplitude vector of its unit with them, or null when none was found. */
+export type RecoveryFound = ({ add: Float64Array; amplitude: Float32Array } | null)[];
+
+/** Scores the job's templates against its minima and picks the recovered spikes (the file comment's rules). */
+export async function recoverSegment(job: RecoveryJob, kernels: SortKernels): Promise<RecoveryFound> {
+  const { numMs: M, numChannels: C, samplesPerMs: S, base, minVal, minPos, templates, numChosen, units, thresholds } = job;
+  const J = Math.min(RECOVERY_CHANNELS, C);
+  const K = templates.length;
+  const channels = new Int32Array(K * J);
+  const weights = new Float32Array(K * J);
+  const best = new Int32Array(K);
+  const selfHalf = new Float64Array(K);
+  templates.forEach((a, k) => {
+    const order = Array.from(a.keys()).sort((x, y) => a[y] - a[x] || x - y).slice(0, J);
+    best[k] = order[0];
+    let ss = 0;
+    order.forEach((c, j) => {
+      channels[k * J + j] = c;
+      weights[k * J + j] = -a[c];
+      ss += a[c] * a[c];
+    });
+    selfHalf[k] = ss / 2;
+  });
+  const scores = await kernels.templateScores(minVal, M, C, channels, weights, J);
+
+  // Every template's scores in noise sds.
+  const z = new Float32Array(K * M);
+  const needZ = new Float64Array(K);
+  const dev = new Float32Array(M);
+  for (let k = 0; k < K; k++) {
+    const sd = noiseUnits(scores.subarray(k * M, (k + 1) * M), dev, z.subarray(k * M, (k + 1) * M));
+    needZ[k] = Math.max(RECOVERY_NOISE_SDS, selfHalf[k] / sd);
+    // Completion: within RECOVERY_NOISE_SDS of the template's own level (see the file comment).
+    if (k < numChosen && units[k]) needZ[k] = Math.max(needZ[k], (2 * selfHalf[k]) / sd - RECOVERY_NOISE_SDS);
+  }
+  // Blocks within 1 ms of a spike of the segment are taken. (Known before the candidates: a
+  // completed unit's own spikes are its template's best local maxima, and testing each of them
+  // against every rival cost most of the pass.)
+  const taken = new Uint8Array(M);
+  for (const train of job.spikes) {
+    for (let i = 0; i < train.length; i++) {
+      const m = Math.floor((train[i] - base) / S);
+      for (let d = -1; d <= 1; d++) if (m + d >= 0 && m + d < M) taken[m + d] = 1;
+    }
+  }
+  // Candidates of the chosen tracks, best first.
+  const cands: { k: number; m: number; z: number }[] = [];
+  for (let k = 0; k < numChosen; k++) {
+    // Completion: the detection threshold itself; a gap: half of it (see the file comment).
+    const h = units[k] ? thresholds[best[k]] : thresholds[best[k]] / 2;
+    for (let m = 2; m <= M - 3; m++) {
+      if (taken[m]) continue;
+      const v = z[k * M + m];
+      if (!(v > needZ[k]) || v < z[k * M + m - 1] || v < z[k * M + m + 1]) continue;
+      if (!(minVal[m * C + best[k]] < h)) continue;
+      let rival = false;
+      for (let j = 0; j < K && !rival; j++) {
+        if (j === k) continue;
+        for (let d = -1; d <= 1; d++) if (z[j * M + m + d] > v) rival = true;
+      }
+      if (!rival) cands.push({ k, m, z: v });
+    }
+  }
+  const out: RecoveryFound = new Array<null>(numChosen).fill(null);
+  if (cands.length === 0) return out;
+  cands.sort((x, y) => y.z - x.z || x.m - y.m || x.k - y.k);
+  const found: number[][] = Array.from({ length: numChosen }, () => []);
+  for (const { k, m } of cands) {
+    if (taken[m]) continue;
+    for (let d = -1; d <= 1; d++) if (m + d >= 0 && m + d < M) taken[m + d] = 1;
+    found[k].push(base + m * S + minPos[m * C + best[k]]);
+  }
+  for (let k = 0; k < numChosen; k++) {
+    const add = Float64Array.from(found[k].sort((x, y) => x - y));
+    if (add.length === 0) continue;
+    const unit = units[k];
+    const amp = new Float64Array(C);
+    if (unit) {
+      // Completion: the spike-weighted mean of the unit's vector and the added spikes' minima.
+      const n = unit.count + add.length;
+      for (let c = 0; c < C; c++) amp[c] = unit.amplitude[c] * unit.count;
+      for (const x of add) {
+        const m = Math.floor((x - base) / S);
+        for (let c = 0; c < C; c++) amp[c] -= minVal[m * C + c];
+      }
+      out[k] = { add, amplitude: Float32Array.from(amp, (v) => v / n) };
+    } else {
+      // A new unit of the track: its amplitude vector by §7.10 over the recovered spikes.
+      for (const x of add) {
+        const m = Math.floor((x - base) / S);
+        for (let c = 0; c < C; c++) amp[c] += minVal[m * C + c];
+      }
+      out[k] = { add, amplitude: Float32Array.from(amp, (v) => -v / add.length) };
+    }
+  }
+  return out;
 }
 
 export async function recoverSpikes(
@@ -126,13 +252,12 @@ export async function recoverSpikes(
   const nSeg = sorted.numSegments;
   const ids = sorted.clusterIds();
   const chains = ids.map((id) => sorted.chain(id));
-  const J = Math.min(RECOVERY_CHANNELS, C);
   const longest = Math.max(...spans.map((p) => p.numMs));
-  // Only the minima are read: the filter writes no samples (a fraction of the memory and
-  // of the filter's time: a full window of the longest segment is 1.4 GB at 384 channels).
-  const win = allocateMinimaBuffer(C, S, longest);
   const segments: SegmentResult[] = sorted.segments.map((g) => ({ ...g, spikes: g.spikes.slice(), amplitudes: g.amplitudes.slice() }));
   const newTracks = tracks.map((t) => Array.from(t));
+  // Only the minima are read: the filter writes no samples (a fraction of the memory and
+  // of the filter's time: a full window of the longest segment is 1.4 GB at 384 channels).
+  let win: ReturnType<typeof allocateMinimaBuffer> | null = null;
 
   for (let s = 0; s < nSeg; s++) {
     // Tracks whose span covers s, with the template of their nearest unit.
@@ -160,115 +285,47 @@ export async function recoverSpikes(
     sorted.segments[s].amplitudes.forEach((v, u) => { if (!own.has(u)) rivals.push(aboveFloor(v)); });
     const { startMs, numMs: M } = spans[s];
     if (M < 5) continue;
-    let t0 = performance.now();
-    let minVal = win.minVal;
-    let minPos: Int32Array | Uint8Array = win.minPos;
+    const t0 = performance.now();
     const fromPass2 = kept?.[s];
+    let minVal: Float32Array;
+    let minPos: Int32Array | Uint8Array;
     if (fromPass2 && fromPass2.minVal.length === M * C) {
       minVal = fromPass2.minVal;
       minPos = fromPass2.minPos;
     } else {
+      win ??= allocateMinimaBuffer(C, S, longest);
       await engine.filterBlocks(recording, startMs, M, polarity, win, 0);
+      minVal = win.minVal;
+      minPos = win.minPos;
     }
     stats.filterMs += performance.now() - t0;
-    const templates = [...chosen.map((c) => c.a), ...rivals];
-    const K = templates.length;
-    const channels = new Int32Array(K * J);
-    const weights = new Float32Array(K * J);
-    const best = new Int32Array(K);
-    const selfHalf = new Float64Array(K);
-    templates.forEach((a, k) => {
-      const order = Array.from(a.keys()).sort((x, y) => a[y] - a[x] || x - y).slice(0, J);
-      best[k] = order[0];
-      let ss = 0;
-      order.forEach((c, j) => {
-        channels[k * J + j] = c;
-        weights[k * J + j] = -a[c];
-        ss += a[c] * a[c];
-      });
-      selfHalf[k] = ss / 2;
-    });
-    t0 = performance.now();
-    const scores = await kernels.templateScores(minVal, M, C, channels, weights, J);
-    stats.scoreMs += performance.now() - t0;
-
-    // Every template's scores in noise sds.
-    const z = new Float32Array(K * M);
-    const needZ = new Float64Array(K);
-    const dev = new Float32Array(M);
-    for (let k = 0; k < K; k++) {
-      const sd = noiseUnits(scores.subarray(k * M, (k + 1) * M), dev, z.subarray(k * M, (k + 1) * M));
-      needZ[k] = Math.max(RECOVERY_NOISE_SDS, selfHalf[k] / sd);
-      // Completion: within RECOVERY_NOISE_SDS of the template's own level (see the file comment).
-      if (k < chosen.length && chosen[k].unit >= 0) needZ[k] = Math.max(needZ[k], (2 * selfHalf[k]) / sd - RECOVERY_NOISE_SDS);
-    }
-    // Blocks within 1 ms of a spike of the segment are taken. (Known before the candidates: a
-    // completed unit's own spikes are its template's best local maxima, and testing each of them
-    // against every rival cost most of the pass.)
-    const taken = new Uint8Array(M);
-    const base = offset + startMs * S;
-    for (const train of segments[s].spikes) {
-      for (let i = 0; i < train.length; i++) {
-        const m = Math.floor((train[i] - base) / S);
-        for (let d = -1; d <= 1; d++) if (m + d >= 0 && m + d < M) taken[m + d] = 1;
-      }
-    }
-    // Candidates of the chosen tracks, best first.
-    const cands: { k: number; m: number; z: number }[] = [];
-    for (let k = 0; k < chosen.length; k++) {
-      // Completion: the detection threshold itself; a gap: half of it (see the file comment).
-      const h = chosen[k].unit >= 0 ? thresholds[best[k]] : thresholds[best[k]] / 2;
-      for (let m = 2; m <= M - 3; m++) {
-        if (taken[m]) continue;
-        const v = z[k * M + m];
-        if (!(v > needZ[k]) || v < z[k * M + m - 1] || v < z[k * M + m + 1]) continue;
-        if (!(minVal[m * C + best[k]] < h)) continue;
-        let rival = false;
-        for (let j = 0; j < K && !rival; j++) {
-          if (j === k) continue;
-          for (let d = -1; d <= 1; d++) if (z[j * M + m + d] > v) rival = true;
-        }
-        if (!rival) cands.push({ k, m, z: v });
-      }
-    }
-    if (cands.length === 0) continue;
-    cands.sort((x, y) => y.z - x.z || x.m - y.m || x.k - y.k);
-    const found: number[][] = chosen.map(() => []);
-    for (const { k, m } of cands) {
-      if (taken[m]) continue;
-      for (let d = -1; d <= 1; d++) if (m + d >= 0 && m + d < M) taken[m + d] = 1;
-      found[k].push(base + m * S + minPos[m * C + best[k]]);
-    }
+    const seg = segments[s];
+    const t1 = performance.now();
+    const found = await recoverSegment({
+      numMs: M, numChannels: C, samplesPerMs: S, base: offset + startMs * S, minVal, minPos,
+      templates: [...chosen.map((c) => c.a), ...rivals], numChosen: chosen.length,
+      units: chosen.map(({ unit }) => (unit >= 0 ? { count: seg.spikes[unit].length, amplitude: seg.amplitudes[unit] } : null)),
+      spikes: seg.spikes, thresholds,
+    }, kernels);
+    stats.scoreMs += performance.now() - t1;
+    // The found spikes join their tracks.
     chosen.forEach(({ t, unit }, k) => {
-      const add = found[k].sort((x, y) => x - y);
-      if (add.length === 0) return;
-      const seg = segments[s];
+      const f = found[k];
+      if (!f) return;
+      const { add, amplitude } = f;
       if (unit >= 0) {
         // Completion: the unit's train becomes the union, its vector the spike-weighted mean.
         const old = seg.spikes[unit];
-        const n = old.length + add.length;
-        const amp = new Float64Array(C);
-        for (let c = 0; c < C; c++) amp[c] = seg.amplitudes[unit][c] * old.length;
-        for (const x of add) {
-          const m = Math.floor((x - base) / S);
-          for (let c = 0; c < C; c++) amp[c] -= minVal[m * C + c];
-        }
-        const train = new Float64Array(n);
+        const train = new Float64Array(old.length + add.length);
         train.set(old);
         train.set(add, old.length);
         seg.spikes[unit] = train.sort();
-        seg.amplitudes[unit] = Float32Array.from(amp, (v) => v / n);
+        seg.amplitudes[unit] = amplitude;
         stats.addedToUnits += add.length;
         return;
       }
-      // A unit of the track in this segment: its amplitude vector by §7.10 over the recovered spikes.
-      const amp = new Float64Array(C);
-      for (const x of add) {
-        const m = Math.floor((x - base) / S);
-        for (let c = 0; c < C; c++) amp[c] += minVal[m * C + c];
-      }
-      seg.spikes.push(Float64Array.from(add));
-      seg.amplitudes.push(Float32Array.from(amp, (v) => -v / add.length));
+      seg.spikes.push(add);
+      seg.amplitudes.push(amplitude);
       newTracks[s].push(ids[t]);
       stats.addedInGaps += add.length;
       stats.newUnits++;
