@@ -46,6 +46,9 @@ export function driftHeuristic(minVal: Float32Array, thr: Float32Array, numMs: n
   return driftHeuristicFromExcess(e, thr.length, numMs, L, out);
 }
 
+/** Channels from which driftHeuristicFromExcess takes four steps at once. */
+const FOUR_STEP_MIN_CHANNELS = 128;
+
 /** driftHeuristic from the excess rows of excessRows (the same values). */
 export function driftHeuristicFromExcess(e: Float32Array, numChannels: number, numMs: number, L: number, out?: Float64Array): Float64Array {
   const C = numChannels;
@@ -68,7 +71,36 @@ export function driftHeuristicFromExcess(e: Float32Array, numChannels: number, n
   let h = 0;
   for (let c = 0; c < C; c++) h += Math.abs(D[c]);
   H[0] = h;
-  for (let j = 1; j < J; j++) {
+  let j = 1;
+  // Four steps at once where there are many channels: each H[j] is still its own sum of |D[c]|
+  // in channel order, but four independent sums overlap (one sum is bound by the latency of
+  // its float64 additions: 1536 channels, 40 000 ms, 176 -> 117 ms per call; 384 channels 38 ->
+  // 29 ms). At 32 channels a call takes ~3 ms and the larger loop's cold start cost more.
+  if (C >= FOUR_STEP_MIN_CHANNELS) for (; j + 3 < J; j += 4) {
+    const a1 = (2 * L - 1 + j) * C;
+    const a2 = (L - 1 + j) * C;
+    const a3 = (j - 1) * C;
+    let h0 = 0;
+    let h1 = 0;
+    let h2 = 0;
+    let h3 = 0;
+    for (let c = 0; c < C; c++) {
+      const v0 = D[c] + (e[a1 + c] - 2 * e[a2 + c] + e[a3 + c]);
+      const v1 = v0 + (e[a1 + C + c] - 2 * e[a2 + C + c] + e[a3 + C + c]);
+      const v2 = v1 + (e[a1 + 2 * C + c] - 2 * e[a2 + 2 * C + c] + e[a3 + 2 * C + c]);
+      const v3 = v2 + (e[a1 + 3 * C + c] - 2 * e[a2 + 3 * C + c] + e[a3 + 3 * C + c]);
+      D[c] = v3;
+      h0 += v0 < 0 ? -v0 : v0;
+      h1 += v1 < 0 ? -v1 : v1;
+      h2 += v2 < 0 ? -v2 : v2;
+      h3 += v3 < 0 ? -v3 : v3;
+    }
+    H[j] = h0;
+    H[j + 1] = h1;
+    H[j + 2] = h2;
+    H[j + 3] = h3;
+  }
+  for (; j < J; j++) {
     const r1 = (2 * L - 1 + j) * C; // row r+1 of the previous step
     const r2 = (L - 1 + j) * C; // row r+1-L
     const r3 = (j - 1) * C; // row r+1-2L
