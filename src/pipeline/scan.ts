@@ -36,6 +36,22 @@ export interface ScanTimings {
   copyMs: number;
 }
 
+/**
+ * The first segment's window past its head, as `rows` x C floats, where it has room: the
+ * threshold accumulator's rows live there (4L x C floats: 247 MB at 1536 channels, 61 MB at
+ * 384), not in pages of their own. Pass 1 writes only the head's slots before the thresholds,
+ * and pass 2 writes past them (the segment's remainder, later a longer segment) only after, so
+ * a segment longer than the head by about 4L/S ms finds those pages already resident instead of
+ * faulting them in a second time.
+ */
+function headTail(head: { win: FilteredBuffer; ms: number }, rows: number): Float32Array | null {
+  const { win, ms } = head;
+  const C = win.numChannels;
+  const from = ms * C * win.samplesPerMs;
+  if (!(win.data.buffer instanceof SharedArrayBuffer) || from + rows * C > win.capacityMs * C * win.samplesPerMs) return null;
+  return win.data.subarray(from, from + rows * C);
+}
+
 /** Raw-filtered bytes per pass-1 chunk: large enough to keep the filter threads busy, small beside the windows. */
 const CHUNK_BYTES = 32 * 1024 * 1024;
 
@@ -133,7 +149,7 @@ export class BoundaryScan {
     // chunk just written, by another core, took the calling thread ~20 ms per 8.7-s chunk at 32
     // channels; a buffer of their own and a copy of their magnitudes held another 4L x C floats,
     // at 1536 channels 247 MB and ~60 000 page faults).
-    const acc = new ThresholdAccumulator(C, window, window + chunkMs);
+    const acc = new ThresholdAccumulator(C, window, window + chunkMs, head ? headTail(head, window + chunkMs) : null);
     const withFirst = (buf: FilteredBuffer, start: number, n: number): FilteredBuffer =>
       start < 1 + window ? { ...buf, firstSamples: acc.firstSamples.subarray((start - 1) * C, (start - 1 + n) * C) } : buf;
     // The chunk pipeline: chunk k is [1 + k*chunkMs, ...) in chunks[k % 2].

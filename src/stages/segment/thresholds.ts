@@ -160,11 +160,18 @@ export class ThresholdAccumulator {
   private readonly hist: Uint32Array;
   private counted = 0;
 
-  /** @param capacityMs rows held (>= numMs): a filter's last chunk may run past the window. */
-  constructor(readonly numChannels: number, readonly numMs: number, capacityMs = numMs) {
-    const buffer = new SharedArrayBuffer(Math.max(numMs, capacityMs) * numChannels * 4);
-    this.magnitudes = new Uint32Array(buffer);
-    this.firstSamples = new Float32Array(buffer);
+  /**
+   * @param capacityMs rows held (>= numMs): a filter's last chunk may run past the window.
+   * @param storage where to keep the rows (capacityMs x C floats in shared memory) instead of a
+   *   buffer of its own; its contents are the accumulator's until thresholds() returns.
+   */
+  constructor(readonly numChannels: number, readonly numMs: number, capacityMs = numMs, storage: Float32Array | null = null) {
+    const n = Math.max(numMs, capacityMs) * numChannels;
+    if (storage && (storage.length < n || !(storage.buffer instanceof SharedArrayBuffer))) {
+      throw new RangeError(`ThresholdAccumulator: storage must be ${n} floats of shared memory, got ${storage.length}${storage.buffer instanceof SharedArrayBuffer ? '' : ' (not shared)'}`);
+    }
+    this.firstSamples = storage ? storage.subarray(0, n) : new Float32Array(new SharedArrayBuffer(n * 4));
+    this.magnitudes = new Uint32Array(this.firstSamples.buffer, this.firstSamples.byteOffset, n);
     this.hist = new Uint32Array(numChannels * RADIX_BINS);
   }
 
