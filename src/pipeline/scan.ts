@@ -147,8 +147,7 @@ export class BoundaryScan {
     // Within the first window the filter threads also write y at each ms block's first sample,
     // straight into the threshold accumulator's shared rows (a gather of every 30th value of the
     // chunk just written, by another core, took the calling thread ~20 ms per 8.7-s chunk at 32
-    // channels; a buffer of their own and a copy of their magnitudes held another 4L x C floats,
-    // at 1536 channels 247 MB and ~60 000 page faults).
+    // channels), which the refiltering path keeps in the first segment's window (headTail).
     const acc = new ThresholdAccumulator(C, window, window + chunkMs, head ? headTail(head, window + chunkMs) : null);
     const withFirst = (buf: FilteredBuffer, start: number, n: number): FilteredBuffer =>
       start < 1 + window ? { ...buf, firstSamples: acc.firstSamples.subarray((start - 1) * C, (start - 1 + n) * C) } : buf;

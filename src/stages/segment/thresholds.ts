@@ -139,13 +139,13 @@ export function firstSampleMagnitudes(buf: FilteredBuffer, firstSlot: number, nu
  * while pass 1 streams the window: the filter threads write each chunk's first samples into
  * the accumulator's shared rows, whose magnitudes (float32 bits with the sign bit cleared) are
  * counted into per-channel histograms of their top bits as the chunk arrives, while the filter
- * works on the next one. (A separate buffer for the filter's values and a copy of their
- * magnitudes held another 4L x C floats: at 1536 channels 247 MB, ~60 000 page faults.) Non-negative floats order like
- * their bits, so the histogram names the bin holding each column's middle rank; once the
- * window is complete one pass in memory order keeps those bins' values (a few percent) and a
- * quickselect among them gives the median, the same value medianInPlace gives. Columns with
- * Infinity or NaN take medianInPlace itself. (Computed after the window, as before, this took
- * ~165 ms at 384 channels with the filter threads idle.)
+ * works on the next one. Non-negative floats order like their bits, so the histogram names the
+ * bin holding each column's middle rank; once the window is complete one pass in memory order
+ * keeps those bins' values (a few percent) and a quickselect among them gives the median, the
+ * same value medianInPlace gives. Columns with Infinity or NaN take medianInPlace itself.
+ * (Computed after the window, as before, this took ~165 ms at 384 channels with the filter
+ * threads idle; a separate buffer for the filter's values and a copy of their magnitudes held
+ * another 4L x C floats, at 1536 channels 247 MB and ~60 000 page faults.)
  */
 export class ThresholdAccumulator {
   /**
