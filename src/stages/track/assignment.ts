@@ -121,11 +121,17 @@ export function driftShifts(D: number): Float64Array {
   return Float64Array.from(out);
 }
 
+/** This thread's shifted vectors of the search in progress (one array per side, reused). */
+let shifted1 = new Float32Array(0);
+let shifted2 = new Float32Array(0);
+
 /** The assignment at one relative shift s: shift(a1, s/2) against shift(a2, -s/2); `cost` is k1 x k2 scratch. */
 function assignAtShift(A1: Float32Array, k1: number, A2: Float32Array, k2: number, geometry: Float32Array, s: number, cost: Float64Array): { rowToCol: Int32Array; total: number } {
   const C = geometry.length / 2;
-  const S1 = applyShiftPlan(cachedShiftPlan(geometry, s / 2), A1, k1);
-  const S2 = applyShiftPlan(cachedShiftPlan(geometry, -s / 2), A2, k2);
+  if (shifted1.length < k1 * C) shifted1 = new Float32Array(k1 * C);
+  if (shifted2.length < k2 * C) shifted2 = new Float32Array(k2 * C);
+  const S1 = applyShiftPlan(cachedShiftPlan(geometry, s / 2), A1, k1, shifted1);
+  const S2 = applyShiftPlan(cachedShiftPlan(geometry, -s / 2), A2, k2, shifted2);
   // The SIMD twin gives the same bits ~4x faster (1536 channels); the definition is below.
   if (!euclideanDistancesWasm(S1, k1, S2, k2, C, cost)) euclideanDistances(S1, k1, S2, k2, C, cost);
   return solveAssignment(cost, k1, k2);

@@ -101,16 +101,23 @@ export function buildShiftPlan(geometry: Float32Array, deltaUm: number): ShiftPl
   return { src0, src1, w0, w1 };
 }
 
-export function applyShiftPlan(plan: ShiftPlan, amplitudes: Float32Array, k: number): Float32Array {
-  const C = plan.src0.length;
-  const out = new Float32Array(k * C);
+/**
+ * The k shifted vectors, into `out` when given (at least k x C values; the drift search reuses
+ * one per side for its 13 shifts instead of two fresh arrays per shift: 1.8 MB each for 300
+ * units of 1536 channels), else into a new array.
+ */
+export function applyShiftPlan(plan: ShiftPlan, amplitudes: Float32Array, k: number, out?: Float32Array): Float32Array {
+  const { src0, src1, w0, w1 } = plan;
+  const C = src0.length;
+  if (out && out.length < k * C) throw new RangeError(`applyShiftPlan: out holds ${out.length} values, fewer than k*C = ${k}*${C}`);
+  const o = out ? out.subarray(0, k * C) : new Float32Array(k * C);
   for (let u = 0; u < k; u++) {
     const base = u * C;
     for (let c = 0; c < C; c++) {
-      out[base + c] = plan.w0[c] * amplitudes[base + plan.src0[c]] + plan.w1[c] * amplitudes[base + plan.src1[c]];
+      o[base + c] = w0[c] * amplitudes[base + src0[c]] + w1[c] * amplitudes[base + src1[c]];
     }
   }
-  return out;
+  return o;
 }
 
 /**
