@@ -38,11 +38,12 @@ export interface ScanTimings {
 
 /**
  * The first segment's window past its head, as `rows` x C floats, where it has room: the
- * threshold accumulator's rows live there (4L x C floats: 247 MB at 1536 channels, 61 MB at
- * 384), not in pages of their own. Pass 1 writes only the head's slots before the thresholds,
- * and pass 2 writes past them (the segment's remainder, later a longer segment) only after, so
- * a segment longer than the head by about 4L/S ms finds those pages already resident instead of
- * faulting them in a second time.
+ * threshold accumulator's rows (the first window plus a chunk: at 1536 channels ~250 MB, at
+ * 384 ~64 MB) live there, not in pages of their own. Pass 1 writes only the head's slots before
+ * the thresholds (the head lies inside the first window, and no request past the thresholds
+ * writes first samples: run() checks it), and pass 2 writes past them (the segment's remainder,
+ * later a longer segment) only after, so a segment longer than the head by rows/S ms finds those
+ * pages already resident instead of faulting them in a second time.
  */
 function headTail(head: { win: FilteredBuffer; ms: number }, rows: number): Float32Array | null {
   const { win, ms } = head;
@@ -173,6 +174,9 @@ export class BoundaryScan {
         buf = thresholds ? { ...chunks[which], exactBelow: thresholds } : chunks[which];
         which ^= 1;
       }
+      // The accumulator's rows may lie in the head window, which pass 2 fills once the
+      // thresholds are out: no first samples may be asked for after them (see headTail).
+      if (thresholds && nextStart < 1 + window) throw new Error(`internal error: pass 1 asked for ms ${nextStart} of the first window after its thresholds`);
       buf = withFirst(buf, nextStart, n);
       const start = nextStart;
       nextStart += n;

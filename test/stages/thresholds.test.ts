@@ -146,4 +146,21 @@ describe('ThresholdAccumulator (radix pre-selection, counted chunk by chunk)', (
     acc.count(0, 4);
     expect(() => acc.thresholds(5)).toThrow(/4 of 10 rows counted/);
   });
+  it('keeps its rows in given shared storage, checks it, and is spent once the thresholds are taken', () => {
+    expect(() => new ThresholdAccumulator(2, 10, 12, new Float32Array(new SharedArrayBuffer(23 * 4)))).toThrow(/24 floats of shared memory, got 23/);
+    expect(() => new ThresholdAccumulator(2, 10, 10, new Float32Array(20))).toThrow(/not shared/);
+    const store = new Float32Array(new SharedArrayBuffer(30 * 4)).fill(7);
+    const acc = new ThresholdAccumulator(2, 10, 12, store.subarray(2));
+    // The rows are the storage's (from its offset), not a copy.
+    acc.firstSamples.fill(-3, 0, 20);
+    expect(store[1]).toBe(7);
+    expect(store[2]).toBe(-3);
+    expect(store[21]).toBe(-3);
+    expect(store[22]).toBe(7);
+    acc.count(0, 10);
+    expect(Array.from(acc.thresholds(2))).toEqual([-6, -6]);
+    expect(store[2]).toBe(3); // the signs cleared in place
+    expect(() => acc.thresholds(2)).toThrow(/already taken/);
+    expect(() => acc.count(10, 10)).toThrow(/already taken/);
+  });
 });

@@ -159,6 +159,8 @@ export class ThresholdAccumulator {
   readonly firstSamples: Float32Array;
   private readonly hist: Uint32Array;
   private counted = 0;
+  /** Set by thresholds(): the rows may then be another's (a window's slots, see `storage`). */
+  private spent = false;
 
   /**
    * @param capacityMs rows held (>= numMs): a filter's last chunk may run past the window.
@@ -177,6 +179,7 @@ export class ThresholdAccumulator {
 
   /** Clears the sign bits of rows [m0, m1) of `magnitudes` and counts them; rows are counted in order, each once. */
   count(m0: number, m1: number): void {
+    if (this.spent) throw new RangeError('ThresholdAccumulator.count: the thresholds were already taken');
     if (m0 !== this.counted || m1 < m0 || m1 > this.numMs) throw new RangeError(`ThresholdAccumulator.count: rows [${m0}, ${m1}) after ${this.counted} of ${this.numMs}`);
     const C = this.numChannels;
     const { hist, magnitudes } = this;
@@ -200,6 +203,7 @@ export class ThresholdAccumulator {
   thresholds(sensitivity: number): Float32Array {
     const C = this.numChannels;
     const n = this.numMs;
+    if (this.spent) throw new RangeError('ThresholdAccumulator.thresholds: already taken (its rows may have been reused)');
     if (this.counted !== n) throw new RangeError(`ThresholdAccumulator.thresholds: ${this.counted} of ${n} rows counted`);
     if (n <= 0) throw new RangeError('median of an empty set');
     const { hist, magnitudes } = this;
@@ -268,6 +272,7 @@ export class ThresholdAccumulator {
       }
       thr[c] = -sensitivity * median;
     }
+    this.spent = true;
     return thr;
   }
 }

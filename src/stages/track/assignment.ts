@@ -121,7 +121,10 @@ export function driftShifts(D: number): Float64Array {
   return Float64Array.from(out);
 }
 
-/** This thread's shifted vectors of the search in progress (one array per side, reused). */
+/**
+ * This thread's shifted vectors of the search in progress (one array per side, reused; they
+ * stay as large as the largest search so far: 1.8 MB each for 300 units of 1536 channels).
+ */
 let shifted1 = new Float32Array(0);
 let shifted2 = new Float32Array(0);
 

@@ -156,6 +156,20 @@ describe('shift plans', () => {
     expect(cachedShiftPlan(g, 7.5)).toEqual(buildShiftPlan(g, 7.5));
     expect(() => assignClusters([], [], [0, 0] as never, 30)).toThrow(/geometry must be a Float32Array/);
   });
+  it('write into a given output (its first k x C values) the same values as into a new array', async () => {
+    const { applyShiftPlan, buildShiftPlan } = await import('../../../src/stages/track/drift.js');
+    const g = linearProbe(8, 20);
+    const rnd = mulberry32(5);
+    const a = Float32Array.from({ length: 3 * 8 }, () => rnd() * 10);
+    const plan = buildShiftPlan(g, 12.5);
+    const fresh = applyShiftPlan(plan, a, 3);
+    const out = new Float32Array(40).fill(-1);
+    const into = applyShiftPlan(plan, a, 3, out);
+    expect(into.buffer).toBe(out.buffer);
+    expect(Array.from(into)).toEqual(Array.from(fresh));
+    expect(out[24]).toBe(-1);
+    expect(() => applyShiftPlan(plan, a, 3, new Float32Array(23))).toThrow(/out holds 23 values, fewer than k\*C = 3\*8/);
+  });
 });
 
 describe('euclideanDistances (blocked cost matrix) and its WebAssembly SIMD twin', () => {
