@@ -146,6 +146,31 @@ export function wasmWindowViews(memory: SharedWasmMemory, numChannels: number, s
 }
 
 /**
+ * Slots [firstSlot, firstSlot + numMs) of a memory laid out as one window of `capacityMs` ms
+ * (wasmWindowLayout(numChannels, samplesPerMs, capacityMs, areas), from byte 0), as a window of
+ * numMs ms: its samples and minima are those slots of the capacity layout, its transposed rows,
+ * scratch and filter areas the layout's own. Two segments placed at the two ends of one such
+ * memory therefore never share a sample or a minimum, only the loop's workspace (so they sort
+ * one after the other).
+ */
+export function wasmWindowAt(memory: SharedWasmMemory, numChannels: number, samplesPerMs: number, capacityMs: number,
+  areas: FilterAreaPlan | null, firstSlot: number, numMs: number): FilteredBuffer {
+  const layout = wasmWindowLayout(numChannels, samplesPerMs, capacityMs, areas);
+  if (firstSlot < 0 || numMs < 1 || firstSlot + numMs > capacityMs) {
+    throw new RangeError(`wasmWindowAt: slots [${firstSlot}, ${firstSlot + numMs}) outside the ${capacityMs}-ms layout`);
+  }
+  if (memory.buffer.byteLength < layout.bytes) throw new RangeError(`wasmWindowAt: a ${capacityMs}-ms layout needs ${layout.bytes} bytes, the memory has ${memory.buffer.byteLength}`);
+  const C = numChannels;
+  const n4 = capacityMs * C * 4;
+  const win = wasmWindowFromDescriptor({
+    memory, numChannels: C, samplesPerMs, numMs,
+    data: firstSlot * C * samplesPerMs * 4, minVal: layout.rows + firstSlot * C * 4, minPos: layout.rows + n4 + firstSlot * C * 4,
+    minValT: layout.rows + 2 * n4, minPosT: layout.rows + 3 * n4, scratch: layout.scratch, scratchBytes: layout.scratchBytes,
+  });
+  return areas && areas.count > 0 ? { ...win, filterAreas: { memory, offset: layout.areas, ...areas } } : win;
+}
+
+/**
  * Where a WebAssembly window's arrays lie in its memory (byte offsets), so that another thread
  * can rebuild the same views (a window of the pool or of the arena).
  */

@@ -279,7 +279,8 @@ async function sortTwoPass(
     ? sharedWasmMemory(layout.bytes) : null;
   const arena = arenaMemory ? { memory: arenaMemory, layout } : null;
   const keepSamples = !arena && keepEligible;
-  const pool = new WindowPool(C, S, longest, keepSamples ? opts.memoryLimit - keptBytes : opts.memoryLimit, true, areas);
+  // Refiltering pass 2 may place a segment at the free end of a busy window (WindowPool.placeBeside).
+  const pool = new WindowPool(C, S, longest, keepSamples ? opts.memoryLimit - keptBytes : opts.memoryLimit, true, areas, !keepSamples && !arena && !resident);
   // Refiltering pass 2: the first segment's window is taken now, and pass 1 filters its first
   // L ms (the shortest it can be) into it with their samples, so that segment, which waits for
   // the thresholds, starts sorting after filtering only its remainder (at 384 channels ~2 s of
@@ -298,6 +299,7 @@ async function sortTwoPass(
   let doneMs = 0;
   let scanMs = 0;
   let peakInFlight = 0;
+  let placedBeside = 0;
 
   // Segments in flight (each with a window from the pool); the scheduler waits on them.
   const inFlight = new Set<Promise<void>>();
@@ -321,22 +323,38 @@ async function sortTwoPass(
   const minimaForRecovery: RecoveryMinima[] | null =
     (opts.recoverSpikes || opts.poolResiduals) && totalMs * C * recoveryMinimaBytes(S) <= opts.memoryLimit / 8 ? [] : null;
 
-  const start = (plan: SegmentPlan, win: FilteredBuffer, ctx: SegmentContext, release: () => void): void => {
+  /** Filters slots [a, b) of a segment's window (pass 2). */
+  const refilter = async (plan: SegmentPlan, win: FilteredBuffer, a: number, b: number): Promise<void> => {
+    if (a >= b) return;
+    const t0 = performance.now();
+    (globalThis as any).__tr?.(`refilter ${plan.index} [${a},${b}) of ${plan.numMs}`); await engine.filterBlocks(recording, plan.startMs + a, b - a, opts.detectionPolarity, win, a); (globalThis as any).__tr?.(`refilter ${plan.index} end`);
+    filterMs += performance.now() - t0;
+  };
+
+  /**
+   * `beside`: the window lies at the free end of one whose segment still sorts (placeBeside);
+   * its slots outside [waitFrom, waitTo) are filtered at once, the rest and the sort wait for it.
+   */
+  const start = (plan: SegmentPlan, win: FilteredBuffer, ctx: SegmentContext, release: () => void,
+    beside: { waitFrom: number; waitTo: number; waitFor: Promise<void> } | null = null): void => {
     const job = (async () => {
       try {
         // Pass 1 filtered the first segment's head into its window already.
         const from = head && plan.index === 0 ? Math.min(head.ms, plan.numMs) : 0;
-        if (!keepSamples && !arena && from < plan.numMs) {
-          const t0 = performance.now();
-          await engine.filterBlocks(recording, plan.startMs + from, plan.numMs - from, opts.detectionPolarity, win, from);
-          filterMs += performance.now() - t0;
+        if (!keepSamples && !arena) {
+          const wa = beside ? Math.max(from, beside.waitFrom) : plan.numMs;
+          const wb = beside ? Math.max(wa, beside.waitTo) : plan.numMs;
+          await refilter(plan, win, from, wa);
+          await refilter(plan, win, wb, plan.numMs);
+          if (beside) await beside.waitFor;
+          await refilter(plan, win, wa, wb);
         }
         // The recovery pass scores the unsubtracted minima: keep a copy before sorting
         // subtracts from them (when they fit; otherwise it filters the segment again).
         if (minimaForRecovery) {
           minimaForRecovery[plan.index] = keepRecoveryMinima(win.minVal, win.minPos, plan.numMs * C, S);
         }
-        const out: SegmentOutcome = await runner.sort(win, plan.numMs, ctx);
+        (globalThis as any).__tr?.(`sort ${plan.index} start`); const out: SegmentOutcome = await runner.sort(win, plan.numMs, ctx); (globalThis as any).__tr?.(`sort ${plan.index} end`);
         record(plan, out);
       } finally {
         release();
@@ -469,9 +487,18 @@ async function sortTwoPass(
       // (bench/RESULTS.md).
       const windowsInFlight = keepSamples ? runner.concurrency : Math.max(2, runner.concurrency);
       let win: FilteredBuffer | null = head && item.index === 0 ? head.win : null;
+      if (win) pool.trim(win, item.numMs);
+      let beside: ReturnType<WindowPool['placeBeside']> = null;
       while (!failure && !win) {
         if (inFlight.size < windowsInFlight) win = pool.tryAcquire(item.numMs);
         if (win) break;
+        // No window of its own within the budget: the free end of a busy one, filtered while it sorts.
+        if (inFlight.size < windowsInFlight) beside = pool.placeBeside(item.numMs);
+        if (beside) {
+          win = beside.win;
+          placedBeside++;
+          break;
+        }
         if (inFlight.size === 0) throw new Error(`internal error: no window for a ${item.numMs}-ms segment with nothing in flight`);
         await Promise.race(inFlight);
       }
@@ -479,7 +506,7 @@ async function sortTwoPass(
       // Kept chunks are released when the scan resumes: copy now.
       if (keepSamples) scan.copySegment(item, win);
       const w = win;
-      start(item, w, context!, () => pool.release(w));
+      start(item, w, context!, () => pool.release(w), beside);
     }
     scanMs = (scanEnd || performance.now()) - tStart;
     considerShiftHelpers(numPlans);
@@ -567,6 +594,7 @@ async function sortTwoPass(
       numSegments: segments.length,
       numUnits,
       peakInFlight,
+      placedBeside,
       peakWindowBytes: arena ? arena.layout.bytes : pool.peakBytes,
       ...(deviceMemory ? { gpuPeakBytes: deviceMemory.peakBytes, deviceMs: resident!.deviceTimes(), deviceSubmissions: resident!.submissions() } : {}),
       recordingSeconds: totalMs / 1000,

@@ -181,6 +181,7 @@ export async function sortSequential(
       pass2: 'sequential',
       scanMs: 0,
       peakInFlight: 1,
+      placedBeside: 0,
       peakWindowBytes: windowBytes(C, S, capacity),
       filterMs,
       filterWaitMs,

@@ -43,6 +43,8 @@ export interface SortStats {
   /** Most segments in flight at once and their window bytes. */
   peakInFlight: number;
   peakWindowBytes: number;
+  /** Segments filtered into the free end of a window whose segment was still sorting (refiltering pass 2 with one window in the budget). */
+  placedBeside: number;
   /** Device-resident engines: most GPU memory held (bytes) and the device time per step (ms, from timestamp queries; empty where the adapter has none). */
   gpuPeakBytes?: number;
   deviceMs?: Record<string, number>;

@@ -13,9 +13,24 @@
  * resident until every thread has collected it: dropping and reallocating let peak memory climb
  * past the budget). Only the pages a segment writes become resident. `bytes` counts every window
  * held, busy or free, at the most it may grow to.
+ *
+ * With `placement`, each WebAssembly memory is laid out once as a window of the longest segment
+ * and may take a second segment at its other end while the first still sorts (placeBeside): the
+ * second's slots that the first does not use are filtered at once, on the cores the first
+ * segment's sort leaves idle, and the rest once the first is released. Memory stays what the
+ * budget counts for the window (one longest segment), only more of it is used.
  */
-import { allocateFilteredBuffer, wasmWindowLayout, wasmWindowViews, windowBytes, type FilterAreaPlan, type FilteredBuffer } from '../core/window.js';
+import { allocateFilteredBuffer, wasmWindowAt, wasmWindowLayout, wasmWindowViews, windowBytes, type FilterAreaPlan, type FilteredBuffer } from '../core/window.js';
 import { WASM_MAX_PAGES, WASM_PAGE, ensureWasmMemory, sharedWasmMemory, type SharedWasmMemory } from '../core/wasm-memory.js';
+
+interface Occupant {
+  win: FilteredBuffer;
+  firstSlot: number;
+  numMs: number;
+  /** Settles when the segment is released. */
+  released: Promise<void>;
+  resolve: () => void;
+}
 
 export class WindowPool {
   private readonly freePlain: FilteredBuffer[] = [];
@@ -26,13 +41,16 @@ export class WindowPool {
   private peak = 0;
   /** Windows handed out and not yet released. */
   private inUse = 0;
+  /** placement: the segments each memory holds, at most one at each end. */
+  private readonly occupants = new Map<SharedWasmMemory, Occupant[]>();
 
   /**
    * @param useWasm place windows in WebAssembly memories where they fit (false: plain shared buffers only, as the sequential path has).
    * @param areas the engine's filter areas (Engine.filterAreas), reserved in each WebAssembly window so its filter threads write it in place.
+   * @param placement lay each WebAssembly memory out for the longest segment, so placeBeside can put a second one at its other end.
    */
   constructor(private readonly numChannels: number, private readonly samplesPerMs: number, private readonly capacityMs: number,
-    private readonly limit: number, useWasm = true, areas: FilterAreaPlan | null = null) {
+    private readonly limit: number, useWasm = true, areas: FilterAreaPlan | null = null, private readonly placement = false) {
     // The filter areas only where they leave the longest window within one memory (past it the
     // windows would lose the loop's in-place kernels for the filter's copy).
     this.areas = areas && wasmWindowLayout(numChannels, samplesPerMs, capacityMs, areas).bytes > WASM_MAX_PAGES * WASM_PAGE ? null : areas;
@@ -69,19 +87,20 @@ export class WindowPool {
     const C = this.numChannels;
     const S = this.samplesPerMs;
     if (this.useWasm) {
-      const need = wasmWindowLayout(C, S, numMs, this.areas).bytes;
+      // Placed memories have their full layout from the start (only written pages are used).
+      const need = this.placement ? this.wasmMax : wasmWindowLayout(C, S, numMs, this.areas).bytes;
       // Any free memory takes the segment (grown in place, within its maximum).
       const free = this.freeWasm.pop();
       if (free) {
         if (!ensureWasmMemory(free, need)) throw new Error(`internal error: a WebAssembly window cannot grow to a ${numMs}-ms segment`);
-        return this.wasmView(free, numMs);
+        return this.wasmView(free, 0, numMs);
       }
       if (this.held + this.wasmMax > this.limit && this.inUse > 0) return null;
       // The maximum is reserved as address space only; pages are used as written.
       const memory = sharedWasmMemory(need, this.wasmMax);
       if (memory) {
         this.count(this.wasmMax);
-        return this.wasmView(memory, numMs);
+        return this.wasmView(memory, 0, numMs);
       }
     }
     const plain = this.freePlain.pop();
@@ -96,18 +115,65 @@ export class WindowPool {
     return allocateFilteredBuffer(C, S, this.capacityMs);
   }
 
-  private wasmView(memory: SharedWasmMemory, numMs: number): FilteredBuffer {
-    const w = wasmWindowViews(memory, this.numChannels, this.samplesPerMs, numMs, this.areas);
+  private wasmView(memory: SharedWasmMemory, firstSlot: number, numMs: number): FilteredBuffer {
+    const w = this.placement
+      ? wasmWindowAt(memory, this.numChannels, this.samplesPerMs, this.capacityMs, this.areas, firstSlot, numMs)
+      : wasmWindowViews(memory, this.numChannels, this.samplesPerMs, numMs, this.areas);
     this.owner.set(w, memory);
     this.inUse++;
+    if (this.placement) {
+      let resolve!: () => void;
+      const released = new Promise<void>((r) => { resolve = r; });
+      const list = this.occupants.get(memory) ?? [];
+      list.push({ win: w, firstSlot, numMs, released, resolve });
+      this.occupants.set(memory, list);
+    }
     return w;
+  }
+
+  /**
+   * placement: a window for a numMs-ms segment at the free end of a memory that holds one
+   * segment, or null (none does). Its slots [waitFrom, waitTo) (segment-local) overlap that
+   * segment's and may be written only once `waitFor` settles (when that segment is released);
+   * the loop's workspace is shared too, so it may be sorted only then.
+   */
+  placeBeside(numMs: number): { win: FilteredBuffer; waitFrom: number; waitTo: number; waitFor: Promise<void> } | null {
+    if (!this.placement || numMs > this.capacityMs) return null;
+    for (const [memory, list] of this.occupants) {
+      if (list.length !== 1) continue;
+      const other = list[0];
+      // Opposite the other segment: at the end when it starts at slot 0, else at the start.
+      const first = other.firstSlot === 0 ? this.capacityMs - numMs : 0;
+      const a = Math.max(first, other.firstSlot);
+      const b = Math.min(first + numMs, other.firstSlot + other.numMs);
+      const win = this.wasmView(memory, first, numMs);
+      return b > a ? { win, waitFrom: a - first, waitTo: b - first, waitFor: other.released } : { win, waitFrom: 0, waitTo: 0, waitFor: other.released };
+    }
+    return null;
+  }
+
+  /** A window taken for longer than its segment turned out to be (the first segment's head): it uses only its first numMs slots. */
+  trim(w: FilteredBuffer, numMs: number): void {
+    const memory = this.owner.get(w);
+    const o = memory ? this.occupants.get(memory)?.find((x) => x.win === w) : undefined;
+    if (o) o.numMs = Math.min(o.numMs, numMs);
   }
 
   release(w: FilteredBuffer): void {
     this.inUse--;
     const memory = this.owner.get(w);
-    if (memory) this.freeWasm.push(memory);
-    else this.freePlain.push(w);
+    if (!memory) {
+      this.freePlain.push(w);
+      return;
+    }
+    const list = this.occupants.get(memory);
+    if (list) {
+      const i = list.findIndex((o) => o.win === w);
+      if (i >= 0) list.splice(i, 1)[0].resolve();
+      if (list.length > 0) return;
+      this.occupants.delete(memory);
+    }
+    this.freeWasm.push(memory);
   }
 
   /** Drops every free window. */

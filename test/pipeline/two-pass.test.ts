@@ -81,6 +81,14 @@ async function both(rec: Recording, options: SortOptions, workerCounts: number[]
   const refiltered = await performSpikeSortingDetailed(rec, { ...base, workers: 2, memoryLimit: tight });
   expect(refiltered.stats.pass2).toBe('refiltered');
   expectIdentical(seq.sorted, refiltered.sorted, 'refiltered');
+  // With room for one window only, a segment is filtered into the free end of the window whose
+  // segment still sorts, the rest once that one is done (WindowPool.placeBeside): the same bits.
+  const totalMs = Math.floor(rec.numSamples / rec.samplesPerMs) - 2;
+  const one = await performSpikeSortingDetailed(rec, { ...base, workers: 2, memoryLimit: windowBytes(rec.numChannels, rec.samplesPerMs, Math.min(2 * L, totalMs)) });
+  expect(one.stats.pass2).toBe('refiltered');
+  expect(one.stats.peakInFlight).toBeLessThanOrEqual(2);
+  if (rec.numSamples / rec.samplesPerMs > 6 * L) expect(one.stats.placedBeside).toBeGreaterThan(0);
+  expectIdentical(seq.sorted, one.sorted, 'one window');
   // On the calling thread (how sortInParallel's worker threads run it) too.
   const local = await performSpikeSortingDetailed(rec, base, { localRunner: true });
   expectIdentical(seq.sorted, local.sorted, 'calling thread');

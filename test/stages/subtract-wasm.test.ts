@@ -119,4 +119,58 @@ describe('WindowPool', () => {
     const plain = new WindowPool(C, S, 900, 2 * per, false).tryAcquire(300)!;
     expect(plain.wasm).toBeUndefined();
   });
+
+  it('places a second segment at the free end of a busy window, its overlap gated on the first one\'s release', async () => {
+    const C = 8, S = 30, cap = 900;
+    const layout = wasmWindowLayout(C, S, cap);
+    const pool = new WindowPool(C, S, cap, layout.bytes, true, null, true);
+    const a = pool.tryAcquire(400)!;
+    // The budget holds one window: no second memory, but its other end.
+    expect(pool.tryAcquire(300)).toBeNull();
+    const b = pool.placeBeside(600)!;
+    expect(b.win.wasm!.memory).toBe(a.wasm!.memory);
+    // At slots [300, 900) of the capacity layout: its first 100 ms overlap a's [0, 400).
+    expect([b.waitFrom, b.waitTo]).toEqual([0, 100]);
+    expect(b.win.data.byteOffset).toBe(300 * C * S * 4);
+    expect(b.win.data.length).toBe(600 * C * S);
+    expect(b.win.minVal.byteOffset).toBe(layout.rows + 300 * C * 4);
+    expect(b.win.minPos.byteOffset).toBe(layout.rows + cap * C * 4 + 300 * C * 4);
+    // The loop's workspace is the memory's one: the two sort one after the other.
+    expect(b.win.wasm!.minValT.byteOffset).toBe(a.wasm!.minValT.byteOffset);
+    a.data[400 * C * S - 1] = 7;
+    expect(b.win.data[100 * C * S - 1]).toBe(7);
+    b.win.data[600 * C * S - 1] = 5;
+    expect(new Float32Array(a.wasm!.memory.buffer)[cap * C * S - 1]).toBe(5);
+    // Two segments fill it.
+    expect(pool.placeBeside(100)).toBeNull();
+    let released = false;
+    void b.waitFor.then(() => { released = true; });
+    await Promise.resolve();
+    expect(released).toBe(false);
+    pool.release(a);
+    await b.waitFor;
+    expect(released).toBe(true);
+    // Opposite b (which starts at slot 300): at the start, its slots [300, 500) overlapping b's.
+    const c = pool.placeBeside(500)!;
+    expect(c.win.data.byteOffset).toBe(0);
+    expect([c.waitFrom, c.waitTo]).toEqual([300, 500]);
+    pool.release(b.win);
+    pool.release(c.win);
+    // Free again: a whole window from slot 0, and segments that do not overlap wait for nothing.
+    const d = pool.tryAcquire(450)!;
+    expect(d.data.byteOffset).toBe(0);
+    const e = pool.placeBeside(450)!;
+    expect([e.waitFrom, e.waitTo]).toEqual([0, 0]);
+    pool.release(d);
+    pool.release(e.win);
+    // A window taken for the longest segment and trimmed to its own leaves the rest free.
+    const f = pool.tryAcquire(cap)!;
+    expect(pool.placeBeside(300)).toMatchObject({ waitFrom: 0, waitTo: 300 });
+    const g = new WindowPool(C, S, cap, layout.bytes, true, null, true);
+    const h = g.tryAcquire(cap)!;
+    g.trim(h, 500);
+    expect(g.placeBeside(300)).toMatchObject({ waitFrom: 0, waitTo: 0 });
+    pool.release(f);
+    expect(pool.peakBytes).toBe(layout.bytes);
+  });
 });
