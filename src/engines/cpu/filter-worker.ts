@@ -5,22 +5,29 @@
  * calling thread read or, for a plain file, the rows the worker reads itself.
  */
 import { parentPort } from 'node:worker_threads';
-import { FilterScratch, filterBlocksCpu, type SampleArray } from './filter.js';
+import { FilterScratch, cpuGridMs, cpuInputRange, filterBlocksCpu, gridStartMs, type SampleArray } from './filter.js';
 import type { FilterJob } from './pool.js';
 import { SubsetScratch, readSampleBytes } from '../../formats/raw-file.js';
 
 const scratch = new FilterScratch();
 const subset = new SubsetScratch();
-/** The rows a `read` job reads, reused (grown as needed). */
+/** The rows a `read` job reads, one piece at a time, reused (grown as needed). */
 let rowBytes = new Uint8Array(0);
 
-/** A job's raw input: the caller's shared buffer, or the rows read here from the file. */
-function inputOf(job: FilterJob): SampleArray {
-  if (!job.read) return view(job.kind, job.input!, job.inputByteOffset!, job.inputLength!);
-  const { layout, rows } = job.read;
+/**
+ * Raw bytes a `read` job reads at once. A pass-2 job is half a segment (at 1536 channels x 30
+ * kHz ~5 s: 460 MB of int16 rows), and reading it whole made each worker fault in that much
+ * memory once more; pieces of whole grid blocks give the same bits (the grid fixes where the
+ * running sums restart) and stay in the cache while they are filtered.
+ */
+const READ_PIECE_BYTES = 8 << 20;
+
+/** Rows [start, start + rows) of the job's file, read here. */
+function readInput(job: FilterJob, start: number, rows: number): SampleArray {
+  const layout = job.read!.layout;
   const bytes = rows * layout.numChannels * layout.itemSize;
   if (rowBytes.byteLength < bytes) rowBytes = new Uint8Array(Math.max(bytes, Math.floor(rowBytes.byteLength * 1.25)));
-  readSampleBytes(layout, job.inputStart, rows, rowBytes, 0, subset);
+  readSampleBytes(layout, start, rows, rowBytes, 0, subset);
   return view(job.kind, rowBytes.buffer, 0, rows * layout.numChannels);
 }
 
@@ -36,7 +43,6 @@ function view(kind: FilterJob['kind'], buf: ArrayBufferLike, offset: number, len
 
 parentPort!.on('message', (job: FilterJob) => {
   try {
-    const input = inputOf(job);
     const dest = {
       numChannels: job.numChannels,
       samplesPerMs: job.samplesPerMs,
@@ -51,7 +57,24 @@ parentPort!.on('message', (job: FilterJob) => {
     };
     scratch.useWasm = job.wasm;
     scratch.area = job.area ?? -1;
-    filterBlocksCpu(input, job.inputStart, job.firstMs, job.numMs, job.polarity, dest, job.destMs, 0, job.numChannels, scratch);
+    if (!job.read) {
+      const input = view(job.kind, job.input!, job.inputByteOffset!, job.inputLength!);
+      filterBlocksCpu(input, job.inputStart, job.firstMs, job.numMs, job.polarity, dest, job.destMs, 0, job.numChannels, scratch);
+    } else {
+      // Whole grid blocks per piece, at least one.
+      const S = job.samplesPerMs;
+      const G = cpuGridMs(S);
+      const layout = job.read.layout;
+      const pieceMs = G * Math.max(1, Math.floor(READ_PIECE_BYTES / (G * S * layout.numChannels * layout.itemSize)));
+      const end = job.firstMs + job.numMs;
+      for (let a = job.firstMs; a < end;) {
+        const b = Math.min(end, gridStartMs(a, S) + pieceMs);
+        const range = cpuInputRange(a, b - a, S);
+        const input = readInput(job, range.start, range.end - range.start);
+        filterBlocksCpu(input, range.start, a, b - a, job.polarity, dest, job.destMs + (a - job.firstMs), 0, job.numChannels, scratch);
+        a = b;
+      }
+    }
     parentPort!.postMessage({ id: job.id });
   } catch (e) {
     parentPort!.postMessage({ id: job.id, error: (e as Error).stack ?? String(e) });
