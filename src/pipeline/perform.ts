@@ -327,7 +327,7 @@ async function sortTwoPass(
   const refilter = async (plan: SegmentPlan, win: FilteredBuffer, a: number, b: number): Promise<void> => {
     if (a >= b) return;
     const t0 = performance.now();
-    (globalThis as any).__tr?.(`refilter ${plan.index} [${a},${b}) of ${plan.numMs}`); await engine.filterBlocks(recording, plan.startMs + a, b - a, opts.detectionPolarity, win, a); (globalThis as any).__tr?.(`refilter ${plan.index} end`);
+    await engine.filterBlocks(recording, plan.startMs + a, b - a, opts.detectionPolarity, win, a);
     filterMs += performance.now() - t0;
   };
 
@@ -354,7 +354,7 @@ async function sortTwoPass(
         if (minimaForRecovery) {
           minimaForRecovery[plan.index] = keepRecoveryMinima(win.minVal, win.minPos, plan.numMs * C, S);
         }
-        (globalThis as any).__tr?.(`sort ${plan.index} start`); const out: SegmentOutcome = await runner.sort(win, plan.numMs, ctx); (globalThis as any).__tr?.(`sort ${plan.index} end`);
+        const out: SegmentOutcome = await runner.sort(win, plan.numMs, ctx);
         record(plan, out);
       } finally {
         release();
