@@ -75,10 +75,20 @@ export function recoveryMinimaBytes(samplesPerMs: number): number {
  * four take 8 -> 5 bytes per ms and channel (1536 channels x 60 s: 737 -> 461 MB).
  */
 export function keepRecoveryMinima(minVal: Float32Array, minPos: Int32Array, n: number, samplesPerMs: number): RecoveryMinima {
-  if (recoveryMinimaBytes(samplesPerMs) === 8) return { minVal: minVal.slice(0, n), minPos: minPos.slice(0, n) };
-  const pos = new Uint8Array(n);
-  pos.set(minPos.subarray(0, n));
-  return { minVal: minVal.slice(0, n), minPos: pos };
+  const kept = allocateRecoveryMinima(n, samplesPerMs);
+  copyRecoveryMinima(kept, minVal, minPos, 0, n);
+  return kept;
+}
+
+/** Room for n minima (M x C) of a segment, filled part by part with copyRecoveryMinima. */
+export function allocateRecoveryMinima(n: number, samplesPerMs: number): RecoveryMinima {
+  return { minVal: new Float32Array(n), minPos: recoveryMinimaBytes(samplesPerMs) === 8 ? new Int32Array(n) : new Uint8Array(n) };
+}
+
+/** Minima [from, to) of a window into the same places of `kept` (pass 2 copies each part as soon as it is filtered). */
+export function copyRecoveryMinima(kept: RecoveryMinima, minVal: Float32Array, minPos: Int32Array, from: number, to: number): void {
+  kept.minVal.set(minVal.subarray(from, to), from);
+  kept.minPos.set(minPos.subarray(from, to), from);
 }
 
 export interface RecoveryStats {
