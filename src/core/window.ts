@@ -150,8 +150,9 @@ export function wasmWindowViews(memory: SharedWasmMemory, numChannels: number, s
  * (wasmWindowLayout(numChannels, samplesPerMs, capacityMs, areas), from byte 0), as a window of
  * numMs ms: its samples and minima are those slots of the capacity layout, its transposed rows,
  * scratch and filter areas the layout's own. Two segments placed at the two ends of one such
- * memory therefore never share a sample or a minimum, only the loop's workspace (so they sort
- * one after the other).
+ * memory share the loop's workspace (so they sort one after the other) and, where their lengths
+ * add up to more than capacityMs, the slots in between: the second writes those only once the
+ * first is released (WindowPool.placeBeside).
  */
 export function wasmWindowAt(memory: SharedWasmMemory, numChannels: number, samplesPerMs: number, capacityMs: number,
   areas: FilterAreaPlan | null, firstSlot: number, numMs: number): FilteredBuffer {

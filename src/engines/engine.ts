@@ -32,6 +32,11 @@ export interface Engine {
    */
   filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void>;
   /**
+   * Optional: the filter's time grid (ms). A range split at absolute ms 1 + k * G into several
+   * requests computes no block twice (the CPU filter restarts its running sums there).
+   */
+  filterGridMs?(samplesPerMs: number): number;
+  /**
    * Host windows in a shared WebAssembly memory may reserve scratch areas for the engine's filter
    * threads (core/window.ts FilterAreas), which then write them in place: how many areas of how
    * many bytes, or null (absent) when the engine has no use for them.

@@ -67,6 +67,11 @@ export interface SortInternals {
   eagerWorkers?: boolean;
   /** Never keep the whole recording in one arena (tests: the kept-chunk path runs on small recordings). */
   noArena?: boolean;
+  /**
+   * Bytes the segment windows may take, instead of memoryLimit (tests: one window, with a
+   * memoryLimit that keeps the recovery pass's minima).
+   */
+  windowBudget?: number;
 }
 
 export async function performSpikeSorting(recording: Recording, options: SortOptions = {}): Promise<SortedRecording> {
@@ -167,7 +172,7 @@ async function sortWith(
     }
   }
   return sortTwoPass(recording, opts, processor, tStart, makeRunner(processor, opts, internals.localRunner === true, internals.eagerWorkers === true), internals.noArena !== true,
-    internals.eagerWorkers === true);
+    internals.eagerWorkers === true, internals.windowBudget);
 }
 
 /**
@@ -231,6 +236,7 @@ async function sortTwoPass(
   runner: SegmentRunner,
   allowArena = true,
   eagerHelpers = false,
+  windowBudget?: number,
 ): Promise<{ sorted: SortedRecording; stats: SortStats; thresholds: Float32Array }> {
   const C = recording.numChannels;
   const S = recording.samplesPerMs;
@@ -283,7 +289,7 @@ async function sortTwoPass(
   const arena = arenaMemory ? { memory: arenaMemory, layout } : null;
   const keepSamples = !arena && keepEligible;
   // Refiltering pass 2 may place a segment at the free end of a busy window (WindowPool.placeBeside).
-  const pool = new WindowPool(C, S, longest, keepSamples ? opts.memoryLimit - keptBytes : opts.memoryLimit, true, areas, !keepSamples && !arena && !resident);
+  const pool = new WindowPool(C, S, longest, windowBudget ?? (keepSamples ? opts.memoryLimit - keptBytes : opts.memoryLimit), true, areas, !keepSamples && !arena && !resident);
   // Refiltering pass 2: the first segment's window is taken now, and pass 1 filters its first
   // L ms (the shortest it can be) into it with their samples, so that segment, which waits for
   // the thresholds, starts sorting after filtering only its remainder (at 384 channels ~2 s of
@@ -303,17 +309,20 @@ async function sortTwoPass(
   let scanMs = 0;
   let peakInFlight = 0;
   let placedBeside = 0;
+  let placedOverlapMs = 0;
 
   // Segments in flight (each with a window from the pool); the scheduler waits on them.
   const inFlight = new Set<Promise<void>>();
   let failure: Error | null = null;
 
   // A started segment's job: in flight until it settles; the first failure stops the scan.
+  /** The first failure stops the scan and keeps new segments from starting. */
+  const fail = (e: unknown): void => {
+    failure ??= e instanceof Error ? e : new Error(String(e));
+    scan.stop();
+  };
   const track = (job: Promise<void>): void => {
-    const tracked: Promise<void> = job.catch((e: unknown) => {
-      failure ??= e instanceof Error ? e : new Error(String(e));
-      scan.stop();
-    }).finally(() => inFlight.delete(tracked));
+    const tracked: Promise<void> = job.catch(fail).finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
     peakInFlight = Math.max(peakInFlight, inFlight.size);
   };
@@ -335,8 +344,16 @@ async function sortTwoPass(
   const refilter = async (plan: SegmentPlan, win: FilteredBuffer, a: number, b: number, done: (a: number, b: number) => void): Promise<void> => {
     if (a >= b) return;
     const t0 = performance.now();
-    const pieces = Math.min(REFILTER_PIECES, b - a);
-    const cuts = Array.from({ length: pieces + 1 }, (_, i) => a + Math.round(((b - a) * i) / pieces));
+    // Cuts on the filter's grid where it has one (no block is then computed twice).
+    const G = engine.filterGridMs?.(S) ?? 1;
+    const cuts = [a];
+    for (let i = 1; i < REFILTER_PIECES; i++) {
+      const abs = plan.startMs + a + Math.round(((b - a) * i) / REFILTER_PIECES);
+      const cut = 1 + Math.round((abs - 1) / G) * G - plan.startMs;
+      if (cut > cuts[cuts.length - 1] && cut < b) cuts.push(cut);
+    }
+    cuts.push(b);
+    const pieces = cuts.length - 1;
     const requests = cuts.slice(1).map((e, i) => engine.filterBlocks(recording, plan.startMs + cuts[i], e - cuts[i], opts.detectionPolarity, win, cuts[i]));
     // Observed below, in order; never an unhandled rejection meanwhile.
     for (const r of requests) r.catch(() => undefined);
@@ -346,7 +363,9 @@ async function sortTwoPass(
         done(cuts[i], cuts[i + 1]);
       }
     } catch (e) {
-      // No request may still write the window once its segment lets it go.
+      // Nothing new starts meanwhile, but no request may still write the window once its
+      // segment lets it go.
+      fail(e);
       await Promise.allSettled(requests);
       throw e;
     }
@@ -373,13 +392,24 @@ async function sortTwoPass(
           const from = head && plan.index === 0 ? Math.min(head.ms, plan.numMs) : 0;
           const wa = beside ? Math.max(from, beside.waitFrom) : plan.numMs;
           const wb = beside ? Math.max(wa, beside.waitTo) : plan.numMs;
-          // The head's copy while the rest filters.
+          // The head's copy while the rest filters (which must settle before the window can go).
           const rest = refilter(plan, win, from, wa, keep);
           rest.catch(() => undefined);
-          keep(0, from);
+          let copyError: unknown = null;
+          try {
+            keep(0, from);
+          } catch (e) {
+            copyError = e;
+          }
           await rest;
+          if (copyError) throw copyError;
           await refilter(plan, win, wb, plan.numMs, keep);
-          if (beside) await beside.waitFor;
+          if (beside) {
+            await beside.waitFor;
+            // The segment before failed: the sort is over, nothing more to filter.
+            if (failure) return;
+            placedOverlapMs += wb - wa;
+          }
           await refilter(plan, win, wa, wb, keep);
         } else {
           keep(0, plan.numMs);
@@ -626,6 +656,7 @@ async function sortTwoPass(
       numUnits,
       peakInFlight,
       placedBeside,
+      placedOverlapMs,
       peakWindowBytes: arena ? arena.layout.bytes : pool.peakBytes,
       ...(deviceMemory ? { gpuPeakBytes: deviceMemory.peakBytes, deviceMs: resident!.deviceTimes(), deviceSubmissions: resident!.submissions() } : {}),
       recordingSeconds: totalMs / 1000,

@@ -182,6 +182,7 @@ export async function sortSequential(
       scanMs: 0,
       peakInFlight: 1,
       placedBeside: 0,
+      placedOverlapMs: 0,
       peakWindowBytes: windowBytes(C, S, capacity),
       filterMs,
       filterWaitMs,

@@ -45,6 +45,8 @@ export interface SortStats {
   peakWindowBytes: number;
   /** Segments filtered into the free end of a window whose segment was still sorting (refiltering pass 2 with one window in the budget). */
   placedBeside: number;
+  /** Of those segments' ms, how many overlapped the busy segment's and were filtered only once it was done. */
+  placedOverlapMs: number;
   /** Device-resident engines: most GPU memory held (bytes) and the device time per step (ms, from timestamp queries; empty where the adapter has none). */
   gpuPeakBytes?: number;
   deviceMs?: Record<string, number>;

@@ -111,6 +111,19 @@ describe('CPU signal processor', () => {
           await workers.filterBlocks(rec, 1, numMs, -1, got, 0);
           expectSame(want, got);
         }
+        // Each job read in pieces of one or two grid blocks (32 ms) instead of 8 MiB at once.
+        for (const pieceBytes of [1, 40_000]) {
+          (workers as CpuSignalProcessor).readPieceBytes = pieceBytes;
+          for (const rec of [t.rec, subset]) {
+            const want = allocateFilteredBuffer(rec.numChannels, S, numMs);
+            await inline.filterBlocks(rec, 1, numMs, -1, want, 0);
+            const got = allocateFilteredBuffer(rec.numChannels, S, numMs + 3);
+            await workers.filterBlocks(rec, 5, numMs - 4, -1, got, 7);
+            await workers.filterBlocks(rec, 1, 4, -1, got, 3);
+            expectSame(want, { ...got, data: got.data.subarray(3 * rec.numChannels * S), minVal: got.minVal.subarray(3 * rec.numChannels), minPos: got.minPos.subarray(3 * rec.numChannels) } as FilteredBuffer);
+          }
+        }
+        (workers as CpuSignalProcessor).readPieceBytes = 8 << 20;
         // A file cut short after the recording was opened: the worker's read names the file.
         const cut = join(dir, 'cut.bin');
         copyFileSync(t.rec.binaryFile, cut);

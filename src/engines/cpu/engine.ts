@@ -56,6 +56,12 @@ export class CpuSignalProcessor implements SignalProcessor {
   private readonly slots: InputSlot[] = Array.from({ length: INPUT_SLOTS }, () => ({ raw: new SharedBytes(), decoded: new SharedBytes(), free: Promise.resolve() }));
   private nextSlot = 0;
   private disposed = false;
+  /**
+   * Raw bytes a filter worker reads from the file at once (whole grid blocks, at least one). A
+   * worker used to read a whole job (up to half a 32-MiB chunk) and faulted in a buffer that
+   * large; pieces give the same bits, since the grid fixes where the running sums restart.
+   */
+  readPieceBytes = 8 << 20;
 
   constructor(public description: string, workers: number, private readonly chunkBytes: number, private readonly simd: boolean) {
     this.scratch.useWasm = simd;
@@ -181,7 +187,7 @@ export class CpuSignalProcessor implements SignalProcessor {
       kind,
       ...(given
         ? { input: given.input.buffer as SharedArrayBuffer, inputByteOffset: given.input.byteOffset, inputLength: given.input.length, inputStart: given.inputStart }
-        : readRows(file!, cpuInputRange(s, e - s, S))),
+        : { read: { layout: file!, pieceBytes: this.readPieceBytes }, inputStart: cpuInputRange(s, e - s, S).start }),
       firstMs: s,
       numMs: e - s,
       polarity,
@@ -231,6 +237,10 @@ export class CpuSignalProcessor implements SignalProcessor {
     return this.pool ? this.pool.whenOnline() : Promise.resolve();
   }
 
+  filterGridMs(samplesPerMs: number): number {
+    return cpuGridMs(samplesPerMs);
+  }
+
   /** One area per filter worker and one for the calling thread, where the SIMD kernels run. */
   filterAreas(numChannels: number, samplesPerMs: number): FilterAreaPlan | null {
     return this.simd && wasmSimdAvailable() ? { count: (this.pool?.size ?? 0) + 1, bytes: filterAreaBytes(numChannels, samplesPerMs) } : null;
@@ -246,10 +256,6 @@ export class CpuSignalProcessor implements SignalProcessor {
   }
 }
 
-/** A job's input as rows the worker reads from the file itself. */
-function readRows(layout: RawFileLayout, range: { start: number; end: number }): Pick<FilterJob, 'read' | 'inputStart'> {
-  return { read: { layout, rows: range.end - range.start }, inputStart: range.start };
-}
 
 function typedView(kind: DirectKind, buf: SharedArrayBuffer, length: number): SampleArray {
   switch (kind) {

@@ -11,16 +11,8 @@ import { SubsetScratch, readSampleBytes } from '../../formats/raw-file.js';
 
 const scratch = new FilterScratch();
 const subset = new SubsetScratch();
-/** The rows a `read` job reads, one piece at a time, reused (grown as needed). */
+/** The rows a `read` job reads, one piece at a time (FilterJob.read.pieceBytes), reused (grown as needed). */
 let rowBytes = new Uint8Array(0);
-
-/**
- * Raw bytes a `read` job reads at once. A pass-2 job is half a segment (at 1536 channels x 30
- * kHz ~5 s: 460 MB of int16 rows), and reading it whole made each worker fault in that much
- * memory once more; pieces of whole grid blocks give the same bits (the grid fixes where the
- * running sums restart) and stay in the cache while they are filtered.
- */
-const READ_PIECE_BYTES = 8 << 20;
 
 /** Rows [start, start + rows) of the job's file, read here. */
 function readInput(job: FilterJob, start: number, rows: number): SampleArray {
@@ -65,7 +57,7 @@ parentPort!.on('message', (job: FilterJob) => {
       const S = job.samplesPerMs;
       const G = cpuGridMs(S);
       const layout = job.read.layout;
-      const pieceMs = G * Math.max(1, Math.floor(READ_PIECE_BYTES / (G * S * layout.numChannels * layout.itemSize)));
+      const pieceMs = G * Math.max(1, Math.floor(job.read.pieceBytes / (G * S * layout.numChannels * layout.itemSize)));
       const end = job.firstMs + job.numMs;
       for (let a = job.firstMs; a < end;) {
         const b = Math.min(end, gridStartMs(a, S) + pieceMs);

@@ -20,7 +20,8 @@ export interface FilterJob {
   input?: SharedArrayBuffer;
   inputByteOffset?: number;
   inputLength?: number;
-  read?: { layout: RawFileLayout; rows: number };
+  /** The worker reads the rows it needs itself, at most pieceBytes at a time (whole grid blocks, at least one). */
+  read?: { layout: RawFileLayout; pieceBytes: number };
   inputStart: number;
   firstMs: number;
   numMs: number;
