@@ -134,15 +134,7 @@ export function wasmWindowLayout(numChannels: number, samplesPerMs: number, numM
 
 /** The window views of numMs ms over `memory` (at least wasmWindowLayout(...).bytes long), laid out from byte 0. */
 export function wasmWindowViews(memory: SharedWasmMemory, numChannels: number, samplesPerMs: number, numMs: number, areas: FilterAreaPlan | null = null): FilteredBuffer {
-  const layout = wasmWindowLayout(numChannels, samplesPerMs, numMs, areas);
-  const { rows, scratch, scratchBytes, bytes } = layout;
-  if (memory.buffer.byteLength < bytes) throw new RangeError(`wasmWindowViews: a ${numMs}-ms window needs ${bytes} bytes, the memory has ${memory.buffer.byteLength}`);
-  const n4 = numMs * numChannels * 4;
-  const win = wasmWindowFromDescriptor({
-    memory, numChannels, samplesPerMs, numMs,
-    data: 0, minVal: rows, minPos: rows + n4, minValT: rows + 2 * n4, minPosT: rows + 3 * n4, scratch, scratchBytes,
-  });
-  return areas && areas.count > 0 ? { ...win, filterAreas: { memory, offset: layout.areas, ...areas } } : win;
+  return wasmWindowAt(memory, numChannels, samplesPerMs, numMs, areas, 0, numMs);
 }
 
 /**

@@ -315,12 +315,12 @@ async function sortTwoPass(
   const inFlight = new Set<Promise<void>>();
   let failure: Error | null = null;
 
-  // A started segment's job: in flight until it settles; the first failure stops the scan.
   /** The first failure stops the scan and keeps new segments from starting. */
   const fail = (e: unknown): void => {
     failure ??= e instanceof Error ? e : new Error(String(e));
     scan.stop();
   };
+  // A started segment's job: in flight until it settles; its failure is the first one or not.
   const track = (job: Promise<void>): void => {
     const tracked: Promise<void> = job.catch(fail).finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
@@ -394,15 +394,11 @@ async function sortTwoPass(
           const wb = beside ? Math.max(wa, beside.waitTo) : plan.numMs;
           // The head's copy while the rest filters (which must settle before the window can go).
           const rest = refilter(plan, win, from, wa, keep);
-          rest.catch(() => undefined);
-          let copyError: unknown = null;
           try {
             keep(0, from);
-          } catch (e) {
-            copyError = e;
+          } finally {
+            await rest;
           }
-          await rest;
-          if (copyError) throw copyError;
           await refilter(plan, win, wb, plan.numMs, keep);
           if (beside) {
             await beside.waitFor;

@@ -20,7 +20,7 @@
  * segment's sort leaves idle, and the rest once the first is released. Memory stays what the
  * budget counts for the window (one longest segment), only more of it is used.
  */
-import { allocateFilteredBuffer, wasmWindowAt, wasmWindowLayout, wasmWindowViews, windowBytes, type FilterAreaPlan, type FilteredBuffer } from '../core/window.js';
+import { allocateFilteredBuffer, wasmWindowAt, wasmWindowLayout, windowBytes, type FilterAreaPlan, type FilteredBuffer } from '../core/window.js';
 import { WASM_MAX_PAGES, WASM_PAGE, ensureWasmMemory, sharedWasmMemory, type SharedWasmMemory } from '../core/wasm-memory.js';
 
 interface Occupant {
@@ -116,9 +116,8 @@ export class WindowPool {
   }
 
   private wasmView(memory: SharedWasmMemory, firstSlot: number, numMs: number): FilteredBuffer {
-    const w = this.placement
-      ? wasmWindowAt(memory, this.numChannels, this.samplesPerMs, this.capacityMs, this.areas, firstSlot, numMs)
-      : wasmWindowViews(memory, this.numChannels, this.samplesPerMs, numMs, this.areas);
+    // Placed: slots of the longest segment's layout; otherwise the layout of this segment's length.
+    const w = wasmWindowAt(memory, this.numChannels, this.samplesPerMs, this.placement ? this.capacityMs : numMs, this.areas, firstSlot, numMs);
     this.owner.set(w, memory);
     this.inUse++;
     if (this.placement) {
