@@ -26,9 +26,13 @@ const MEDIAN_BINS = 1 << 11;
 const medianHist = new Uint32Array(MEDIAN_BINS);
 let medianScratch = new Float32Array(0);
 
-/** Unsigned keys that order like the float32 values (negative values' bits inverted). */
+/**
+ * Unsigned keys that order like the float32 values (negative values' bits inverted, the others'
+ * sign bit set). Without a branch: a branch first taken late (the first negative value) threw
+ * the compiled medianOf away.
+ */
 function sortKey(bits: number): number {
-  return (bits & 0x80000000 ? ~bits : bits | 0x80000000) >>> 0;
+  return (bits ^ ((bits >> 31) | 0x80000000)) >>> 0;
 }
 
 /**
@@ -46,41 +50,60 @@ export function medianOf(a: Float32Array): number {
   if (n === 0) return 0;
   const bits = new Uint32Array(a.buffer, a.byteOffset, n);
   const hist = medianHist;
-  hist.fill(0);
-  let special = false;
-  for (let i = 0; i < n; i++) {
-    const b = bits[i];
-    if ((b & 0x7f800000) === 0x7f800000) special = true;
-    hist[sortKey(b) >>> MEDIAN_SHIFT]++;
-  }
   const h = n >> 1;
-  if (special) {
+  if (keyHistogram(bits, hist)) {
     const s = Float32Array.from(a).sort();
     return n % 2 ? s[h] : 0.5 * (s[h - 1] + s[h]);
   }
   // The bins holding ranks h - 1 (even n only) and h, and how many values lie below each.
-  const binOf = (rank: number): [number, number] => {
-    let bin = 0;
-    let below = 0;
-    while (below + hist[bin] <= rank) below += hist[bin++];
-    return [bin, below];
-  };
-  const [highBin, highBelow] = binOf(h);
-  const [lowBin, base] = n % 2 ? [highBin, highBelow] : binOf(h - 1);
+  const [highBin, highBelow] = binOfRank(hist, h);
+  const [lowBin, base] = n % 2 ? [highBin, highBelow] : binOfRank(hist, h - 1);
   const count = hist[lowBin] + (highBin !== lowBin ? hist[highBin] : 0);
   if (medianScratch.length < count) medianScratch = new Float32Array(Math.max(count, 2 * medianScratch.length));
   const cand = medianScratch;
-  let j = 0;
-  for (let i = 0; i < n; i++) {
-    const bin = sortKey(bits[i]) >>> MEDIAN_SHIFT;
-    if (bin === lowBin || bin === highBin) cand[j++] = a[i];
-  }
+  gatherBins(a, bits, lowBin, highBin, cand);
   const hi = select(cand, 0, count - 1, h - base);
   if (n % 2) return hi;
   // The lower middle is the largest candidate left of the upper middle's position.
   let lo = cand[0];
   for (let i = 1; i < h - base; i++) if (cand[i] > lo) lo = cand[i];
   return 0.5 * (lo + hi);
+}
+
+/*
+ * medianOf's two passes over its values are functions of their own: compiled on the stack
+ * inside medianOf, a loop's code reached the code after it without type feedback and was
+ * thrown away there, again on later calls (V8 reuses such code), and medianOf was compiled
+ * six times in a 32-channel sort.
+ */
+
+/** hist[b] = how many keys have top bits b (hist cleared first); whether any value is Infinity or NaN. */
+function keyHistogram(bits: Uint32Array, hist: Uint32Array): boolean {
+  hist.fill(0);
+  let special = false;
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i];
+    if ((b & 0x7f800000) === 0x7f800000) special = true;
+    hist[sortKey(b) >>> MEDIAN_SHIFT]++;
+  }
+  return special;
+}
+
+/** The bin of hist holding rank `rank`, and how many values lie in the bins below it. */
+function binOfRank(hist: Uint32Array, rank: number): [number, number] {
+  let bin = 0;
+  let below = 0;
+  while (below + hist[bin] <= rank) below += hist[bin++];
+  return [bin, below];
+}
+
+/** The values of `a` whose keys lie in bins lowBin or highBin, in order, into `cand`. */
+function gatherBins(a: Float32Array, bits: Uint32Array, lowBin: number, highBin: number, cand: Float32Array): void {
+  let j = 0;
+  for (let i = 0; i < a.length; i++) {
+    const bin = sortKey(bits[i]) >>> MEDIAN_SHIFT;
+    if (bin === lowBin || bin === highBin) cand[j++] = a[i];
+  }
 }
 
 /** Hoare-partition quickselect: places the k-th smallest at index k, smaller ones before it (no NaN). */

@@ -375,24 +375,7 @@ export class Clusterer {
     const vec = vecOff >> 2;
     const out = outOff >> 2;
 
-    // Centred rows, and the start vector: the centred row with the largest norm (first on ties).
-    let best = 0;
-    let bestNorm = -1;
-    for (let i = 0; i < n; i++) {
-      const r = idx[lo + i] * d;
-      const o = i * dp;
-      let s = 0;
-      for (let k = 0; k < d; k++) {
-        f[o + k] = x[r + k] - m[k];
-        const v = f[o + k];
-        s += v * v;
-      }
-      for (let k = d; k < dp; k++) f[o + k] = 0;
-      if (s > bestNorm) {
-        bestNorm = s;
-        best = i;
-      }
-    }
+    const best = centreRows(f, x, idx, lo, n, d, dp, m);
     const proj = this.proj;
     if (n < d) {
       // Sample space: p = Xc v0; K = Xc Xc^T applied as Xc (Xc^T p).
@@ -550,4 +533,31 @@ function extrapolate(mean: Float32Array, computed: Float32Array, ratio: number, 
   for (let k = 0; k < d; k++) {
     other[k] = Math.fround(mean[k] + Math.fround(Math.fround(mean[k] - computed[k]) * r));
   }
+}
+
+/**
+ * Writes the centred rows x[idx[lo + i]] - m of projectWasm, padded to dp floats, to f[i * dp..]
+ * and returns the one with the largest norm (first on ties). A function of its own: compiled
+ * on the stack inside projectWasm, this loop's code met the code after it without type feedback
+ * and was thrown away there, again on each of dozens of calls (V8 kept reusing it).
+ */
+function centreRows(f: Float32Array, x: Float32Array, idx: Int32Array, lo: number, n: number, d: number, dp: number, m: Float64Array): number {
+  let best = 0;
+  let bestNorm = -1;
+  for (let i = 0; i < n; i++) {
+    const r = idx[lo + i] * d;
+    const o = i * dp;
+    let s = 0;
+    for (let k = 0; k < d; k++) {
+      f[o + k] = x[r + k] - m[k];
+      const v = f[o + k];
+      s += v * v;
+    }
+    for (let k = d; k < dp; k++) f[o + k] = 0;
+    if (s > bestNorm) {
+      bestNorm = s;
+      best = i;
+    }
+  }
+  return best;
 }

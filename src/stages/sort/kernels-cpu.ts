@@ -80,15 +80,23 @@ export function peaksOfRow(minVal: Float32Array, minPos: Int32Array, threshold: 
  */
 export function matchRows(minValRows: Float32Array[], minPosTarget: Int32Array, templateMinima: Float32Array, minValTarget?: Float32Array): Int32Array {
   const { target, M, K } = checkMatchArgs(minValRows, minPosTarget, templateMinima, minValTarget);
-  const half = halfSelfDot(templateMinima);
   const out = new IntList();
+  matchInto(minValRows, minPosTarget, templateMinima, target, M, K, halfSelfDot(templateMinima), out);
+  return out.result();
+}
+
+/**
+ * matchRows' loop, a function of its own: compiled on the stack inside matchRows, its code
+ * reached the `return` without type feedback and was thrown away there on each call.
+ */
+function matchInto(minValRows: Float32Array[], minPosTarget: Int32Array, templateMinima: Float32Array, target: Float32Array,
+  M: number, K: number, half: number, out: IntList): void {
   for (let m = 2; m <= M - 3; m++) {
     if (!isPeak(target, minPosTarget, m, 0)) continue;
     let dot = 0;
     for (let k = 0; k < K; k++) dot = Math.fround(dot + Math.fround(minValRows[k][m] * templateMinima[k]));
     if (dot > half) out.push(m);
   }
-  return out.result();
 }
 
 /**
@@ -137,8 +145,20 @@ export function channelScores(seg: SegmentMinima, thr: Float32Array): Float64Arr
   if (M * C > minValT.length || M * C > minPosT.length) {
     throw new RangeError(`channelScores: a ${M}-ms segment of ${C} channels does not fit the ${minValT.length / C}-ms transposed rows`);
   }
-  const mv = buf.minVal;
-  const mp = buf.minPos;
+  transposeMinima(buf.minVal, buf.minPos, M, C, minValT, minPosT);
+  const score = new Float64Array(C);
+  scoreRows(minValT, thr, M, C, score);
+  return score;
+}
+
+/*
+ * channelScores' two passes are functions of their own: compiled on the stack inside it, each
+ * loop's code reached the next statement without type feedback and was thrown away there (four
+ * compilations per thread before the first segment's scores were done).
+ */
+
+/** minValT[c * M + m] = minVal[m * C + c] (and the positions alike), ms blocks [0, M). */
+function transposeMinima(mv: Float32Array, mp: Int32Array, M: number, C: number, minValT: Float32Array, minPosT: Int32Array): void {
   // Tiled transpose: a tile's rows and columns both stay in cache (a plain double loop misses
   // the cache on every write once C x M exceeds it).
   const TM = 64;
@@ -156,7 +176,10 @@ export function channelScores(seg: SegmentMinima, thr: Float32Array): Float64Arr
       }
     }
   }
-  const score = new Float64Array(C);
+}
+
+/** score[c] = sum over ms of min(0, fround(minValT[c * M + m] - thr[c])). */
+function scoreRows(minValT: Float32Array, thr: Float32Array, M: number, C: number, score: Float64Array): void {
   for (let c = 0; c < C; c++) {
     const t = thr[c];
     let sc = 0;
@@ -167,7 +190,6 @@ export function channelScores(seg: SegmentMinima, thr: Float32Array): Float64Arr
     }
     score[c] = sc;
   }
-  return score;
 }
 
 /** §7.10 over all C channels. The ms-major minima make this a contiguous pass per spike. */
@@ -176,13 +198,22 @@ export function meanMinima(seg: SegmentMinima, spikeMs: Int32Array): Float32Arra
   const mv = seg.buf.minVal;
   const n = spikeMs.length;
   const acc = new Float64Array(C);
-  for (let i = 0; i < n; i++) {
+  const out = new Float32Array(C);
+  sumRows(mv, spikeMs, C, acc);
+  for (let c = 0; c < C; c++) out[c] = acc[c] / n;
+  return out;
+}
+
+/**
+ * acc[c] += mv[m * C + c] over the ms blocks m of spikeMs. (A function of its own: compiled on
+ * the stack inside meanMinima, the loop's code reached the code after it without type feedback
+ * and was thrown away there, on each of the first units' calls.)
+ */
+function sumRows(mv: Float32Array, spikeMs: Int32Array, C: number, acc: Float64Array): void {
+  for (let i = 0; i < spikeMs.length; i++) {
     const row = spikeMs[i] * C;
     for (let c = 0; c < C; c++) acc[c] += mv[row + c];
   }
-  const out = new Float32Array(C);
-  for (let c = 0; c < C; c++) out[c] = acc[c] / n;
-  return out;
 }
 
 /**

@@ -109,6 +109,16 @@ export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits
   return sortSegmentOn(seg, input.kernels, { ...input, clusterer: work.clusterer });
 }
 
+/**
+ * Takes channel c out of play; returns 1 for the count. (A function at module level: a closure
+ * made per segment was a new call target for each one, and each new segment threw the loop's
+ * compiled code away.)
+ */
+function markFailed(failed: Uint8Array, c: number): number {
+  failed[c] = 1;
+  return 1;
+}
+
 /** The loop (§7) on an engine's segment handle with that engine's kernels. */
 export async function sortSegmentOn<Seg extends SortSegment>(seg: Seg, kernels: SortKernels<Seg>, input: LoopInput): Promise<SegmentUnits> {
   const { thr, neighbours, params } = input;
@@ -126,10 +136,6 @@ export async function sortSegmentOn<Seg extends SortSegment>(seg: Seg, kernels: 
   const units: SegmentUnits = { spikes: [], amplitudes: [] };
   const clusterer = input.clusterer;
   const width = 2 * S;
-  const fail = (c: number): void => {
-    failed[c] = 1;
-    numFailed++;
-  };
 
   const yieldMs = input.yieldMs ?? 0;
   let lastYield = performance.now();
@@ -145,7 +151,7 @@ export async function sortSegmentOn<Seg extends SortSegment>(seg: Seg, kernels: 
       if (failed[c] === 0 && (target < 0 || score[c] < score[target])) target = c;
     }
     if (accepted[target] >= MAX_UNITS_PER_CHANNEL) {
-      fail(target);
+      numFailed += markFailed(failed, target);
       continue;
     }
 
@@ -154,7 +160,7 @@ export async function sortSegmentOn<Seg extends SortSegment>(seg: Seg, kernels: 
     const peakSamples = await kernels.detectPeaks(seg, target, thr[target]);
     if (tm) tm.detect += performance.now() - t0;
     if (peakSamples.length < Nmin) {
-      fail(target);
+      numFailed += markFailed(failed, target);
       continue;
     }
 
@@ -172,7 +178,7 @@ export async function sortSegmentOn<Seg extends SortSegment>(seg: Seg, kernels: 
       : clusterer.cluster(xPeaks, peakSamples.length, d, 'formation', cp);
     if (tm) tm.cluster += performance.now() - t1;
     if (formed.rows.length < Nmin) {
-      fail(target);
+      numFailed += markFailed(failed, target);
       continue;
     }
 
@@ -190,7 +196,7 @@ export async function sortSegmentOn<Seg extends SortSegment>(seg: Seg, kernels: 
     t1 = performance.now();
     if (tm) tm.match += t1 - t0;
     if (candSamples.length < Nmin) {
-      fail(target);
+      numFailed += markFailed(failed, target);
       continue;
     }
     const xCand = await kernels.gatherWaveforms(seg, candSamples, nb);
@@ -203,7 +209,7 @@ export async function sortSegmentOn<Seg extends SortSegment>(seg: Seg, kernels: 
       : clusterer.cluster(xCand, candSamples.length, d, 'matching', cp, reference);
     if (tm) tm.cluster += performance.now() - t2;
     if (matched.rows.length < Nmin || matched.mean[S] > thr[target]) {
-      fail(target);
+      numFailed += markFailed(failed, target);
       continue;
     }
 

@@ -116,10 +116,30 @@ export function euclideanDistancesWasm(a: Float32Array, k1: number, b: Float32Ar
   const have = k.memory.buffer.byteLength;
   if (need > have) k.memory.grow(Math.ceil((need - have) / 65536));
   const mem = k.memory.buffer;
-  const A = new Float64Array(mem, 0, k1 * C);
-  for (let i = 0; i < k1 * C; i++) A[i] = a[i];
-  // Columns past k2 are zero vectors; their distances are computed and dropped.
-  const B = new Float64Array(mem, aBytes, groups * C * 8);
+  packRows(a, new Float64Array(mem, 0, k1 * C));
+  packColumns(b, k2, C, new Float64Array(mem, aBytes, groups * C * 8));
+  k.dist(0, k1, aBytes, groups, C, aBytes + bBytes);
+  const out = new Float64Array(mem, aBytes + bBytes, k1 * groups * 8);
+  const row = groups * 8;
+  for (let i = 0; i < k1; i++) cost.set(out.subarray(i * row, i * row + k2), i * k2);
+  return true;
+}
+
+// The two packing loops are functions of their own: compiled on the stack inside
+// euclideanDistancesWasm, their code reached the kernel call without type feedback and was
+// thrown away there, on each of ~50 calls in a 384-channel sort.
+
+/** A[i] = a[i] for the first A.length values, in float64. */
+function packRows(a: Float32Array, A: Float64Array): void {
+  for (let i = 0; i < A.length; i++) A[i] = a[i];
+}
+
+/**
+ * Column j of b (k2 vectors of C values) into B's group j >> 3, lane pair (j & 7) >> 1, lane
+ * j & 1, interleaved by channel; columns past k2 are zero vectors (their distances are computed
+ * and dropped).
+ */
+function packColumns(b: Float32Array, k2: number, C: number, B: Float64Array): void {
   B.fill(0);
   for (let j = 0; j < k2; j++) {
     const g = j >> 3;
@@ -129,9 +149,4 @@ export function euclideanDistancesWasm(a: Float32Array, k1: number, b: Float32Ar
     let o = g * C * 8 + 2 * q + lane;
     for (let c = 0; c < C; c++, o += 8) B[o] = b[src + c];
   }
-  k.dist(0, k1, aBytes, groups, C, aBytes + bBytes);
-  const out = new Float64Array(mem, aBytes + bBytes, k1 * groups * 8);
-  const row = groups * 8;
-  for (let i = 0; i < k1; i++) cost.set(out.subarray(i * row, i * row + k2), i * k2);
-  return true;
 }

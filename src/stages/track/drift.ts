@@ -58,6 +58,17 @@ export function buildShiftPlan(geometry: Float32Array, deltaUm: number): ShiftPl
   const src1 = new Int32Array(C);
   const w0 = new Float64Array(C);
   const w1 = new Float64Array(C);
+  fillShiftPlan(geometry, deltaUm, src0, src1, w0, w1);
+  return { src0, src1, w0, w1 };
+}
+
+/**
+ * buildShiftPlan's search over every pair of channels, a function of its own: compiled on the
+ * stack inside buildShiftPlan, its code reached the code after it without type feedback and was
+ * thrown away there, on each of a sort's first drift searches.
+ */
+function fillShiftPlan(geometry: Float32Array, deltaUm: number, src0: Int32Array, src1: Int32Array, w0: Float64Array, w1: Float64Array): void {
+  const C = src0.length;
   for (let c = 0; c < C; c++) {
     const xc = geometry[2 * c];
     const target = geometry[2 * c + 1] + deltaUm;
@@ -98,7 +109,6 @@ export function buildShiftPlan(geometry: Float32Array, deltaUm: number): ShiftPl
       w1[c] = 0;
     }
   }
-  return { src0, src1, w0, w1 };
 }
 
 /**
