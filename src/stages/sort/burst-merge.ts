@@ -170,35 +170,13 @@ export function mergeBurstFragments(units: SegmentUnits, samplingFrequency: numb
   const top = floor.map((v) => largest(v, FOOTPRINT_CHANNELS));
   const peak = top.map((t) => t[0]);
   const parent = Array.from({ length: k }, (_, i) => i);
-  const find = (x: number): number => {
-    while (parent[x] !== x) {
-      parent[x] = parent[parent[x]];
-      x = parent[x];
-    }
-    return x;
-  };
   let merged = false;
   for (let i = 0; i < k; i++) {
     for (let j = 0; j < k; j++) {
       if (i === j || peak[i] !== peak[j]) continue;
-      if (!(floor[j][peak[j]] < floor[i][peak[i]])) continue;
-      const a = floor[i];
-      const b = floor[j];
-      let ab = 0;
-      let aa = 0;
-      let bb = 0;
-      for (const c of new Set([...top[i], ...top[j]])) {
-        ab += a[c] * b[c];
-        aa += a[c] * a[c];
-        bb += b[c] * b[c];
-      }
-      if (!(ab >= FOOTPRINT_MIN_COSINE * Math.sqrt(aa * bb)) || aa === 0 || bb === 0) continue;
-      const chance = 1 - Math.exp(-(spikes[i].length / durationS) * windowS);
-      const f = precededFraction(spikes[i], spikes[j], lo, hi);
-      if (!burstTimingHolds(f, chance)) continue;
-      if (coincidentFraction(spikes[i], spikes[j], COINCIDENT_MS * perMs) >= MAX_COINCIDENT_FRACTION) continue;
-      const ri = find(i);
-      const rj = find(j);
+      if (!burstPair(spikes, floor, top, peak, i, j, lo, hi, windowS, durationS, perMs)) continue;
+      const ri = findRoot(parent, i);
+      const rj = findRoot(parent, j);
       if (ri !== rj) {
         // The root is the earliest member, so the merged unit keeps its acceptance position.
         if (ri < rj) parent[rj] = ri;
@@ -207,11 +185,52 @@ export function mergeBurstFragments(units: SegmentUnits, samplingFrequency: numb
       }
     }
   }
-  if (!merged) return units;
+  return merged ? mergeGroups(spikes, amplitudes, parent) : units;
+}
 
+/*
+ * The pair test, the union-find and the merge are functions of their own: compiled on the stack
+ * inside the pair loop, whose first pairs nearly all fail the peak test, the code after that
+ * test met code without type feedback and was thrown away there (seven compilations per
+ * 1536-channel sort), and `find`, a closure made per call, was a new call target each time.
+ */
+
+/** Whether unit j is a burst fragment of unit i (same peak channel, i the larger): footprint, timing and coincidence tests. */
+function burstPair(spikes: Float64Array[], floor: Float64Array[], top: number[][], peak: number[], i: number, j: number,
+  lo: number, hi: number, windowS: number, durationS: number, perMs: number): boolean {
+  if (!(floor[j][peak[j]] < floor[i][peak[i]])) return false;
+  const a = floor[i];
+  const b = floor[j];
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (const c of new Set([...top[i], ...top[j]])) {
+    ab += a[c] * b[c];
+    aa += a[c] * a[c];
+    bb += b[c] * b[c];
+  }
+  if (!(ab >= FOOTPRINT_MIN_COSINE * Math.sqrt(aa * bb)) || aa === 0 || bb === 0) return false;
+  const chance = 1 - Math.exp(-(spikes[i].length / durationS) * windowS);
+  const f = precededFraction(spikes[i], spikes[j], lo, hi);
+  if (!burstTimingHolds(f, chance)) return false;
+  return coincidentFraction(spikes[i], spikes[j], COINCIDENT_MS * perMs) < MAX_COINCIDENT_FRACTION;
+}
+
+/** The root of x in the union-find forest `parent` (halving the path on the way). */
+function findRoot(parent: number[], x: number): number {
+  while (parent[x] !== x) {
+    parent[x] = parent[parent[x]];
+    x = parent[x];
+  }
+  return x;
+}
+
+/** One unit per root of `parent`, in root order: the union of its members' trains and their spike-weighted mean amplitude vector. */
+function mergeGroups(spikes: Float64Array[], amplitudes: Float32Array[], parent: number[]): SegmentUnits {
+  const k = spikes.length;
   const groups = new Map<number, number[]>();
   for (let u = 0; u < k; u++) {
-    const r = find(u);
+    const r = findRoot(parent, u);
     let g = groups.get(r);
     if (!g) groups.set(r, (g = []));
     g.push(u);
