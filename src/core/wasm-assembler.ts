@@ -83,6 +83,19 @@ export function section(id: number, payload: number[], out: number[]): void {
   out.push(...payload);
 }
 
+/**
+ * Appends the memory section of a module that owns one growable memory: shared, from 1 page up
+ * to the 4-GiB limit (address space only; pages are committed as they are touched). Shared,
+ * because growing an unshared memory detaches its ArrayBuffer, and the first detach in a
+ * thread makes V8 throw away the optimized code of every function that reads a typed array
+ * (~20 functions recompiled in a 32-channel sort) and check for detached buffers ever after.
+ */
+export function sharedMemorySection(out: number[]): void {
+  const limits: number[] = [0x01, 0x03, 0x01];
+  uleb(65536, limits);
+  section(5, limits, out);
+}
+
 /** Appends a name (length-prefixed bytes; names here are ASCII). */
 export function str(s: string, out: number[]): void {
   uleb(s.length, out);

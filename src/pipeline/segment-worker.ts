@@ -1,7 +1,6 @@
 /**
  * Worker thread body of the segment runner: sorts one segment window at a time (in shared
- * memory, modified in place by the subtraction) and answers with the units, whose arrays are
- * transferred, not copied.
+ * memory, modified in place by the subtraction) and answers with the units (copied).
  */
 import { parentPort } from 'node:worker_threads';
 import { SegmentSorter } from './segment-job.js';
@@ -25,11 +24,10 @@ port.on('message', (job: SegmentJobMessage) => {
       };
       const out = await sorter.sort(buf, job.numMs, job.context);
       const reply: SegmentReply = { id: job.id, outcome: out };
-      // A buffer may back several arrays; each is transferred once.
-      const transfer = new Set<ArrayBuffer>();
-      for (const a of out.units.spikes) transfer.add(a.buffer as ArrayBuffer);
-      for (const a of out.units.amplitudes) transfer.add(a.buffer as ArrayBuffer);
-      port.postMessage(reply, [...transfer]);
+      // Copied, not transferred: a transfer detaches the buffers, and the first detach in a
+      // thread makes V8 throw away the optimized code of every function that reads a typed
+      // array (the loop's included) before the next segment. The copy is a few MB at most.
+      port.postMessage(reply);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       const reply: SegmentReply = { id: job.id, error: { message: e.message, stack: e.stack } };

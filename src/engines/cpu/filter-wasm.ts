@@ -16,7 +16,7 @@
  * Channels beyond the last multiple of four go through the TypeScript path.
  */
 import { filterWidths } from '../../stages/filter/taps.js';
-import { Code, moduleHeader, section, str, uleb } from '../../core/wasm-assembler.js';
+import { Code, moduleHeader, section, sharedMemorySection, str, uleb } from '../../core/wasm-assembler.js';
 import { copyFirstSamples, cpuGridMs, forGridBlocks } from './grid.js';
 import type { FilterAreas, FilteredBuffer } from '../../core/window.js';
 
@@ -219,7 +219,7 @@ function buildModule(params: number[], nI32: number, nV128: number, c: Code, imp
     section(2, imp, mod);
   }
   section(3, [1, 0], mod);
-  if (!importMemory) section(5, [1, 0x00, 1], mod);    // one memory, min 1 page, exported and grown from JS
+  if (!importMemory) sharedMemorySection(mod);    // one memory, exported and grown from JS
   const exp: number[] = [importMemory ? 1 : 2];
   str('filter', exp);
   exp.push(0x00, 0);

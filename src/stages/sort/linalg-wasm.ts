@@ -12,7 +12,7 @@
  * The module is assembled below from a short instruction list (no toolchain, no binary blob).
  */
 
-import { Code, moduleHeader, section, str, uleb } from '../../core/wasm-assembler.js';
+import { Code, moduleHeader, section, sharedMemorySection, str, uleb } from '../../core/wasm-assembler.js';
 
 /** The shared instruction buffer plus the memory instructions these kernels use. */
 class Body extends Code {
@@ -131,7 +131,7 @@ function assemble(): Uint8Array {
   // one type: (i32 x5) -> ()
   section(1, [0x01, 0x60, 0x05, I32, I32, I32, I32, I32, 0x00], out);
   section(3, [bodies.length, ...bodies.map(() => 0)], out);
-  section(5, [0x01, 0x00, 0x01], out); // one memory, min 1 page, no max
+  sharedMemorySection(out); // one memory, exported and grown from JS
   const exp: number[] = [];
   uleb(bodies.length + 1, exp);
   names.forEach((n, i) => {

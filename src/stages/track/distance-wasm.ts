@@ -12,7 +12,7 @@
  *
  * The module is assembled from a short instruction list (no toolchain, no binary blob).
  */
-import { Code, exportSection, moduleHeader, section, uleb } from '../../core/wasm-assembler.js';
+import { Code, exportSection, moduleHeader, section, sharedMemorySection, uleb } from '../../core/wasm-assembler.js';
 
 const I32 = 0x7f;
 const V128 = 0x7b;
@@ -66,7 +66,7 @@ function assemble(): Uint8Array {
   const out = moduleHeader();
   section(1, [0x01, 0x60, 0x06, I32, I32, I32, I32, I32, I32, 0x00], out); // (i32 x6) -> ()
   section(3, [0x01, 0x00], out);
-  section(5, [0x01, 0x00, 0x01], out); // one memory, min 1 page, no max
+  sharedMemorySection(out); // one memory, exported and grown from JS
   exportSection([['dist', 0, 0], ['memory', 2, 0]], out);
   const fn: number[] = [0x02, N_I32, I32, N_V128, V128, ...f.b, 0x0b];
   const code: number[] = [];
