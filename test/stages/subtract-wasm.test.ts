@@ -93,6 +93,31 @@ describe('subtractAndRescanWasm', () => {
   it('refuses arrays outside its memory (the caller then runs the TypeScript definition)', () => {
     const { memory, plain } = windows(8, 30, 20, 3);
     expect(subtractAndRescanWasm(memory, 0, 1 << 16, plain, Int32Array.of(300), Int32Array.of(1), new Float32Array(120), new Float32Array(8), new Float64Array(8))).toBe(false);
+    // Shared, as large as the memory, and elsewhere.
+    const elsewhere = { ...plain, buf: { ...plain.buf, data: new Float32Array(new SharedArrayBuffer(memory.buffer.byteLength), 0, plain.buf.data.length) } };
+    expect(subtractAndRescanWasm(memory, 0, 1 << 16, elsewhere, Int32Array.of(300), Int32Array.of(1), new Float32Array(120), new Float32Array(8), new Float64Array(8))).toBe(false);
+  });
+
+  it('runs on a window whose memory has a new buffer object since another shared memory grew', () => {
+    const { memory, plain, wasm } = windows(8, 30, 20, 11);
+    const other = sharedWasmMemory(65536, 4 * 65536)!;
+    other.grow(1);
+    // V8 gives every shared memory of the thread a new buffer object when any of them grows:
+    // the window's arrays are views of the older one (same bytes).
+    expect(memory.buffer).not.toBe(wasm.buf.data.buffer);
+    const w = wasm.buf.wasm!;
+    const spikes = Int32Array.of(90, 200, 330);
+    const affected = Int32Array.of(1, 4);
+    const means = Float32Array.from({ length: 2 * 4 * 30 }, (_, i) => ((i % 7) - 3) / 8);
+    const thr = new Float32Array(8).fill(-0.75);
+    const s1 = new Float64Array(8);
+    const s2 = new Float64Array(8);
+    expect(meanWindowsWasm(memory, w.scratch, w.scratchBytes, wasm.buf, spikes, affected)).toEqual(meanWindows(plain.buf, spikes, affected));
+    subtractAndRescan(plain, spikes, affected, means, thr, s1);
+    expect(subtractAndRescanWasm(memory, w.scratch, w.scratchBytes, wasm, spikes, affected, means, thr, s2)).toBe(true);
+    expect(Array.from(wasm.buf.data)).toEqual(Array.from(plain.buf.data));
+    expect(Array.from(wasm.minValT)).toEqual(Array.from(plain.minValT));
+    expect(Array.from(s2)).toEqual(Array.from(s1));
   });
 });
 

@@ -302,6 +302,27 @@ function kernelsFor(memory: SharedWasmMemory, S: number): Kernels | null {
   return k;
 }
 
+/**
+ * Whether `buf` is `memory`'s buffer: the same object, or another SharedArrayBuffer on the same
+ * bytes. V8 replaces the buffer objects of every shared memory of a thread whenever any shared
+ * memory of the process grows, so views made before (a window's arrays) hold an older object:
+ * comparing objects alone sent every subtraction of a sort to the TypeScript path once the
+ * kernels' own memories were shared. The byte at `probe` (free scratch of the memory) is
+ * written through one and read through the other.
+ */
+function viewsMemory(buf: ArrayBufferLike, memory: SharedWasmMemory, probe: number): boolean {
+  const mem = memory.buffer;
+  if (buf === mem) return true;
+  if (!(buf instanceof SharedArrayBuffer) || buf.byteLength <= probe || mem.byteLength <= probe) return false;
+  const a = new Uint8Array(buf, probe, 1);
+  const b = new Uint8Array(mem, probe, 1);
+  const keep = b[0];
+  a[0] = keep ^ 0xa5;
+  const same = b[0] === (keep ^ 0xa5);
+  a[0] = keep;
+  return same;
+}
+
 /** The subtraction kernel (exported for benchmarks). */
 export function subtractKernel(memory: SharedWasmMemory, S: number): SubKernel | null {
   return kernelsFor(memory, S)?.sub ?? null;
@@ -320,7 +341,8 @@ export function subtractAndRescanWasm(memory: SharedWasmMemory, scratch: number,
   const C = buf.numChannels;
   const S = buf.samplesPerMs;
   const mem = memory.buffer;
-  for (const a of [buf.data, buf.minVal, buf.minPos, minValT, minPosT]) if (a.buffer !== mem) return false;
+  if (scratchBytes <= 0) return false;
+  for (const a of [buf.data, buf.minVal, buf.minPos, minValT, minPosT]) if (!viewsMemory(a.buffer, memory, scratch)) return false;
   const kernel = kernelsFor(memory, S)?.sub;
   if (!kernel) return false;
   const A = affected.length;
@@ -360,7 +382,7 @@ export function meanWindowsWasm(memory: SharedWasmMemory, scratch: number, scrat
   const C = buf.numChannels;
   const S = buf.samplesPerMs;
   const mem = memory.buffer;
-  if (buf.data.buffer !== mem) return null;
+  if (scratchBytes <= 0 || !viewsMemory(buf.data.buffer, memory, scratch)) return null;
   const kernel = kernelsFor(memory, S)?.mean;
   if (!kernel) return null;
   const A = affected.length;
