@@ -326,9 +326,32 @@ export function templateScores(minVal: Float32Array, M: number, C: number, chann
   // Blocks outer: each block's row of C minima is read from memory once for all K templates
   // (templates outer read J scattered values of every row per template: a cache miss each at
   // 1536 channels, where a row is 6 KB).
+  // Four templates side by side: each score is a chain of J dependent float32 additions, which
+  // one template at a time ran at the adder's latency; each keeps its own order (same bits).
   for (let m = 0; m < M; m++) {
     const row = m * C;
-    for (let k = 0; k < K; k++) {
+    let k = 0;
+    for (; k + 4 <= K; k += 4) {
+      const b0 = k * J;
+      const b1 = b0 + J;
+      const b2 = b1 + J;
+      const b3 = b2 + J;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      for (let j = 0; j < J; j++) {
+        a0 = Math.fround(a0 + Math.fround(weights[b0 + j] * minVal[row + channels[b0 + j]]));
+        a1 = Math.fround(a1 + Math.fround(weights[b1 + j] * minVal[row + channels[b1 + j]]));
+        a2 = Math.fround(a2 + Math.fround(weights[b2 + j] * minVal[row + channels[b2 + j]]));
+        a3 = Math.fround(a3 + Math.fround(weights[b3 + j] * minVal[row + channels[b3 + j]]));
+      }
+      out[k * M + m] = a0;
+      out[(k + 1) * M + m] = a1;
+      out[(k + 2) * M + m] = a2;
+      out[(k + 3) * M + m] = a3;
+    }
+    for (; k < K; k++) {
       const b = k * J;
       let acc = 0;
       for (let j = 0; j < J; j++) acc = Math.fround(acc + Math.fround(weights[b + j] * minVal[row + channels[b + j]]));
