@@ -3,7 +3,8 @@ import { filterHalo } from '../../src/stages/filter/taps.js';
 import { dogFilterReference } from '../../src/stages/filter/reference.js';
 import { msMinimaReference, toMsLayout } from '../../src/stages/filter/minima.js';
 import { createSignalProcessor } from '../../src/engines/select.js';
-import { allocateFilteredBuffer, type FilteredBuffer } from '../../src/core/window.js';
+import { allocateFilteredBuffer, wasmWindowLayout, wasmWindowViews, type FilteredBuffer } from '../../src/core/window.js';
+import { sharedWasmMemory } from '../../src/core/wasm-memory.js';
 import { GpuUnavailableError, releaseGpuContext, setAdapterRequester } from '../../src/engines/webgpu/context.js';
 import { maxAbs, spiky, worstDiff, writeRecording } from './data.js';
 import { copyFileSync, mkdtempSync, rmSync, truncateSync } from 'node:fs';
@@ -124,6 +125,34 @@ describe('CPU signal processor', () => {
           }
         }
         (workers as CpuSignalProcessor).readPieceBytes = 8 << 20;
+        // Into a WebAssembly window with filter areas, each worker reads its rows straight into
+        // its own area, a grid block at a time, where the in-place kernels read them: the same
+        // bits for int16 and float32 files, 15 channels (three past the kernels' groups of four,
+        // which the TypeScript path filters from the same rows) and a column subset.
+        // (Default chunks: 300-kB ones of float32 rows are too small to be worth the workers.)
+        const f32 = writeRecording(Float32Array.from(all, (v) => v * 0.25), C + 3, fs, 'float32', 48);
+        const wide = await createSignalProcessor('cpu', { cpuWorkers: 2 });
+        try {
+          await (wide as CpuSignalProcessor).workersOnline();
+          for (const rec of [t.rec, subset, f32.rec]) {
+            const Cr = rec.numChannels;
+            const areas = wide.filterAreas!(Cr, S)!;
+            const memory = sharedWasmMemory(wasmWindowLayout(Cr, S, numMs + 3, areas).bytes)!;
+            const got = wasmWindowViews(memory, Cr, S, numMs + 3, areas);
+            const want = allocateFilteredBuffer(Cr, S, numMs);
+            await inline.filterBlocks(rec, 1, numMs, -1, want, 0);
+            await wide.filterBlocks(rec, 5, numMs - 4, -1, got, 7);
+            await wide.filterBlocks(rec, 1, 4, -1, got, 3);
+            expectSame(want, { ...got, data: got.data.subarray(3 * Cr * S), minVal: got.minVal.subarray(3 * Cr), minPos: got.minPos.subarray(3 * Cr) } as FilteredBuffer);
+            // Both workers' areas hold input rows (the calling thread filters the small request in its own).
+            const bytes = new Uint8Array(memory.buffer);
+            const used = (a: number): boolean => bytes.subarray(got.filterAreas!.offset + a * areas.bytes, got.filterAreas!.offset + (a + 1) * areas.bytes).some((v) => v !== 0);
+            expect([0, 1].map(used), `${rec.dataType} ${Cr} ch`).toEqual([true, true]);
+          }
+        } finally {
+          wide.dispose();
+          f32.cleanup();
+        }
         // A file cut short after the recording was opened: the worker's read names the file.
         const cut = join(dir, 'cut.bin');
         copyFileSync(t.rec.binaryFile, cut);

@@ -404,6 +404,8 @@ export class WasmFilterState {
   private readonly instances = new Map<string, Instance>();
   /** This thread's filter area in windows that have them (FilterAreas), or -1: none. */
   area = -1;
+  /** The request's input rows are already at the start of this thread's area (FilterScratch.inputInArea). */
+  inputInArea = false;
   instance(S: number, variant: Variant): Instance | null {
     const key = `${S}:${variant}`;
     let inst = this.instances.get(key);
@@ -458,10 +460,13 @@ function directArea(dest: FilteredBuffer, state: WasmFilterState): { areas: Filt
  */
 function filterInPlace(inst: Instance, inView: Int16Array | Uint16Array | Float32Array, input: Int16Array | Uint16Array | Float32Array,
   inputStart: number, firstMs: number, numMs: number, dest: FilteredBuffer, destMs: number, w: number, groups: number, lanes: number,
-  base: number, tail: number[]): void {
+  base: number, tail: number[], inputInArea: boolean): void {
   const { numChannels: C, samplesPerMs: S } = dest;
+  let blocks = 0;
   forGridBlocks(input, inputStart, firstMs, numMs, S, w, C, (r0, rows, gs, outMs0, count) => {
-    inView.set(input.subarray(r0 * C, (r0 + rows) * C));
+    // Rows read into the area already are one grid block's, from its first row.
+    if (inputInArea && (r0 !== 0 || ++blocks > 1)) throw new Error('internal error: rows read into the filter area must be one grid block');
+    if (!inputInArea) inView.set(input.subarray(r0 * C, (r0 + rows) * C));
     const slot = destMs + outMs0 - firstMs;
     inst.filter(base, C, rows, groups, outMs0 - gs, count, dest.data.byteOffset + slot * C * S * 4,
       dest.minVal.byteOffset + slot * C * 4, dest.minPos.byteOffset + slot * C * 4, ...tail);
@@ -514,7 +519,7 @@ export function filterBlocksWasm(
       const i4Ptr = base + Math.ceil(inBytes / 16) * 16;
       new Uint8Array(buf, i4Ptr, P * 16).fill(0);
       const inView = unsigned ? new Uint16Array(buf, base, maxRows * C) : new Int16Array(buf, base, maxRows * C);
-      filterInPlace(inst, inView, input, inputStart, firstMs, numMs, dest, destMs, w, groups, 4, base, [i4Ptr, aw, an, 0]);
+      filterInPlace(inst, inView, input, inputStart, firstMs, numMs, dest, destMs, w, groups, 4, base, [i4Ptr, aw, an, 0], state.inputInArea);
       return groups * 4;
     }
   }
@@ -595,7 +600,7 @@ export function filterBlocksWasmFloat(
     if (inst) {
       const inView = new Float32Array(inst.memory.buffer, base, maxRows * C);
       const xPtr = base + inBytes;
-      filterInPlace(inst, inView, input, inputStart, firstMs, numMs, dest, destMs, w, groups, 2, base, [xPtr, xPtr + maxRows * 16, xPtr + 2 * maxRows * 16, aw, an]);
+      filterInPlace(inst, inView, input, inputStart, firstMs, numMs, dest, destMs, w, groups, 2, base, [xPtr, xPtr + maxRows * 16, xPtr + 2 * maxRows * 16, aw, an], state.inputInArea);
       return groups * 2;
     }
   }

@@ -8,6 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { FilterScratch, cpuGridMs, cpuInputRange, filterBlocksCpu, gridStartMs, type SampleArray } from './filter.js';
 import type { FilterJob } from './pool.js';
 import { SubsetScratch, readSampleBytes } from '../../formats/raw-file.js';
+import { filterAreaBytes } from './filter-wasm.js';
 
 const scratch = new FilterScratch();
 const subset = new SubsetScratch();
@@ -21,6 +22,27 @@ function readInput(job: FilterJob, start: number, rows: number): SampleArray {
   if (rowBytes.byteLength < bytes) rowBytes = new Uint8Array(Math.max(bytes, Math.floor(rowBytes.byteLength * 1.25)));
   readSampleBytes(layout, start, rows, rowBytes, 0, subset);
   return view(job.kind, rowBytes.buffer, 0, rows * layout.numChannels);
+}
+
+/**
+ * Byte offset of this worker's area in the job's window when the in-place kernels will run there
+ * and it holds one grid block's rows (int16, uint16, float32 input into a window with samples);
+ * else null.
+ */
+function areaInput(job: FilterJob): number | null {
+  const a = job.filterAreas;
+  if (!a || !job.wasm || job.area === undefined || job.area < 0 || job.area >= a.count || job.data.byteLength === 0) return null;
+  if (job.kind !== 'int16' && job.kind !== 'uint16' && job.kind !== 'float32') return null;
+  if (a.bytes < filterAreaBytes(job.numChannels, job.samplesPerMs)) return null;
+  return a.offset + job.area * a.bytes;
+}
+
+/** Rows [start, start + rows) of the job's file, read straight into its window's memory at `base`. */
+function readIntoArea(job: FilterJob, base: number, start: number, rows: number): SampleArray {
+  const layout = job.read!.layout;
+  const mem = job.filterAreas!.memory.buffer;
+  readSampleBytes(layout, start, rows, new Uint8Array(mem, base, rows * layout.numChannels * layout.itemSize), 0, subset);
+  return view(job.kind, mem, base, rows * layout.numChannels);
 }
 
 function view(kind: FilterJob['kind'], buf: ArrayBufferLike, offset: number, length: number): SampleArray {
@@ -53,17 +75,26 @@ parentPort!.on('message', (job: FilterJob) => {
       const input = view(job.kind, job.input!, job.inputByteOffset!, job.inputLength!);
       filterBlocksCpu(input, job.inputStart, job.firstMs, job.numMs, job.polarity, dest, job.destMs, 0, job.numChannels, scratch);
     } else {
-      // Whole grid blocks per piece, at least one.
+      // Whole grid blocks per piece, at least one; into this thread's area of the window, one
+      // grid block at a time, where the in-place kernels read them (saves a copy of every input
+      // byte: 0.3 s of the filter threads at 384 channels x 60 s).
       const S = job.samplesPerMs;
       const G = cpuGridMs(S);
       const layout = job.read.layout;
-      const pieceMs = G * Math.max(1, Math.floor(job.read.pieceBytes / (G * S * layout.numChannels * layout.itemSize)));
+      const inArea = areaInput(job);
+      const pieceMs = inArea !== null ? G : G * Math.max(1, Math.floor(job.read.pieceBytes / (G * S * layout.numChannels * layout.itemSize)));
       const end = job.firstMs + job.numMs;
       for (let a = job.firstMs; a < end;) {
         const b = Math.min(end, gridStartMs(a, S) + pieceMs);
         const range = cpuInputRange(a, b - a, S);
-        const input = readInput(job, range.start, range.end - range.start);
-        filterBlocksCpu(input, range.start, a, b - a, job.polarity, dest, job.destMs + (a - job.firstMs), 0, job.numChannels, scratch);
+        const rows = range.end - range.start;
+        const input = inArea !== null ? readIntoArea(job, inArea, range.start, rows) : readInput(job, range.start, rows);
+        scratch.inputInArea = inArea !== null;
+        try {
+          filterBlocksCpu(input, range.start, a, b - a, job.polarity, dest, job.destMs + (a - job.firstMs), 0, job.numChannels, scratch);
+        } finally {
+          scratch.inputInArea = false;
+        }
         a = b;
       }
     }

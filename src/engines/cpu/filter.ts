@@ -43,6 +43,12 @@ export class FilterScratch {
    * WebAssembly kernels then write such a window in place. -1: none (they copy into it).
    */
   area = -1;
+  /**
+   * The input of this request is one grid block's rows already in this thread's area of the
+   * destination window (the filter worker read them there from the file): the in-place kernels
+   * then skip copying them in.
+   */
+  inputInArea = false;
   wasm: WasmFilterState | null = null;
   /** One grid block of full window, for minima-only requests on the TypeScript paths. */
   block: FilteredBuffer | null = null;
@@ -98,10 +104,12 @@ export function filterBlocksCpu(
     if (integer && (input instanceof Int16Array || input instanceof Uint16Array)) {
       scratch.wasm ??= new WasmFilterState();
       scratch.wasm.area = scratch.area;
+      scratch.wasm.inputInArea = scratch.inputInArea;
       c0 = filterBlocksWasm(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch.wasm);
     } else if (!integer && input instanceof Float32Array) {
       scratch.wasm ??= new WasmFilterState();
       scratch.wasm.area = scratch.area;
+      scratch.wasm.inputInArea = scratch.inputInArea;
       c0 = filterBlocksWasmFloat(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch.wasm);
     }
   }
