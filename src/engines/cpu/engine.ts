@@ -60,6 +60,8 @@ export class CpuSignalProcessor implements SignalProcessor {
    * Raw bytes a filter worker reads from the file at once (whole grid blocks, at least one). A
    * worker used to read a whole job (up to half a 32-MiB chunk) and faulted in a buffer that
    * large; pieces give the same bits, since the grid fixes where the running sums restart.
+   * (Into a window with filter areas a worker reads one grid block at a time into its area,
+   * where the kernels read it: filter-worker.ts.)
    */
   readPieceBytes = 8 << 20;
 

@@ -20,7 +20,11 @@ export interface FilterJob {
   input?: SharedArrayBuffer;
   inputByteOffset?: number;
   inputLength?: number;
-  /** The worker reads the rows it needs itself, at most pieceBytes at a time (whole grid blocks, at least one). */
+  /**
+   * The worker reads the rows it needs itself, at most pieceBytes at a time (whole grid blocks,
+   * at least one), or one grid block at a time into its filter area where the in-place kernels
+   * run (FilterJob.area).
+   */
   read?: { layout: RawFileLayout; pieceBytes: number };
   inputStart: number;
   firstMs: number;
