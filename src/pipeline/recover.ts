@@ -117,9 +117,7 @@ function noiseUnits(row: Float32Array, dev: Float32Array, z: Float32Array): numb
   return sd;
 }
 
-// noiseUnits' loops are functions of their own: compiled on the stack inside it, the first
-// one's code reached the next line without type feedback and was thrown away there, on each
-// of the first templates' calls.
+// noiseUnits' loops are functions of their own (see "Code shape" in stages/sort/kernels-cpu.ts).
 
 /** dev[m] = |row[m] - med|. */
 function absDeviations(row: Float32Array, med: number, dev: Float32Array): void {
@@ -160,10 +158,8 @@ export interface RecoveryJob {
 /** Per chosen track: the spikes found (sorted) and the amplitude vector of its unit with them, or null when none was found. */
 export type RecoveryFound = ({ add: Float64Array; amplitude: Float32Array } | null)[];
 
-/** Scores the job's templates against its minima and picks the recovered spikes (the file comment's rules). */
-// recoverSegment's loops over blocks are functions of their own: compiled on the stack inside
-// it, each loop's code reached the code after it without type feedback and was thrown away
-// there (seven compilations per sort at 384 channels).
+// recoverSegment's loops over blocks are functions of their own (see "Code shape" in
+// stages/sort/kernels-cpu.ts; seven compilations per sort at 384 channels before).
 
 /** Marks the blocks within 1 ms of each spike of `train` (segment-local ms from `base`). */
 function markTaken(train: Float64Array, base: number, S: number, taken: Uint8Array): void {
@@ -195,6 +191,7 @@ function candidatesOf(k: number, z: Float32Array, M: number, K: number, C: numbe
   }
 }
 
+/** Scores the job's templates against its minima and picks the recovered spikes (the file comment's rules). */
 export async function recoverSegment(job: RecoveryJob, kernels: SortKernels): Promise<RecoveryFound> {
   const { numMs: M, numChannels: C, samplesPerMs: S, base, minVal, minPos, templates, numChosen, units, thresholds } = job;
   const J = Math.min(RECOVERY_CHANNELS, C);

@@ -70,12 +70,8 @@ export function medianOf(a: Float32Array): number {
   return 0.5 * (lo + hi);
 }
 
-/*
- * medianOf's two passes over its values are functions of their own: compiled on the stack
- * inside medianOf, a loop's code reached the code after it without type feedback and was
- * thrown away there, again on later calls (V8 reuses such code), and medianOf was compiled
- * six times in a 32-channel sort.
- */
+// medianOf's passes over its values are functions of their own (see "Code shape" in
+// stages/sort/kernels-cpu.ts; medianOf was compiled six times in a 32-channel sort).
 
 /** hist[b] = how many keys have top bits b (hist cleared first); whether any value is Infinity or NaN. */
 function keyHistogram(bits: Uint32Array, hist: Uint32Array): boolean {

@@ -188,12 +188,10 @@ export function mergeBurstFragments(units: SegmentUnits, samplingFrequency: numb
   return merged ? mergeGroups(spikes, amplitudes, parent) : units;
 }
 
-/*
- * The pair test, the union-find and the merge are functions of their own: compiled on the stack
- * inside the pair loop, whose first pairs nearly all fail the peak test, the code after that
- * test met code without type feedback and was thrown away there (seven compilations per
- * 1536-channel sort), and `find`, a closure made per call, was a new call target each time.
- */
+// The pair test, the union-find and the merge are functions of their own, and `find` no
+// closure made per call (see "Code shape" in stages/sort/kernels-cpu.ts): the first pairs
+// nearly all fail the peak test, so the code after it had no type feedback when the pair loop
+// was compiled (seven compilations per 1536-channel sort).
 
 /** Whether unit j is a burst fragment of unit i (same peak channel, i the larger): footprint, timing and coincidence tests. */
 function burstPair(spikes: Float64Array[], floor: Float64Array[], top: number[][], peak: number[], i: number, j: number,

@@ -537,9 +537,8 @@ function extrapolate(mean: Float32Array, computed: Float32Array, ratio: number, 
 
 /**
  * Writes the centred rows x[idx[lo + i]] - m of projectWasm, padded to dp floats, to f[i * dp..]
- * and returns the one with the largest norm (first on ties). A function of its own: compiled
- * on the stack inside projectWasm, this loop's code met the code after it without type feedback
- * and was thrown away there, again on each of dozens of calls (V8 kept reusing it).
+ * and returns the one with the largest norm (first on ties). (A function of its own: see "Code
+ * shape" in stages/sort/kernels-cpu.ts.)
  *
  * Four rows at a time: each row's norm is a float64 sum in channel order, a chain of dependent
  * additions, so one row at a time ran at the adder's latency (at 1536 channels 1.4 s of a

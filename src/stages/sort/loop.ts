@@ -110,9 +110,8 @@ export async function sortSegment(input: SortSegmentInput): Promise<SegmentUnits
 }
 
 /**
- * Takes channel c out of play; returns 1 for the count. (A function at module level: a closure
- * made per segment was a new call target for each one, and each new segment threw the loop's
- * compiled code away.)
+ * Takes channel c out of play; returns 1 for the count. (Not a closure made per segment: see
+ * "Code shape" in kernels-cpu.ts.)
  */
 function markFailed(failed: Uint8Array, c: number): number {
   failed[c] = 1;

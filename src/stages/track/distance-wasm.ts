@@ -125,9 +125,7 @@ export function euclideanDistancesWasm(a: Float32Array, k1: number, b: Float32Ar
   return true;
 }
 
-// The two packing loops are functions of their own: compiled on the stack inside
-// euclideanDistancesWasm, their code reached the kernel call without type feedback and was
-// thrown away there, on each of ~50 calls in a 384-channel sort.
+// The two packing loops are functions of their own (see "Code shape" in stages/sort/kernels-cpu.ts).
 
 /** A[i] = a[i] for the first A.length values, in float64. */
 function packRows(a: Float32Array, A: Float64Array): void {

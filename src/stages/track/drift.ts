@@ -62,11 +62,7 @@ export function buildShiftPlan(geometry: Float32Array, deltaUm: number): ShiftPl
   return { src0, src1, w0, w1 };
 }
 
-/**
- * buildShiftPlan's search over every pair of channels, a function of its own: compiled on the
- * stack inside buildShiftPlan, its code reached the code after it without type feedback and was
- * thrown away there, on each of a sort's first drift searches.
- */
+/** buildShiftPlan's search over every pair of channels (a function of its own: see "Code shape" in sort/kernels-cpu.ts). */
 function fillShiftPlan(geometry: Float32Array, deltaUm: number, src0: Int32Array, src1: Int32Array, w0: Float64Array, w1: Float64Array): void {
   const C = src0.length;
   for (let c = 0; c < C; c++) {
