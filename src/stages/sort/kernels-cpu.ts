@@ -17,6 +17,11 @@ import { meanWindowsWasm, subtractAndRescanWasm } from './subtract-wasm.js';
 import { IntList, checkChannels, checkGather, checkMatchArgs, checkRow, checkTemplateScores, halfSelfDot, isPeak, type SegmentMinima, type SortKernels } from './kernels.js';
 
 export function cpuSortKernels(): SortKernels<SegmentMinima> {
+  // The gathered windows, reused from call to call (see SortKernels.gatherWaveforms): a fresh
+  // array per call (up to tens of MB at 1536 channels) was a fresh set of pages each time, and
+  // their first touch took most of the gather (a 3000-spike x 24-channel gather: ~14 ms, ~8 of
+  // them page faults). Shared memory, so nothing ever transfers (detaches) it.
+  let gathered = new Float32Array(new SharedArrayBuffer(0));
   return {
     async templateScores(minVal, numMs, numChannels, channels, weights, J) {
       return templateScores(minVal, numMs, numChannels, channels, weights, J);
@@ -36,7 +41,9 @@ export function cpuSortKernels(): SortKernels<SegmentMinima> {
     },
 
     async gatherWaveforms(seg, samples, channels) {
-      return gatherFromWindow(seg.buf, 0, seg.numMs, samples, channels);
+      const need = samples.length * channels.length * 2 * seg.samplesPerMs;
+      if (gathered.length < need) gathered = new Float32Array(new SharedArrayBuffer(4 * Math.max(need, Math.ceil(gathered.length * 1.5))));
+      return gatherFromWindow(seg.buf, 0, seg.numMs, samples, channels, gathered);
     },
 
     async matchCandidates(seg, channels, target, templateMinima) {
@@ -108,16 +115,20 @@ function matchInto(minValRows: Float32Array[], minPosTarget: Int32Array, templat
 
 /**
  * §7.4 on a host window: windows [s-S, s+S) of `channels` around segment-local samples, from
- * buffer slots starting at ms `baseMs`; n x (channels.length*2S) row-major.
+ * buffer slots starting at ms `baseMs`; n x (channels.length*2S) row-major, in a new array or
+ * the start of `into`.
  */
-export function gatherFromWindow(buf: FilteredBuffer, baseMs: number, numMs: number, samples: Int32Array, channels: ArrayLike<number>): Float32Array {
+export function gatherFromWindow(buf: FilteredBuffer, baseMs: number, numMs: number, samples: Int32Array, channels: ArrayLike<number>,
+  into?: Float32Array): Float32Array {
   checkGather(buf, baseMs, numMs, samples, channels);
   const C = buf.numChannels;
   const S = buf.samplesPerMs;
   const W = 2 * S;
   const K = channels.length;
   const n = samples.length;
-  const out = new Float32Array(n * K * W);
+  if (into && into.length < n * K * W) throw new RangeError(`gatherFromWindow: into holds ${into.length} values, fewer than ${n * K * W}`);
+  // Every value of the result is written below.
+  const out = into ? into.subarray(0, n * K * W) : new Float32Array(n * K * W);
   const data = buf.data;
   for (let i = 0; i < n; i++) {
     const start = samples[i] - S;

@@ -47,7 +47,8 @@ export interface SortKernels<Seg extends SortSegment = SegmentMinima> {
   detectPeaks(seg: Seg, channel: number, threshold: number): Promise<Int32Array>;
   /**
    * §7.4: windows [s-S, s+S) of `channels` (in order) around segment-local samples; returns
-   * n x (channels.length*2S) row-major.
+   * n x (channels.length*2S) row-major, valid until the next gatherWaveforms of these kernels
+   * (the CPU kernels reuse one buffer; the loop reads each result before the next gather).
    */
   gatherWaveforms(seg: Seg, samples: Int32Array, channels: Int32Array): Promise<Float32Array>;
   /**
