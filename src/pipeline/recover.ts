@@ -106,8 +106,8 @@ export interface RecoveryStats {
 
 /**
  * One template's scores in noise sds, z[m] = (row[m] - median) / sd with sd = 1.4826 MAD (at
- * least 1e-12); returns sd. `dev` is scratch of the row's length. (A function of its own: inside
- * the long async pass these loops ran several times slower.)
+ * least 1e-12); returns sd. z may be row itself. `dev` is scratch of the row's length. (A
+ * function of its own: inside the long async pass these loops ran several times slower.)
  */
 function noiseUnits(row: Float32Array, dev: Float32Array, z: Float32Array): number {
   const med = medianOf(row);
@@ -213,12 +213,14 @@ export async function recoverSegment(job: RecoveryJob, kernels: SortKernels): Pr
   });
   const scores = await kernels.templateScores(minVal, M, C, channels, weights, J);
 
-  // Every template's scores in noise sds.
-  const z = new Float32Array(K * M);
+  // Every template's scores in noise sds, in place (a second K x M array was ~13 MB of fresh
+  // pages per segment at 1536 channels).
+  const z = scores;
   const needZ = new Float64Array(K);
   const dev = new Float32Array(M);
   for (let k = 0; k < K; k++) {
-    const sd = noiseUnits(scores.subarray(k * M, (k + 1) * M), dev, z.subarray(k * M, (k + 1) * M));
+    const row = scores.subarray(k * M, (k + 1) * M);
+    const sd = noiseUnits(row, dev, row);
     needZ[k] = Math.max(RECOVERY_NOISE_SDS, selfHalf[k] / sd);
     // Completion: within RECOVERY_NOISE_SDS of the template's own level (see the file comment).
     if (k < numChosen && units[k]) needZ[k] = Math.max(needZ[k], (2 * selfHalf[k]) / sd - RECOVERY_NOISE_SDS);

@@ -22,9 +22,13 @@ export function cpuSortKernels(): SortKernels<SegmentMinima> {
   // their first touch took most of the gather (a 3000-spike x 24-channel gather: ~14 ms, ~8 of
   // them page faults). Shared memory, so nothing ever transfers (detaches) it.
   let gathered = new Float32Array(new SharedArrayBuffer(0));
+  // The recovery pass's scores alike (K templates x M blocks per segment: ~13 MB at 1536 channels).
+  let scored = new Float32Array(new SharedArrayBuffer(0));
   return {
     async templateScores(minVal, numMs, numChannels, channels, weights, J) {
-      return templateScores(minVal, numMs, numChannels, channels, weights, J);
+      const need = (channels.length / J) * numMs;
+      if (scored.length < need) scored = new Float32Array(new SharedArrayBuffer(4 * Math.max(need, Math.ceil(scored.length * 1.5))));
+      return templateScores(minVal, numMs, numChannels, channels, weights, J, scored);
     },
 
     async channelScores(seg, thr) {
@@ -330,9 +334,12 @@ export function subtractAndRescan(seg: SegmentMinima, spikes: Int32Array, affect
 }
 
 /** Recovery template scores (see SortKernels.templateScores): float32 products and sums, channels in order. */
-export function templateScores(minVal: Float32Array, M: number, C: number, channels: Int32Array, weights: Float32Array, J: number): Float32Array {
+export function templateScores(minVal: Float32Array, M: number, C: number, channels: Int32Array, weights: Float32Array, J: number,
+  into?: Float32Array): Float32Array {
   const K = checkTemplateScores(minVal, M, C, channels, weights, J);
-  const out = new Float32Array(K * M);
+  if (into && into.length < K * M) throw new RangeError(`templateScores: into holds ${into.length} values, fewer than ${K * M}`);
+  // Every value of the result is written below.
+  const out = into ? into.subarray(0, K * M) : new Float32Array(K * M);
   // Blocks outer: each block's row of C minima is read from memory once for all K templates
   // (templates outer read J scattered values of every row per template: a cache miss each at
   // 1536 channels, where a row is 6 KB).

@@ -78,7 +78,9 @@ export interface SortKernels<Seg extends SortSegment = SegmentMinima> {
    * `weights[k*J + j]`; score[k*M + m] = sum_j weights[k*J + j] * minVal[m*C + channels[k*J + j]]
    * (float32 products and sums, j ascending). `minVal` is a window's ms-major minima (m*C + c)
    * over its slots [0, M). It reads host minima (the recovery pass filters its windows on the host
-   * engine's filter), so every engine can run it with its own twin.
+   * engine's filter), so every engine can run it with its own twin. The caller may write into
+   * the result; it is valid until the next templateScores of these kernels (the CPU kernels
+   * reuse one buffer).
    */
   templateScores(minVal: Float32Array, numMs: number, numChannels: number, channels: Int32Array, weights: Float32Array, J: number): Promise<Float32Array>;
   /** Frees device resources (no-op on the CPU). */
