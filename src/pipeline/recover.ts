@@ -211,15 +211,13 @@ export async function recoverSegment(job: RecoveryJob, kernels: SortKernels): Pr
     });
     selfHalf[k] = ss / 2;
   });
-  const scores = await kernels.templateScores(minVal, M, C, channels, weights, J);
-
-  // Every template's scores in noise sds, in place (a second K x M array was ~13 MB of fresh
-  // pages per segment at 1536 channels).
-  const z = scores;
+  // Every template's scores, then (in place, row by row: a second K x M array was ~13 MB of
+  // fresh pages per segment at 1536 channels) in noise sds.
+  const z = await kernels.templateScores(minVal, M, C, channels, weights, J);
   const needZ = new Float64Array(K);
   const dev = new Float32Array(M);
   for (let k = 0; k < K; k++) {
-    const row = scores.subarray(k * M, (k + 1) * M);
+    const row = z.subarray(k * M, (k + 1) * M);
     const sd = noiseUnits(row, dev, row);
     needZ[k] = Math.max(RECOVERY_NOISE_SDS, selfHalf[k] / sd);
     // Completion: within RECOVERY_NOISE_SDS of the template's own level (see the file comment).

@@ -8,13 +8,18 @@
  * run yet has none, so the compiled code is thrown away when it gets there; V8 then reuses that
  * on-stack code on the next call, and the cycle repeats (a TurboFan trace of one 384-channel
  * sort: projectWasm compiled and thrown away 53-114 times, euclideanDistancesWasm 55 times;
- * 1.4 s of compilation in all, on the cores the sort needs). Hot paths make no closure per call either: each would be
- * a new call target, and the compiled caller is thrown away for it (sortSegmentOn: 7
- * compilations of ~70 ms per sort).
+ * 1.4 s of compilation in all, on the cores the sort needs). Hot paths make no closure per
+ * call either: each would be a new call target, and the compiled caller is thrown away for it
+ * (sortSegmentOn: 7 compilations of ~70 ms per sort).
  */
 import type { FilteredBuffer } from '../../core/window.js';
 import { meanWindowsWasm, subtractAndRescanWasm } from './subtract-wasm.js';
 import { IntList, checkChannels, checkGather, checkMatchArgs, checkRow, checkTemplateScores, halfSelfDot, isPeak, type SegmentMinima, type SortKernels } from './kernels.js';
+
+/** `buf` when it holds n values, else a larger shared one (contents not kept; grown by half at least). */
+function atLeast(buf: Float32Array<SharedArrayBuffer>, n: number): Float32Array<SharedArrayBuffer> {
+  return buf.length >= n ? buf : new Float32Array(new SharedArrayBuffer(4 * Math.max(n, Math.ceil(buf.length * 1.5))));
+}
 
 export function cpuSortKernels(): SortKernels<SegmentMinima> {
   // The gathered windows, reused from call to call (see SortKernels.gatherWaveforms): a fresh
@@ -26,8 +31,7 @@ export function cpuSortKernels(): SortKernels<SegmentMinima> {
   let scored = new Float32Array(new SharedArrayBuffer(0));
   return {
     async templateScores(minVal, numMs, numChannels, channels, weights, J) {
-      const need = (channels.length / J) * numMs;
-      if (scored.length < need) scored = new Float32Array(new SharedArrayBuffer(4 * Math.max(need, Math.ceil(scored.length * 1.5))));
+      scored = atLeast(scored, (channels.length / J) * numMs);
       return templateScores(minVal, numMs, numChannels, channels, weights, J, scored);
     },
 
@@ -45,8 +49,7 @@ export function cpuSortKernels(): SortKernels<SegmentMinima> {
     },
 
     async gatherWaveforms(seg, samples, channels) {
-      const need = samples.length * channels.length * 2 * seg.samplesPerMs;
-      if (gathered.length < need) gathered = new Float32Array(new SharedArrayBuffer(4 * Math.max(need, Math.ceil(gathered.length * 1.5))));
+      gathered = atLeast(gathered, samples.length * channels.length * 2 * seg.samplesPerMs);
       return gatherFromWindow(seg.buf, 0, seg.numMs, samples, channels, gathered);
     },
 
