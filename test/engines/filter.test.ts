@@ -182,7 +182,10 @@ describe('filterBlocksCpu (fast path)', () => {
 describe('WebAssembly SIMD kernel', () => {
   it('is bit-identical to the TypeScript integer path (int16 and uint16, any channel count)', () => {
     expect(wasmSimdAvailable()).toBe(true);  // Node >= 16.4 always has it
-    for (const [C, S, unsigned] of [[4, 30, false], [7, 20, false], [13, 25, true], [64, 40, false], [3, 30, false], [33, 30, true]] as const) {
+    // From 128 channels through the tile of rows (TILE_GROUPS), its last tile partly filled at
+    // 150 and 131 channels.
+    for (const [C, S, unsigned] of [[4, 30, false], [7, 20, false], [13, 25, true], [64, 40, false], [3, 30, false], [33, 30, true],
+      [128, 30, false], [150, 30, true], [131, 20, false]] as const) {
       const firstMs = 3;
       const numMs = 70;
       const r = cpuInputRange(firstMs, numMs, S);
@@ -205,7 +208,7 @@ describe('WebAssembly SIMD kernel', () => {
 
 describe('WebAssembly SIMD kernel with exactBelow (pass 1 after the thresholds)', () => {
   it('gives the exact minimum and position wherever it is below exactBelow, a larger value elsewhere', () => {
-    for (const [C, S, unsigned, polarity] of [[8, 30, false, -1], [13, 25, true, -0.7], [36, 30, false, 1], [5, 20, true, -1 / 0.195]] as const) {
+    for (const [C, S, unsigned, polarity] of [[8, 30, false, -1], [13, 25, true, -0.7], [36, 30, false, 1], [5, 20, true, -1 / 0.195], [141, 30, false, -1]] as const) {
       const firstMs = 3;
       const numMs = 200;
       const r = cpuInputRange(firstMs, numMs, S);
@@ -269,7 +272,7 @@ describe('WebAssembly SIMD float kernel', () => {
 
 describe('the WebAssembly kernels writing a window in place (filter areas)', () => {
   it('give the same bits as through their own memory, for every thread area, with first samples, in pool windows and the arena', () => {
-    for (const [C, S, kind] of [[7, 30, 'int16'], [13, 25, 'uint16'], [33, 30, 'float32'], [5, 20, 'float32'], [64, 30, 'int16']] as const) {
+    for (const [C, S, kind] of [[7, 30, 'int16'], [13, 25, 'uint16'], [33, 30, 'float32'], [5, 20, 'float32'], [64, 30, 'int16'], [138, 30, 'int16']] as const) {
       const firstMs = 5;
       const numMs = 90;
       const r = cpuInputRange(firstMs, numMs, S);
