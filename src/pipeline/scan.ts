@@ -55,6 +55,14 @@ function headTail(head: { win: FilteredBuffer; ms: number }, rows: number): Floa
 
 /** Raw-filtered bytes per pass-1 chunk: large enough to keep the filter threads busy, small beside the windows. */
 const CHUNK_BYTES = 32 * 1024 * 1024;
+/**
+ * Minima-only chunks (the refiltering path: 8 bytes per ms and channel, not 4S + 8) cover this
+ * many times as long: a request costs the filter threads a message, a read and a partly
+ * recomputed grid block at each end, and at 1536 channels the 182-ms chunks were ~20 ms apart
+ * for ~12 ms of filtering each. Four times as long (728 ms at 1536 channels, 2.9 s at 384):
+ * np2-1536 thresholds ~0.2 s and the second segment's boundary ~0.6 s sooner.
+ */
+const MINIMA_CHUNK_FACTOR = 4;
 
 export class BoundaryScan {
   readonly timings: ScanTimings = { filterMs: 0, filterWaitMs: 0, thresholdMs: 0, segmentMs: 0, copyMs: 0 };
@@ -96,7 +104,8 @@ export class BoundaryScan {
     this.endMs = Math.floor(recording.numSamples / this.S) - 1;
     const totalMs = this.endMs - 1;
     this.window = Math.min(4 * L, totalMs);
-    this.chunkMs = Math.max(1, Math.min(this.window, Math.floor(CHUNK_BYTES / (this.C * this.S * 4))));
+    const factor = keepSamples || arena ? 1 : MINIMA_CHUNK_FACTOR;
+    this.chunkMs = Math.max(1, Math.min(this.window, Math.floor((factor * CHUNK_BYTES) / (this.C * this.S * 4))));
   }
 
   /** Bytes of filtered chunks held at most when keeping samples: the 4L-ms lookahead and two chunks. */
