@@ -3,7 +3,7 @@ import { filterHalo } from '../../src/stages/filter/taps.js';
 import { dogFilterReference } from '../../src/stages/filter/reference.js';
 import { msMinimaReference, toMsLayout } from '../../src/stages/filter/minima.js';
 import { createSignalProcessor } from '../../src/engines/select.js';
-import { allocateFilteredBuffer, wasmWindowLayout, wasmWindowViews, type FilteredBuffer } from '../../src/core/window.js';
+import { allocateFilteredBuffer, allocateMinimaBuffer, wasmWindowLayout, wasmWindowViews, type FilteredBuffer } from '../../src/core/window.js';
 import { sharedWasmMemory } from '../../src/core/wasm-memory.js';
 import { GpuUnavailableError, releaseGpuContext, setAdapterRequester } from '../../src/engines/webgpu/context.js';
 import { maxAbs, spiky, worstDiff, writeRecording } from './data.js';
@@ -125,6 +125,36 @@ describe('CPU signal processor', () => {
           }
         }
         (workers as CpuSignalProcessor).readPieceBytes = 8 << 20;
+        // Minima-only requests (pass 1): each worker reads its rows straight into the integer
+        // kernel's own memory, a grid block at a time. The same minima and first samples and,
+        // with exactBelow, the same minima below it; at 130 channels through the kernel's tile.
+        const wideRec = writeRecording(spiky(rows, 130, S, 5), 130, fs, 'int16');
+        try {
+          for (const rec of [t.rec, subset, wideRec.rec]) {
+            const Cr = rec.numChannels;
+            const want = allocateFilteredBuffer(Cr, S, numMs);
+            await inline.filterBlocks(rec, 1, numMs, -1, want, 0);
+            const mins = allocateMinimaBuffer(Cr, S, numMs, true);
+            await workers.filterBlocks(rec, 1, numMs, -1, mins, 0);
+            expect(worstDiff(mins.minVal, want.minVal), `${Cr} ch`).toBe(0);
+            expect(worstDiff(mins.minPos, want.minPos), `${Cr} ch`).toBe(0);
+            for (let i = 0; i < numMs * Cr; i++) if (!Object.is(mins.firstSamples![i], want.data[i * S])) expect.fail(`${Cr} ch: first sample ${i}`);
+            const thr = new Float32Array(Cr);
+            for (let c = 0; c < Cr; c++) thr[c] = Array.from({ length: numMs }, (_, m) => want.minVal[m * Cr + c]).sort((a, b) => a - b)[Math.floor(numMs * 0.05)];
+            const below = { ...allocateMinimaBuffer(Cr, S, numMs), exactBelow: thr };
+            await workers.filterBlocks(rec, 1, numMs, -1, below, 0);
+            let exact = 0;
+            for (let i = 0; i < numMs * Cr; i++) {
+              if (want.minVal[i] < thr[i % Cr]) {
+                exact++;
+                if (!Object.is(below.minVal[i], want.minVal[i]) || below.minPos[i] !== want.minPos[i]) expect.fail(`${Cr} ch: block ${i} below the threshold`);
+              } else if (!(below.minVal[i] >= thr[i % Cr])) expect.fail(`${Cr} ch: block ${i} above the threshold came out below it`);
+            }
+            expect(exact).toBeGreaterThan(0);
+          }
+        } finally {
+          wideRec.cleanup();
+        }
         // Into a WebAssembly window with filter areas, each worker reads its rows straight into
         // its own area, a grid block at a time, where the in-place kernels read them: the same
         // bits for int16 and float32 files, 15 channels (three past the kernels' groups of four,

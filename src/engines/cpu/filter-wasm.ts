@@ -438,6 +438,28 @@ export class WasmFilterState {
   area = -1;
   /** The request's input rows are already at the start of this thread's area (FilterScratch.inputInArea). */
   inputInArea = false;
+  /** The request's input rows are already at the start of the integer kernel's own memory (kernelInput). */
+  inputInKernel = false;
+
+  /**
+   * Where one grid block's rows of int16 / uint16 input (rows x C values) may be read straight
+   * into the integer kernel's own memory, for a minima-only destination (pass 1's requests,
+   * which that kernel takes through its own memory): its input region, the memory grown to what
+   * the request needs. Null where that kernel does not take the request. The caller sets
+   * inputInKernel for the request that reads them (filterBlocksWasm then copies nothing in).
+   */
+  kernelInput(dest: FilteredBuffer, unsigned: boolean): Uint8Array | null {
+    const { numChannels: C, samplesPerMs: S } = dest;
+    if (dest.data.length !== 0 || C < 4 || filterWidths(S).wide === 0) return null;
+    const below = belowVariant(dest);
+    const inst = this.instance(S, `${unsigned ? 'uint16' : 'int16'}${below ? '-below' : ''}`);
+    if (!inst) return null;
+    const map = intKernelMap(C, S, below);
+    const have = inst.memory.buffer.byteLength;
+    if (map.need > have) inst.memory.grow(Math.ceil((map.need - have) / 65536));
+    return new Uint8Array(inst.memory.buffer, 0, map.inBytes);
+  }
+
   instance(S: number, variant: Variant): Instance | null {
     const key = `${S}:${variant}`;
     let inst = this.instances.get(key);
@@ -507,6 +529,31 @@ function filterInPlace(inst: Instance, inView: Int16Array | Uint16Array | Float3
   });
 }
 
+/** Minima-only requests that need exact minima only below dest.exactBelow (see FilteredBuffer): the thresholded kernel. */
+function belowVariant(dest: FilteredBuffer): boolean {
+  return dest.exactBelow !== undefined && dest.data.length === 0 && dest.firstSamples === undefined;
+}
+
+/**
+ * The integer kernel's own memory: [input rows][I4 (P + rows) v128][out G*C*S f32][minVal G*C]
+ * [minPos G*C][bound C][tile] (byte offsets; no out where `below`, no tile below TILE_MIN_CHANNELS).
+ */
+function intKernelMap(C: number, S: number, below: boolean) {
+  const { wide: w } = filterWidths(S);
+  const G = cpuGridMs(S);
+  const P = 4 * (2 * w + 1);
+  const maxRows = G * S + 8 * w;
+  const inBytes = maxRows * C * 2;
+  const i4Ptr = Math.ceil(inBytes / 16) * 16;
+  const outPtr = i4Ptr + (P + maxRows) * 16;
+  const minVPtr = outPtr + (below ? 0 : G * C * S * 4);
+  const minPPtr = minVPtr + G * C * 4;
+  const boundPtr = minPPtr + G * C * 4;
+  const tilePtr = C >= TILE_MIN_CHANNELS ? Math.ceil((boundPtr + C * 4) / 16) * 16 : 0;
+  const need = tilePtr ? tilePtr + maxRows * 8 * TILE_GROUPS : boundPtr + C * 4;
+  return { inBytes, i4Ptr, outPtr, minVPtr, minPPtr, boundPtr, tilePtr, need };
+}
+
 /**
  * As filterBlocksInt for int16/uint16 input (same arguments, same output bit for bit), with
  * the channel groups of four done in WebAssembly. Returns false when SIMD is unavailable or
@@ -530,8 +577,7 @@ export function filterBlocksWasm(
   const { narrow: n, wide: w } = filterWidths(S);
   if (w === 0 || c0 !== 0) return 0;
   const unsigned = input instanceof Uint16Array;
-  // Minima-only requests that need exact minima only below dest.exactBelow (see FilteredBuffer).
-  const below = dest.exactBelow !== undefined && dest.data.length === 0 && dest.firstSamples === undefined;
+  const below = belowVariant(dest);
   const groups = Math.floor(c1 / 4);
   if (groups === 0) return 0;
   const G = cpuGridMs(S);
@@ -562,14 +608,7 @@ export function filterBlocksWasm(
   }
   const inst = state.instance(S, `${unsigned ? 'uint16' : 'int16'}${below ? '-below' : ''}`);
   if (!inst) return 0;
-  // Memory map: [input rows][I4 (P + rows) v128][out G*C*S f32][minVal G*C][minPos G*C][bound C][tile]
-  const i4Ptr = Math.ceil(inBytes / 16) * 16;
-  const outPtr = i4Ptr + (P + maxRows) * 16;
-  const minVPtr = outPtr + (below ? 0 : G * C * S * 4);
-  const minPPtr = minVPtr + G * C * 4;
-  const boundPtr = minPPtr + G * C * 4;
-  const tilePtr = tiled ? Math.ceil((boundPtr + C * 4) / 16) * 16 : 0;
-  const need = tiled ? tilePtr + maxRows * 8 * TILE_GROUPS : boundPtr + C * 4;
+  const { i4Ptr, outPtr, minVPtr, minPPtr, boundPtr, tilePtr, need } = intKernelMap(C, S, below);
   const have = inst.memory.buffer.byteLength;
   if (need > have) inst.memory.grow(Math.ceil((need - have) / 65536));
   const buf = inst.memory.buffer;
@@ -589,8 +628,11 @@ export function filterBlocksWasm(
     const bound = new Float32Array(buf, boundPtr, C);
     for (let ch = 0; ch < C; ch++) bound[ch] = dest.exactBelow![ch] + margin;
   }
+  let blocks = 0;
   forGridBlocks(input, inputStart, firstMs, numMs, S, w, C, (r0, rows, gs, outMs0, count) => {
-    inView.set(input.subarray(r0 * C, (r0 + rows) * C));
+    // Rows read into the kernel's memory already are one grid block's, from its first row.
+    if (state.inputInKernel && (r0 !== 0 || ++blocks > 1)) throw new Error('internal error: rows read into the kernel\'s memory must be one grid block');
+    if (!state.inputInKernel) inView.set(input.subarray(r0 * C, (r0 + rows) * C));
     inst.filter(0, C, rows, groups, outMs0 - gs, count, outPtr, minVPtr, minPPtr, i4Ptr, aw, an, boundPtr, tilePtr);
     const slot = destMs + outMs0 - firstMs;
     if (dest.data.length > 0) dest.data.set(out.subarray(0, count * C * S), slot * C * S);

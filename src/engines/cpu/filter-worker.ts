@@ -8,7 +8,8 @@ import { parentPort } from 'node:worker_threads';
 import { FilterScratch, cpuGridMs, cpuInputRange, filterBlocksCpu, gridStartMs, type SampleArray } from './filter.js';
 import type { FilterJob } from './pool.js';
 import { SubsetScratch, readSampleBytes } from '../../formats/raw-file.js';
-import { filterAreaBytes } from './filter-wasm.js';
+import { WasmFilterState, filterAreaBytes } from './filter-wasm.js';
+import type { FilteredBuffer } from '../../core/window.js';
 
 const scratch = new FilterScratch();
 const subset = new SubsetScratch();
@@ -45,6 +46,17 @@ function readIntoArea(job: FilterJob, base: number, start: number, rows: number)
   return view(job.kind, mem, base, rows * layout.numChannels);
 }
 
+/**
+ * The integer kernel's input region in its own memory, where a minima-only int16 / uint16 job
+ * (pass 1) reads its rows one grid block at a time (saves a copy of every input byte: ~0.3 s
+ * of each filter thread at 1536 channels x 60 s); else null.
+ */
+function kernelInput(job: FilterJob, dest: FilteredBuffer): Uint8Array | null {
+  if (!job.wasm || (job.kind !== 'int16' && job.kind !== 'uint16')) return null;
+  scratch.wasm ??= new WasmFilterState();
+  return scratch.wasm.kernelInput(dest, job.kind === 'uint16');
+}
+
 function view(kind: FilterJob['kind'], buf: ArrayBufferLike, offset: number, length: number): SampleArray {
   switch (kind) {
     case 'int16': return new Int16Array(buf, offset, length);
@@ -57,7 +69,7 @@ function view(kind: FilterJob['kind'], buf: ArrayBufferLike, offset: number, len
 
 parentPort!.on('message', (job: FilterJob) => {
   try {
-    const dest = {
+    const dest: FilteredBuffer = {
       numChannels: job.numChannels,
       samplesPerMs: job.samplesPerMs,
       capacityMs: job.capacityMs,
@@ -82,18 +94,26 @@ parentPort!.on('message', (job: FilterJob) => {
       const G = cpuGridMs(S);
       const layout = job.read.layout;
       const inArea = areaInput(job);
-      const pieceMs = inArea !== null ? G : G * Math.max(1, Math.floor(job.read.pieceBytes / (G * S * layout.numChannels * layout.itemSize)));
+      const inKernel = inArea === null ? kernelInput(job, dest) : null;
+      const pieceMs = inArea !== null || inKernel !== null ? G : G * Math.max(1, Math.floor(job.read.pieceBytes / (G * S * layout.numChannels * layout.itemSize)));
       const end = job.firstMs + job.numMs;
       for (let a = job.firstMs; a < end;) {
         const b = Math.min(end, gridStartMs(a, S) + pieceMs);
         const range = cpuInputRange(a, b - a, S);
         const rows = range.end - range.start;
-        const input = inArea !== null ? readIntoArea(job, inArea, range.start, rows) : readInput(job, range.start, rows);
+        let input: SampleArray;
+        if (inArea !== null) input = readIntoArea(job, inArea, range.start, rows);
+        else if (inKernel !== null) {
+          readSampleBytes(layout, range.start, rows, inKernel.subarray(0, rows * layout.numChannels * layout.itemSize), 0, subset);
+          input = view(job.kind, inKernel.buffer, inKernel.byteOffset, rows * layout.numChannels);
+        } else input = readInput(job, range.start, rows);
         scratch.inputInArea = inArea !== null;
+        scratch.inputInKernel = inKernel !== null;
         try {
           filterBlocksCpu(input, range.start, a, b - a, job.polarity, dest, job.destMs + (a - job.firstMs), 0, job.numChannels, scratch);
         } finally {
           scratch.inputInArea = false;
+          scratch.inputInKernel = false;
         }
         a = b;
       }

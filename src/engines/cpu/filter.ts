@@ -49,6 +49,11 @@ export class FilterScratch {
    * then skip copying them in.
    */
   inputInArea = false;
+  /**
+   * The input of this request is one grid block's rows already in the integer kernel's own
+   * memory (WasmFilterState.kernelInput: the filter worker read them there): it copies nothing in.
+   */
+  inputInKernel = false;
   wasm: WasmFilterState | null = null;
   /** One grid block of full window, for minima-only requests on the TypeScript paths. */
   block: FilteredBuffer | null = null;
@@ -105,6 +110,7 @@ export function filterBlocksCpu(
       scratch.wasm ??= new WasmFilterState();
       scratch.wasm.area = scratch.area;
       scratch.wasm.inputInArea = scratch.inputInArea;
+      scratch.wasm.inputInKernel = scratch.inputInKernel;
       c0 = filterBlocksWasm(input, inputStart, firstMs, numMs, polarity, dest, destMs, c0, c1, scratch.wasm);
     } else if (!integer && input instanceof Float32Array) {
       scratch.wasm ??= new WasmFilterState();
