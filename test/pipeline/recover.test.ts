@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Recording } from '../../src/formats/recording.js';
 import { countMatches, generateRecording, loadGroundTruth } from '../../src/groundtruth/index.js';
 import { performSpikeSortingDetailed } from '../../src/pipeline/perform.js';
-import { keepRecoveryMinima, recoverSpikes, type SegmentSpan } from '../../src/pipeline/recover.js';
+import { keepRecoveryMinima, largestChannels, recoverSpikes, type SegmentSpan } from '../../src/pipeline/recover.js';
 import { createSignalProcessor } from '../../src/engines/select.js';
 import { cpuSortKernels } from '../../src/stages/sort/kernels-cpu.js';
 import { SortedRecording } from '../../src/result/sorted-recording.js';
@@ -99,6 +99,24 @@ describe('recoverSpikes', () => {
       engine.dispose();
     }
   }, 120_000);
+
+  it("takes each template's largest channels in the order a sort of all of them gives (ties by channel), NaN left to that sort", () => {
+    const rand = mulberry32(71);
+    for (let trial = 0; trial < 400; trial++) {
+      const C = 1 + Math.floor(rand() * 40);
+      const J = Math.min(6, C);
+      // Few distinct values (ties), zeros of both signs, now and then an infinity.
+      const a = Float32Array.from({ length: C }, () => {
+        const r = rand();
+        return r < 0.1 ? 0 : r < 0.15 ? -0 : r < 0.17 ? Infinity : Math.floor(rand() * 5) * 0.5;
+      });
+      const want = Array.from(a.keys()).sort((x, y) => a[y] - a[x] || x - y).slice(0, J);
+      const top = new Int32Array(J);
+      expect(largestChannels(a, top)).toBe(true);
+      expect(Array.from(top), `trial ${trial}: ${Array.from(a).join(',')}`).toEqual(want);
+    }
+    expect(largestChannels(Float32Array.of(1, NaN, 2), new Int32Array(2))).toBe(false);
+  });
 
   it('keeps minima positions in bytes where every position fits one, in full otherwise', () => {
     const rnd = mulberry32(5);
