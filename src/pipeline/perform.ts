@@ -587,6 +587,9 @@ async function sortTwoPass(
   if (searchTerms(segments.map((g) => g.spikes.length)) >= SHIFT_HELPERS_MIN_TOTAL) startShiftHelpers();
   let poolMs = 0;
   let tm = 0;
+  let tr = 0;
+  let mergeMs = 0;
+  let recoverySearchesOnHelpers = 0;
   let sorted: SortedRecording;
   try {
     const tp = performance.now();
@@ -600,19 +603,24 @@ async function sortTwoPass(
     sorted = withShiftHelpers(helpers.threads, () => (pooled
       ? finishSegments(pooled.segments, recording, opts, links, segments.map((g) => g.spikes.length), thresholds!)
       : finishSegments(segments, recording, opts, links, undefined, thresholds!)));
+    mergeMs = linkMs + performance.now() - tm;
+    tr = performance.now();
+    if (opts.recoverSpikes) {
+      const kernels = engine.sortKernels();
+      // The tracking's helpers also take segments' recovery searches (with the CPU kernels,
+      // so only for the CPU engine): at 1536 channels ~1 s on the calling thread alone.
+      const offload = engine.backend === 'cpu' ? helpers.threads ?? undefined : undefined;
+      try {
+        const r = await recoverSpikes(sorted, spans, recording, engine, kernels, thresholds!, opts.detectionPolarity, minimaForRecovery ?? undefined, offload);
+        sorted = r.sorted;
+        recoverySearchesOnHelpers = r.stats.offloaded;
+      } finally {
+        kernels.dispose?.();
+      }
+    }
   } finally {
     helpers.closed = true;
     helpers.threads?.dispose();
-  }
-  const mergeMs = linkMs + performance.now() - tm;
-  const tr = performance.now();
-  if (opts.recoverSpikes) {
-    const kernels = engine.sortKernels();
-    try {
-      sorted = (await recoverSpikes(sorted, spans, recording, engine, kernels, thresholds!, opts.detectionPolarity, minimaForRecovery ?? undefined)).sorted;
-    } finally {
-      kernels.dispose?.();
-    }
   }
   const recoverMs = performance.now() - tr;
   deliverWarnings(sortedRateWarnings(sorted, C, totalMs / 1000), opts.onWarning, opts.verbose);
@@ -644,6 +652,7 @@ async function sortTwoPass(
       mergeMs,
       searchHelpers: helpers.threads?.onlineCount ?? 0,
       recoverMs,
+      recoverySearchesOnHelpers,
       poolMs,
       recoveryMinima: !opts.recoverSpikes ? 'off' : minimaForRecovery ? 'kept' : 'refiltered',
       totalMs: totalWall,

@@ -80,9 +80,16 @@ export function keepRecoveryMinima(minVal: Float32Array, minPos: Int32Array, n: 
   return kept;
 }
 
-/** Room for n minima (M x C) of a segment, filled part by part with copyRecoveryMinima. */
+/**
+ * Room for n minima (M x C) of a segment, filled part by part with copyRecoveryMinima; in shared
+ * memory, so a recovery helper thread reads them without a copy (RecoveryOffload).
+ */
 export function allocateRecoveryMinima(n: number, samplesPerMs: number): RecoveryMinima {
-  return { minVal: new Float32Array(n), minPos: recoveryMinimaBytes(samplesPerMs) === 8 ? new Int32Array(n) : new Uint8Array(n) };
+  const wide = recoveryMinimaBytes(samplesPerMs) === 8;
+  return {
+    minVal: new Float32Array(new SharedArrayBuffer(n * 4)),
+    minPos: wide ? new Int32Array(new SharedArrayBuffer(n * 4)) : new Uint8Array(new SharedArrayBuffer(n)),
+  };
 }
 
 /** Minima [from, to) of a window into the same places of `kept` (pass 2 copies each part as soon as it is filtered). */
@@ -102,6 +109,8 @@ export interface RecoveryStats {
   filterMs: number;
   /** Time searching segments (scores and candidates). */
   scoreMs: number;
+  /** Segment searches that ran on a helper thread (RecoveryOffload). */
+  offloaded: number;
 }
 
 /**
@@ -296,6 +305,38 @@ export async function recoverSegment(job: RecoveryJob, kernels: SortKernels): Pr
   return out;
 }
 
+/**
+ * Other threads that take segments' searches (recoverSegment, with the CPU kernels) of the
+ * recovery pass: `share` posts every job, and each helper claims jobs through `next`
+ * (Atomics.add) as the calling thread does, until none is left. It settles with the helpers'
+ * results by job index once every helper is done; a job a helper claimed and did not finish is
+ * missing there (the caller computes it). Null: no helper can take part.
+ */
+export interface RecoveryOffload {
+  share(jobs: readonly RecoveryJob[], next: Int32Array): Promise<Map<number, RecoveryFound>> | null;
+}
+
+/**
+ * The searches of `jobs`, each claimed by the calling thread or a helper (results in job order:
+ * a search's result does not depend on where it runs). The claims go through shared memory, so
+ * a helper takes its next job without waiting for the calling thread's event loop.
+ */
+async function runRecoveryJobs(jobs: readonly RecoveryJob[], kernels: SortKernels, offload: RecoveryOffload | undefined, stats: RecoveryStats): Promise<RecoveryFound[]> {
+  const out: (RecoveryFound | undefined)[] = new Array(jobs.length);
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const remote = jobs.length > 1 ? offload?.share(jobs, next) ?? null : null;
+  for (let i = Atomics.add(next, 0, 1); i < jobs.length; i = Atomics.add(next, 0, 1)) out[i] = await recoverSegment(jobs[i], kernels);
+  if (remote) {
+    for (const [i, found] of await remote) {
+      out[i] = found;
+      stats.offloaded++;
+    }
+  }
+  // A job a helper claimed and did not finish (it failed): here, with the same result.
+  for (let i = 0; i < jobs.length; i++) out[i] ??= await recoverSegment(jobs[i], kernels);
+  return out as RecoveryFound[];
+}
+
 export async function recoverSpikes(
   sorted: SortedRecording,
   spans: readonly SegmentSpan[],
@@ -306,8 +347,10 @@ export async function recoverSpikes(
   polarity: number,
   /** Per segment, its minima as pass 2 filtered them (absent: each searched segment is filtered again). */
   kept?: readonly (RecoveryMinima | undefined)[],
+  /** Where segments' searches may also run (with the CPU kernels: only for an engine whose kernels are those); only when every segment's minima are kept. */
+  offload?: RecoveryOffload,
 ): Promise<{ sorted: SortedRecording; stats: RecoveryStats }> {
-  const stats: RecoveryStats = { addedInGaps: 0, addedToUnits: 0, newUnits: 0, filterMs: 0, scoreMs: 0 };
+  const stats: RecoveryStats = { addedInGaps: 0, addedToUnits: 0, newUnits: 0, filterMs: 0, scoreMs: 0, offloaded: 0 };
   const tracks = sorted.tracks;
   if (!tracks || sorted.numSegments !== spans.length) return { sorted, stats };
   const C = recording.numChannels;
@@ -322,6 +365,35 @@ export async function recoverSpikes(
   // Only the minima are read: the filter writes no samples (a fraction of the memory and
   // of the filter's time: a full window of the longest segment is 1.4 GB at 384 channels).
   let win: ReturnType<typeof allocateMinimaBuffer> | null = null;
+  // The searches run once all are set up: on helpers too where every segment's minima are kept
+  // (segments filtered again here take the one minima buffer in turn).
+  const allKept = kept !== undefined && spans.every((p, s) => kept[s]?.minVal.length === p.numMs * C);
+  const pending: { s: number; chosen: { t: number; unit: number }[]; job: RecoveryJob }[] = [];
+  const apply = (s: number, chosen: { t: number; unit: number }[], found: RecoveryFound): void => {
+    const seg = segments[s];
+    // The found spikes join their tracks.
+    chosen.forEach(({ t, unit }, k) => {
+      const f = found[k];
+      if (!f) return;
+      const { add, amplitude } = f;
+      if (unit >= 0) {
+        // Completion: the unit's train becomes the union, its vector the spike-weighted mean.
+        const old = seg.spikes[unit];
+        const train = new Float64Array(old.length + add.length);
+        train.set(old);
+        train.set(add, old.length);
+        seg.spikes[unit] = train.sort();
+        seg.amplitudes[unit] = amplitude;
+        stats.addedToUnits += add.length;
+        return;
+      }
+      seg.spikes.push(add);
+      seg.amplitudes.push(amplitude);
+      newTracks[s].push(ids[t]);
+      stats.addedInGaps += add.length;
+      stats.newUnits++;
+    });
+  };
 
   for (let s = 0; s < nSeg; s++) {
     // Tracks whose span covers s, with the template of their nearest unit.
@@ -364,36 +436,26 @@ export async function recoverSpikes(
     }
     stats.filterMs += performance.now() - t0;
     const seg = segments[s];
-    const t1 = performance.now();
-    const found = await recoverSegment({
+    const job: RecoveryJob = {
       numMs: M, numChannels: C, samplesPerMs: S, base: offset + startMs * S, minVal, minPos,
       templates: [...chosen.map((c) => c.a), ...rivals], numChosen: chosen.length,
       units: chosen.map(({ unit }) => (unit >= 0 ? { count: seg.spikes[unit].length, amplitude: seg.amplitudes[unit] } : null)),
       spikes: seg.spikes, thresholds,
-    }, kernels);
+    };
+    if (allKept) {
+      pending.push({ s, chosen, job });
+      continue;
+    }
+    const t1 = performance.now();
+    const found = await recoverSegment(job, kernels);
     stats.scoreMs += performance.now() - t1;
-    // The found spikes join their tracks.
-    chosen.forEach(({ t, unit }, k) => {
-      const f = found[k];
-      if (!f) return;
-      const { add, amplitude } = f;
-      if (unit >= 0) {
-        // Completion: the unit's train becomes the union, its vector the spike-weighted mean.
-        const old = seg.spikes[unit];
-        const train = new Float64Array(old.length + add.length);
-        train.set(old);
-        train.set(add, old.length);
-        seg.spikes[unit] = train.sort();
-        seg.amplitudes[unit] = amplitude;
-        stats.addedToUnits += add.length;
-        return;
-      }
-      seg.spikes.push(add);
-      seg.amplitudes.push(amplitude);
-      newTracks[s].push(ids[t]);
-      stats.addedInGaps += add.length;
-      stats.newUnits++;
-    });
+    apply(s, chosen, found);
+  }
+  if (pending.length > 0) {
+    const t1 = performance.now();
+    const found = await runRecoveryJobs(pending.map((p) => p.job), kernels, offload, stats);
+    stats.scoreMs += performance.now() - t1;
+    pending.forEach(({ s, chosen }, i) => apply(s, chosen, found[i]));
   }
   // Links follow the tracks into and out of the recovered units.
   const links = sorted.links.map((l, i) => {

@@ -192,6 +192,7 @@ export async function sortSequential(
       copyMs,
       mergeMs,
       searchHelpers: 0,
+      recoverySearchesOnHelpers: 0,
       recoverMs,
       poolMs,
       recoveryMinima: opts.recoverSpikes ? 'refiltered' : 'off',

@@ -9,6 +9,11 @@
 import { Worker } from 'node:worker_threads';
 import { workerScript } from '../engines/cpu/worker-script.js';
 import type { ShiftHelpers, ShiftJob } from '../stages/track/assignment.js';
+import type { RecoveryFound, RecoveryJob, RecoveryOffload } from './recover.js';
+
+/** The recovery pass's jobs posted to a helper (RecoveryOffload), claimed through `next`, and its replies: one per finished job, then `done`. */
+export interface RecoveryRequest { recover: readonly RecoveryJob[]; next: SharedArrayBuffer; id: number }
+export type RecoveryReply = { id: number; index: number; found: RecoveryFound } | { id: number; done: true };
 
 /** A search of fewer terms (k1 x k2 x C x shifts: ~0.3-0.5 ns each) runs on the caller alone: posting its inputs costs more than sharing gains. */
 export const SHIFT_JOB_MIN_TERMS = 2e8;
@@ -26,8 +31,9 @@ export function predictedSearchTerms(unitsPerSegment: readonly number[], numChan
   return t * numChannels * numShifts;
 }
 
-export class ShiftHelperThreads implements ShiftHelpers {
+export class ShiftHelperThreads implements ShiftHelpers, RecoveryOffload {
   private workers: Worker[] = [];
+  private nextId = 1;
   private readonly online = new Int32Array(new SharedArrayBuffer(4));
   /** Helpers that failed to start or died (whenOnline stops waiting for them). */
   private failed = 0;
@@ -63,6 +69,37 @@ export class ShiftHelperThreads implements ShiftHelpers {
     if (this.disposed || this.onlineCount === 0) return false;
     for (const w of this.workers) w.postMessage(job);
     return true;
+  }
+
+  /**
+   * After the tracking, the recovery pass's segment searches (recover.ts RecoveryOffload), when
+   * every helper is online: each claims jobs through `next` as the caller does and answers with
+   * the same results the caller would compute. A helper that dies or fails a job stops there;
+   * the caller computes what it left.
+   */
+  share(jobs: readonly RecoveryJob[], next: Int32Array): Promise<Map<number, RecoveryFound>> | null {
+    if (this.disposed || this.workers.length === 0 || this.onlineCount < this.workers.length) return null;
+    const id = this.nextId++;
+    const results = new Map<number, RecoveryFound>();
+    const each = this.workers.map((w) => new Promise<void>((resolve) => {
+      const finish = (): void => {
+        w.off('message', onMessage);
+        w.off('exit', finish);
+        w.unref();
+        resolve();
+      };
+      const onMessage = (r: RecoveryReply): void => {
+        if (r.id !== id) return;
+        if ('done' in r) finish();
+        else results.set(r.index, r.found);
+      };
+      w.on('message', onMessage);
+      w.once('exit', finish);
+      // Referenced while it searches: the caller may await nothing else.
+      w.ref();
+      w.postMessage({ recover: jobs, next: next.buffer as SharedArrayBuffer, id } satisfies RecoveryRequest);
+    }));
+    return Promise.all(each).then(() => results);
   }
 
   dispose(): void {

@@ -32,6 +32,8 @@ export interface SortStats {
   searchHelpers: number;
   /** Wall time of the recovery pass (mode 'improved', recoverSpikes), its filtering included. */
   recoverMs: number;
+  /** Segment searches of the recovery pass that ran on the tracking's helper threads. */
+  recoverySearchesOnHelpers: number;
   /** Wall time of the pooled residual pass (mode 'improved', poolResiduals), its filtering included. */
   poolMs: number;
   /** Where the recovery pass got the segments' minima: kept from pass 2, filtered again, or no recovery. */

@@ -149,6 +149,13 @@ describe('recoverSpikes', () => {
     expect(again.sorted.clusterIds()).toEqual(kept.sorted.clusterIds());
     for (const id of kept.sorted.clusterIds()) expect(Array.from(again.sorted.spikes(id))).toEqual(Array.from(kept.sorted.spikes(id)));
     expect(again.sorted.segments.map((g) => g.spikes.length)).toEqual(kept.sorted.segments.map((g) => g.spikes.length));
+    // With the tracking's helper threads taking segments' searches (started at once and awaited
+    // here through eagerWorkers): the same result.
+    const helped = await performSpikeSortingDetailed(rec, { ...base, workers: 2 }, { eagerWorkers: true });
+    expect(helped.stats.recoverySearchesOnHelpers).toBeGreaterThan(0);
+    expect(helped.sorted.clusterIds()).toEqual(kept.sorted.clusterIds());
+    for (const id of kept.sorted.clusterIds()) expect(Array.from(helped.sorted.spikes(id))).toEqual(Array.from(kept.sorted.spikes(id)));
+    expect(helped.sorted.segments.map((g) => g.amplitudes.map((a) => Array.from(a)))).toEqual(kept.sorted.segments.map((g) => g.amplitudes.map((a) => Array.from(a))));
     // ... and the recovery did something here: without it the result differs.
     const none = await performSpikeSortingDetailed(rec, { ...base, recoverSpikes: false });
     const units = (r: typeof kept) => r.sorted.segments.reduce((n, g) => n + g.spikes.length, 0);
