@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { meanWindows, subtractAndRescan } from '../../src/stages/sort/kernels-cpu.js';
+import { cpuSortKernels, meanWindows, subtractAndRescan } from '../../src/stages/sort/kernels-cpu.js';
 import { meanWindowsWasm, subtractAndRescanWasm } from '../../src/stages/sort/subtract-wasm.js';
 import { wasmWindowFromDescriptor, wasmWindowLayout, wasmWindowViews } from '../../src/core/window.js';
 import { sharedWasmMemory } from '../../src/core/wasm-memory.js';
@@ -36,6 +36,31 @@ function windows(C: number, S: number, M: number, seed: number, base = 0) {
   }
   return { memory, plain, wasm };
 }
+
+describe('channelScores on a WebAssembly window', () => {
+  it('transposes the minima in SIMD (4 x 4 blocks, the edges past multiples of 4 in TypeScript) bit for bit, scores alike', async () => {
+    const kernels = cpuSortKernels();
+    for (const [C, S, M, base] of [[70, 30, 133, 0], [64, 30, 128, 0], [5, 20, 3, 0], [3, 30, 9, 0], [131, 25, 70, 0], [70, 30, 133, 2 ** 31 + 65536]] as const) {
+      const { plain, wasm } = windows(C, S, M, C * 7 + M, base);
+      // A NaN and signed zeros among the minima, and stale transposed rows to overwrite.
+      wasm.buf.minVal[Math.min(M * C - 1, 2 * C + 1)] = NaN;
+      plain.buf.minVal[Math.min(M * C - 1, 2 * C + 1)] = NaN;
+      wasm.buf.minVal[0] = -0;
+      plain.buf.minVal[0] = -0;
+      wasm.minValT.fill(7);
+      wasm.minPosT.fill(-1);
+      const thr = Float32Array.from({ length: C }, (_, c) => -0.5 - (c % 5) / 4);
+      const want = await kernels.channelScores(plain, thr);
+      const got = await kernels.channelScores(wasm, thr);
+      const same = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+        for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect.fail(`C=${C} M=${M}: ${what}[${i}] ${a[i]} vs ${b[i]}`);
+      };
+      same(plain.minValT, wasm.minValT.subarray(0, M * C), 'minValT');
+      same(plain.minPosT, wasm.minPosT.subarray(0, M * C), 'minPosT');
+      same(want, got, 'score');
+    }
+  });
+});
 
 describe('subtractAndRescanWasm', () => {
   it('is bit-identical to the TypeScript definition: data, both minima layouts and scores (also for a window above 2 GiB)', () => {

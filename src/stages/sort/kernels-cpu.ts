@@ -13,7 +13,7 @@
  * (sortSegmentOn: 7 compilations of ~70 ms per sort).
  */
 import type { FilteredBuffer } from '../../core/window.js';
-import { meanWindowsWasm, subtractAndRescanWasm } from './subtract-wasm.js';
+import { meanWindowsWasm, subtractAndRescanWasm, transposeMinimaWasm } from './subtract-wasm.js';
 import { IntList, checkChannels, checkGather, checkMatchArgs, checkRow, checkTemplateScores, halfSelfDot, isPeak, type SegmentMinima, type SortKernels } from './kernels.js';
 
 /** `buf` when it holds n values, else a larger shared one (contents not kept; grown by half at least). */
@@ -170,7 +170,12 @@ export function channelScores(seg: SegmentMinima, thr: Float32Array): Float64Arr
   if (M * C > minValT.length || M * C > minPosT.length) {
     throw new RangeError(`channelScores: a ${M}-ms segment of ${C} channels does not fit the ${minValT.length / C}-ms transposed rows`);
   }
-  transposeMinima(buf.minVal, buf.minPos, M, C, minValT, minPosT);
+  // A window in a WebAssembly memory: the interior in SIMD (subtract-wasm.ts), the last
+  // ms blocks and channels (past multiples of 4) here; otherwise all of it here.
+  const w = buf.wasm;
+  const done = w ? transposeMinimaWasm(w.memory, w.scratch, buf.samplesPerMs, buf.minVal, buf.minPos, M, C, minValT, minPosT) : null;
+  if (done) transposeEdges(buf.minVal, buf.minPos, M, C, minValT, minPosT, done.M4, done.C4);
+  else transposeMinima(buf.minVal, buf.minPos, M, C, minValT, minPosT);
   const score = new Float64Array(C);
   scoreRows(minValT, thr, M, C, score);
   return score;
@@ -195,6 +200,16 @@ function transposeMinima(mv: Float32Array, mp: Int32Array, M: number, C: number,
           minPosT[o + m] = mp[m * C + c];
         }
       }
+    }
+  }
+}
+
+/** transposeMinima outside ms blocks [0, M4) x channels [0, C4): the rows from M4 on, and channels from C4 on before them. */
+function transposeEdges(mv: Float32Array, mp: Int32Array, M: number, C: number, minValT: Float32Array, minPosT: Int32Array, M4: number, C4: number): void {
+  for (let m = 0; m < M; m++) {
+    for (let c = m < M4 ? C4 : 0; c < C; c++) {
+      minValT[c * M + m] = mv[m * C + c];
+      minPosT[c * M + m] = mp[m * C + c];
     }
   }
 }

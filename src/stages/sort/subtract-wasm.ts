@@ -181,9 +181,11 @@ function assemble(S: number): Uint8Array {
   });
 
   const g = assembleMean(S);
+  const h = assembleTranspose();
   const out = moduleHeader();
-  // types: 0 = sub (14 x i32), 1 = mean (7 x i32)
-  section(1, [0x02, 0x60, N_PARAMS, ...new Array(N_PARAMS).fill(I32), 0x00, 0x60, M_PARAMS, ...new Array(M_PARAMS).fill(I32), 0x00], out);
+  // types: 0 = sub (14 x i32), 1 = mean (7 x i32), 2 = transpose (8 x i32)
+  section(1, [0x03, 0x60, N_PARAMS, ...new Array(N_PARAMS).fill(I32), 0x00, 0x60, M_PARAMS, ...new Array(M_PARAMS).fill(I32), 0x00,
+    0x60, T_PARAMS, ...new Array(T_PARAMS).fill(I32), 0x00], out);
   // import env.memory: shared, min 1 page, max 65536 pages
   const imp: number[] = [];
   uleb(1, imp);
@@ -193,16 +195,17 @@ function assemble(S: number): Uint8Array {
   uleb(1, imp);
   uleb(65536, imp);
   section(2, imp, out);
-  section(3, [0x02, 0x00, 0x01], out);
-  exportSection([['sub', 0, 0], ['mean', 0, 1]], out);
+  section(3, [0x03, 0x00, 0x01, 0x02], out);
+  exportSection([['sub', 0, 0], ['mean', 0, 1], ['transpose', 0, 2]], out);
   const fn: number[] = [0x04, N_I32, I32, N_F32, F32, N_F64, F64, N_V128, V128, ...f.b, 0x0b];
   const fm: number[] = [0x01, M_N_I32, I32, ...g.b, 0x0b];
+  const ft: number[] = [0x02, T_N_I32, I32, T_N_V128, V128, ...h.b, 0x0b];
   const code: number[] = [];
-  uleb(2, code);
-  uleb(fn.length, code);
-  code.push(...fn);
-  uleb(fm.length, code);
-  code.push(...fm);
+  uleb(3, code);
+  for (const body of [fn, fm, ft]) {
+    uleb(body.length, code);
+    code.push(...body);
+  }
   section(10, code, out);
   return new Uint8Array(out);
 }
@@ -259,6 +262,73 @@ function assembleMean(S: number): Code {
   return f;
 }
 
+// transpose(mv, mp, M, C, vt, pt, M4, C4): vt[c*M + m] = mv[m*C + c] and pt alike (4-byte
+// values, bits moved as they are) for m < M4, c < C4 (multiples of 4), in tiles of TILE x TILE,
+// each tile in 4 x 4 blocks: four rows' v128 at channels c..c+3, transposed by shuffles, stored
+// as four columns' v128 at ms m..m+3.
+const T_MV = 0, T_MP = 1, T_M = 2, T_C = 3, T_VT = 4, T_PT = 5, T_M4 = 6, T_C4 = 7;
+const T_PARAMS = 8;
+const TL_M0 = 8, TL_C0 = 9, TL_M1 = 10, TL_C1 = 11, TL_M = 12, TL_C = 13, TL_SRC = 14, TL_DST = 15, TL_ROWB = 16, TL_COLB = 17;
+const T_N_I32 = 10;
+const TV_R0 = 18;
+const T_N_V128 = 8;
+const TILE = 64;
+
+function assembleTranspose(): Code {
+  const f = new Code();
+  // 32-bit lanes i of the first operand, j + 4 of the second, as byte indices.
+  const lanes = (...l: number[]): number[] => l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
+  f.get(T_C).i32(2).shl().set(TL_ROWB);    // bytes per ms row of the ms-major arrays
+  f.get(T_M).i32(2).shl().set(TL_COLB);    // bytes per channel row of the transposed ones
+  const block = (src: number, dst: number): void => {
+    // r[k] = src + ((m + k) * C + c) * 4
+    f.get(src).get(TL_M).get(T_C).mul().get(TL_C).add().i32(2).shl().add().set(TL_SRC);
+    for (let k = 0; k < 4; k++) f.get(TL_SRC).get(TL_ROWB).i32(k).mul().add().mem(SIMD.load, 0).set(TV_R0 + k);
+    // t0 = a0 b0 a1 b1, t1 = a2 b2 a3 b3, t2 = c0 d0 c1 d1, t3 = c2 d2 c3 d3 (in TV_R0 + 4..7)
+    f.get(TV_R0).get(TV_R0 + 1).simd(SIMD.shuffle, ...lanes(0, 4, 1, 5)).set(TV_R0 + 4);
+    f.get(TV_R0).get(TV_R0 + 1).simd(SIMD.shuffle, ...lanes(2, 6, 3, 7)).set(TV_R0 + 5);
+    f.get(TV_R0 + 2).get(TV_R0 + 3).simd(SIMD.shuffle, ...lanes(0, 4, 1, 5)).set(TV_R0 + 6);
+    f.get(TV_R0 + 2).get(TV_R0 + 3).simd(SIMD.shuffle, ...lanes(2, 6, 3, 7)).set(TV_R0 + 7);
+    // column k of the block = channel c + k at ms m..m+3: dst + ((c + k) * M + m) * 4
+    f.get(dst).get(TL_C).get(T_M).mul().get(TL_M).add().i32(2).shl().add().set(TL_DST);
+    const cols: [number, number, number[]][] = [[4, 6, lanes(0, 1, 4, 5)], [4, 6, lanes(2, 3, 6, 7)], [5, 7, lanes(0, 1, 4, 5)], [5, 7, lanes(2, 3, 6, 7)]];
+    cols.forEach(([a, b, sel], k) => {
+      f.get(TL_DST).get(TL_COLB).i32(k).mul().add();
+      f.get(TV_R0 + a).get(TV_R0 + b).simd(SIMD.shuffle, ...sel);
+      f.mem(SIMD.store, 0);
+    });
+  };
+  const upTo = (x: number, step: number, end: number, out: number): void => {
+    // out = min(x + step, end)
+    f.get(x).i32(step).add().get(end).get(x).i32(step).add().get(end).op(OP.ltU).op(OP.select).set(out);
+  };
+  f.i32(0).set(TL_M0);
+  f.loop(() => {
+    f.get(TL_M0).get(T_M4).geU().exitIf();
+    upTo(TL_M0, TILE, T_M4, TL_M1);
+    f.i32(0).set(TL_C0);
+    f.loop(() => {
+      f.get(TL_C0).get(T_C4).geU().exitIf();
+      upTo(TL_C0, TILE, T_C4, TL_C1);
+      f.get(TL_C0).set(TL_C);
+      f.loop(() => {
+        f.get(TL_C).get(TL_C1).geU().exitIf();
+        f.get(TL_M0).set(TL_M);
+        f.loop(() => {
+          f.get(TL_M).get(TL_M1).geU().exitIf();
+          block(T_MV, T_VT);
+          block(T_MP, T_PT);
+          f.get(TL_M).i32(4).add().set(TL_M);
+        });
+        f.get(TL_C).i32(4).add().set(TL_C);
+      });
+      f.get(TL_C0).i32(TILE).add().set(TL_C0);
+    });
+    f.get(TL_M0).i32(TILE).add().set(TL_M0);
+  });
+  return f;
+}
+
 // The project's lib settings do not declare WebAssembly; the little used here:
 type WasmModule = object;
 interface WasmApi {
@@ -271,7 +341,8 @@ type SubKernel = (data: number, C: number, spikes: number, n: number, affected: 
   minValT: number, minPosT: number, M: number, minVal: number, minPos: number, thr: number, score: number) => void;
 
 type MeanKernel = (data: number, C: number, spikes: number, n: number, affected: number, A: number, acc: number) => void;
-interface Kernels { sub: SubKernel; mean: MeanKernel }
+type TransposeKernel = (mv: number, mp: number, M: number, C: number, vt: number, pt: number, M4: number, C4: number) => void;
+interface Kernels { sub: SubKernel; mean: MeanKernel; transpose: TransposeKernel }
 
 const modules = new Map<number, WasmModule | null>();
 const instances = new WeakMap<SharedWasmMemory, Map<number, Kernels>>();
@@ -297,7 +368,7 @@ function kernelsFor(memory: SharedWasmMemory, S: number): Kernels | null {
   }
   if (!m) return null;
   const ex = new WA!.Instance(m, { env: { memory } }).exports;
-  k = { sub: ex.sub as SubKernel, mean: ex.mean as MeanKernel };
+  k = { sub: ex.sub as SubKernel, mean: ex.mean as MeanKernel, transpose: ex.transpose as TransposeKernel };
   perMemory.set(S, k);
   return k;
 }
@@ -407,6 +478,28 @@ export function meanWindowsWasm(memory: SharedWasmMemory, scratch: number, scrat
   }
   for (let k = 0; k < A * W; k++) means[k] = acc[k] / n;
   return means;
+}
+
+/**
+ * transposeMinima (kernels-cpu.ts) in WebAssembly for the ms blocks [0, M4) and channels [0, C4)
+ * (M4, C4: M and C rounded down to multiples of 4), which it returns, or null (nothing done:
+ * the kernel is unavailable or an array lies elsewhere). The arrays must be views of `memory`
+ * (a window's: minima M x C, transposed rows C x M) and [scratch, scratch + 1) of it free for
+ * the probe of viewsMemory; the caller moves the rest. The values' bits are moved unchanged.
+ */
+export function transposeMinimaWasm(memory: SharedWasmMemory, scratch: number, S: number, mv: Float32Array, mp: Int32Array, M: number, C: number,
+  minValT: Float32Array, minPosT: Int32Array): { M4: number; C4: number } | null {
+  if (M * C > mv.length || M * C > mp.length || M * C > minValT.length || M * C > minPosT.length) {
+    throw new RangeError(`transposeMinimaWasm: ${M} x ${C} minima do not fit the arrays`);
+  }
+  for (const a of [mv, mp, minValT, minPosT]) if (!viewsMemory(a.buffer, memory, scratch)) return null;
+  // (The module is the one of the window's other kernels, assembled per sampling rate.)
+  const kernel = kernelsFor(memory, S)?.transpose;
+  if (!kernel) return null;
+  const M4 = M & ~3;
+  const C4 = C & ~3;
+  if (M4 > 0 && C4 > 0) kernel(mv.byteOffset, mp.byteOffset, M, C, minValT.byteOffset, minPosT.byteOffset, M4, C4);
+  return { M4, C4 };
 }
 
 /**
