@@ -62,10 +62,27 @@ export interface FilteredBuffer {
    * minima everywhere are always a valid answer.
    */
   exactBelow?: Float32Array;
+  /**
+   * Optional, where the engine says it honours it (SignalProcessor.copiesMinima): the minima
+   * it writes at slot m are also copied to slot m of these ([m*C + c], positions converted to
+   * minimaCopy.minPos's type), by the thread that filtered them. Pass 2 keeps the segments'
+   * unsubtracted minima for the recovery pass this way (pipeline/recover.ts), off the thread
+   * that sorts.
+   */
+  minimaCopy?: { minVal: Float32Array; minPos: Int32Array | Uint8Array };
   /** Present when the window lives in a shared WebAssembly memory (allocateWasmWindow). */
   wasm?: WindowWasm;
   /** Present when filter threads may write this window in place (see FilterAreas). */
   filterAreas?: FilterAreas;
+}
+
+/** dest.minimaCopy's slots [from, to) from dest's minima (nothing without minimaCopy). */
+export function copyMinimaOut(dest: FilteredBuffer, from: number, to: number): void {
+  const k = dest.minimaCopy;
+  if (!k || to <= from) return;
+  const C = dest.numChannels;
+  k.minVal.set(dest.minVal.subarray(from * C, to * C), from * C);
+  k.minPos.set(dest.minPos.subarray(from * C, to * C), from * C);
 }
 
 /**

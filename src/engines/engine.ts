@@ -31,6 +31,8 @@ export interface Engine {
    * write them at ms slot `destMs` of `dest` with minima. polarity = detectionPolarity.
    */
   filterBlocks(recording: Recording, firstMs: number, numMs: number, polarity: number, dest: FilteredBuffer, destMs: number): Promise<void>;
+  /** Whether filterBlocks honours dest.minimaCopy (absent: it does not; the caller copies). */
+  readonly copiesMinima?: boolean;
   /**
    * Optional: the filter's time grid (ms). A range split at absolute ms 1 + k * G into several
    * requests computes no block twice (the CPU filter restarts its running sums there).

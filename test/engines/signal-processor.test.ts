@@ -151,6 +151,17 @@ describe('CPU signal processor', () => {
               } else if (!(below.minVal[i] >= thr[i % Cr])) expect.fail(`${Cr} ch: block ${i} above the threshold came out below it`);
             }
             expect(exact).toBeGreaterThan(0);
+            // With minimaCopy, the minima as they are written, positions in bytes, on the
+            // workers and on the calling thread (copiesMinima).
+            for (const engine of [workers, inline]) {
+              expect(engine.copiesMinima).toBe(true);
+              const win = allocateFilteredBuffer(Cr, S, numMs);
+              const copy = { minVal: new Float32Array(new SharedArrayBuffer(numMs * Cr * 4)), minPos: new Uint8Array(new SharedArrayBuffer(numMs * Cr)) };
+              await engine.filterBlocks(rec, 1, numMs, -1, { ...win, minimaCopy: copy }, 0);
+              expect(worstDiff(win.minVal, want.minVal)).toBe(0);
+              expect(worstDiff(copy.minVal, want.minVal), `${Cr} ch copy`).toBe(0);
+              expect(worstDiff(copy.minPos, want.minPos), `${Cr} ch copy`).toBe(0);
+            }
           }
         } finally {
           wideRec.cleanup();

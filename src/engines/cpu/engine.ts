@@ -4,7 +4,7 @@
  */
 import type { Recording } from '../../formats/recording.js';
 import { decodeSamples, type DataType } from '../../formats/dtype.js';
-import type { FilterAreaPlan, FilteredBuffer } from '../../core/window.js';
+import { copyMinimaOut, type FilterAreaPlan, type FilteredBuffer } from '../../core/window.js';
 import { filterAreaBytes, wasmSimdAvailable } from './filter-wasm.js';
 import { checkRequest, type SignalProcessor } from '../engine.js';
 import type { DeviceStage } from '../../result/info.js';
@@ -48,6 +48,8 @@ interface InputSlot {
 
 export class CpuSignalProcessor implements SignalProcessor {
   readonly backend = 'cpu' as const;
+  /** dest.minimaCopy is written by the thread that filters each range (a worker, or the calling thread). */
+  readonly copiesMinima = true;
   readonly adapter = null;
   /** Always empty: nothing of this engine runs on a GPU. */
   readonly stagesOnDevice = new Set<DeviceStage>();
@@ -105,7 +107,8 @@ export class CpuSignalProcessor implements SignalProcessor {
     const bytesPerMs = S * C * Math.max(recording.itemSize, direct ? 0 : 4);
     // Chunks end on grid-block boundaries so no block is computed twice.
     const chunkMs = Math.max(G, Math.floor(this.chunkBytes / bytesPerMs / G) * G);
-    const sharedDest = isShared(dest.data) && isShared(dest.minVal) && isShared(dest.minPos) && (!dest.firstSamples || isShared(dest.firstSamples));
+    const sharedDest = isShared(dest.data) && isShared(dest.minVal) && isShared(dest.minPos) && (!dest.firstSamples || isShared(dest.firstSamples))
+      && (!dest.minimaCopy || (isShared(dest.minimaCopy.minVal) && isShared(dest.minimaCopy.minPos)));
     const end = firstMs + numMs;
     try {
       for (let m0 = firstMs; m0 < end;) {
@@ -169,6 +172,7 @@ export class CpuSignalProcessor implements SignalProcessor {
     const G = cpuGridMs(S);
     if (given && (!this.pool || !sharedDest || !this.worthWorkers(n, C, S))) {
       filterBlocksCpu(given.input, given.inputStart, m0, n, polarity, dest, destMs, 0, C, this.scratch);
+      copyMinimaOut(dest, destMs, destMs + n);
       return Promise.resolve();
     }
     if (!this.pool) throw new Error('internal error: a file-reading filter job without worker threads');
@@ -204,6 +208,11 @@ export class CpuSignalProcessor implements SignalProcessor {
       minPosByteOffset: dest.minPos.byteOffset,
       ...(dest.firstSamples ? { firstSamples: dest.firstSamples.buffer as SharedArrayBuffer, firstSamplesByteOffset: dest.firstSamples.byteOffset } : {}),
       ...(dest.exactBelow ? { exactBelow: dest.exactBelow } : {}),
+      ...(dest.minimaCopy ? { minimaCopy: {
+        minVal: dest.minimaCopy.minVal.buffer as SharedArrayBuffer, minValByteOffset: dest.minimaCopy.minVal.byteOffset,
+        minPos: dest.minimaCopy.minPos.buffer as SharedArrayBuffer, minPosByteOffset: dest.minimaCopy.minPos.byteOffset,
+        minPosBytes: dest.minimaCopy.minPos.BYTES_PER_ELEMENT as 1 | 4, length: dest.minimaCopy.minVal.length,
+      } } : {}),
       ...(dest.filterAreas ? { filterAreas: dest.filterAreas, area: i } : {}),
       destMs: destMs + (s - m0),
       wasm: this.simd,
@@ -228,6 +237,7 @@ export class CpuSignalProcessor implements SignalProcessor {
     while (a < end && this.pool !== null && !this.pool.ready) {
       const b = Math.min(end, 1 + (Math.floor((a - 1) / G) * G) + pieceMs);
       filterBlocksCpu(input, inputStart, a, b - a, polarity, dest, destMs + (a - m0), 0, C, this.scratch);
+      copyMinimaOut(dest, destMs + (a - m0), destMs + (b - m0));
       a = b;
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -9,7 +9,7 @@ import { FilterScratch, cpuGridMs, cpuInputRange, filterBlocksCpu, gridStartMs, 
 import type { FilterJob } from './pool.js';
 import { SubsetScratch, readSampleBytes } from '../../formats/raw-file.js';
 import { WasmFilterState, filterAreaBytes } from './filter-wasm.js';
-import type { FilteredBuffer } from '../../core/window.js';
+import { copyMinimaOut, type FilteredBuffer } from '../../core/window.js';
 
 const scratch = new FilterScratch();
 const subset = new SubsetScratch();
@@ -57,6 +57,13 @@ function kernelInput(job: FilterJob, dest: FilteredBuffer): Uint8Array | null {
   return scratch.wasm.kernelInput(dest, job.kind === 'uint16');
 }
 
+function minimaCopyViews(k: NonNullable<FilterJob['minimaCopy']>): NonNullable<FilteredBuffer['minimaCopy']> {
+  return {
+    minVal: new Float32Array(k.minVal, k.minValByteOffset, k.length),
+    minPos: k.minPosBytes === 1 ? new Uint8Array(k.minPos, k.minPosByteOffset, k.length) : new Int32Array(k.minPos, k.minPosByteOffset, k.length),
+  };
+}
+
 function view(kind: FilterJob['kind'], buf: ArrayBufferLike, offset: number, length: number): SampleArray {
   switch (kind) {
     case 'int16': return new Int16Array(buf, offset, length);
@@ -80,12 +87,14 @@ parentPort!.on('message', (job: FilterJob) => {
       ...(job.firstSamples ? { firstSamples: new Float32Array(job.firstSamples, job.firstSamplesByteOffset, job.capacityMs * job.numChannels) } : {}),
       ...(job.exactBelow ? { exactBelow: job.exactBelow } : {}),
       ...(job.filterAreas ? { filterAreas: job.filterAreas } : {}),
+      ...(job.minimaCopy ? { minimaCopy: minimaCopyViews(job.minimaCopy) } : {}),
     };
     scratch.useWasm = job.wasm;
     scratch.area = job.area ?? -1;
     if (!job.read) {
       const input = view(job.kind, job.input!, job.inputByteOffset!, job.inputLength!);
       filterBlocksCpu(input, job.inputStart, job.firstMs, job.numMs, job.polarity, dest, job.destMs, 0, job.numChannels, scratch);
+      copyMinimaOut(dest, job.destMs, job.destMs + job.numMs);
     } else {
       // Whole grid blocks per piece, at least one; into this thread's area of the window, one
       // grid block at a time, where the in-place kernels read them (saves a copy of every input
@@ -115,6 +124,7 @@ parentPort!.on('message', (job: FilterJob) => {
           scratch.inputInArea = false;
           scratch.inputInKernel = false;
         }
+        copyMinimaOut(dest, job.destMs + (a - job.firstMs), job.destMs + (b - job.firstMs));
         a = b;
       }
     }

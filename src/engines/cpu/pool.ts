@@ -42,6 +42,8 @@ export interface FilterJob {
   /** Minima-only windows: y at each ms block's first sample (optional). */
   firstSamples?: SharedArrayBuffer;
   firstSamplesByteOffset?: number;
+  /** FilteredBuffer.minimaCopy: the worker copies the minima of its slots there too (positions as 1- or 4-byte integers). */
+  minimaCopy?: { minVal: SharedArrayBuffer; minValByteOffset: number; minPos: SharedArrayBuffer; minPosByteOffset: number; minPosBytes: 1 | 4; length: number };
   /** FilteredBuffer.exactBelow (copied into the message: C values). */
   exactBelow?: Float32Array;
   /** FilteredBuffer.filterAreas (the window's memory travels with it), and this job's area: its worker's index. */
