@@ -41,7 +41,7 @@ import type { SignalProcessor } from '../engines/engine.js';
 import { allocateMinimaBuffer } from '../core/window.js';
 import type { SortKernels } from '../stages/sort/kernels.js';
 import { aboveFloor } from '../stages/track/tracks.js';
-import { medianOf } from '../stages/segment/thresholds.js';
+import { largestIndices, medianOf } from '../stages/segment/thresholds.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
 
 /** Channels per template. */
@@ -200,31 +200,6 @@ function candidatesOf(k: number, z: Float32Array, M: number, K: number, C: numbe
   }
 }
 
-/**
- * The top.length channels of `a` with the largest values, largest first, ties by channel index:
- * the first entries of the order `Array.from(a.keys()).sort((x, y) => a[y] - a[x] || x - y)`
- * gives, in one pass instead of a sort of every channel (at 1536 channels those sorts took 0.4 s
- * of the 1.4-s recovery pass). False when `a` holds a NaN (that comparator's order is then the
- * sort's own: the caller sorts).
- */
-export function largestChannels(a: Float32Array, top: Int32Array): boolean {
-  const J = top.length;
-  let n = 0;
-  for (let c = 0; c < a.length; c++) {
-    const v = a[c];
-    if (v !== v) return false;
-    // After every kept channel of the same or a larger value (they have smaller indices).
-    if (n === J && !(v > a[top[J - 1]])) continue;
-    let p = n < J ? n++ : J - 1;
-    while (p > 0 && a[top[p - 1]] < v) {
-      top[p] = top[p - 1];
-      p--;
-    }
-    top[p] = c;
-  }
-  return n === J;
-}
-
 /** Scores the job's templates against its minima and picks the recovered spikes (the file comment's rules). */
 export async function recoverSegment(job: RecoveryJob, kernels: SortKernels): Promise<RecoveryFound> {
   const { numMs: M, numChannels: C, samplesPerMs: S, base, minVal, minPos, templates, numChosen, units, thresholds } = job;
@@ -236,7 +211,7 @@ export async function recoverSegment(job: RecoveryJob, kernels: SortKernels): Pr
   const selfHalf = new Float64Array(K);
   const top = new Int32Array(J);
   templates.forEach((a, k) => {
-    const order = largestChannels(a, top) ? top : Array.from(a.keys()).sort((x, y) => a[y] - a[x] || x - y).slice(0, J);
+    const order = largestIndices(a, top) ? top : Array.from(a.keys()).sort((x, y) => a[y] - a[x] || x - y).slice(0, J);
     best[k] = order[0];
     let ss = 0;
     order.forEach((c, j) => {
