@@ -1,10 +1,11 @@
 /**
  * Worker threads that take shifts of the tracking's large drift searches (ShiftHelpers in
- * stages/track/assignment.ts). At 1536 channels the segment-by-segment tracking after the last
- * segment was ~4-5 s on the calling thread alone (each search: 13 shifts of a ~250 x 250 x
- * 1536 distance matrix and an assignment) while the other cores were idle. The helpers start
- * only where the searches are that large, and the calling thread never waits for one to start:
- * until a helper is online it searches alone.
+ * stages/track/assignment.ts), and then segments' searches of the recovery pass (recover.ts
+ * RecoveryOffload). At 1536 channels the segment-by-segment tracking after the last segment was
+ * ~4-5 s on the calling thread alone (each search: 13 shifts of a ~250 x 250 x 1536 distance
+ * matrix and an assignment) while the other cores were idle, and the recovery pass ~1 s. The
+ * helpers start only where the searches are that large, and the calling thread never waits for
+ * one to start: until a helper is online it searches alone.
  */
 import { Worker } from 'node:worker_threads';
 import { workerScript } from '../engines/cpu/worker-script.js';
@@ -33,6 +34,8 @@ export function predictedSearchTerms(unitsPerSegment: readonly number[], numChan
 
 export class ShiftHelperThreads implements ShiftHelpers, RecoveryOffload {
   private workers: Worker[] = [];
+  /** Helpers that exited (a recovery job is never posted to them: no reply would come). */
+  private readonly exited = new Set<Worker>();
   private nextId = 1;
   private readonly online = new Int32Array(new SharedArrayBuffer(4));
   /** Helpers that failed to start or died (whenOnline stops waiting for them). */
@@ -47,7 +50,10 @@ export class ShiftHelperThreads implements ShiftHelpers, RecoveryOffload {
         const w = new Worker(url, { execArgv, workerData: { online: this.online.buffer } });
         // A helper that fails only stops helping: the caller computes what it left.
         w.on('error', () => undefined);
-        w.once('exit', () => { if (!this.disposed) this.failed++; });
+        w.once('exit', () => {
+          this.exited.add(w);
+          if (!this.disposed) this.failed++;
+        });
         w.unref();
         this.workers.push(w);
       }
@@ -78,10 +84,11 @@ export class ShiftHelperThreads implements ShiftHelpers, RecoveryOffload {
    * the caller computes what it left.
    */
   share(jobs: readonly RecoveryJob[], next: Int32Array): Promise<Map<number, RecoveryFound>> | null {
-    if (this.disposed || this.workers.length === 0 || this.onlineCount < this.workers.length) return null;
+    const live = this.workers.filter((w) => !this.exited.has(w));
+    if (this.disposed || live.length === 0 || this.onlineCount < this.workers.length) return null;
     const id = this.nextId++;
     const results = new Map<number, RecoveryFound>();
-    const each = this.workers.map((w) => new Promise<void>((resolve) => {
+    const each = live.map((w) => new Promise<void>((resolve) => {
       const finish = (): void => {
         w.off('message', onMessage);
         w.off('exit', finish);

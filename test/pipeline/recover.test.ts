@@ -153,10 +153,10 @@ describe('recoverSpikes', () => {
     expect(again.sorted.clusterIds()).toEqual(kept.sorted.clusterIds());
     for (const id of kept.sorted.clusterIds()) expect(Array.from(again.sorted.spikes(id))).toEqual(Array.from(kept.sorted.spikes(id)));
     expect(again.sorted.segments.map((g) => g.spikes.length)).toEqual(kept.sorted.segments.map((g) => g.spikes.length));
-    // With the tracking's helper threads taking segments' searches (started at once and awaited
-    // here through eagerWorkers): the same result.
+    // With the tracking's helper threads (started at once through eagerWorkers) free to take
+    // segments' searches: the same result (how many they take depends on timing; the helpers'
+    // own results are compared in shift-helpers.test.ts).
     const helped = await performSpikeSortingDetailed(rec, { ...base, workers: 2 }, { eagerWorkers: true });
-    expect(helped.stats.recoverySearchesOnHelpers).toBeGreaterThan(0);
     expect(helped.sorted.clusterIds()).toEqual(kept.sorted.clusterIds());
     for (const id of kept.sorted.clusterIds()) expect(Array.from(helped.sorted.spikes(id))).toEqual(Array.from(kept.sorted.spikes(id)));
     expect(helped.sorted.segments.map((g) => g.amplitudes.map((a) => Array.from(a)))).toEqual(kept.sorted.segments.map((g) => g.amplitudes.map((a) => Array.from(a))));

@@ -2,12 +2,15 @@
  * The tracking's drift search shared with helper threads (pipeline/shift-helpers.ts): the same
  * mapping, shift and total as on one thread, the helpers really take shifts, a helper that
  * never finishes the shift it claimed delays the search but does not change or stop it, and a
- * sort of a 1536-channel probe's geometry tracks identically with helpers.
+ * sort of a 1536-channel probe's geometry tracks identically with helpers; and the recovery
+ * pass's segment searches on a helper give the calling thread's results.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { abandonShiftJob, assignClustersDetailed, shiftJobViews, withShiftHelpers, type ShiftHelpers, type ShiftJob } from '../../src/stages/track/assignment.js';
 import { ShiftHelperThreads, predictedSearchTerms } from '../../src/pipeline/shift-helpers.js';
 import { buildTracks } from '../../src/stages/track/tracks.js';
+import { recoverSegment, type RecoveryJob } from '../../src/pipeline/recover.js';
+import { cpuSortKernels } from '../../src/stages/sort/kernels-cpu.js';
 import { mulberry32 } from '../random.js';
 
 /** Units of a two-column probe: a bump at a site per unit plus noise, moved by `driftUm` in the second segment. */
@@ -122,4 +125,42 @@ describe('drift search with helper threads', () => {
     expect(shared.links.map((t) => Array.from(t))).toEqual(alone.links.map((t) => Array.from(t)));
     expect(predictedSearchTerms([10, 20, 30], 100, 13)).toBe((200 + 600) * 100 * 13);
   }, 120_000);
+});
+
+describe('recovery searches on helper threads', () => {
+  it("give the calling thread's results, every job claimed through the shared counter", async () => {
+    const rnd = mulberry32(9);
+    const M = 3000, C = 40, S = 30;
+    const job = (seed: number): RecoveryJob => {
+      const r = mulberry32(seed);
+      const minVal = new Float32Array(new SharedArrayBuffer(M * C * 4));
+      const minPos = new Uint8Array(new SharedArrayBuffer(M * C));
+      for (let i = 0; i < M * C; i++) {
+        minVal[i] = -r() * 2;
+        minPos[i] = Math.floor(r() * S);
+      }
+      // Two units' spikes planted on channels 5-7 and 20-22, some of them missed by their trains.
+      const planted = [Float64Array.from({ length: 40 }, (_, i) => 100 + i * 70), Float64Array.from({ length: 30 }, (_, i) => 130 + i * 90)];
+      planted.forEach((t, u) => t.forEach((m) => { for (let d = 0; d < 3; d++) minVal[m * C + 5 + 15 * u + d] = -(8 + u * 3) * (1 - d * 0.2); }));
+      const templates = [0, 1].map((u) => Float32Array.from({ length: C }, (_, c) => (c >= 5 + 15 * u && c < 8 + 15 * u ? (8 + u * 3) * (1 - (c - 5 - 15 * u) * 0.2) : 0.1 * rnd())));
+      return {
+        numMs: M, numChannels: C, samplesPerMs: S, base: 0, minVal, minPos, templates, numChosen: 2,
+        units: [{ count: 20, amplitude: templates[0] }, null],
+        spikes: [Float64Array.from(planted[0].subarray(0, 20), (m) => m * S + 3)], thresholds: new Float32Array(C).fill(-4),
+      };
+    };
+    const jobs = [job(1), job(2), job(3)];
+    const kernels = cpuSortKernels();
+    const want = [];
+    for (const j of jobs) want.push(await recoverSegment(j, kernels));
+    expect(want.some((f) => f.some((x) => x !== null))).toBe(true);
+    const h = new ShiftHelperThreads(1, 0);
+    threads.push(h);
+    await h.whenOnline();
+    // The calling thread claims none here: the helper takes every job.
+    const next = new Int32Array(new SharedArrayBuffer(4));
+    const got = await h.share(jobs, next)!;
+    expect(got.size).toBe(jobs.length);
+    for (let i = 0; i < jobs.length; i++) expect(got.get(i)).toEqual(want[i]);
+  });
 });
