@@ -161,7 +161,9 @@ function assemble(samplesPerMs: number, unsigned: boolean, thresholded = false, 
   c.loop(() => {
     c.get(L_G).get(P_GROUPS).geU().exitIf();
     // With a tile buffer, at every TILE_GROUPS-th group: the rows of this group and the next
-    // ones (64 bytes from 4g channels on; past the last group they are never read) into it.
+    // ones (64 bytes from 4g channels on) into it. Bytes past the last group are copied but never
+    // read; on the last row they lie in I4's zero prefix, which follows the input (P x 16 bytes,
+    // at least 192).
     c.get(P_TILE).op(0x45, 0x45).get(L_G).i32(TILE_GROUPS - 1).op(0x71, 0x45, 0x71);   // P_TILE != 0 && (g & 7) == 0
     c.op(0x04, 0x40);   // if
     c.get(P_IN).get(L_G).i32(3).shl().add().set(L_P);
@@ -538,7 +540,7 @@ function belowVariant(dest: FilteredBuffer): boolean {
  * The integer kernel's own memory: [input rows][I4 (P + rows) v128][out G*C*S f32][minVal G*C]
  * [minPos G*C][bound C][tile] (byte offsets; no out where `below`, no tile below TILE_MIN_CHANNELS).
  */
-function intKernelMap(C: number, S: number, below: boolean) {
+function intKernelMap(C: number, S: number, below: boolean): { inBytes: number; i4Ptr: number; outPtr: number; minVPtr: number; minPPtr: number; boundPtr: number; tilePtr: number; need: number } {
   const { wide: w } = filterWidths(S);
   const G = cpuGridMs(S);
   const P = 4 * (2 * w + 1);
