@@ -76,13 +76,18 @@ export interface FilteredBuffer {
   filterAreas?: FilterAreas;
 }
 
+/** Minima [from, to) (value indices m*C + c) into the same places of `into` (positions converted to its type). */
+export function copyMinima(into: { minVal: Float32Array; minPos: Int32Array | Uint8Array }, minVal: Float32Array, minPos: Int32Array, from: number, to: number): void {
+  into.minVal.set(minVal.subarray(from, to), from);
+  into.minPos.set(minPos.subarray(from, to), from);
+}
+
 /** dest.minimaCopy's slots [from, to) from dest's minima (nothing without minimaCopy). */
 export function copyMinimaOut(dest: FilteredBuffer, from: number, to: number): void {
   const k = dest.minimaCopy;
   if (!k || to <= from) return;
   const C = dest.numChannels;
-  k.minVal.set(dest.minVal.subarray(from * C, to * C), from * C);
-  k.minPos.set(dest.minPos.subarray(from * C, to * C), from * C);
+  copyMinima(k, dest.minVal, dest.minPos, from * C, to * C);
 }
 
 /**

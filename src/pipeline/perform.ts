@@ -17,7 +17,7 @@
 import { isMainThread } from 'node:worker_threads';
 import type { Recording } from '../formats/recording.js';
 import { ParameterError } from '../core/errors.js';
-import { arenaLayout, arenaWindow, windowBytes, type FilteredBuffer } from '../core/window.js';
+import { arenaLayout, arenaWindow, copyMinima, windowBytes, type FilteredBuffer } from '../core/window.js';
 import { WASM_MAX_PAGES, WASM_PAGE, sharedWasmMemory } from '../core/wasm-memory.js';
 import { WindowPool } from './window-pool.js';
 import { validateSortOptions, type ResolvedSortOptions, type SortOptions } from '../core/params.js';
@@ -27,7 +27,7 @@ import { computeNeighbourhoods } from '../stages/sort/neighbours.js';
 import { emptyTimings, type SegmentTimings } from '../stages/sort/loop.js';
 import { SortedRecording, type SegmentResult } from '../result/sorted-recording.js';
 import { finishSegments, linkPair } from './link.js';
-import { allocateRecoveryMinima, copyRecoveryMinima, recoverSpikes, recoveryMinimaBytes, type RecoveryMinima, type SegmentSpan } from './recover.js';
+import { allocateRecoveryMinima, recoverSpikes, recoveryMinimaBytes, type RecoveryMinima, type SegmentSpan } from './recover.js';
 import { poolResiduals } from './pool.js';
 import { ProgressReporter } from './progress.js';
 import { BoundaryScan, type SegmentPlan } from './scan.js';
@@ -385,7 +385,7 @@ async function sortTwoPass(
         // part as soon as it is filtered.
         const kept = minimaForRecovery ? allocateRecoveryMinima(plan.numMs * C, S) : null;
         const keep = (a: number, b: number): void => {
-          if (kept) copyRecoveryMinima(kept, win.minVal, win.minPos, a * C, b * C);
+          if (kept) copyMinima(kept, win.minVal, win.minPos, a * C, b * C);
         };
         if (!keepSamples && !arena) {
           // Pass 1 filtered the first segment's head into its window already.

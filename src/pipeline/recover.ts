@@ -38,7 +38,7 @@
  */
 import type { Recording } from '../formats/recording.js';
 import type { SignalProcessor } from '../engines/engine.js';
-import { allocateMinimaBuffer } from '../core/window.js';
+import { allocateMinimaBuffer, copyMinima } from '../core/window.js';
 import type { SortKernels } from '../stages/sort/kernels.js';
 import { aboveFloor } from '../stages/track/tracks.js';
 import { largestIndices, medianOf } from '../stages/segment/thresholds.js';
@@ -76,12 +76,12 @@ export function recoveryMinimaBytes(samplesPerMs: number): number {
  */
 export function keepRecoveryMinima(minVal: Float32Array, minPos: Int32Array, n: number, samplesPerMs: number): RecoveryMinima {
   const kept = allocateRecoveryMinima(n, samplesPerMs);
-  copyRecoveryMinima(kept, minVal, minPos, 0, n);
+  copyMinima(kept, minVal, minPos, 0, n);
   return kept;
 }
 
 /**
- * Room for n minima (M x C) of a segment, filled part by part with copyRecoveryMinima; in shared
+ * Room for n minima (M x C) of a segment, filled part by part (core/window.ts copyMinima, or the filter itself: FilteredBuffer.minimaCopy); in shared
  * memory, so a recovery helper thread reads them without a copy (RecoveryOffload).
  */
 export function allocateRecoveryMinima(n: number, samplesPerMs: number): RecoveryMinima {
@@ -92,11 +92,6 @@ export function allocateRecoveryMinima(n: number, samplesPerMs: number): Recover
   };
 }
 
-/** Minima [from, to) of a window into the same places of `kept` (pass 2 copies each part as soon as it is filtered). */
-export function copyRecoveryMinima(kept: RecoveryMinima, minVal: Float32Array, minPos: Int32Array, from: number, to: number): void {
-  kept.minVal.set(minVal.subarray(from, to), from);
-  kept.minPos.set(minPos.subarray(from, to), from);
-}
 
 export interface RecoveryStats {
   /** Spikes added to tracks in segments where they had no unit. */
