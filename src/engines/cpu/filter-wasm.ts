@@ -22,7 +22,7 @@ import type { FilterAreas, FilteredBuffer } from '../../core/window.js';
 
 const SIMD = {
   load: 0x00, load16x4s: 0x03, load16x4u: 0x04, store: 0x0b, shuffle: 0x0d, i32splat: 0x11, f64splat: 0x14,
-  f32lt: 0x43, bitselect: 0x52, store32lane: 0x5a, demote: 0x5e, i32add: 0xae, i32sub: 0xb1, i32mul: 0xb5,
+  f32lt: 0x43, bitselect: 0x52, store32lane: 0x5a, demote: 0x5e, i32shl: 0xab, i32add: 0xae, i32sub: 0xb1,
   f64sub: 0xf1, f64mul: 0xf2, f64fromI32Low: 0xfe,
   f32splat: 0x13, f32gt: 0x44, allTrue: 0xa3, f32sub: 0xe5, f32mul: 0xe6, f32min: 0xe8, f32fromI32: 0xfa,
 };
@@ -36,8 +36,8 @@ const P_IN = 0, P_C = 1, P_ROWS = 2, P_GROUPS = 3, P_MSFROM = 4, P_MSCOUNT = 5, 
 const L_G = 14, L_R = 15, L_P = 16, L_Q = 17, L_MI = 18, L_S = 19, L_A = 20, L_BN = 21, L_O = 22, L_ROWB = 23, L_MM = 24, L_STRIDE = 25;
 const N_I32 = 12;
 // v128 locals
-const V_I1 = 26, V_I2 = 27, V_I3 = 28, V_I4 = 29, V_GW = 30, V_GN = 31, V_Y = 32, V_MV = 33, V_MP = 34, V_K4 = 35, V_K6 = 36, V_SV = 37, V_AW = 38, V_AN = 39, V_ONE = 40, V_MASK = 41, V_AWF = 42, V_ANF = 43;
-const N_V128 = 18;
+const V_I1 = 26, V_I2 = 27, V_I3 = 28, V_I4 = 29, V_GW = 30, V_GN = 31, V_Y = 32, V_MV = 33, V_MP = 34, V_SV = 35, V_AW = 36, V_AN = 37, V_ONE = 38, V_MASK = 39, V_AWF = 40, V_ANF = 41;
+const N_V128 = 16;
 
 /**
  * Groups of four channels whose input rows the integer kernel first copies side by side into a
@@ -71,8 +71,6 @@ function assemble(samplesPerMs: number, unsigned: boolean, thresholded = false, 
   c.get(P_C).i32(1).shl().set(L_ROWB);
   // Pass 1's row stride: the tile's or the input's (select: the first when P_TILE != 0).
   c.i32(8 * TILE_GROUPS).get(L_ROWB).get(P_TILE).op(0x1b).set(L_STRIDE);
-  c.i32(4).simd(SIMD.i32splat).set(V_K4);
-  c.i32(6).simd(SIMD.i32splat).set(V_K6);
   c.i32(1).simd(SIMD.i32splat).set(V_ONE);
   c.get(P_AW).simd(SIMD.f64splat).set(V_AW);
   c.get(P_AN).simd(SIMD.f64splat).set(V_AN);
@@ -80,13 +78,17 @@ function assemble(samplesPerMs: number, unsigned: boolean, thresholded = false, 
     c.get(P_AW).op(0xb6).simd(SIMD.f32splat).set(V_AWF);   // f32.demote_f64
     c.get(P_AN).op(0xb6).simd(SIMD.f32splat).set(V_ANF);
   }
-  // G_w = I4[t] - 4 I4[t-L] + 6 I4[t-2L] - 4 I4[t-3L] + I4[t-4L] (wrapping i32)
+  // G_w = I4[t] - 4 I4[t-L] + 6 I4[t-2L] - 4 I4[t-3L] + I4[t-4L] (wrapping i32), as
+  // (I4[t] + I4[t-4L]) - ((I4[t-L] + I4[t-3L]) << 2) + ((I4[t-2L] << 1) + (I4[t-2L] << 2)):
+  // the same value modulo 2^32 (wrapping addition is associative), with shifts for the three
+  // multiplications (i32x4.mul is pmulld on x86: two uops of ten cycles' latency each).
   const comb = (base: number, L: number, dst: number): void => {
     c.get(base).mem(SIMD.load, 16 * 4 * L);
-    c.get(base).mem(SIMD.load, 16 * 3 * L).get(V_K4).simd(SIMD.i32mul).simd(SIMD.i32sub);
-    c.get(base).mem(SIMD.load, 16 * 2 * L).get(V_K6).simd(SIMD.i32mul).simd(SIMD.i32add);
-    c.get(base).mem(SIMD.load, 16 * L).get(V_K4).simd(SIMD.i32mul).simd(SIMD.i32sub);
     c.get(base).mem(SIMD.load, 0).simd(SIMD.i32add);
+    c.get(base).mem(SIMD.load, 16 * 3 * L);
+    c.get(base).mem(SIMD.load, 16 * L).simd(SIMD.i32add).i32(2).simd(SIMD.i32shl).simd(SIMD.i32sub);
+    c.get(base).mem(SIMD.load, 16 * 2 * L).i32(1).simd(SIMD.i32shl);
+    c.get(base).mem(SIMD.load, 16 * 2 * L).i32(2).simd(SIMD.i32shl).simd(SIMD.i32add).simd(SIMD.i32add);
     c.set(dst);
   };
   // a = &I4[P + (msFrom+mi)*S + 8w - 4Lw] (wide comb base), bn = narrow comb base.
