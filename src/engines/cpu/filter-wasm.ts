@@ -24,7 +24,7 @@ const SIMD = {
   load: 0x00, load16x4s: 0x03, load16x4u: 0x04, store: 0x0b, shuffle: 0x0d, i32splat: 0x11, f64splat: 0x14,
   f32lt: 0x43, bitselect: 0x52, store32lane: 0x5a, demote: 0x5e, i32shl: 0xab, i32add: 0xae, i32sub: 0xb1,
   f64sub: 0xf1, f64mul: 0xf2, f64fromI32Low: 0xfe,
-  f32splat: 0x13, f32gt: 0x44, allTrue: 0xa3, f32sub: 0xe5, f32mul: 0xe6, f32min: 0xe8, f32fromI32: 0xfa,
+  f32splat: 0x13, f32gt: 0x44, allTrue: 0xa3, f32sub: 0xe5, f32mul: 0xe6, f32pmin: 0xea, f32fromI32: 0xfa,
 };
 const V128_ZERO = [0xfd, 0x0c, ...new Array(16).fill(0)];
 
@@ -124,8 +124,10 @@ function assemble(samplesPerMs: number, unsigned: boolean, thresholded = false, 
         c.get(V_Y).set(V_MV);
         c.op(...V128_ZERO).set(V_MP);
       } else {
-        // Later samples: only a strictly smaller value (mask = y < mv).
-        c.get(V_Y).get(V_MV).get(V_Y).get(V_MV).simd(SIMD.f32lt).tee(V_MASK).simd(SIMD.bitselect).set(V_MV);
+        // Later samples: only a strictly smaller value (mask = y < mv). The value by
+        // f32x4.pmin(mv, y) = y < mv ? y : mv, the same choice in one instruction (minps).
+        c.get(V_Y).get(V_MV).simd(SIMD.f32lt).set(V_MASK);
+        c.get(V_MV).get(V_Y).simd(SIMD.f32pmin).set(V_MV);
         c.get(V_SV).get(V_MP).get(V_MASK).simd(SIMD.bitselect).set(V_MP);
       }
       c.get(V_SV).get(V_ONE).simd(SIMD.i32add).set(V_SV);
@@ -153,7 +155,9 @@ function assemble(samplesPerMs: number, unsigned: boolean, thresholded = false, 
       c.get(V_MV);
       c.get(V_AWF).get(V_GW).simd(SIMD.f32fromI32).simd(SIMD.f32mul);
       c.get(V_ANF).get(V_GN).simd(SIMD.f32fromI32).simd(SIMD.f32mul);
-      c.simd(SIMD.f32sub).simd(SIMD.f32min).set(V_MV);
+      // pmin(mv, v) = v < mv ? v : mv: f32x4.min's value here (v is finite and never -0: finite
+      // products of integers, and an exact zero difference is +0), without its NaN and -0 fix-ups.
+      c.simd(SIMD.f32sub).simd(SIMD.f32pmin).set(V_MV);
       c.get(L_A).i32(16).add().set(L_A);
       c.get(L_BN).i32(16).add().set(L_BN);
       c.get(L_S).i32(1).add().set(L_S);
